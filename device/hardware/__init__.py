@@ -1,0 +1,1 @@
+"""Camera, microphone and GPIO adapters: a small Protocol each, real adapters, explicit fakes."""
