@@ -88,13 +88,15 @@ class PunchRules:
         now: datetime,
         *,
         latest: PreviousPunch | None,
+        today: Direction | None = None,
         button: Direction | None = None,
     ) -> RuleResult:
         """Decide a recognised person's punch.
 
-        ``latest`` is the person's most recent punch on any day (the debounce window crosses the work-day
-        boundary: a person standing at the camera at 03:59:50 is not two punches). ``button`` is an IN/OUT
-        press waiting to be used; a press always wins over the alternating rule.
+        ``latest`` is the person's most recent punch on any day: the debounce window crosses the work-day
+        boundary (a person standing at the camera at 03:59:50 is not two punches). ``today`` is the
+        direction of their latest punch on the work day of ``now``, which the alternating rule follows.
+        ``button`` is an IN/OUT press waiting to be used; a press always wins over the alternating rule.
         """
         day = self.work_day(now)
         now_ms = int(now.timestamp() * 1000)
@@ -105,6 +107,6 @@ class PunchRules:
             return Accept(button, day, "button+face")
         if self.mode == "buttons":
             return NeedDirection(day)
-        if latest is None or latest.work_day != day:
+        if today is None:
             return Accept("in", day, "face")
-        return Accept("out" if latest.direction == "in" else "in", day, "face")
+        return Accept("out" if today == "in" else "in", day, "face")

@@ -50,6 +50,12 @@ def rules(**overrides: object) -> PunchRules:
 NOW = local("2026-03-02 09:00")
 
 
+def decide(latest: PreviousPunch | None, button: str | None = None, **overrides: object) -> object:
+    """Decide at NOW, with today's last direction taken from ``latest`` when it is on today's work day."""
+    today = latest.direction if latest is not None and latest.work_day == "2026-03-02" else None
+    return rules(**overrides).decide(NOW, latest=latest, today=today, button=button)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("case", "latest", "button", "expected"),
     [
@@ -106,14 +112,20 @@ NOW = local("2026-03-02 09:00")
     ],
 )
 def test_direction_and_debounce(case: str, latest: PreviousPunch | None, button: str | None, expected: object) -> None:
-    assert rules().decide(NOW, latest=latest, button=button) == expected, case  # type: ignore[arg-type]
+    assert decide(latest, button) == expected, case
 
 
 def test_debounce_window_crosses_the_work_day_boundary() -> None:
     before = local("2026-03-02 03:59:40")
     latest = PreviousPunch("out", ms(before), "2026-03-01")
     assert isinstance(rules().decide(local("2026-03-02 04:00:10"), latest=latest), Bounce)
-    assert rules().decide(local("2026-03-02 04:01:00"), latest=latest) == Accept("in", "2026-03-02", "face")
+    assert rules().decide(local("2026-03-02 04:01:00"), latest=latest, today=None) == Accept("in", "2026-03-02", "face")
+
+
+def test_alternation_follows_todays_last_punch_not_the_latest_recorded() -> None:
+    # A manual correction for yesterday was recorded after today's "in": today's next punch is still "out".
+    latest = PreviousPunch("out", ms(local("2026-03-01 17:00")), "2026-03-01")
+    assert rules().decide(NOW, latest=latest, today="in") == Accept("out", "2026-03-02", "face")
 
 
 def test_buttons_mode_waits_for_a_press() -> None:
@@ -124,7 +136,7 @@ def test_buttons_mode_waits_for_a_press() -> None:
 
 def test_zero_debounce_never_bounces() -> None:
     latest = PreviousPunch("in", ms(NOW), "2026-03-02")
-    assert rules(debounce_seconds=0).decide(NOW, latest=latest) == Accept("out", "2026-03-02", "face")
+    assert decide(latest, debounce_seconds=0) == Accept("out", "2026-03-02", "face")
 
 
 def test_unknown_time_zone_is_a_config_error() -> None:
