@@ -8,6 +8,7 @@ one transaction (device/store/punches.record_punch) *before* the screen says OK 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -166,12 +167,13 @@ class Kiosk:
         )
         try:
             record_punch(self.store, punch, self.device_id)
-        except StoreError as exc:
-            # Not stored = not punched: the person sees an error and may simply try again.
-            log.error("punch not stored: %s", exc.what, extra={"employee_no": who.employee_no})
+        except (StoreError, sqlite3.Error) as exc:
+            # Not stored = not punched (the transaction rolled back): the person sees an error and may
+            # simply try again; the loop keeps running for everyone else.
+            log.error("punch not stored: %s", exc, extra={"employee_no": who.employee_no})
             self.decision.reset()
             self.feedback.rejected()
-            return PunchFailed(who.employee_no, exc.code)
+            return PunchFailed(who.employee_no, "store")
         self.feedback.accepted()
         log.info(
             "punch",
