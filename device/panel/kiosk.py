@@ -14,7 +14,6 @@ from fastapi.templating import Jinja2Templates
 
 from device.attendance.screen import KioskScreen
 from device.i18n import Language, catalog
-from device.panel.app import pick_language
 
 _HERE = Path(__file__).parent
 _STATIC = {"kiosk.js": "text/javascript", "kiosk.css": "text/css"}
@@ -29,7 +28,10 @@ def kiosk_router(screen: KioskScreen, *, default_language: Language) -> APIRoute
 
     @router.get("/kiosk", response_class=HTMLResponse)
     def kiosk_page(request: Request) -> HTMLResponse:
-        language = pick_language(request, default_language)
+        # The kiosk browser's own locale says nothing about who stands in front of it: the device's
+        # language comes first, ?lang= (and the on-screen switch) choose the other.
+        wanted = request.query_params.get("lang", "")
+        language: Language = "en" if wanted == "en" else "zh-CN" if wanted == "zh-CN" else default_language
         strings = {lang: {k: catalog(lang)[k] for k in _PAGE_KEYS} for lang in ("zh-CN", "en")}
         return templates.TemplateResponse(
             request,
