@@ -91,11 +91,11 @@ def dlib_chip_matrix(shape: Any) -> NDArray[np.float64]:
 
     def rot(x: float, y: float) -> NDArray[np.float64]:
         p = np.array([x, y]) - centre
-        return np.array([c * p[0] - s * p[1], s * p[0] + c * p[1]]) + centre
+        return np.asarray(np.array([c * p[0] - s * p[1], s * p[0] + c * p[1]]) + centre, dtype=np.float64)
 
     # extract_image_chip maps the chip's corner pixels to the rotated rectangle's corners.
-    src = np.float32([[0, 0], [cd.cols - 1, 0], [0, cd.rows - 1]])
-    dst = np.float32([rot(r.left(), r.top()), rot(r.right(), r.top()), rot(r.left(), r.bottom())])
+    src = np.array([[0, 0], [cd.cols - 1, 0], [0, cd.rows - 1]], dtype=np.float32)
+    dst = np.array([rot(r.left(), r.top()), rot(r.right(), r.top()), rot(r.left(), r.bottom())], dtype=np.float32)
     chip_to_image = cv2.getAffineTransform(src, dst)
     return np.asarray(cv2.invertAffineTransform(chip_to_image), dtype=np.float64)
 
@@ -104,7 +104,7 @@ def _nearest_centre(faces: NDArray[np.float32], w: float, h: float) -> NDArray[n
     if not len(faces):
         return None
     d = (faces[:, 0] + faces[:, 2] / 2 - w / 2) ** 2 + (faces[:, 1] + faces[:, 3] / 2 - h / 2) ** 2
-    return faces[int(np.argmin(d))]
+    return np.asarray(faces[int(np.argmin(d))], dtype=np.float32)
 
 
 def process(path: str) -> dict[str, Any]:
@@ -234,7 +234,7 @@ def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 3) -> dict
         result[name] = best_ms(lambda x, s=sess: s.run(None, {"chips": x}), xs)
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[90:390, 170:470] = chips[0].repeat(2, 0).repeat(2, 1)  # a face at kiosk scale
-    marks = CHIP_TEMPLATE_YUNET * 2 + np.float32([170, 90])
+    marks = CHIP_TEMPLATE_YUNET * 2 + np.array([170, 90], dtype=np.float32)
     result["align_chip"] = best_ms(lambda m: align_chip(frame, m), [marks] * 20)
     return result
 
@@ -247,9 +247,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     shared = shared_dir()
     build_dir = (args.build or models_build_dir()).resolve()
-    for f in (FLOAT_FILE, INT8_FILE):
-        if not (build_dir / f).is_file():
-            raise SystemExit(f"{build_dir / f} missing: run `python models/build.py` first")
+    for file in (FLOAT_FILE, INT8_FILE):
+        if not (build_dir / file).is_file():
+            raise SystemExit(f"{build_dir / file} missing: run `python models/build.py` first")
     lfw = shared / "datasets" / "faces" / "lfw-dev"
     with (lfw / "pairs.csv").open(newline="") as f:
         pairs = list(csv.DictReader(f))

@@ -71,7 +71,7 @@ def yunet_chip() -> Callable[[NDArray[np.uint8]], Chips]:
         _, faces = detector.detect(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         assert faces is not None, "YuNet found no face in a test image"
         centre = (faces[:, 0] + faces[:, 2] / 2 - w / 2) ** 2 + (faces[:, 1] + faces[:, 3] / 2 - h / 2) ** 2
-        return align_chip(rgb, faces[int(np.argmin(centre)), 4:14].reshape(5, 2))
+        return align_chip(rgb, np.asarray(faces[int(np.argmin(centre)), 4:14], dtype=np.float32).reshape(5, 2))
 
     return make
 
@@ -236,7 +236,7 @@ def test_align_chip_follows_a_scaled_and_shifted_face() -> None:
     image = np.clip(smooth, 0, 255).astype(np.uint8)
     big = np.zeros((800, 900, 3), np.uint8)
     big[100:700, 200:800] = cv2.resize(image, (600, 600), interpolation=cv2.INTER_CUBIC)
-    marks = CHIP_TEMPLATE_YUNET * 4 + 1.5 + np.float32([200, 100])  # pixel centres scale about -0.5
+    marks = CHIP_TEMPLATE_YUNET * 4 + np.array([201.5, 101.5], dtype=np.float32)  # centres: 4x + 1.5, plus the offset
     chip = align_chip(big, marks)
     assert np.abs(chip.astype(int) - image.astype(int))[4:-4, 4:-4].mean() < 3.0
 
