@@ -6,6 +6,7 @@ No external resources: the page, script and style are served from this package.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
@@ -22,7 +23,13 @@ _STATIC = {"kiosk.js": "text/javascript", "kiosk.css": "text/css"}
 _PAGE_KEYS = ("kiosk.title", "kiosk.out-of-order", "kiosk.offline", "lang.switch")
 
 
-def kiosk_router(screen: KioskScreen, *, default_language: Language) -> APIRouter:
+def kiosk_router(
+    screen: KioskScreen,
+    *,
+    default_language: Language,
+    metrics: Callable[[], dict[str, object]] | None = None,
+) -> APIRouter:
+    """Routes of the kiosk screen; ``metrics`` (the kiosk loop's counters) adds GET /kiosk/metrics."""
     router = APIRouter()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
@@ -57,6 +64,14 @@ def kiosk_router(screen: KioskScreen, *, default_language: Language) -> APIRoute
         if jpeg is None:
             return Response(status_code=204, headers={"Cache-Control": "no-store"})
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    if metrics is not None:
+        counters = metrics
+
+        @router.get("/kiosk/metrics")
+        def kiosk_metrics() -> JSONResponse:
+            # Punches, unknown faces, spoofs and poor images by reason since the terminal started.
+            return JSONResponse(counters(), headers={"Cache-Control": "no-store"})
 
     @router.get("/kiosk/static/{name}")
     def kiosk_static(name: str) -> FileResponse:

@@ -88,3 +88,15 @@ class Buttons:
     def pending_direction(self) -> str | None:
         pressed, self.pressed = self.pressed, None
         return pressed
+
+
+class ScriptedPipeline(ScriptedAnalyser):
+    """Scripted analyses for the kiosk plus a per-photo embedder, as the runner's pipeline slot needs."""
+
+    def embed_image(self, image: Image) -> tuple[Vector | None, str | None]:
+        return vector_of("E1"), None
+
+
+class CountingGallery(OneHotGallery):
+    def __len__(self) -> int:
+        return len(self.enrolled)
