@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from device.attendance.decision import Decision
-from device.attendance.enrolment import Enroller
+from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
 from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
 from device.attendance.rules import PunchRules, site_zone
@@ -147,6 +147,7 @@ class Terminal:
         self._marker = _templates_marker(store)
         self.people = load_gallery(store, key, vision.gallery, vision.template_model)
         self.failure: BaseException | None = None
+        self._closed = False
 
     # -- health and panel ------------------------------------------------------------------------------
     def health(self) -> Health:
@@ -202,6 +203,23 @@ class Terminal:
         self.people = load_gallery(self.store, self.key, self.vision.gallery, self.vision.template_model)
         return True
 
+    def enrol_from_camera(
+        self, employee_no: str, *, actor: str, frames: int = 30, timeout_seconds: float = 10.0
+    ) -> EnrolmentReport:
+        """Enrol the person standing at the terminal from its camera (consent must already be recorded).
+
+        Borrows ``frames`` frames from the running kiosk loop; the enroller keeps the best live ones.
+        """
+        self.enroller.require_consent(employee_no)
+        images = self.kiosk.borrow_frames(frames, timeout_seconds=timeout_seconds)
+        return self.enroller.enrol_frames(
+            employee_no,
+            images,
+            analyser=self.vision.pipeline,
+            liveness_threshold=self.config.recognition.liveness_threshold,
+            actor=actor,
+        )
+
     @property
     def _known(self) -> set[str]:
         rows = self.store.conn.execute("SELECT employee_no FROM employees").fetchall()
@@ -220,11 +238,16 @@ class Terminal:
             self.check_gallery()
 
     def stop(self) -> None:
+        """Stop the loop (it finishes its frame), the panel, then close camera, GPIO and store. Idempotent."""
         self.stop_event.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         if self._server is not None:
             self._server.stop()
+            self._server = None
+        if self._closed:
+            return
+        self._closed = True
         for close in (self.camera.close, self.gpio.close, self.store.close):
             with contextlib.suppress(EdgehrError):
                 close()

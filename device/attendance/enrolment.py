@@ -112,7 +112,7 @@ class Enroller:
             self.store, employee_no, purpose=PURPOSE, text_version=text_version, recorded_by=recorded_by, at=now
         )
 
-    def _require_consent(self, employee_no: str) -> None:
+    def require_consent(self, employee_no: str) -> None:
         if not employees_repo.has_consent(self.store, employee_no, PURPOSE):
             raise InputError(
                 f"Employee {employee_no} has no recorded consent to face attendance; no photo was processed.",
@@ -123,7 +123,7 @@ class Enroller:
     # -- photos ---------------------------------------------------------------------------------------
     def enrol_photos(self, employee_no: str, photos: Iterable[tuple[str, bytes]], *, actor: str) -> EnrolmentReport:
         """Enrol from uploaded photos given as (file name, bytes). Stores templates only if enough are good."""
-        self._require_consent(employee_no)
+        self.require_consent(employee_no)
         results: list[ImageResult] = []
         vectors: list[Vector] = []
         owners: list[int] = []  # index in results of each vector
@@ -183,7 +183,7 @@ class Enroller:
         "Best" is the largest face (closest to the camera, most detail), then the most live. Frames are
         analysed in memory and dropped; the report lists one line per frame used and counts the rest.
         """
-        self._require_consent(employee_no)
+        self.require_consent(employee_no)
         candidates: list[tuple[float, float, Vector]] = []
         rejected: dict[str, int] = {}
         for image in frames:

@@ -31,7 +31,7 @@ from device.attendance.ports import Analyser, DirectionSource, FeedbackPort, Gal
 from device.attendance.rules import Accept, Bounce, PunchRules
 from device.attendance.screen import KioskScreen
 from device.clock import Clock, to_ms
-from device.errors import StoreError
+from device.errors import InputError, StoreError
 from device.hardware.camera import Camera
 from device.store import Store
 from device.store.punches import NewPunch, record_punch
@@ -102,6 +102,9 @@ class Kiosk:
         self._lock = threading.Lock()
         self._last: Outcome | None = None
         self._awaiting_button: Confirmed | None = None
+        self._tap: list[Image] | None = None  # frames handed to an enrolment instead of the decision
+        self._tap_wanted = 0
+        self._tap_done = threading.Event()
 
     def process(self, image: Image) -> Outcome:
         """One frame, start to finish. Returns what the person is shown."""
@@ -207,6 +210,33 @@ class Kiosk:
                 c.frames, c.punches, c.unknown, c.spoof, c.debounced, c.punch_failed, Counter(c.poor_image)
             )
 
+    def borrow_frames(self, count: int, *, timeout_seconds: float) -> list[Image]:
+        """Take the next ``count`` camera frames from the running loop (enrolment at the terminal).
+
+        While frames are borrowed nobody is punched; the loop resumes on its own when enough frames were
+        taken or ``timeout_seconds`` passed. Returns the frames collected (possibly fewer).
+        """
+        with self._lock:
+            if self._tap is not None:
+                raise InputError("The kiosk camera is already taking enrolment frames.", "Wait for it to finish.")
+            self._tap, self._tap_wanted = [], count
+            self._tap_done.clear()
+        self._tap_done.wait(timeout_seconds)
+        with self._lock:
+            frames, self._tap = self._tap or [], None
+        self.decision.reset()
+        return frames
+
+    def _give_to_tap(self, image: Image) -> bool:
+        with self._lock:
+            if self._tap is None:
+                return False
+            if len(self._tap) < self._tap_wanted:
+                self._tap.append(image)
+            if len(self._tap) >= self._tap_wanted:
+                self._tap_done.set()
+            return True
+
     def run(
         self,
         *,
@@ -230,7 +260,8 @@ class Kiosk:
                         break
                     stop.wait(self.idle_wait_seconds)
                     continue
-                self.process(frame.image)
+                if not self._give_to_tap(frame.image):
+                    self.process(frame.image)
                 processed += 1
         finally:
             self.screen.set_status("stopped")

@@ -84,3 +84,33 @@ def test_terminal_punches_serves_the_kiosk_and_follows_template_changes(tmp_path
     finally:
         terminal.stop()
     assert not terminal._thread or not terminal._thread.is_alive()
+
+
+def test_enrolment_from_the_kiosk_camera_borrows_frames_from_the_running_loop(tmp_path: Path) -> None:
+    config = DeviceConfig.model_validate({
+        "device": {"id": "gate-1", "state_dir": str(tmp_path / "state")},
+        "camera": {"source": "fake"},
+        "enrolment": {"min_good_images": 3, "max_templates": 4},
+    })
+    db_path, key_path = state_paths(config)
+    store = open_store(db_path, check_same_thread=False)
+    clock = FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    frames = [person("E3", live=0.9 + (i % 10) / 100) for i in range(400)]
+    gallery = CountingGallery([])
+    vision = VisionParts(pipeline=ScriptedPipeline(frames), gallery=gallery,  # type: ignore[arg-type]
+                         models={}, template_model="m1", same_person_threshold=0.5)
+    terminal = Terminal(config, store=store, key=load_or_create(key_path), camera=FakeCamera(fps=30, frames=400),
+                        gpio=open_gpio(config.gpio), vision=vision, clock=clock)
+    try:
+        repo.upsert_employee(store, "E3", "Wang Wu", clock.now(), "admin")
+        repo.record_consent(store, "E3", purpose="face-attendance", text_version="v1", recorded_by="admin",
+                            at=clock.now())
+        terminal.start(panel=False)
+        report = terminal.enrol_from_camera("E3", actor="admin", frames=6, timeout_seconds=10)
+        assert report.enrolled and report.templates == 4 and "E3" in gallery.enrolled
+        assert store.conn.execute("SELECT source FROM face_templates").fetchall() == [("camera",)] * 4
+        terminal.stop()
+        read = terminal.camera._index  # type: ignore[attr-defined]
+        assert terminal.kiosk.counters().frames == read - 6  # a borrowed frame is never also judged
+    finally:
+        terminal.stop()
