@@ -23,7 +23,7 @@ STATUS_OK = "ok"
 STATUS_NO_FRAMES = "no frames"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # frames compare by identity: comparing pixel arrays with == is ambiguous
 class Frame:
     """One frame: ``image`` is H x W x 3 uint8 BGR and owned by the frame (callers may draw on it);
     ``monotonic_ns`` is when it was delivered; ``index`` counts frames from 0 since the camera opened."""

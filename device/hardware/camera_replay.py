@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from device.clock import Clock, SystemClock
 from device.errors import InputError
 from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
@@ -195,27 +193,12 @@ class ImageFolderCamera(_Replay):
 
     def _load(self, path: Path) -> Image | None:
         try:
-            image = read_image_file(path, max_pixels=self.max_pixels)
+            return read_image_file(path, max_pixels=self.max_pixels, fit=self.max_size)
         except InputError as exc:
             if path.name not in self.skipped:
-                log.warning("camera replay skips %s: %s", path.name, exc.what)
+                log.warning("camera replay skips a file: %s", exc.what)
             self.skipped[path.name] = exc.what
             return None
-        return self._fit(image)
-
-    def _fit(self, image: Image) -> Image:
-        if self.max_size is None:
-            return image
-        max_w, max_h = self.max_size
-        height, width = image.shape[:2]
-        scale = min(max_w / width, max_h / height)
-        if scale >= 1.0:
-            return image
-        import cv2
-
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        fitted: Image = np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
-        return fitted
 
     def close(self) -> None:
         self._closed = True

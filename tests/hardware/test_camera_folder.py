@@ -95,6 +95,9 @@ def test_large_images_are_scaled_to_fit_the_frame_size(tmp_path: Path) -> None:
     height, width = big.image.shape[:2]
     assert width <= 320 and height <= 240 and (width == 320 or height == 240)
     assert abs(width / height - source.shape[1] / source.shape[0]) < 0.02
+    # The JPEG was decoded at reduced size: the picture must still match a full decode scaled down.
+    reference = cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
+    assert np.abs(big.image.astype(int) - reference.astype(int)).mean() < 3.0
     assert small.image.shape == (112, 92, 3)  # never scaled up
 
 
