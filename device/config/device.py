@@ -137,16 +137,19 @@ class RecognitionSection(Section):
         80, "Minimum face size", "Smallest face width in pixels that is processed.", ge=40, le=1000
     )
     min_sharpness: float = field(
-        40.0, "Minimum sharpness", "Variance of the Laplacian on the face; lower is rejected as blurred.", ge=0
+        18.0,
+        "Minimum sharpness",
+        "Variance of the Laplacian on the face resized to 100 px wide; lower is rejected as blurred.",
+        ge=0,
     )
     min_brightness: float = field(
-        50.0, "Minimum brightness", "Mean face luminance (0-255) below is too dark.", ge=0, le=255
+        35.0, "Minimum brightness", "Mean face luminance (0-255) below is too dark.", ge=0, le=255
     )
     max_brightness: float = field(
         210.0, "Maximum brightness", "Mean face luminance above is overexposed.", ge=0, le=255
     )
     max_yaw_degrees: float = field(
-        25.0, "Maximum head turn", "Faces turned further are asked to look at the camera.", gt=0, le=90
+        30.0, "Maximum head turn", "Faces turned further are asked to look at the camera.", gt=0, le=90
     )
 
     @model_validator(mode="after")
