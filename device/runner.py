@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
@@ -69,7 +71,7 @@ def load_gallery(store: Store, key: DataKey, gallery: GalleryView, model: str) -
         people[template.employee_no].append(template.vector)
     for employee_no, vectors in people.items():
         gallery.remove(employee_no)
-        gallery.add(employee_no, vectors)
+        gallery.add(employee_no, np.stack(vectors).astype(np.float32))
     return len(people)
 
 

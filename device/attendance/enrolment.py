@@ -247,6 +247,6 @@ class Enroller:
         )
         if self.gallery is not None:
             self.gallery.remove(employee_no)
-            self.gallery.add(employee_no, kept)
+            self.gallery.add(employee_no, np.stack(kept).astype(np.float32))
         log.info("face enrolled", extra={"employee_no": employee_no, "templates": stored, "source": source})
         return EnrolmentReport(employee_no, results, True, stored, needed)

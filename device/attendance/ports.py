@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from device.attendance.outcomes import Direction
 from device.vision.types import Face, Image, Match, QualityVerdict, Vector
 
@@ -41,9 +44,13 @@ class ImageEmbedder(Protocol):
 class GalleryView(Protocol):
     def search(self, vector: Vector) -> Match: ...
 
-    def add(self, employee_no: str, vectors: list[Vector]) -> None: ...
+    def add(self, employee_no: str, vectors: npt.NDArray[np.float32]) -> None:
+        """Add templates (N x 128 float32, unit rows) for the person."""
+        ...
 
-    def remove(self, employee_no: str) -> None: ...
+    def remove(self, employee_no: str) -> object:
+        """Forget the person at once (returns whether they were there)."""
+        ...
 
 
 class FeedbackPort(Protocol):

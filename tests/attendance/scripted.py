@@ -63,7 +63,7 @@ class OneHotGallery:
             return Match(None, 0.2, 0.1, False)
         return Match(no, 0.9, 0.2, True)
 
-    def add(self, employee_no: str, vectors: list[Vector]) -> None:
+    def add(self, employee_no: str, vectors: np.ndarray) -> None:
         self.enrolled.add(employee_no)
 
     def remove(self, employee_no: str) -> None:

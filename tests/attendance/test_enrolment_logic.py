@@ -43,8 +43,8 @@ class RecordingGallery:
     def search(self, vector: Vector) -> Match:
         raise AssertionError("enrolment never searches")
 
-    def add(self, employee_no: str, vectors: list[Vector]) -> None:
-        self.people.setdefault(employee_no, []).extend(vectors)
+    def add(self, employee_no: str, vectors: np.ndarray) -> None:
+        self.people.setdefault(employee_no, []).extend(list(vectors))
 
     def remove(self, employee_no: str) -> None:
         self.people.pop(employee_no, None)
