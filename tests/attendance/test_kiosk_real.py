@@ -116,8 +116,13 @@ def test_device_run_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     )
     try:
         assert process.stdout is not None
-        first = process.stdout.readline()
-        assert "running" in first, first
+        seen = []
+        for _ in range(200):  # bounded: log lines (and OpenCV's) come before the "running" line
+            line = process.stdout.readline()
+            seen.append(line)
+            if not line or "kiosk screen:" in line:
+                break
+        assert "kiosk screen:" in seen[-1], "".join(seen)
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
         assert process.returncode == 0, out
