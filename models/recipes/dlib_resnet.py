@@ -23,6 +23,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -402,7 +403,7 @@ class _GraphBuilder:
         self.shapes[name] = (conv.weight.shape[0], out, (wd + 2 * p - k) // conv.stride + 1)
         return name
 
-    def unary(self, op: str, name: str, x: str, **attrs: object) -> str:
+    def unary(self, op: str, name: str, x: str, **attrs: Any) -> str:
         self.nodes.append(helper.make_node(op, [x], [name], name=name, **attrs))
         self.shapes[name] = self.shapes[x]  # callers that change the shape overwrite this
         return name
@@ -528,7 +529,7 @@ def convert(dat_path: Path, out_path: Path) -> str:
 
 
 def _default_dat() -> Path:
-    import face_recognition_models  # type: ignore[import-untyped]
+    import face_recognition_models
 
     return Path(face_recognition_models.face_recognition_model_location())
 
