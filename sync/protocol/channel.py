@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from .bodies import Body, DownlinkBody, UplinkBody, decode_body, encode_body
 from .cipher import decrypt_envelope, seal_envelope, verify_envelope
-from .envelope import PUBLIC_KEY_LEN, Header, decode_envelope
+from .envelope import Header, decode_envelope
 from .errors import ProtocolUsageError, UnknownDevice, UnknownKey, WrongTopic
 from .keys import LocalKeys, PeerDirectory, PeerKeys
 from .messages import Direction, MessageType
@@ -23,9 +25,6 @@ from .payload import pack, unpack
 from .topics import message_topic, parse_message_topic, validate_device_id
 
 SERVER_PEER_ID = "server"
-_NO_EPHEMERAL = bytes(
-    PUBLIC_KEY_LEN
-)  # placeholder; seal_envelope fills in the real key
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +195,7 @@ def _seal(
             "seal it on the other side"
         )
     plaintext = encode_body(body)
+    ephemeral = X25519PrivateKey.generate()  # one per message, never reused
     compression, packed = pack(plaintext, allow_compression=compress)
     header = Header(
         direction=direction,
@@ -207,9 +207,11 @@ def _seal(
         compression=compression,
         sender_key_id=keys.current.public.sign_id,
         recipient_key_id=peer.current.box_id,
-        ephemeral_public=_NO_EPHEMERAL,
+        ephemeral_public=ephemeral.public_key().public_bytes_raw(),
     )
-    payload = seal_envelope(header, packed, keys.current.sign, peer.current.box)
+    payload = seal_envelope(
+        header, packed, keys.current.sign, peer.current.box, ephemeral=ephemeral
+    )
     return Outgoing(
         message_topic(device_id, message_type),
         payload,
@@ -259,13 +261,16 @@ def _open(
             f"previous key of {peer.peer_id!r}; if it rotated keys, register "
             "the new ones (hello new_keys)"
         )
-    box_key = keys.box_private(header.recipient_key_id)
-    if box_key is None:
+    recipient = keys.box_identity(header.recipient_key_id)
+    if recipient is None:
         raise UnknownKey(
             f"message is encrypted to key id {header.recipient_key_id.hex()}, "
             "which this receiver does not hold (retired or never ours); "
             "the sender needs our current keys"
         )
     verify_envelope(envelope, verify_key)
-    plaintext = unpack(header.compression, decrypt_envelope(envelope, box_key))
+    plaintext = unpack(
+        header.compression,
+        decrypt_envelope(envelope, recipient.box, recipient.public.box_raw),
+    )
     return Opened(header, decode_body(header.message_type, plaintext), len(payload))

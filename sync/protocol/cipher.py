@@ -71,13 +71,15 @@ def seal_envelope(
 ) -> bytes:
     """Encrypt ``plaintext`` to ``recipient`` and sign; return the envelope bytes.
 
-    ``header.ephemeral_public`` is replaced by the ephemeral key's public half.
-    ``ephemeral`` exists only for test vectors: reusing one for two messages would
-    reuse the AEAD key and nonce, so production callers must leave it None.
+    ``ephemeral`` is this message's fresh X25519 key (None: generate one here);
+    ``header.ephemeral_public`` is set to its public half. Never pass the same key
+    twice: that would reuse the AEAD key and nonce. Fixed keys are for test vectors.
     """
     eph = ephemeral if ephemeral is not None else X25519PrivateKey.generate()
     eph_public = eph.public_key().public_bytes_raw()
-    header_bytes = replace(header, ephemeral_public=eph_public).encode()
+    if header.ephemeral_public != eph_public:
+        header = replace(header, ephemeral_public=eph_public)
+    header_bytes = header.encode()
     key, nonce = derive_aead_key(
         eph.exchange(recipient), eph_public, recipient.public_bytes_raw(), header_bytes
     )
@@ -101,8 +103,13 @@ def verify_envelope(envelope: Envelope, verify_key: Ed25519PublicKey) -> None:
         ) from None
 
 
-def decrypt_envelope(envelope: Envelope, box_key: X25519PrivateKey) -> bytes:
-    """Decrypt a *verified* envelope with our X25519 key; raise DecryptFailed."""
+def decrypt_envelope(
+    envelope: Envelope, box_key: X25519PrivateKey, box_public: bytes | None = None
+) -> bytes:
+    """Decrypt a *verified* envelope with our X25519 key; raise DecryptFailed.
+
+    ``box_public`` is the raw public half of ``box_key`` if the caller has it cached.
+    """
     h = envelope.header
     try:
         shared = box_key.exchange(X25519PublicKey.from_public_bytes(h.ephemeral_public))
@@ -113,7 +120,7 @@ def decrypt_envelope(envelope: Envelope, box_key: X25519PrivateKey) -> bytes:
         key, nonce = derive_aead_key(
             shared,
             h.ephemeral_public,
-            box_key.public_key().public_bytes_raw(),
+            box_public or box_key.public_key().public_bytes_raw(),
             envelope.header_bytes,
         )
         try:

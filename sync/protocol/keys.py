@@ -122,12 +122,12 @@ class LocalKeys:
     def __init__(self, current: Identity, previous: Iterable[Identity] = ()) -> None:
         self.current = current
         self.previous = tuple(previous)
-        self._box: dict[bytes, X25519PrivateKey] = {
-            i.public.box_id: i.box for i in (*reversed(self.previous), current)
+        self._box: dict[bytes, Identity] = {
+            i.public.box_id: i for i in (*reversed(self.previous), current)
         }
 
-    def box_private(self, box_id: bytes) -> X25519PrivateKey | None:
-        """The X25519 private key with ``box_id``, current or previous, or None."""
+    def box_identity(self, box_id: bytes) -> Identity | None:
+        """The identity (current or previous) whose X25519 key id is ``box_id``."""
         return self._box.get(box_id)
 
     def rotated(self, new: Identity, keep: int = DEFAULT_KEEP_PREVIOUS) -> LocalKeys:
