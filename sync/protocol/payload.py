@@ -9,6 +9,7 @@ encryption; see PROTOCOL.md, "Compression", for why that is safe here.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -44,6 +45,9 @@ DICTIONARY_V1 = (
     b'"kind":"punch","seq":1},{"body":{"at_ms":17,"clock_synced":true,'
     b'"direction":"out","employee_id":"E0'
 )
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_FDICT = 0x20  # zlib FLG bit: a preset dictionary id follows the 2-byte header
+_DICTID = zlib.adler32(DICTIONARY_V1).to_bytes(4, "big")
 _LEVEL = 9
 _WBITS = 15
 
@@ -88,6 +92,10 @@ def unpack(compression: Compression, data: bytes) -> bytes:
     """Inverse of ``pack``; raise BadPayload for corrupt or oversized data."""
     if compression is Compression.NONE:
         return data
+    if len(data) < 6 or not data[1] & _FDICT or data[2:6] != _DICTID:
+        # Spec: the stream must declare DICTIONARY_V1; a plain zlib stream would
+        # decode too, but accepting it would make "compression 1" mean two things.
+        raise BadPayload("compressed payload does not use preset dictionary v1")
     unpacker = zlib.decompressobj(_WBITS, zdict=DICTIONARY_V1)
     try:
         out = unpacker.decompress(data, MAX_PLAINTEXT_LEN)
@@ -119,6 +127,13 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(value, dict):
         raise BadPayload("payload is JSON but not an object; the sender has a bug")
+    if _SURROGATE_ESCAPE.search(data):
+        # A lone UTF-16 surrogate escape ("\\ud800") parses into a str that cannot be
+        # encoded again: refuse it here rather than crash a later step (digest, store).
+        try:
+            canonical_json(value)
+        except UnicodeEncodeError:
+            raise BadPayload("payload has a lone surrogate escape; not valid text") from None
     return value
 
 
