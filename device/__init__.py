@@ -1,0 +1,1 @@
+"""edgehr device side: everything that runs on an attendance terminal or interview booth."""

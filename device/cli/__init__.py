@@ -1,0 +1,1 @@
+"""The ``edgehr`` command line."""

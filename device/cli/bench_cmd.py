@@ -1,0 +1,20 @@
+"""``edgehr bench``: measured figures (speed, memory, accuracy) as a table and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    bench = commands.add_parser("bench", help="benchmarks: print a table, or JSON with --json")
+    sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    faces = sub.add_parser("faces", help="decision latency, accuracy and memory vs the dlib baseline")
+    faces.add_argument("--json", action="store_true")
+    faces.set_defaults(handler="device.cli.main:not_built")
+    search = sub.add_parser("search", help="1:N gallery search time for 1k..100k templates")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler="device.cli.main:not_built")
+    sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
+    sync.add_argument("--records", type=int, default=20000)
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(handler="device.cli.main:not_built")

@@ -1,0 +1,17 @@
+"""``edgehr device``: run a terminal, provision its keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    device = commands.add_parser("device", help="run this terminal or booth; provision its keys")
+    sub = device.add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    run = sub.add_parser("run", help="run the kiosk loop, the local panel and the sync courier")
+    run.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    run.set_defaults(handler="device.cli.main:not_built")
+    provision = sub.add_parser("provision", help="make device keys and a broker certificate request")
+    provision.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    provision.set_defaults(handler="device.cli.main:not_built")

@@ -1,0 +1,30 @@
+"""``edgehr faces``: compare, liveness, calibrate, enrol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    faces = commands.add_parser("faces", help="face verification, liveness, calibration and enrolment tools")
+    sub = faces.add_subparsers(dest="faces_command", metavar="ACTION", required=True)
+    compare = sub.add_parser("compare", help="score image pairs from a CSV (header a,b)")
+    compare.add_argument("--root", type=Path, required=True, help="folder the paths in the CSV are relative to")
+    compare.add_argument("--pairs", type=Path, required=True, help="CSV file with columns a,b")
+    compare.add_argument("--json", action="store_true", help="one JSON object per line")
+    compare.set_defaults(handler="device.cli.main:not_built")
+    liveness = sub.add_parser("liveness", help="passive liveness of face images")
+    liveness.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    liveness.add_argument("--json", action="store_true", help="one JSON object per line")
+    liveness.set_defaults(handler="device.cli.main:not_built")
+    calibrate = sub.add_parser("calibrate", help="pick the match threshold for a target false-accept rate")
+    calibrate.add_argument("--root", type=Path, required=True, help="labelled folder: ROOT/<person>/<image>")
+    calibrate.add_argument("--far", type=float, default=1e-3, help="target false-accept rate (default 1e-3)")
+    calibrate.add_argument("--json", action="store_true", help="one JSON object per line")
+    calibrate.set_defaults(handler="device.cli.main:not_built")
+    enrol = sub.add_parser("enrol", help="enrol employees from a folder of photos (ROOT/<employee_no>/<image>)")
+    enrol.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    enrol.add_argument("--root", type=Path, required=True, help="folder of photos, one sub-folder per employee")
+    enrol.add_argument("--consent-version", required=True, help="version of the consent text the employees signed")
+    enrol.set_defaults(handler="device.cli.main:not_built")

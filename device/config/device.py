@@ -1,0 +1,237 @@
+"""The device (terminal or booth) configuration: every setting, its meaning and its limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+
+from device.config.base import LoggingSection, Section, field
+
+DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class DeviceSection(Section):
+    id: str = field(
+        ..., "Device id", "Unique id of this device; it names the device's MQTT topics.", pattern=DEVICE_ID_PATTERN
+    )
+    name: str = field("", "Display name", "Name shown to people at this device, e.g. 'Gate A'.", max_length=80)
+    kind: Literal["terminal", "booth"] = field(
+        "terminal", "Device kind", "An attendance terminal, or an interview booth (next wave)."
+    )
+    timezone: str = field("Asia/Shanghai", "Time zone", "IANA time zone of the site; decides the work day of a punch.")
+    language: Literal["zh-CN", "en"] = field(
+        "zh-CN", "Screen language", "Language screens show first; each screen can switch to the other."
+    )
+    state_dir: Path = field(
+        Path("/var/lib/edgehr"), "State folder", "Holds the database, keys and logs; must be on durable storage."
+    )
+
+
+class CameraSection(Section):
+    source: Literal["opencv", "picamera2", "video", "folder", "fake"] = field(
+        "opencv",
+        "Camera source",
+        "opencv: a V4L2/USB camera; picamera2: the Raspberry Pi camera; video or folder: replay recorded "
+        "frames; fake: synthetic frames for tests only.",
+    )
+    device: int | str = field(0, "Camera device", "OpenCV camera index or device path such as /dev/video0.")
+    path: Path | None = field(None, "Replay path", "Video file (source=video) or image folder (source=folder).")
+    width: int = field(640, "Frame width", "Requested frame width in pixels.", ge=160, le=4096)
+    height: int = field(480, "Frame height", "Requested frame height in pixels.", ge=120, le=4096)
+    fps: float = field(
+        15.0, "Frame rate", "Frames per second to deliver (replay sources are paced to it).", gt=0, le=60
+    )
+    loop: bool = field(True, "Loop replay", "Start a replayed video or folder again when it ends.")
+
+    @model_validator(mode="after")
+    def _replay_needs_path(self) -> CameraSection:
+        if self.source in ("video", "folder") and self.path is None:
+            raise ValueError(f"camera.source = '{self.source}' needs camera.path (the {self.source} to replay)")
+        return self
+
+
+class MicrophoneSection(Section):
+    source: Literal["pyaudio", "wav", "fake"] = field(
+        "pyaudio", "Microphone source", "pyaudio: a sound card; wav: replay a WAV file; fake: silence, tests only."
+    )
+    device_index: int | None = field(None, "Input device", "PortAudio input device index; empty = system default.")
+    path: Path | None = field(None, "WAV file", "File to replay when source = wav.")
+    sample_rate: Literal[16000] = field(16000, "Sample rate", "Speech models take 16 kHz mono 16-bit PCM.")
+    frames_per_chunk: int = field(1600, "Chunk size", "Samples per read (1600 = 100 ms).", ge=160, le=16000)
+
+    @model_validator(mode="after")
+    def _wav_needs_path(self) -> MicrophoneSection:
+        if self.source == "wav" and self.path is None:
+            raise ValueError("microphone.source = 'wav' needs microphone.path")
+        return self
+
+
+class GpioSection(Section):
+    pin_factory: Literal["none", "lgpio", "rpigpio", "pigpio", "native", "mock"] = field(
+        "none",
+        "Pin factory",
+        "gpiozero pin factory. none: no GPIO wired; mock: gpiozero's MockFactory, for tests only.",
+    )
+    led_ok: int | None = field(None, "OK LED pin", "BCM pin of the green LED lit on an accepted punch.", ge=0, le=27)
+    led_error: int | None = field(None, "Error LED pin", "BCM pin of the red LED lit on a rejection.", ge=0, le=27)
+    buzzer: int | None = field(None, "Buzzer pin", "BCM pin of the buzzer.", ge=0, le=27)
+    relay: int | None = field(None, "Door relay pin", "BCM pin of the door relay.", ge=0, le=27)
+    relay_active_high: bool = field(True, "Relay active high", "Whether the relay closes when its pin is high.")
+    relay_pulse_seconds: float = field(
+        3.0, "Relay pulse", "Seconds the door relay stays closed after an accepted punch.", gt=0, le=30
+    )
+    button_in: int | None = field(None, "IN button pin", "BCM pin of the optional IN button.", ge=0, le=27)
+    button_out: int | None = field(None, "OUT button pin", "BCM pin of the optional OUT button.", ge=0, le=27)
+    pir: int | None = field(
+        None, "PIR sensor pin", "BCM pin of the optional motion sensor that wakes the screen.", ge=0, le=27
+    )
+
+    @model_validator(mode="after")
+    def _pins_distinct(self) -> GpioSection:
+        pins = {
+            name: getattr(self, name)
+            for name in ("led_ok", "led_error", "buzzer", "relay", "button_in", "button_out", "pir")
+            if getattr(self, name) is not None
+        }
+        seen: dict[int, str] = {}
+        for name, pin in pins.items():
+            if pin in seen:
+                raise ValueError(f"gpio.{name} and gpio.{seen[pin]} both use pin {pin}; each device needs its own pin")
+            seen[pin] = name
+        if pins and self.pin_factory == "none":
+            raise ValueError("gpio pins are set but gpio.pin_factory is 'none'; name the pin factory to drive them")
+        if (self.button_in is None) != (self.button_out is None):
+            raise ValueError("set both gpio.button_in and gpio.button_out, or neither")
+        return self
+
+
+class RecognitionSection(Section):
+    mode: Literal["1:N", "1:1"] = field(
+        "1:N", "Matching mode", "1:N searches every enrolled face; 1:1 asks for an employee number first."
+    )
+    threshold: float = field(
+        0.0,
+        "Match threshold",
+        "Minimum cosine similarity to accept; 0 = the calibrated value in the model manifest.",
+        ge=0.0,
+        le=1.0,
+    )
+    margin: float = field(
+        0.05, "Margin", "Best person's score must beat the best other person's by this much.", ge=0.0, le=1.0
+    )
+    confirm_frames: int = field(3, "Confirm frames", "Consecutive frames that must agree before a punch.", ge=1, le=30)
+    liveness_threshold: float = field(
+        0.5,
+        "Liveness threshold",
+        "MiniFAS probability of a real face needed per frame (raise for high security).",
+        gt=0.0,
+        lt=1.0,
+    )
+    liveness_frames: int = field(3, "Live frames", "Consecutive live frames needed before a punch.", ge=1, le=30)
+    active_challenge: Literal["off", "blink", "turn"] = field(
+        "off", "Active challenge", "Ask for a blink or a head turn in addition to passive liveness."
+    )
+    min_face_px: int = field(
+        80, "Minimum face size", "Smallest face width in pixels that is processed.", ge=40, le=1000
+    )
+    min_sharpness: float = field(
+        40.0, "Minimum sharpness", "Variance of the Laplacian on the face; lower is rejected as blurred.", ge=0
+    )
+    min_brightness: float = field(
+        50.0, "Minimum brightness", "Mean face luminance (0-255) below is too dark.", ge=0, le=255
+    )
+    max_brightness: float = field(
+        210.0, "Maximum brightness", "Mean face luminance above is overexposed.", ge=0, le=255
+    )
+    max_yaw_degrees: float = field(
+        25.0, "Maximum head turn", "Faces turned further are asked to look at the camera.", gt=0, le=90
+    )
+
+    @model_validator(mode="after")
+    def _brightness_order(self) -> RecognitionSection:
+        if self.min_brightness >= self.max_brightness:
+            raise ValueError("recognition.min_brightness must be below recognition.max_brightness")
+        return self
+
+
+class AttendanceSection(Section):
+    direction: Literal["buttons", "alternate"] = field(
+        "alternate",
+        "Direction rule",
+        "buttons: IN/OUT buttons choose; alternate: the first punch of the work day is in, then out, in...",
+    )
+    workday_starts: str = field(
+        "04:00",
+        "Work day starts",
+        "Local time (HH:MM) at which a new work day begins.",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+    )
+    debounce_seconds: int = field(
+        60,
+        "Debounce",
+        "A second recognition of the same person within this many seconds is not a new punch.",
+        ge=0,
+        le=3600,
+    )
+    snapshots: bool = field(False, "Punch snapshots", "Keep a photo of each punch for disputes (off by default).")
+    snapshot_retention_days: int = field(7, "Snapshot retention", "Days a punch snapshot is kept.", ge=1, le=90)
+
+
+class SyncSection(Section):
+    enabled: bool = field(
+        False, "Sync enabled", "Send records to the central server (needs the broker, certificates and server keys)."
+    )
+    broker_host: str = field("127.0.0.1", "Broker host", "MQTT broker host name or address.")
+    broker_port: int = field(8883, "Broker port", "MQTT broker port (8883 for TLS).", ge=1, le=65535)
+    tls: bool = field(True, "TLS", "Connect with mutual TLS (device certificate).")
+    ca_file: Path | None = field(None, "CA certificate", "CA that signed the broker's certificate.")
+    cert_file: Path | None = field(None, "Device certificate", "This device's client certificate for the broker.")
+    key_file: Path | None = field(None, "Device certificate key", "Private key of the client certificate.")
+    server_key_file: Path | None = field(
+        None, "Server public keys", "File with the server's public keys records are encrypted to and checked against."
+    )
+    batch_size: int = field(50, "Batch size", "Records per MQTT message.", ge=1, le=500)
+    backoff_min_seconds: float = field(1.0, "Minimum backoff", "First retry delay after a failure.", gt=0, le=60)
+    backoff_max_seconds: float = field(60.0, "Maximum backoff", "Longest retry delay.", gt=0, le=3600)
+    backlog_alert_fraction: float = field(
+        0.8, "Backlog alert", "Raise an alert when the disk holding the outbox is this full.", gt=0, lt=1
+    )
+
+    @model_validator(mode="after")
+    def _tls_needs_files(self) -> SyncSection:
+        if self.backoff_min_seconds > self.backoff_max_seconds:
+            raise ValueError("sync.backoff_min_seconds must not exceed sync.backoff_max_seconds")
+        if self.enabled and self.tls:
+            missing = [n for n in ("ca_file", "cert_file", "key_file") if getattr(self, n) is None]
+            if missing:
+                raise ValueError("sync.tls needs " + ", ".join(f"sync.{n}" for n in missing))
+        return self
+
+
+class PanelSection(Section):
+    host: str = field("127.0.0.1", "Panel address", "Address the local panel listens on (0.0.0.0 for the LAN).")
+    port: int = field(8080, "Panel port", "TCP port of the local panel and kiosk screen.", ge=1, le=65535)
+
+
+class DeviceConfig(Section):
+    """Root of a device's configuration file."""
+
+    schema_version: int = field(1, "Schema version", "Version of this file's layout; older files are migrated.")
+    role: Literal["device"] = field("device", "Role", "Which program this file configures.")
+    device: DeviceSection = field(..., "Device", "Identity and locale of this device.")
+    camera: CameraSection = field(CameraSection(), "Camera", "Where frames come from.")
+    microphone: MicrophoneSection = field(MicrophoneSection(), "Microphone", "Where audio comes from (booths).")
+    gpio: GpioSection = field(GpioSection(), "GPIO", "LEDs, buzzer, door relay, buttons and motion sensor.")
+    recognition: RecognitionSection = field(RecognitionSection(), "Recognition", "Face matching and liveness.")
+    attendance: AttendanceSection = field(AttendanceSection(), "Attendance", "Punch rules.")
+    sync: SyncSection = field(SyncSection(), "Sync", "Connection to the central server.")
+    panel: PanelSection = field(PanelSection(), "Panel", "Local web panel and kiosk screen.")
+    logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> DeviceConfig:
+        if self.attendance.direction == "buttons" and self.gpio.button_in is None:
+            raise ValueError("attendance.direction = 'buttons' needs gpio.button_in and gpio.button_out")
+        return self

@@ -1,0 +1,1 @@
+"""The device's local web panel, kiosk screen and booth screens."""

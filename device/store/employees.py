@@ -1,0 +1,159 @@
+"""Employees, their biometric consent, and their face templates (encrypted with the device data key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from device.errors import InputError
+from device.store import audit
+from device.store.database import Store
+from device.store.datakey import DataKey
+
+
+@dataclass(frozen=True)
+class Template:
+    employee_no: str
+    vector: np.ndarray
+    model: str
+
+
+def _context(employee_no: str, model: str) -> bytes:
+    # Binds each ciphertext to its owner: a template copied onto another employee's row fails to decrypt.
+    return f"face-template:{employee_no}:{model}".encode()
+
+
+def upsert_employee(store: Store, employee_no: str, name: str, at: datetime, actor: str) -> int:
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO employees (employee_no, name, created_at, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (employee_no) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+            (employee_no, name, at.isoformat(), at.isoformat()),
+        )
+        audit.record(conn, at=at, actor=actor, action="employee.upsert", subject=employee_no)
+        row = conn.execute("SELECT id FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
+    return int(row[0])
+
+
+def record_consent(
+    store: Store,
+    employee_no: str,
+    *,
+    purpose: str,
+    text_version: str,
+    recorded_by: str,
+    at: datetime,
+    demo: bool = False,
+) -> int:
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT INTO consents (subject_kind, subject_ref, purpose, text_version, recorded_by, recorded_at, demo)"
+            " VALUES ('employee', ?, ?, ?, ?, ?, ?)",
+            (employee_no, purpose, text_version, recorded_by, at.isoformat(), int(demo)),
+        )
+        audit.record(
+            conn,
+            at=at,
+            actor=recorded_by,
+            action="consent.record",
+            subject=employee_no,
+            detail={"purpose": purpose, "text_version": text_version, "demo": demo},
+        )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def has_consent(store: Store, employee_no: str, purpose: str) -> bool:
+    row = store.conn.execute(
+        "SELECT 1 FROM consents WHERE subject_kind = 'employee' AND subject_ref = ? AND purpose = ?"
+        " AND withdrawn_at IS NULL",
+        (employee_no, purpose),
+    ).fetchone()
+    return row is not None
+
+
+def replace_templates(
+    store: Store,
+    key: DataKey,
+    employee_no: str,
+    vectors: list[np.ndarray],
+    *,
+    model: str,
+    source: str,
+    at: datetime,
+    actor: str,
+    qualities: list[float] | None = None,
+) -> int:
+    """Make ``vectors`` the employee's only templates for ``model`` (enrolment and re-enrolment)."""
+    if not has_consent(store, employee_no, "face-attendance"):
+        raise InputError(
+            f"Employee {employee_no} has no recorded consent to face attendance.",
+            "Record the employee's consent before enrolling their face.",
+        )
+    with store.transaction() as conn:
+        row = conn.execute("SELECT id FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
+        if row is None:
+            raise InputError(f"Employee {employee_no} does not exist on this device.", "Add the employee first.")
+        conn.execute("DELETE FROM face_templates WHERE employee_id = ? AND model = ?", (row[0], model))
+        for i, vector in enumerate(vectors):
+            plain = np.asarray(vector, dtype="<f4").tobytes()
+            nonce, ciphertext = key.seal(plain, _context(employee_no, model))
+            conn.execute(
+                "INSERT INTO face_templates (employee_id, model, key_id, nonce, ciphertext, quality, source,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row[0],
+                    model,
+                    key.key_id,
+                    nonce,
+                    ciphertext,
+                    qualities[i] if qualities else None,
+                    source,
+                    at.isoformat(),
+                ),
+            )
+        audit.record(
+            conn,
+            at=at,
+            actor=actor,
+            action="face.enrol",
+            subject=employee_no,
+            detail={"templates": len(vectors), "model": model, "source": source},
+        )
+    return len(vectors)
+
+
+def delete_templates(store: Store, employee_no: str, *, at: datetime, actor: str, reason: str) -> int:
+    with store.transaction() as conn:
+        removed = conn.execute(
+            "DELETE FROM face_templates WHERE employee_id = (SELECT id FROM employees WHERE employee_no = ?)",
+            (employee_no,),
+        ).rowcount
+        audit.record(
+            conn,
+            at=at,
+            actor=actor,
+            action="face.delete",
+            subject=employee_no,
+            detail={"templates": removed, "reason": reason},
+        )
+    return int(removed)
+
+
+def load_templates(store: Store, key: DataKey, model: str) -> list[Template]:
+    """Decrypt every active employee's templates for ``model`` (the gallery is built from these)."""
+    rows = store.conn.execute(
+        "SELECT e.employee_no, t.nonce, t.ciphertext FROM face_templates t JOIN employees e ON e.id = t.employee_id"
+        " WHERE t.model = ? AND e.active = 1 ORDER BY t.id",
+        (model,),
+    ).fetchall()
+    return [
+        Template(no, np.frombuffer(key.open(nonce, ct, _context(no, model)), dtype="<f4").copy(), model)
+        for no, nonce, ct in rows
+    ]
+
+
+def names(store: Store) -> dict[str, str]:
+    return dict(store.conn.execute("SELECT employee_no, name FROM employees"))

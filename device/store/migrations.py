@@ -1,0 +1,155 @@
+"""The device schema as an ordered list of migrations; the applied ones are recorded in the database.
+
+Never edit a migration that has shipped: add a new one. Each runs in its own transaction together with
+the row that records it, so a killed process leaves either the old or the new schema, never half.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from device.store.database import Store
+
+SCHEMA_V1 = """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE employees (
+    id INTEGER PRIMARY KEY,
+    employee_no TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- Consent is recorded before any biometric data of the person is kept (PIPL, GDPR Art. 9, BIPA).
+CREATE TABLE consents (
+    id INTEGER PRIMARY KEY,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('employee', 'candidate')),
+    subject_ref TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    text_version TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    demo INTEGER NOT NULL DEFAULT 0,
+    withdrawn_at TEXT
+);
+CREATE INDEX consents_subject ON consents (subject_kind, subject_ref);
+-- Templates only, encrypted with the device data key; photos are never kept here.
+CREATE TABLE face_templates (
+    id INTEGER PRIMARY KEY,
+    employee_id INTEGER NOT NULL REFERENCES employees (id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    quality REAL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX face_templates_employee ON face_templates (employee_id);
+CREATE TABLE punches (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    employee_id INTEGER REFERENCES employees (id) ON DELETE SET NULL,
+    employee_no TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    work_day TEXT NOT NULL,
+    device_time TEXT NOT NULL,
+    device_time_ms INTEGER NOT NULL,
+    monotonic_ns INTEGER NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    match_score REAL,
+    liveness_score REAL,
+    models TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX punches_employee_day ON punches (employee_no, work_day);
+CREATE TABLE punch_snapshots (
+    punch_id INTEGER PRIMARY KEY REFERENCES punches (id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE interview_sessions (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    candidate_ref TEXT NOT NULL,
+    role_ref TEXT NOT NULL,
+    consent_id INTEGER REFERENCES consents (id),
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    delete_requested_at TEXT
+);
+CREATE TABLE interview_answers (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES interview_sessions (id) ON DELETE CASCADE,
+    question_ref TEXT NOT NULL,
+    transcript TEXT NOT NULL DEFAULT '',
+    audio_path TEXT,
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER,
+    scores TEXT NOT NULL DEFAULT '{}'
+);
+-- Every record that must reach the server. seq is the per-device sequence number of the sync protocol:
+-- AUTOINCREMENT guarantees a number is never reused, even after the newest rows are deleted.
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at_ms INTEGER
+);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE delivered_at_ms IS NULL;
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+#: (version, name, SQL script). Versions are consecutive from 1.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", SCHEMA_V1),
+]
+
+
+def current_version(store: Store) -> int:
+    store.conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at_ms INTEGER NOT NULL)"
+    )
+    row = store.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(store: Store) -> int:
+    """Apply every migration newer than the database's version; return the resulting version."""
+    version = current_version(store)
+    for number, name, script in MIGRATIONS:
+        if number <= version:
+            continue
+        with store.transaction() as conn:
+            # executescript would COMMIT first; run statement by statement inside our transaction.
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+                (number, name, int(time.time() * 1000)),
+            )
+        version = number
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,58 @@
+"""The outbox: records waiting to reach the server, numbered by the per-device sequence."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from device.store.database import Store
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    type: str
+    ref: str
+    body: dict[str, Any]
+    created_at_ms: int
+    clock_synced: bool
+
+
+def enqueue(
+    conn: sqlite3.Connection, type_: str, ref: str, body: dict[str, Any], *, created_at_ms: int, clock_synced: bool
+) -> int:
+    """Add a record inside the caller's transaction (the domain row and this row commit together)."""
+    cursor = conn.execute(
+        "INSERT INTO outbox (type, ref, body, created_at_ms, clock_synced) VALUES (?, ?, ?, ?, ?)",
+        (type_, ref, json.dumps(body, separators=(",", ":"), ensure_ascii=False), created_at_ms, int(clock_synced)),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def pending(store: Store, limit: int, after_seq: int = 0) -> list[OutboxRow]:
+    rows = store.conn.execute(
+        "SELECT seq, type, ref, body, created_at_ms, clock_synced FROM outbox "
+        "WHERE delivered_at_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+        (after_seq, limit),
+    ).fetchall()
+    return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], bool(r[5])) for r in rows]
+
+
+def mark_delivered(store: Store, seqs: list[int], at_ms: int) -> int:
+    """Mark rows the server acknowledged; unknown or already delivered numbers are ignored."""
+    if not seqs:
+        return 0
+    with store.transaction() as conn:
+        changed = 0
+        for seq in seqs:
+            changed += conn.execute(
+                "UPDATE outbox SET delivered_at_ms = ? WHERE seq = ? AND delivered_at_ms IS NULL", (at_ms, seq)
+            ).rowcount
+    return changed
+
+
+def backlog(store: Store) -> int:
+    return int(store.conn.execute("SELECT count(*) FROM outbox WHERE delivered_at_ms IS NULL").fetchone()[0])

@@ -1,0 +1,1 @@
+"""Face vision: detector, alignment, quality gate, liveness, embedder, gallery."""

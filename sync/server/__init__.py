@@ -1,0 +1,1 @@
+"""The central HR server: ingest workers, HR store, HR API and web pages."""

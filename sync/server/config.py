@@ -1,0 +1,72 @@
+"""The central server's configuration: broker connection, ingest workers, store and HR API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+
+from device.config.base import LoggingSection, Section, field
+
+
+class ServerSection(Section):
+    name: str = field("edgehr", "Server name", "Name shown on HR pages.", max_length=80)
+    state_dir: Path = field(
+        Path("/var/lib/edgehr-server"), "State folder", "Holds the HR database (SQLite), keys and logs."
+    )
+    database_url: str = field(
+        "",
+        "Database URL",
+        "Empty: SQLite in the state folder. postgresql://... to share one PostgreSQL between ingest workers.",
+    )
+    timezone: str = field("Asia/Shanghai", "Time zone", "IANA time zone timesheets are computed in.")
+
+    @model_validator(mode="after")
+    def _url_scheme(self) -> ServerSection:
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ValueError("server.database_url must start with postgresql:// or sqlite:///, or be empty")
+        return self
+
+
+class BrokerSection(Section):
+    host: str = field("127.0.0.1", "Broker host", "MQTT broker the ingest workers subscribe to.")
+    port: int = field(8883, "Broker port", "MQTT broker port (8883 for TLS).", ge=1, le=65535)
+    tls: bool = field(True, "TLS", "Connect with mutual TLS.")
+    ca_file: Path | None = field(None, "CA certificate", "CA that signed the broker's certificate.")
+    cert_file: Path | None = field(None, "Client certificate", "The server's client certificate for the broker.")
+    key_file: Path | None = field(None, "Client certificate key", "Private key of the client certificate.")
+
+    @model_validator(mode="after")
+    def _tls_needs_files(self) -> BrokerSection:
+        if self.tls:
+            missing = [n for n in ("ca_file", "cert_file", "key_file") if getattr(self, n) is None]
+            if missing:
+                raise ValueError("broker.tls needs " + ", ".join(f"broker.{n}" for n in missing))
+        return self
+
+
+class IngestSection(Section):
+    workers: int = field(
+        2, "Ingest workers", "Processes sharing the device uplink (MQTT 5 shared subscription).", ge=1, le=64
+    )
+    share_group: str = field(
+        "ingest", "Share group", "MQTT 5 shared-subscription group name.", pattern=r"^[A-Za-z0-9_-]{1,32}$"
+    )
+
+
+class ApiSection(Section):
+    host: str = field("127.0.0.1", "API address", "Address the HR API and pages listen on.")
+    port: int = field(8443, "API port", "TCP port of the HR API and pages.", ge=1, le=65535)
+
+
+class ServerConfig(Section):
+    """Root of the central server's configuration file."""
+
+    schema_version: int = field(1, "Schema version", "Version of this file's layout; older files are migrated.")
+    role: Literal["server"] = field("server", "Role", "Which program this file configures.")
+    server: ServerSection = field(ServerSection(), "Server", "Identity, state and database.")
+    broker: BrokerSection = field(..., "Broker", "MQTT broker connection.")
+    ingest: IngestSection = field(IngestSection(), "Ingest", "Workers that store device records.")
+    api: ApiSection = field(ApiSection(), "HR API", "HTTP API and HR pages.")
+    logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from device.cli.main import main
+from device.config import DeviceConfig, check_file, load_device_config
+from device.config.toml_lines import key_lines
+from device.errors import ConfigError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "device" / "config" / "examples"
+
+
+@pytest.mark.parametrize("name", ["device.toml", "server.toml"])
+def test_examples_are_valid(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check", str(EXAMPLES / name)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_unknown_key_and_wrong_type_are_both_reported_with_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('role = "device"\n[device]\nid = "gate-1"\n[camera]\nfps = "fast"\ncolour = true\n')
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:5: camera.fps:" in err
+    assert f"{path}:6: camera.colour: unknown key" in err
+
+
+def test_cross_field_rules(tmp_path: Path) -> None:
+    path = tmp_path / "cross.toml"
+    path.write_text('[device]\nid = "gate-1"\n[camera]\nsource = "video"\n[gpio]\nbuzzer = 4\nrelay = 4\n')
+    with pytest.raises(ConfigError) as info:
+        load_device_config(path)
+    text = str(info.value)
+    assert "camera.path" in text
+    assert "both use pin 4" in text
+    assert {p.line for p in info.value.problems} == {3, 5}
+
+
+def test_bad_toml_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text('[device]\nid = "x"\nname = \n')
+    with pytest.raises(ConfigError) as info:
+        check_file(path)
+    assert info.value.problems[0].line == 3
+
+
+def test_missing_file_and_future_version(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        check_file(tmp_path / "nope.toml")
+    future = tmp_path / "future.toml"
+    future.write_text('schema_version = 99\n[device]\nid = "x"\n')
+    with pytest.raises(ConfigError, match="newer than this edgehr"):
+        check_file(future)
+
+
+def test_server_role_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text('role = "server"\n[broker]\ntls = false\n[ingest]\nworkers = 0\n')
+    with pytest.raises(ConfigError) as info:
+        check_file(path)
+    assert [(p.line, p.key) for p in info.value.problems] == [(5, "ingest.workers")]
+
+
+def test_every_field_has_title_and_description() -> None:
+    from sync.server.config import ServerConfig
+
+    def walk(model: type) -> list[str]:
+        missing = []
+        for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+            if not info.title or not info.description:
+                missing.append(f"{model.__name__}.{name}")
+            annotation = info.annotation
+            if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+                missing += walk(annotation)
+        return missing
+
+    assert walk(DeviceConfig) == []
+    assert walk(ServerConfig) == []
+
+
+def test_key_lines_handles_arrays_of_tables_and_multiline_strings() -> None:
+    text = '[[shift]]\nname = "a"\n[[shift]]\nnote = """\nx = 1\n"""\nname = "b"\n'
+    lines = key_lines(text)
+    assert lines[("shift", 0, "name")] == 2
+    assert lines[("shift", 1, "name")] == 7
+    assert ("shift", 1, "x") not in lines

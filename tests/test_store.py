@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device.errors import InputError, StoreError
+from device.store import employees, open_store, outbox, punches
+from device.store.datakey import load_or_create
+from device.store.migrations import MIGRATIONS
+from tests.factories import punch
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_file_store_is_wal_full_and_migrated(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "d.db")
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    versions = [r[0] for r in store.conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == [m[0] for m in MIGRATIONS]
+    for table in (
+        "employees",
+        "face_templates",
+        "punches",
+        "interview_sessions",
+        "interview_answers",
+        "outbox",
+        "audit_log",
+        "consents",
+    ):
+        assert table in store.db.table_names()
+    store.close()
+    again = open_store(tmp_path / "d.db")  # reopening applies nothing twice
+    assert again.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
+    again.close()
+
+
+def test_punch_and_outbox_row_commit_together() -> None:
+    store = open_store(None)
+    stored = punches.record_punch(store, punch(), "gate-1")
+    rows = outbox.pending(store, 10)
+    assert [(r.seq, r.type, r.ref) for r in rows] == [(stored.seq, "punch", stored.uid)]
+    assert rows[0].body["employee_no"] == "E001" and rows[0].body["device_id"] == "gate-1"
+    outbox.mark_delivered(store, [stored.seq], at_ms=1)
+    assert outbox.backlog(store) == 0
+
+
+def test_failed_outbox_write_rolls_back_the_punch() -> None:
+    store = open_store(None)
+    # Make the outbox insert fail after the punch insert has run inside the same transaction.
+    store.conn.execute("CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(Exception, match="disk full"):
+        punches.record_punch(store, punch(), "gate-1")
+    assert store.conn.execute("SELECT count(*) FROM punches").fetchone()[0] == 0
+    assert not store.conn.in_transaction
+
+
+def test_sequence_numbers_are_never_reused(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "d.db")
+    first = punches.record_punch(store, punch(), "g").seq
+    store.conn.execute("DELETE FROM outbox")
+    assert punches.record_punch(store, punch(), "g").seq == first + 1
+
+
+def test_templates_are_encrypted_and_bound_to_their_owner(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "d.db")
+    key = load_or_create(tmp_path / "keys" / "data.key")
+    assert stat.S_IMODE((tmp_path / "keys" / "data.key").stat().st_mode) == 0o600
+    employees.upsert_employee(store, "E001", "Li Lei", NOW, "admin")
+    employees.upsert_employee(store, "E002", "Han Meimei", NOW, "admin")
+    vector = np.linspace(-1, 1, 128, dtype=np.float32)
+    with pytest.raises(InputError, match="consent"):
+        employees.replace_templates(store, key, "E001", [vector], model="m", source="photo", at=NOW, actor="a")
+    employees.record_consent(store, "E001", purpose="face-attendance", text_version="v1", recorded_by="a", at=NOW)
+    employees.replace_templates(store, key, "E001", [vector, vector], model="m", source="photo", at=NOW, actor="a")
+    blob = store.conn.execute("SELECT ciphertext FROM face_templates LIMIT 1").fetchone()[0]
+    assert vector.tobytes() not in blob
+    loaded = employees.load_templates(store, key, "m")
+    assert len(loaded) == 2 and np.array_equal(loaded[0].vector, vector)
+    # A ciphertext moved onto another employee must not decrypt as theirs.
+    store.conn.execute("UPDATE face_templates SET employee_id = (SELECT id FROM employees WHERE employee_no='E002')")
+    with pytest.raises(StoreError, match="integrity"):
+        employees.load_templates(store, key, "m")
+    assert employees.delete_templates(store, "E002", at=NOW, actor="a", reason="test") == 2
+    actions = [r[0] for r in store.conn.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert actions[-1] == "face.delete" and "face.enrol" in actions
+
+
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data.key"
+    load_or_create(path)
+    path.chmod(0o644)
+    with pytest.raises(StoreError, match="chmod 600"):
+        load_or_create(path)
+
+
+def test_unwritable_location_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="state folder"):
+        open_store(blocker / "d.db")
