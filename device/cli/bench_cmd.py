@@ -18,3 +18,6 @@ def register(commands: Any) -> None:
     sync.add_argument("--records", type=int, default=20000)
     sync.add_argument("--json", action="store_true")
     sync.set_defaults(handler="device.cli.main:not_built")
+    hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
+    hardware.add_argument("--json", action="store_true")
+    hardware.set_defaults(handler="device.hardware.bench:bench_hardware")
