@@ -183,16 +183,17 @@ def records(draw: st.DrawFn, seq: int) -> PunchRecord | PunchCorrectionRecord:
         )
         return PunchRecord.model_validate(common | {"type": "punch", "body": body})
     action: Literal["add", "void"] = draw(st.sampled_from(["add", "void"]))
+    void = action == "void"
     correction = PunchCorrectionBody(
         action=action,
         employee_no=draw(idents),
-        direction=draw(directions),
-        work_day=draw(days),
-        punch_time_ms=draw(unix_ms),
+        direction=None if void and draw(st.booleans()) else draw(directions),
+        at_ms=None if void and draw(st.booleans()) else draw(unix_ms),
         clock_synced=draw(st.booleans()),
         reason=draw(st.text(min_size=1, max_size=500)),
         admin=draw(idents),
-        corrects_uid=draw(idents) if action == "void" else None,
+        punch_uid=draw(idents) if void else None,
+        corrects_seq=draw(st.none() | st.integers(1, 2**64 - 1)),
     )
     return PunchCorrectionRecord.model_validate(common | {"type": "punch-correction", "body": correction})
 
