@@ -1,0 +1,118 @@
+"""Micro-benchmark: seal/open cost per message and bytes on the wire per record.
+
+``seal_open_rate(n)`` runs on one thread with in-memory keys; ``edgehr bench sync``
+prints its result. Bytes per record compare the envelope with the record's own
+canonical JSON (what a plaintext, uncompressed sync would send).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from .bodies import RecordsBody
+from .channel import DeviceChannel, ServerChannel, Stamp
+from .keys import Identity, LocalKeys, PeerKeys, StaticDirectory
+from .records import PunchBody, PunchRecord, record_json
+
+BATCH_SIZES = (1, 10, 50)
+BENCH_DEVICE_ID = "site-0001-gate-01"
+_T0_MS = 1_767_225_600_000
+
+
+def typical_punch(seq: int) -> PunchRecord:
+    """A realistic punch: 7-character employee id, scores with 4 decimals."""
+    return PunchRecord(
+        seq=seq,
+        kind="punch",
+        body=PunchBody(
+            employee_id=f"E{100_000 + seq * 7919 % 900_000:06d}",
+            direction="in" if seq % 2 else "out",
+            at_ms=_T0_MS + seq * 37_013,
+            clock_synced=True,
+            match_score=round(0.75 + (seq * 37 % 200) / 1000, 4),
+            liveness_score=round(0.9 + (seq * 13 % 90) / 1000, 4),
+        ),
+    )
+
+
+def _channels() -> tuple[DeviceChannel, ServerChannel]:
+    device, server = Identity.generate(), Identity.generate()
+    dev = DeviceChannel(
+        BENCH_DEVICE_ID, LocalKeys(device), PeerKeys("server", server.public)
+    )
+    directory = StaticDirectory([PeerKeys(BENCH_DEVICE_ID, device.public)])
+    return dev, ServerChannel(LocalKeys(server), directory)
+
+
+def _per_call_us(start: float, calls: int) -> float:
+    return round((time.perf_counter() - start) / calls * 1e6, 1)
+
+
+def seal_open_rate(n: int = 2000) -> dict[str, Any]:
+    """Seal and open ``n`` messages per batch size; return timings and sizes.
+
+    Keys: ``seal_us``/``open_us`` (one punch per message, full path: encode,
+    compress, ECDH, HKDF, AEAD, sign / parse, verify, decrypt, validate),
+    ``ephemeral_x25519_us`` (key generation + exchange, the price of forward
+    secrecy), ``open_per_s`` (one core), and ``batches``: per batch size the
+    wire and plaintext bytes per record and the per-message timings.
+    """
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    device, server = _channels()
+    recipient = X25519PrivateKey.generate().public_key()
+    start = time.perf_counter()
+    for _ in range(n):
+        X25519PrivateKey.generate().exchange(recipient)
+    ephemeral_us = _per_call_us(start, n)
+
+    batches: list[dict[str, Any]] = []
+    seq = 0
+    for size in BATCH_SIZES:
+        bodies = []
+        for _ in range(n):
+            bodies.append(
+                RecordsBody(records=[typical_punch(seq + i + 1) for i in range(size)])
+            )
+            seq += size
+        start = time.perf_counter()
+        sealed = [
+            device.seal(body, seq=i + 1, stamp=Stamp(_T0_MS + i, True))
+            for i, body in enumerate(bodies)
+        ]
+        seal_us = _per_call_us(start, n)
+        start = time.perf_counter()
+        for out in sealed:
+            server.open(out.topic, out.payload)
+        open_us = _per_call_us(start, n)
+        wire = sum(len(o.payload) for o in sealed) / (n * size)
+        plain = sum(len(record_json(r)) for b in bodies for r in b.records) / (n * size)
+        batches.append(
+            {
+                "records_per_message": size,
+                "seal_us": seal_us,
+                "open_us": open_us,
+                "wire_bytes_per_record": round(wire, 1),
+                "plaintext_bytes_per_record": round(plain, 1),
+                "wire_vs_plaintext": round(wire / plain, 3),
+            }
+        )
+    single = batches[0]
+    return {
+        "messages_per_batch_size": n,
+        "device_id_len": len(BENCH_DEVICE_ID),
+        "seal_us": single["seal_us"],
+        "open_us": single["open_us"],
+        "open_per_s": round(1e6 / single["open_us"]),
+        "ephemeral_x25519_us": ephemeral_us,
+        "batches": batches,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(seal_open_rate(), indent=2))
