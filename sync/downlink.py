@@ -26,7 +26,7 @@ from device.config.device import DeviceConfig
 from device.errors import InputError, StoreError
 from device.store import Store, audit, employees
 from device.store.datakey import DataKey
-from sync.courier_keys import write_atomic
+from sync.keyfiles import write_atomic
 from sync.protocol import (
     CandidatesBody,
     Command,

@@ -1,7 +1,7 @@
-"""The key files the courier reads: the device's own protocol identity and the server's public keys.
+"""Protocol key files: a party's own identity (private) and its peer's public keys.
 
-Both are small JSON files of base64 raw keys. The identity file is private (mode 0600, like the data
-key); the server-keys file is public and is rewritten atomically when the server rotates its keys.
+Small JSON files of base64 raw keys. An identity file is private (mode 0600, like the data key); a
+public-keys file (the server's keys on a device) is rewritten atomically when the peer rotates keys.
 """
 
 from __future__ import annotations
@@ -19,8 +19,18 @@ from sync.protocol.channel import SERVER_PEER_ID
 
 
 def identity_path(state_dir: Path) -> Path:
-    """Where a device keeps its protocol identity (Ed25519 + X25519 private keys)."""
+    """Where a device or the server keeps its protocol identity (Ed25519 + X25519 private keys)."""
     return state_dir / "keys" / "sync-identity.json"
+
+
+def load_or_create_identity(path: Path) -> Identity:
+    """Read the identity file, creating fresh keys (0600, folder 0700) on first use."""
+    if path.exists():
+        return load_identity(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    identity = Identity.generate()
+    save_identity(path, identity)
+    return identity
 
 
 def _b64(value: bytes) -> str:
