@@ -50,6 +50,8 @@ class Endpoint:
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
+    #: Only for a plain test listener, where the broker takes the CONNECT user name as the identity.
+    username: str | None = None
 
     @classmethod
     def of_device(cls, sync: SyncSection) -> Endpoint:
@@ -139,6 +141,8 @@ class MqttLink:
                 cert_reqs=ssl.CERT_REQUIRED,
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
+        if endpoint.username is not None:
+            client.username_pw_set(endpoint.username)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=will.retain)
         client.on_connect = self._handle_connect

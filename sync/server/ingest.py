@@ -125,7 +125,7 @@ def command_body(row: dict[str, Any]) -> DownlinkBody:
             page=1,
             pages=1,
             upserts=body.get("upserts", []),
-            removals=[str(n) for n in body.get("removed", body.get("removals", []))],
+            removals=[str(n) for n in body.get("removed") or body.get("removals") or []],
         )
     if kind == "config":
         return ConfigBody(
