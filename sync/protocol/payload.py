@@ -133,7 +133,7 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         try:
             canonical_json(value)
         except UnicodeEncodeError:
-            raise BadPayload("payload has a lone surrogate escape; not valid text") from None
+            raise BadPayload("payload has a lone surrogate escape") from None
     return value
 
 

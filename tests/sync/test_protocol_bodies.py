@@ -41,8 +41,9 @@ def records_json(*records: dict[str, object]) -> bytes:
 
 
 def test_valid_records_payload_decodes() -> None:
-    body = decode_body(MessageType.RECORDS, records_json({"seq": 3, "kind": "punch",
-                                                         "body": PUNCH}))
+    body = decode_body(
+        MessageType.RECORDS, records_json({"seq": 3, "kind": "punch", "body": PUNCH})
+    )
     assert isinstance(body, RecordsBody)
     record = body.records[0]
     assert isinstance(record, PunchRecord) and record.body.method == "face"
@@ -59,26 +60,91 @@ def test_valid_records_payload_decodes() -> None:
         (b'{"a":NaN}', "NaN"),
         (b'{"a":"\\ud800"}', "surrogate"),
         (records_json(), "records"),
-        (records_json({"seq": 0, "kind": "punch", "body": PUNCH}), "records.0.punch.seq"),
+        (
+            records_json({"seq": 0, "kind": "punch", "body": PUNCH}),
+            "records.0.punch.seq",
+        ),
         (records_json({"seq": "1", "kind": "punch", "body": PUNCH}), "valid integer"),
         (records_json({"seq": 1, "kind": "selfie", "body": PUNCH}), "kind"),
-        (records_json({"seq": 1, "kind": "punch", "body": {**PUNCH, "extra": 1}}), "extra"),
-        (records_json({"seq": 1, "kind": "punch", "body": {**PUNCH, "match_score": 1.5}}),
-         "less than or equal"),
-        (records_json({"seq": 1, "kind": "punch", "body": PUNCH},
-                      {"seq": 1, "kind": "punch", "body": PUNCH}), "distinct seq"),
-        (records_json({"seq": 1, "kind": "punch-correction", "body": {
-            **PUNCH, "action": "void", "reason": "x", "admin": "a"}}), "corrects_seq"),
-        (records_json({"seq": 1, "kind": "enrolment", "body": {
-            "event": "enrolled", "employee_id": "E1", "at_ms": 1, "clock_synced": True,
-            "admin": "a"}}), "consent_id"),
-        (records_json({"seq": 1, "kind": "enrolment", "body": {
-            "event": "removed", "employee_id": "E1", "at_ms": 1, "clock_synced": True,
-            "admin": "a", "templates": ["AAAAAAAAAAAAAAAAAAAAAA=="]}}), "no templates"),
-        (records_json({"seq": 1, "kind": "enrolment", "body": {
-            "event": "enrolled", "employee_id": "E1", "at_ms": 1, "clock_synced": True,
-            "admin": "a", "consent_id": "c", "model_id": "m", "templates": ["not base64!"]}}),
-         "base64"),
+        (
+            records_json({"seq": 1, "kind": "punch", "body": {**PUNCH, "extra": 1}}),
+            "extra",
+        ),
+        (
+            records_json(
+                {"seq": 1, "kind": "punch", "body": {**PUNCH, "match_score": 1.5}}
+            ),
+            "less than or equal",
+        ),
+        (
+            records_json(
+                {"seq": 1, "kind": "punch", "body": PUNCH},
+                {"seq": 1, "kind": "punch", "body": PUNCH},
+            ),
+            "distinct seq",
+        ),
+        (
+            records_json(
+                {
+                    "seq": 1,
+                    "kind": "punch-correction",
+                    "body": {**PUNCH, "action": "void", "reason": "x", "admin": "a"},
+                }
+            ),
+            "corrects_seq",
+        ),
+        (
+            records_json(
+                {
+                    "seq": 1,
+                    "kind": "enrolment",
+                    "body": {
+                        "event": "enrolled",
+                        "employee_id": "E1",
+                        "at_ms": 1,
+                        "clock_synced": True,
+                        "admin": "a",
+                    },
+                }
+            ),
+            "consent_id",
+        ),
+        (
+            records_json(
+                {
+                    "seq": 1,
+                    "kind": "enrolment",
+                    "body": {
+                        "event": "removed",
+                        "employee_id": "E1",
+                        "at_ms": 1,
+                        "clock_synced": True,
+                        "admin": "a",
+                        "templates": ["AAAAAAAAAAAAAAAAAAAAAA=="],
+                    },
+                }
+            ),
+            "no templates",
+        ),
+        (
+            records_json(
+                {
+                    "seq": 1,
+                    "kind": "enrolment",
+                    "body": {
+                        "event": "enrolled",
+                        "employee_id": "E1",
+                        "at_ms": 1,
+                        "clock_synced": True,
+                        "admin": "a",
+                        "consent_id": "c",
+                        "model_id": "m",
+                        "templates": ["not base64!"],
+                    },
+                }
+            ),
+            "base64",
+        ),
     ],
 )
 def test_invalid_records_payloads_say_what_is_wrong(payload: bytes, match: str) -> None:
@@ -98,14 +164,33 @@ def test_invalid_records_payloads_say_what_is_wrong(payload: bytes, match: str) 
         (MessageType.ACK, {"records": [[1, 2, 3]]}, "records.0"),
         (MessageType.ACK_DOWNLINK, {"commands": []}, "at least one"),
         (MessageType.ROTATE_KEY, {"command_seq": 1}, "change something"),
-        (MessageType.ROTATE_KEY, {"command_seq": 1, "retire_key_ids": ["XYZ"]}, "pattern"),
-        (MessageType.GALLERY, {"command_seq": 1, "gallery_version": 1, "page": 3, "pages": 2},
-         "exceeds pages"),
-        (MessageType.ERASE, {"command_seq": 1, "erasure_id": "e", "employee_ids": [],
-                             "reason": "r"}, "employee_ids"),
-        (MessageType.HELLO, {"protocol_version": 1, "software_version": "1",
-                             "next_record_seq": 1, "command_floor": 0, "clock_synced": True,
-                             "new_keys": {"sign": "AA==", "box": "AA=="}}, "new_keys.sign"),
+        (
+            MessageType.ROTATE_KEY,
+            {"command_seq": 1, "retire_key_ids": ["XYZ"]},
+            "pattern",
+        ),
+        (
+            MessageType.GALLERY,
+            {"command_seq": 1, "gallery_version": 1, "page": 3, "pages": 2},
+            "exceeds pages",
+        ),
+        (
+            MessageType.ERASE,
+            {"command_seq": 1, "erasure_id": "e", "employee_ids": [], "reason": "r"},
+            "employee_ids",
+        ),
+        (
+            MessageType.HELLO,
+            {
+                "protocol_version": 1,
+                "software_version": "1",
+                "next_record_seq": 1,
+                "command_floor": 0,
+                "clock_synced": True,
+                "new_keys": {"sign": "AA==", "box": "AA=="},
+            },
+            "new_keys.sign",
+        ),
     ],
 )
 def test_invalid_bodies(message_type: MessageType, obj: object, match: str) -> None:
@@ -136,9 +221,24 @@ def test_compressed_stream_names_the_dictionary() -> None:
 
 
 def test_dictionary_makes_a_single_punch_small() -> None:
-    one = encode_body(RecordsBody(records=[PunchRecord(seq=123456, kind="punch", body=PunchBody(
-        employee_id="E004711", direction="out", at_ms=1767225612345, clock_synced=True,
-        match_score=0.8731, liveness_score=0.9912))]))
+    one = encode_body(
+        RecordsBody(
+            records=[
+                PunchRecord(
+                    seq=123456,
+                    kind="punch",
+                    body=PunchBody(
+                        employee_id="E004711",
+                        direction="out",
+                        at_ms=1767225612345,
+                        clock_synced=True,
+                        match_score=0.8731,
+                        liveness_score=0.9912,
+                    ),
+                )
+            ]
+        )
+    )
     plain_zlib = zlib.compress(one, 9)
     assert len(compress(one)) < 0.6 * len(plain_zlib)
 
@@ -179,7 +279,9 @@ def test_ranges_round_trip(seqs: set[int]) -> None:
 
 def test_record_digest_identifies_content() -> None:
     a = PunchRecord(seq=1, kind="punch", body=PunchBody.model_validate(PUNCH))
-    b = PunchRecord(seq=1, kind="punch", body=PunchBody.model_validate({**PUNCH, "at_ms": 2}))
+    b = PunchRecord(
+        seq=1, kind="punch", body=PunchBody.model_validate({**PUNCH, "at_ms": 2})
+    )
     assert record_digest(a) == record_digest(PunchRecord.model_validate(a.model_dump()))
     assert record_digest(a) != record_digest(b)
     assert len(record_digest(a)) == 16

@@ -42,8 +42,14 @@ def headers(draw: st.DrawFn) -> Header:
     )
 
 
-@given(headers(), st.binary(min_size=16, max_size=2000), st.binary(min_size=64, max_size=64))
-def test_envelope_round_trips(header: Header, ciphertext: bytes, signature: bytes) -> None:
+@given(
+    headers(),
+    st.binary(min_size=16, max_size=2000),
+    st.binary(min_size=64, max_size=64),
+)
+def test_envelope_round_trips(
+    header: Header, ciphertext: bytes, signature: bytes
+) -> None:
     raw = header.encode() + ciphertext + signature
     env = decode_envelope(raw)
     assert env.header == header
@@ -79,8 +85,12 @@ def test_exact_byte_layout() -> None:
     assert struct.unpack(">QQ", raw[11:27]) == (0x0102030405060708, 0x1122334455667788)
     assert raw[27:35] == b"S" * 8 and raw[35:43] == b"R" * 8 and raw[43:75] == b"E" * 32
     assert len(raw) == 68 + 7 == header_length("gate-01")
-    down = _header(direction=Direction.DOWN, message_type=MessageType.ERASE, clock_synced=False,
-                   compression=Compression.NONE).encode()
+    down = _header(
+        direction=Direction.DOWN,
+        message_type=MessageType.ERASE,
+        clock_synced=False,
+        compression=Compression.NONE,
+    ).encode()
     assert down[1] == 0b0000_0001 and down[2] == 0x83
 
 
@@ -97,7 +107,9 @@ def test_exact_byte_layout() -> None:
         ({"version": 2}, "version"),
     ],
 )
-def test_encode_refuses_what_the_wire_cannot_carry(changes: dict[str, object], match: str) -> None:
+def test_encode_refuses_what_the_wire_cannot_carry(
+    changes: dict[str, object], match: str
+) -> None:
     with pytest.raises(ProtocolUsageError, match=match):
         _header(**changes).encode()
 
@@ -130,7 +142,10 @@ def _patched(offset: int, value: int) -> bytes:
         (_patched(3, 200), Malformed),
         (_patched(4, ord("G")), Malformed),  # device id charset
         (_patched(4, 0xFF), Malformed),
-        (_header().encode()[:11] + bytes(8) + _header().encode()[19:] + bytes(80), Malformed),
+        (
+            _header().encode()[:11] + bytes(8) + _header().encode()[19:] + bytes(80),
+            Malformed,
+        ),
     ],
 )
 def test_structural_rejections(raw: bytes, error: type[Exception]) -> None:
@@ -139,7 +154,7 @@ def test_structural_rejections(raw: bytes, error: type[Exception]) -> None:
 
 
 def test_short_ciphertext_is_malformed() -> None:
-    # Header for a 64-character device id plus a signature, but only 15 ciphertext bytes.
+    # Header for a 64-character device id and a signature, but 15 ciphertext bytes.
     raw = _header(device_id="d" * 64).encode() + b"c" * 15 + b"s" * 64
     with pytest.raises(Malformed, match="too short"):
         decode_envelope(raw)

@@ -21,7 +21,13 @@ def test_out_of_order_within_window() -> None:
     w.mark_stored([3, 5])
     assert w.floor == 0
     assert [w.check(s) for s in range(1, 7)] == [
-        Verdict.NEW, Verdict.NEW, Verdict.DUPLICATE, Verdict.NEW, Verdict.DUPLICATE, Verdict.NEW]
+        Verdict.NEW,
+        Verdict.NEW,
+        Verdict.DUPLICATE,
+        Verdict.NEW,
+        Verdict.DUPLICATE,
+        Verdict.NEW,
+    ]
     assert w.missing() == [1, 2, 4]
     w.mark_stored([1, 2])
     assert w.floor == 3 and w.missing() == [4]
@@ -79,7 +85,9 @@ def test_invalid_construction() -> None:
     st.lists(st.integers(1, 300), max_size=200),
     st.integers(1, 400),
 )
-def test_window_is_sound_and_complete_within_capacity(marks: list[int], capacity: int) -> None:
+def test_window_is_sound_and_complete_within_capacity(
+    marks: list[int], capacity: int
+) -> None:
     w = ReplayWindow(capacity=capacity)
     stored: set[int] = set()
     for seq in marks:
@@ -121,7 +129,9 @@ class FakeIngest:
         self.window = ReplayWindow(floor, (s for s in store if s > floor))
         self.counts: dict[str, int] = {}
 
-    def receive(self, records: dict[int, str], crash_before_commit: bool = False) -> list[int]:
+    def receive(
+        self, records: dict[int, str], crash_before_commit: bool = False
+    ) -> list[int]:
         new, _dup = self.window.split(records)
         if not new:
             self.counts[Reason.DUPLICATE] = self.counts.get(Reason.DUPLICATE, 0) + 1
@@ -129,7 +139,9 @@ class FakeIngest:
         if crash_before_commit:
             raise RuntimeError("worker died")
         for seq in new:
-            self.store.setdefault(seq, records[seq])  # INSERT ... ON CONFLICT DO NOTHING
+            self.store.setdefault(
+                seq, records[seq]
+            )  # INSERT ... ON CONFLICT DO NOTHING
         self.window.mark_stored(new)  # only after the commit
         return sorted(records)
 

@@ -35,11 +35,15 @@ def test_message_topic_round_trips(device_id: str, message_type: MessageType) ->
     assert parsed.device_id == device_id
     assert parsed.message_type is message_type
     assert parsed.direction is message_type.direction
-    assert topic == f"edgehr/v1/{device_id}/{message_type.direction}/{message_type.value}"
+    assert (
+        topic == f"edgehr/v1/{device_id}/{message_type.direction}/{message_type.value}"
+    )
 
 
 def test_topic_examples() -> None:
-    assert message_topic("gate-01", MessageType.RECORDS) == "edgehr/v1/gate-01/up/records"
+    assert (
+        message_topic("gate-01", MessageType.RECORDS) == "edgehr/v1/gate-01/up/records"
+    )
     assert message_topic("gate-01", MessageType.ROTATE_KEY) == (
         "edgehr/v1/gate-01/down/rotate-key"
     )
@@ -88,7 +92,8 @@ def test_foreign_topics_are_wrong_topic(topic: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "topic", ["edgehr/v1/gate-01/up/records", "edgehr/v1/Gate/status", "edgehr/v1/status"]
+    "topic",
+    ["edgehr/v1/gate-01/up/records", "edgehr/v1/Gate/status", "edgehr/v1/status"],
 )
 def test_non_status_topics_are_refused(topic: str) -> None:
     with pytest.raises(WrongTopic):
@@ -109,6 +114,12 @@ def test_status_round_trip_and_rejections() -> None:
     assert parse_status(encode_status(will)) == will
     online = DeviceStatus(state="online", since_ms=5, software_version="1.2.3")
     assert parse_status(encode_status(online)) == online
-    for bad in (b"", b"[]", b'{"state":"asleep"}', b'{"state":"online","x":1}', b"{" * 600):
+    for bad in (
+        b"",
+        b"[]",
+        b'{"state":"asleep"}',
+        b'{"state":"online","x":1}',
+        b"{" * 600,
+    ):
         with pytest.raises(Malformed):
             parse_status(bad)
