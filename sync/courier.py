@@ -313,13 +313,16 @@ class Courier:
         if seqs:
             self.stats.delivered += outbox.mark_delivered(self.store, seqs, to_ms(self.clock.now()))
         acked = set(seqs)
+        # The server answers again: messages waiting out a long timeout (it was away) go again soon.
+        for waiting in self.flights.values():
+            waiting.attempts = 1
         for seq in body.messages:
-            flight = self.flights.pop(seq, None)
-            if flight is None:
+            answered = self.flights.pop(seq, None)
+            if answered is None:
                 continue
-            if flight.commands:
-                downlink.mark_confirmed(self.store, flight.commands, to_ms(self.clock.now()))
-            refused = flight.records - acked
+            if answered.commands:
+                downlink.mark_confirmed(self.store, answered.commands, to_ms(self.clock.now()))
+            refused = answered.records - acked
             if refused:
                 # The server answered the message but did not store these: they stay in the outbox.
                 log.error(
@@ -437,6 +440,9 @@ def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None
     parser = argparse.ArgumentParser(prog="python -m sync.courier", description=main.__doc__)
     parser.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
     parser.add_argument("--database", type=Path, help="device database (default: <state_dir>/device.db)")
+    parser.add_argument(
+        "--ack-timeout", type=float, default=10.0, help="seconds to wait for the server's ack before resending"
+    )
     args = parser.parse_args(argv)
     try:
         config = load_device_config(args.config)
@@ -444,7 +450,8 @@ def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None
         store = open_store(args.database or config.device.state_dir / "device.db")
         stop = threading.Event()
         stop_on_signals(stop)
-        courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock())
+        options = CourierOptions.of(config, ack_timeout_seconds=args.ack_timeout)
+        courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock(), options=options)
         if after_start is not None:
             after_start(courier)
         courier.run()
