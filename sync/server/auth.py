@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -109,3 +110,20 @@ def require(principal: Principal, allowed: frozenset[Role]) -> Principal:
             status=403,
         )
     return principal
+
+
+def create_token_cmd(args: Any) -> int:
+    """``edgehr server token create --config FILE --role ROLE``: print a new token once."""
+    from device.config.loader import load_toml_model
+    from sync.server.config import ServerConfig
+    from sync.server.store import database_url, open_hr_store
+
+    config = load_toml_model(args.config, ServerConfig)
+    store = open_hr_store(database_url(config.server.database_url, config.server.state_dir), config.server.timezone)
+    try:
+        token = create_token(store, args.role, args.label, actor="cli")
+    finally:
+        store.close()
+    print(token)
+    print(f"(role {args.role}; shown once: store it in a password manager now)", file=sys.stderr)
+    return 0

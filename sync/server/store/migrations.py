@@ -123,6 +123,7 @@ CREATE TABLE webhooks (
     url TEXT NOT NULL,
     secret TEXT NOT NULL,
     events TEXT NOT NULL,
+    format TEXT NOT NULL DEFAULT 'json' CHECK (format IN ('json', 'wecom')),
     active INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL
 );

@@ -193,6 +193,8 @@ def correction_row(device_id: str, seq: int, body: Mapping[str, Any], received_a
     action = _need(body, "action")
     if action not in ("add", "void"):
         raise InputError(f"Correction {seq} has unknown action {action!r}.", "Use add or void.")
+    if action == "add" and (body.get("direction") not in ("in", "out") or not isinstance(body.get("at_ms"), int)):
+        raise InputError(f"Correction {seq} adds a punch without a direction or time.", "Fix the sender.")
     return {
         "employee_no": str(_need(body, "employee_no", "employee_id")),
         "action": action,

@@ -18,24 +18,32 @@ if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
 EVENTS = ("punch", "correction", "employee.erased")
+FORMATS = ("json", "wecom")
 
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def create(store: HRStore, *, url: str, secret: str, events: list[str], actor: str) -> int:
+def create(
+    store: HRStore, *, url: str, secret: str, events: list[str], actor: str, body_format: str = "json"
+) -> int:
     if not url.startswith(("https://", "http://")):
         raise InputError(f"Webhook URL {url!r} is not http(s).", "Give the full https:// address of the receiver.")
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
         raise InputError(f"Unknown webhook events {unknown or events}.", f"Choose from: {', '.join(EVENTS)}.")
+    if body_format not in FORMATS:
+        raise InputError(f"Unknown webhook format {body_format!r}.", f"Choose from: {', '.join(FORMATS)}.")
+    if body_format == "wecom" and set(events) != {"punch"}:
+        raise InputError("The WeCom format carries punches only.", "Subscribe a WeCom webhook to 'punch' alone.")
     if len(secret) < 16:
         raise InputError("The webhook secret is shorter than 16 characters.", "Use a long random secret.")
     with store.db.transaction() as tx:
         new_id = tx.execute(
-            "INSERT INTO webhooks (url, secret, events, active, created_at) VALUES (?, ?, ?, 1, ?) RETURNING id",
-            (url, secret, ",".join(sorted(set(events))), store.now_iso()),
+            "INSERT INTO webhooks (url, secret, events, format, active, created_at) VALUES (?, ?, ?, ?, 1, ?)"
+            " RETURNING id",
+            (url, secret, ",".join(sorted(set(events))), body_format, store.now_iso()),
         ).scalar()
         audit.record(tx, store.now_iso(), actor, "webhook.create", f"webhook:{new_id}", {"url": url, "events": events})
     return int(new_id)
@@ -44,7 +52,7 @@ def create(store: HRStore, *, url: str, secret: str, events: list[str], actor: s
 def list_all(store: HRStore) -> list[dict[str, Any]]:
     """Subscriptions without their secrets (shown once, at creation, by the caller)."""
     with store.db.read() as tx:
-        rows = tx.execute("SELECT id, url, events, active, created_at FROM webhooks ORDER BY id").dicts()
+        rows = tx.execute("SELECT id, url, events, format, active, created_at FROM webhooks ORDER BY id").dicts()
     for row in rows:
         row["events"] = row["events"].split(",")
         row["active"] = bool(row["active"])
@@ -78,7 +86,7 @@ def enqueue_event(tx: Tx, event: str, body: dict[str, Any], now: datetime) -> in
 def due(store: HRStore, now: datetime, limit: int) -> list[dict[str, Any]]:
     with store.db.read() as tx:
         return tx.execute(
-            "SELECT d.id, d.webhook_id, d.event, d.body, d.attempts, w.url, w.secret"
+            "SELECT d.id, d.webhook_id, d.event, d.body, d.attempts, w.url, w.secret, w.format"
             " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
             " WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_ms <= ? AND w.active = 1"
             " ORDER BY d.next_attempt_ms, d.id LIMIT ?",
