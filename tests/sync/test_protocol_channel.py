@@ -344,6 +344,12 @@ def test_wrong_topics_and_directions() -> None:
         (dev, message_topic("gate-02", MessageType.ACK), down.payload),  # not ours
         (srv, "edgehr/v1/gate-01/up", up.payload),
     ]
+    # A genuine message for another device delivered to us (broker ACL mistake).
+    other = Identity.generate()
+    assert isinstance(srv.devices, StaticDirectory)
+    srv.devices.put(PeerKeys("gate-02", other.public))
+    theirs = srv.seal("gate-02", AckBody(records=[(1, 1)]), seq=1, stamp=STAMP)
+    cases.append((dev, theirs.topic, theirs.payload))
     for channel, topic, payload in cases:
         with pytest.raises(WrongTopic) as info:
             channel.open(topic, payload)
