@@ -25,10 +25,19 @@ from device.supervisor import Supervisor
 from sync.broker import BrokerTls, Mosquitto, free_port
 from sync.courier import Courier, CourierOptions, build
 from sync.downlink import render_toml
-from sync.keyfiles import identity_path, save_identity, write_atomic
+from sync.keyfiles import write_atomic
 from sync.mqtt import Endpoint
-from sync.pki import INGEST_IDENTITY, CertFiles, CertificateAuthority, create_ca, issue_client_cert, issue_server_cert
+from sync.pki import (
+    INGEST_IDENTITY,
+    CertFiles,
+    CertificateAuthority,
+    create_ca,
+    issue_client_cert,
+    issue_server_cert,
+    sign_csr,
+)
 from sync.protocol import Identity, key_id
+from sync.provision import TLS_KEY, provision
 from sync.server.config import ServerConfig
 from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
 from sync.server.store import devices, open_hr_store
@@ -140,9 +149,11 @@ def build_site(
 
 def _device(site: Site, device_id: str, batch_size: int) -> DeviceSite:
     state = site.folder / "devices" / device_id
-    certs = site.client_certs(device_id)
-    identity = Identity.generate()
-    save_identity(identity_path(state), identity)
+    made = provision(device_id, state)  # the device's own keys, as `edgehr device provision` makes them
+    assert made.keys is not None
+    certs = CertFiles(made.cert, made.keys_dir / TLS_KEY)
+    sign_csr(site.ca, made.csr.read_bytes(), certs.cert, expected_cn=device_id)
+    identity = Identity(made.keys.identity, made.keys.box)
     config = {
         "schema_version": 1,
         "role": "device",

@@ -35,7 +35,7 @@ from device.store.datakey import load_or_create as load_data_key
 from sync import downlink
 from sync.backoff import Backoff
 from sync.courier_records import UnsendableRecord, to_record
-from sync.keyfiles import identity_path, load_identity, load_peer_keys, save_peer_keys
+from sync.keyfiles import load_peer_keys, save_peer_keys
 from sync.mqtt import Endpoint, MqttLink, Received, Will
 from sync.protocol import (
     AckBody,
@@ -44,6 +44,7 @@ from sync.protocol import (
     DeviceChannel,
     DeviceStatus,
     HelloBody,
+    Identity,
     LocalKeys,
     PeerKeys,
     ProtocolError,
@@ -55,6 +56,7 @@ from sync.protocol import (
     status_topic,
     to_ranges,
 )
+from sync.provision import load_keys
 
 log = logging.getLogger(__name__)
 
@@ -392,7 +394,8 @@ def build(
         )
     state_dir = config.device.state_dir
     server_keys = load_peer_keys(sync.server_key_file)
-    identity = load_identity(identity_path(state_dir))
+    keys = load_keys(state_dir)  # made by `edgehr device provision`
+    identity = Identity(keys.identity, keys.box)
     channel = DeviceChannel(config.device.id, LocalKeys(identity), server_keys)
     server_key_file = sync.server_key_file
 
