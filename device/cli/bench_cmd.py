@@ -16,5 +16,7 @@ def register(commands: Any) -> None:
     search.set_defaults(handler="device.cli.main:not_built")
     sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
     sync.add_argument("--records", type=int, default=20000)
+    sync.add_argument("--batch-size", type=int, default=100, help="records per MQTT message (1..500)")
+    sync.add_argument("--database-url", default="", help="server store: empty = SQLite, or postgresql://...")
     sync.add_argument("--json", action="store_true")
-    sync.set_defaults(handler="device.cli.main:not_built")
+    sync.set_defaults(handler="sync.bench:handle")
