@@ -20,3 +20,6 @@ def register(commands: Any) -> None:
     sync.add_argument("--database-url", default="", help="server store: empty = SQLite, or postgresql://...")
     sync.add_argument("--json", action="store_true")
     sync.set_defaults(handler="sync.bench:handle")
+    hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
+    hardware.add_argument("--json", action="store_true")
+    hardware.set_defaults(handler="device.hardware.bench:bench_hardware")
