@@ -33,6 +33,7 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 #: Enough for a site's multi-day backlog drill; by count, since envelopes vary in size.
 MAX_QUEUED_MESSAGES = 100_000
 CHILD_NAME = "mosquitto"
+_RUNNING = " running\n"  # mosquitto logs "mosquitto version X running" once its listeners are open
 
 
 def _error(what: str, fix: str) -> EdgehrError:
@@ -176,6 +177,9 @@ class Mosquitto:
             tls=tls,
             max_queued_messages=max_queued_messages,
             autosave_interval=autosave_interval,
+            # Its own log file rather than stdout: stdout into a file is block-buffered, so lines would come
+            # late (readiness) or never (SIGKILL). Startup errors still reach the same file through stderr.
+            log_dest=f"file {self.log_path}",
             # Run as whoever runs us: as root, mosquitto would switch to user "mosquitto" and could not read
             # a folder private to this user (a test's tmp_path).
             run_as=pwd.getpwuid(os.geteuid()).pw_name,
@@ -200,10 +204,14 @@ class Mosquitto:
     def start(self, timeout: float = 10.0) -> None:
         """Start mosquitto and return once its listener accepts connections (or raise, naming the log)."""
         self.write_config()
+        starts_before = self.log_text().count(_RUNNING)
         self.supervisor.start(CHILD_NAME, [self.executable, "-c", str(self.config_path)])
-        self.supervisor.wait_until(
-            lambda: accepts_connections(self.host, self.port), timeout, f"mosquitto to listen on port {self.port}"
-        )
+
+        # The log line proves that this process (not another on the same port) opened the listener.
+        def ready() -> bool:
+            return self.log_text().count(_RUNNING) > starts_before and accepts_connections(self.host, self.port)
+
+        self.supervisor.wait_until(ready, timeout, f"mosquitto to listen on port {self.port}")
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM: mosquitto saves its database (sessions, queued messages, retained) and exits."""
@@ -258,6 +266,7 @@ def _render_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-dest", default="syslog", help="mosquitto log_dest value (default syslog)")
     parser.add_argument("--ingest-identity", default=INGEST_IDENTITY)
     parser.add_argument("--max-queued-messages", type=int, default=MAX_QUEUED_MESSAGES)
+    parser.add_argument("--user", default=None, help="user mosquitto runs as when started as root (default mosquitto)")
     args = parser.parse_args(argv)
     try:
         settings = BrokerSettings(
@@ -268,6 +277,7 @@ def _render_main(argv: Sequence[str] | None = None) -> int:
             bind=args.bind,
             log_dest=args.log_dest,
             max_queued_messages=args.max_queued_messages,
+            run_as=args.user,
         )
         args.acl_out.write_text(render_acl(args.ingest_identity), encoding="utf-8")
         args.out.write_text(render_config(settings), encoding="utf-8")

@@ -7,8 +7,11 @@ canonical JSON (what a plaintext, uncompressed sync would send).
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -21,29 +24,39 @@ from .records import PunchBody, PunchRecord, record_json
 BATCH_SIZES = (1, 10, 50)
 BENCH_DEVICE_ID = "site-0001-gate-01"
 _T0_MS = 1_767_225_600_000
+_CST = timezone(timedelta(hours=8))  # sites in China: the offset shows in device_time
 
 
-def typical_punch(seq: int) -> PunchRecord:
-    """A realistic punch: 7-character employee id, scores with 4 decimals."""
-    return PunchRecord(
-        seq=seq,
-        kind="punch",
-        body=PunchBody(
-            employee_id=f"E{100_000 + seq * 7919 % 900_000:06d}",
-            direction="in" if seq % 2 else "out",
-            at_ms=_T0_MS + seq * 37_013,
-            clock_synced=True,
-            match_score=round(0.75 + (seq * 37 % 200) / 1000, 4),
-            liveness_score=round(0.9 + (seq * 13 % 90) / 1000, 4),
-        ),
+def typical_punch(seq: int, device_id: str = BENCH_DEVICE_ID) -> PunchRecord:
+    """A punch as ``device.store.punches.record_punch`` enqueues it.
+
+    The uid is a UUID4-like value derived from ``seq``: random-looking, as in the
+    field, so compression is not flattered.
+    """
+    at_ms = _T0_MS + seq * 37_013
+    moment = datetime.fromtimestamp(at_ms / 1000, _CST)
+    uid = str(uuid.UUID(bytes=hashlib.sha256(seq.to_bytes(8, "big")).digest()[:16], version=4))
+    body = PunchBody(
+        uid=uid,
+        device_id=device_id,
+        employee_no=f"E{100_000 + seq * 7919 % 900_000:06d}",
+        direction="in" if seq % 2 else "out",
+        work_day=moment.date().isoformat(),
+        device_time=moment.isoformat(timespec="milliseconds"),
+        device_time_ms=at_ms,
+        monotonic_ns=86_400_000_000_000 + seq * 37_013_000_017,
+        clock_synced=True,
+        source="face",
+        match_score=round(0.75 + (seq * 37 % 200) / 1000, 4),
+        liveness_score=round(0.9 + (seq * 13 % 90) / 1000, 4),
+        models={"detector": "yunet-2023mar-int8", "embedder": "sface-2021dec-int8"},
     )
+    return PunchRecord(seq=seq, type="punch", ref=uid, created_at_ms=at_ms, clock_synced=True, body=body)
 
 
 def _channels() -> tuple[DeviceChannel, ServerChannel]:
     device, server = Identity.generate(), Identity.generate()
-    dev = DeviceChannel(
-        BENCH_DEVICE_ID, LocalKeys(device), PeerKeys("server", server.public)
-    )
+    dev = DeviceChannel(BENCH_DEVICE_ID, LocalKeys(device), PeerKeys("server", server.public))
     directory = StaticDirectory([PeerKeys(BENCH_DEVICE_ID, device.public)])
     return dev, ServerChannel(LocalKeys(server), directory)
 
@@ -83,28 +96,19 @@ def seal_open_rate(n: int = 2000, rounds: int = 3) -> dict[str, Any]:
     signature = signer.sign(bytes(300))
     verifier = device.keys.current.public.sign
     sign_us = _best_us(lambda: [signer.sign(bytes(300)) for _ in range(n)], n, rounds)
-    verify_us = _best_us(
-        lambda: [verifier.verify(signature, bytes(300)) for _ in range(n)], n, rounds
-    )
+    verify_us = _best_us(lambda: [verifier.verify(signature, bytes(300)) for _ in range(n)], n, rounds)
 
     batches: list[dict[str, Any]] = []
     seq = 0
     for size in BATCH_SIZES:
         bodies = []
         for _ in range(n):
-            bodies.append(
-                RecordsBody(records=[typical_punch(seq + i + 1) for i in range(size)])
-            )
+            bodies.append(RecordsBody(records=[typical_punch(seq + i + 1) for i in range(size)]))
             seq += size
         sealed: list[Outgoing] = []
 
-        def seal_all(
-            bodies: list[RecordsBody] = bodies, sealed: list[Outgoing] = sealed
-        ) -> None:
-            sealed[:] = [
-                device.seal(body, seq=i + 1, stamp=Stamp(_T0_MS + i, True))
-                for i, body in enumerate(bodies)
-            ]
+        def seal_all(bodies: list[RecordsBody] = bodies, sealed: list[Outgoing] = sealed) -> None:
+            sealed[:] = [device.seal(body, seq=i + 1, stamp=Stamp(_T0_MS + i, True)) for i, body in enumerate(bodies)]
 
         def open_all(sealed: list[Outgoing] = sealed) -> None:
             for out in sealed:

@@ -46,9 +46,7 @@ def _pair(value: Any) -> Any:
 
 
 RangeItem = Annotated[SeqRange, BeforeValidator(_pair)]
-Ranges = Annotated[
-    list[RangeItem], Field(max_length=MAX_RANGES), AfterValidator(check_ranges)
-]
+Ranges = Annotated[list[RangeItem], Field(max_length=MAX_RANGES), AfterValidator(check_ranges)]
 KeyIdHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 RawPublicKey = Annotated[Base64Bytes, Field(min_length=32, max_length=32)]
 
@@ -73,9 +71,7 @@ class RecordsBody(Body):
     """A batch of records from the device's outbox, in any order, unique sequences."""
 
     message_type: ClassVar[MessageType] = MessageType.RECORDS
-    records: Annotated[
-        list[Record], Field(min_length=1, max_length=MAX_RECORDS_PER_MESSAGE)
-    ]
+    records: Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS_PER_MESSAGE)]
 
     @model_validator(mode="after")
     def _unique_seqs(self) -> RecordsBody:
@@ -148,9 +144,9 @@ class Command(Body):
 class GalleryEntry(WireModel):
     """Templates of one employee for the device's 1:N gallery."""
 
-    employee_id: Ident
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    model_id: Ident
+    employee_no: Ident
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    model: Ident
     templates: Annotated[list[Template], Field(min_length=1, max_length=16)]
 
 
@@ -176,7 +172,7 @@ class EraseBody(Command):
 
     message_type: ClassVar[MessageType] = MessageType.ERASE
     erasure_id: Ident
-    employee_ids: Annotated[list[Ident], Field(min_length=1, max_length=1000)]
+    employee_nos: Annotated[list[Ident], Field(min_length=1, max_length=1000)]
     reason: ShortText
 
 
@@ -192,7 +188,7 @@ class Candidate(WireModel):
     """A candidate expected at an interview booth."""
 
     candidate_id: Ident
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     role_id: Ident
     question_bank_id: Ident
     valid_until_ms: UnixMs
@@ -216,19 +212,13 @@ class RotateKeyBody(Command):
 
     @model_validator(mode="after")
     def _does_something(self) -> RotateKeyBody:
-        if (
-            self.server_keys is None
-            and not self.retire_key_ids
-            and not self.rotate_device_keys
-        ):
+        if self.server_keys is None and not self.retire_key_ids and not self.rotate_device_keys:
             raise ValueError("a rotate-key command must change something")
         return self
 
 
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
-DownlinkBody = (
-    AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody
-)
+DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody
 AnyBody = UplinkBody | DownlinkBody
 
 BODY_TYPES: dict[MessageType, type[Body]] = {
@@ -259,12 +249,9 @@ def decode_body(message_type: MessageType, plaintext: bytes) -> Body:
         return BODY_TYPES[message_type].model_validate(obj)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}"
-            for err in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise BadPayload(
-            f"{message_type.value} body is invalid "
-            f"({exc.error_count()} problem(s): {problems}); "
-            "the sender's software is incompatible or buggy: upgrade the server first, "
-            "then the device"
+            f"{message_type.value} body is invalid ({exc.error_count()} problem(s): {problems}).",
+            "The sender's software is incompatible or buggy: upgrade the server first, then the device.",
         ) from None

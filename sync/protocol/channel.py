@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from .bodies import Body, DownlinkBody, UplinkBody, decode_body, encode_body
+from .bodies import Body, DownlinkBody, RecordsBody, UplinkBody, decode_body, encode_body
 from .cipher import decrypt_envelope, seal_envelope, verify_envelope
 from .envelope import Header, decode_envelope
-from .errors import ProtocolUsageError, UnknownDevice, UnknownKey, WrongTopic
+from .errors import BadPayload, ProtocolUsageError, UnknownDevice, UnknownKey, WrongTopic
 from .keys import LocalKeys, PeerDirectory, PeerKeys
 from .messages import Direction, MessageType
 from .payload import pack, unpack
+from .records import PunchRecord
 from .topics import message_topic, parse_message_topic, validate_device_id
 
 SERVER_PEER_ID = "server"
@@ -115,9 +116,7 @@ class DeviceChannel:
             own_device=self.device_id,
         )
 
-    def with_keys(
-        self, keys: LocalKeys | None = None, server: PeerKeys | None = None
-    ) -> DeviceChannel:
+    def with_keys(self, keys: LocalKeys | None = None, server: PeerKeys | None = None) -> DeviceChannel:
         """The channel after a rotation of the device's keys and/or the server's."""
         return DeviceChannel(
             self.device_id,
@@ -132,16 +131,12 @@ class ServerChannel:
 
     __slots__ = ("compress", "devices", "keys")
 
-    def __init__(
-        self, keys: LocalKeys, devices: PeerDirectory, *, compress: bool = True
-    ) -> None:
+    def __init__(self, keys: LocalKeys, devices: PeerDirectory, *, compress: bool = True) -> None:
         self.keys = keys
         self.devices = devices
         self.compress = compress
 
-    def seal(
-        self, device_id: str, body: DownlinkBody, *, seq: int, stamp: Stamp
-    ) -> Outgoing:
+    def seal(self, device_id: str, body: DownlinkBody, *, seq: int, stamp: Stamp) -> Outgoing:
         """Encrypt ``body`` to the device's current key; sign with the server key."""
         peer = self._peer(device_id)
         return _seal(
@@ -157,9 +152,7 @@ class ServerChannel:
 
     def open(self, topic: str, payload: bytes) -> Opened:
         """Verify and decrypt an uplink message; raise a ProtocolError with a reason."""
-        return _open(
-            topic, payload, Direction.UP, self.keys, self._peer, own_device=None
-        )
+        return _open(topic, payload, Direction.UP, self.keys, self._peer, own_device=None)
 
     def with_keys(self, keys: LocalKeys) -> ServerChannel:
         """The channel after a rotation of the server's own keys."""
@@ -169,9 +162,8 @@ class ServerChannel:
         peer = self.devices.peer_keys(device_id)
         if peer is None:
             raise UnknownDevice(
-                f"device {device_id!r} is not registered on this server "
-                "(or was revoked); "
-                "register it with its public keys, or remove it from the broker ACL"
+                f"Device {device_id!r} is not registered on this server (or was revoked).",
+                "Register it with its public keys, or remove it from the broker ACL.",
             )
         return peer
 
@@ -190,9 +182,8 @@ def _seal(
     message_type = body.message_type
     if message_type.direction is not direction:
         raise ProtocolUsageError(
-            f"a {message_type.value} body travels {message_type.direction}, "
-            f"not {direction}; "
-            "seal it on the other side"
+            f"A {message_type.value} body travels {message_type.direction}, not {direction}.",
+            "Seal it on the other side.",
         )
     plaintext = encode_body(body)
     ephemeral = X25519PrivateKey.generate()  # one per message, never reused
@@ -209,9 +200,7 @@ def _seal(
         recipient_key_id=peer.current.box_id,
         ephemeral_public=ephemeral.public_key().public_bytes_raw(),
     )
-    payload = seal_envelope(
-        header, packed, keys.current.sign, peer.current.box, ephemeral=ephemeral
-    )
+    payload = seal_envelope(header, packed, keys.current.sign, peer.current.box, ephemeral=ephemeral)
     return Outgoing(
         message_topic(device_id, message_type),
         payload,
@@ -233,44 +222,53 @@ def _open(
     where = parse_message_topic(topic)
     if where.direction is not direction:
         raise WrongTopic(
-            f"received {topic!r} but this endpoint only accepts "
-            f"{direction}link messages; "
-            "fix the subscription filter"
+            f"Received {topic!r} but this endpoint only accepts {direction}link messages.",
+            "Fix the subscription filter.",
         )
     if own_device is not None and where.device_id != own_device:
         raise WrongTopic(
-            f"received {topic!r} addressed to another device than {own_device!r}; "
-            "fix the subscription filter or the broker ACL"
+            f"Received {topic!r}, addressed to another device than {own_device!r}.",
+            "Fix the subscription filter or the broker ACL.",
         )
     envelope = decode_envelope(payload)
     header = envelope.header
-    if (
-        header.device_id != where.device_id
-        or header.message_type is not where.message_type
-    ):
+    if header.device_id != where.device_id or header.message_type is not where.message_type:
         raise WrongTopic(
-            f"envelope for device {header.device_id!r} "
-            f"type {header.message_type.value} "
-            f"arrived on topic {topic!r}; it was moved between topics and is dropped"
+            f"An envelope for device {header.device_id!r}, "
+            f"type {header.message_type.value}, arrived on topic {topic!r}.",
+            "It was moved between topics and is dropped; check the broker ACL.",
         )
     peer = lookup(header.device_id)
     verify_key = peer.verify_key(header.sender_key_id)
     if verify_key is None:
         raise UnknownKey(
-            f"signing key id {header.sender_key_id.hex()} is not a current or "
-            f"previous key of {peer.peer_id!r}; if it rotated keys, register "
-            "the new ones (hello new_keys)"
+            f"Signing key id {header.sender_key_id.hex()} is not a current or previous key of {peer.peer_id!r}.",
+            "If it rotated keys, register the new ones (hello new_keys).",
         )
     recipient = keys.box_identity(header.recipient_key_id)
     if recipient is None:
         raise UnknownKey(
-            f"message is encrypted to key id {header.recipient_key_id.hex()}, "
-            "which this receiver does not hold (retired or never ours); "
-            "the sender needs our current keys"
+            f"The message is encrypted to key id {header.recipient_key_id.hex()}, "
+            "which this receiver does not hold (retired, or never ours).",
+            "Give the sender our current public keys.",
         )
     verify_envelope(envelope, verify_key)
     plaintext = unpack(
         header.compression,
         decrypt_envelope(envelope, recipient.box, recipient.public.box_raw),
     )
-    return Opened(header, decode_body(header.message_type, plaintext), len(payload))
+    body = decode_body(header.message_type, plaintext)
+    if isinstance(body, RecordsBody):
+        _check_record_devices(body, header.device_id)
+    return Opened(header, body, len(payload))
+
+
+def _check_record_devices(body: RecordsBody, device_id: str) -> None:
+    # A punch names its device inside the body too; both must be the signer's.
+    for record in body.records:
+        if isinstance(record, PunchRecord) and record.body.device_id != device_id:
+            raise BadPayload(
+                f"Record seq {record.seq} names device {record.body.device_id!r} inside a "
+                f"message signed by device {device_id!r}.",
+                "The sender has a bug (or copied records from another device); fix its outbox.",
+            )

@@ -80,9 +80,7 @@ def seal_envelope(
     if header.ephemeral_public != eph_public:
         header = replace(header, ephemeral_public=eph_public)
     header_bytes = header.encode()
-    key, nonce = derive_aead_key(
-        eph.exchange(recipient), eph_public, recipient.public_bytes_raw(), header_bytes
-    )
+    key, nonce = derive_aead_key(eph.exchange(recipient), eph_public, recipient.public_bytes_raw(), header_bytes)
     ciphertext = ChaCha20Poly1305(key).encrypt(nonce, plaintext, header_bytes)
     signature = signing_key.sign(SIGNATURE_CONTEXT + header_bytes + ciphertext)
     return header_bytes + ciphertext + signature
@@ -91,21 +89,17 @@ def seal_envelope(
 def verify_envelope(envelope: Envelope, verify_key: Ed25519PublicKey) -> None:
     """Raise BadSignature unless the sender's signature covers header and ciphertext."""
     try:
-        verify_key.verify(
-            envelope.signature, SIGNATURE_CONTEXT + envelope.signed_bytes()
-        )
+        verify_key.verify(envelope.signature, SIGNATURE_CONTEXT + envelope.signed_bytes())
     except InvalidSignature:
         raise BadSignature(
-            f"signature of {envelope.header.direction}link message "
-            f"seq {envelope.header.seq} on device {envelope.header.device_id!r}'s "
-            "topic does not verify: the message was "
-            "altered in transit or signed with another key; it was dropped"
+            f"The signature of {envelope.header.direction}link message "
+            f"seq {envelope.header.seq} of device {envelope.header.device_id!r} "
+            "does not verify: it was altered in transit or signed with another key.",
+            "It was dropped; if this repeats, check the sender's keys.",
         ) from None
 
 
-def decrypt_envelope(
-    envelope: Envelope, box_key: X25519PrivateKey, box_public: bytes | None = None
-) -> bytes:
+def decrypt_envelope(envelope: Envelope, box_key: X25519PrivateKey, box_public: bytes | None = None) -> bytes:
     """Decrypt a *verified* envelope with our X25519 key; raise DecryptFailed.
 
     ``box_public`` is the raw public half of ``box_key`` if the caller has it cached.
@@ -124,14 +118,11 @@ def decrypt_envelope(
             envelope.header_bytes,
         )
         try:
-            return ChaCha20Poly1305(key).decrypt(
-                nonce, envelope.ciphertext, envelope.header_bytes
-            )
+            return ChaCha20Poly1305(key).decrypt(nonce, envelope.ciphertext, envelope.header_bytes)
         except InvalidTag:
             pass
     raise DecryptFailed(
-        f"message seq {h.seq} on device {h.device_id!r}'s topic is correctly "
-        "signed but does not decrypt: the sender encrypted to a key it should "
-        "not have used (software bug or "
-        "stale key); check the sender's keyring"
+        f"Message seq {h.seq} of device {h.device_id!r} is correctly signed "
+        "but does not decrypt: the sender encrypted it to another key.",
+        "Check the sender's keyring and software version.",
     )

@@ -40,14 +40,13 @@ U64_MAX = 2**64 - 1
 # Brokers are configured with a matching message_size_limit; gallery pages stay below.
 MAX_ENVELOPE_LEN = 1024 * 1024
 
-_FIXED = struct.Struct(
-    ">QQ8s8s32s"
-)  # seq, created_ms, sender kid, recipient kid, ephemeral
+_FIXED = struct.Struct(">QQ8s8s32s")  # seq, created_ms, sender kid, recipient kid, ephemeral
 _FLAG_DOWN = 0x01
 _FLAG_SYNCED = 0x02
 _COMPRESSION_SHIFT = 2
 _COMPRESSION_MASK = 0x0C
 _RESERVED_MASK = 0xF0
+_NOT_V1 = "It is not a valid v1 envelope; check the sender's software."
 MIN_ENVELOPE_LEN = 4 + 1 + _FIXED.size + TAG_LEN + SIGNATURE_LEN
 
 
@@ -93,9 +92,7 @@ class Header:
         if self.version != VERSION:
             problems.append(f"version {self.version} (this build writes {VERSION})")
         if self.message_type.direction is not self.direction:
-            problems.append(
-                f"type {self.message_type.value} cannot travel {self.direction}"
-            )
+            problems.append(f"type {self.message_type.value} cannot travel {self.direction}")
         if not is_valid_device_id(self.device_id):
             problems.append(f"device id {self.device_id!r} (use [a-z0-9-]{{1,64}})")
         if not 1 <= self.seq <= U64_MAX:
@@ -111,9 +108,8 @@ class Header:
                 problems.append(f"{name} of {len(value)} bytes (must be {size})")
         if problems:
             raise ProtocolUsageError(
-                "cannot encode envelope header: "
-                + "; ".join(problems)
-                + "; fix the caller"
+                "Cannot encode the envelope header: " + "; ".join(problems) + ".",
+                "Fix the caller.",
             )
 
 
@@ -141,56 +137,45 @@ def decode_envelope(data: bytes) -> Envelope:
     Only structure is checked here; nothing is trusted until the signature verifies.
     """
     if len(data) < 1:
-        raise Malformed("empty envelope; the publisher sent no payload")
+        raise Malformed("The envelope is empty.", "Check the publisher.")
     if data[0] != VERSION:
         raise BadVersion(
-            f"envelope version {data[0]} is not supported "
-            f"(this build speaks {VERSION}); "
-            "upgrade the receiver or check the sender's software version"
+            f"Envelope version {data[0]} is not supported (this build speaks {VERSION}).",
+            "Upgrade the receiver, or check the sender's software version.",
         )
     if not MIN_ENVELOPE_LEN <= len(data) <= MAX_ENVELOPE_LEN:
         raise Malformed(
-            f"envelope of {len(data)} bytes is outside "
-            f"{MIN_ENVELOPE_LEN}..{MAX_ENVELOPE_LEN}; "
-            "it was truncated or is not an edgehr envelope"
+            f"An envelope of {len(data)} bytes is outside {MIN_ENVELOPE_LEN}..{MAX_ENVELOPE_LEN}.",
+            "It was truncated or is not an edgehr envelope; check the publisher.",
         )
     flags, type_code, device_len = data[1], data[2], data[3]
     if flags & _RESERVED_MASK:
-        raise Malformed(
-            f"envelope flags 0x{flags:02x} set reserved bits; not a v1 envelope"
-        )
+        raise Malformed(f"Envelope flags 0x{flags:02x} set reserved bits.", _NOT_V1)
     try:
         compression = Compression((flags & _COMPRESSION_MASK) >> _COMPRESSION_SHIFT)
     except ValueError:
-        raise Malformed(
-            f"envelope flags 0x{flags:02x} name an unknown compression"
-        ) from None
+        raise Malformed(f"Envelope flags 0x{flags:02x} name an unknown compression.", _NOT_V1) from None
     direction = Direction.DOWN if flags & _FLAG_DOWN else Direction.UP
     message_type = MessageType.from_code(type_code)
     if message_type is None:
         raise UnknownType(
-            f"message type code 0x{type_code:02x} is not defined in "
-            f"protocol v{VERSION}; "
-            "the sender is newer: upgrade the server before the devices"
+            f"Message type code 0x{type_code:02x} is not defined in protocol v{VERSION}.",
+            "The sender is newer: upgrade the server before the devices.",
         )
     if message_type.direction is not direction:
-        raise Malformed(f"message type {message_type.value} cannot travel {direction}")
+        raise Malformed(f"Message type {message_type.value} cannot travel {direction}.", _NOT_V1)
     if not 1 <= device_len <= MAX_DEVICE_ID_LEN:
-        raise Malformed(
-            f"device id length {device_len} is outside 1..{MAX_DEVICE_ID_LEN}"
-        )
+        raise Malformed(f"Device id length {device_len} is outside 1..{MAX_DEVICE_ID_LEN}.", _NOT_V1)
     header_len = 4 + device_len + _FIXED.size
     if len(data) < header_len + TAG_LEN + SIGNATURE_LEN:
-        raise Malformed(f"envelope of {len(data)} bytes is too short for its header")
+        raise Malformed(f"An envelope of {len(data)} bytes is too short for its header.", _NOT_V1)
     raw_device = data[4 : 4 + device_len]
     device_id = raw_device.decode("ascii", errors="replace")
     if not raw_device.isascii() or not is_valid_device_id(device_id):
-        raise Malformed(f"device id {raw_device!r} in the envelope is invalid")
-    seq, created_ms, sender_kid, recipient_kid, ephemeral = _FIXED.unpack_from(
-        data, 4 + device_len
-    )
+        raise Malformed(f"Device id {raw_device!r} in the envelope is invalid.", _NOT_V1)
+    seq, created_ms, sender_kid, recipient_kid, ephemeral = _FIXED.unpack_from(data, 4 + device_len)
     if seq == 0:
-        raise Malformed("envelope sequence 0 is reserved; sequences start at 1")
+        raise Malformed("Envelope sequence 0 is reserved (they start at 1).", _NOT_V1)
     header = Header(
         direction=direction,
         message_type=message_type,

@@ -11,16 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-
-class EdgehrError(Exception):
-    """Local stand-in for ``device.errors.EdgehrError`` until the skeleton lands.
-
-    It takes one message that says what was wrong and what to do.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+from device.errors import EdgehrError
 
 
 class Reason(StrEnum):
@@ -44,9 +35,19 @@ class Reason(StrEnum):
 
 
 class ProtocolError(EdgehrError):
-    """An incoming message was rejected; ``reason`` is the counter label."""
+    """An incoming message was rejected; ``reason`` (also ``code``) is the counter label.
+
+    Raised as ``SomeError(what, fix)`` like every EdgehrError.
+    """
 
     reason: ClassVar[Reason]
+    code = "protocol"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # The reason code doubles as EdgehrError.code, the label APIs and metrics use.
+        if "reason" in cls.__dict__:
+            cls.code = cls.reason.value
 
 
 class Malformed(ProtocolError):
@@ -111,3 +112,5 @@ class Replay(ProtocolError):
 
 class ProtocolUsageError(EdgehrError):
     """The local caller passed values the protocol cannot carry (bug, bad config)."""
+
+    code = "protocol-usage"

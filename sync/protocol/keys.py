@@ -34,8 +34,8 @@ def key_id(public_raw: bytes) -> bytes:
     """The 8-byte id of a raw 32-byte public key (Ed25519 or X25519)."""
     if len(public_raw) != PUBLIC_KEY_LEN:
         raise ProtocolUsageError(
-            f"a public key has {PUBLIC_KEY_LEN} bytes, got {len(public_raw)}; "
-            "pass the raw key"
+            f"A public key has {PUBLIC_KEY_LEN} bytes, got {len(public_raw)}.",
+            "Pass the raw key.",
         )
     return hashlib.sha256(public_raw).digest()[:KEY_ID_LEN]
 
@@ -65,8 +65,8 @@ class PublicIdentity:
         """Load from the two raw 32-byte public keys."""
         if len(sign) != PUBLIC_KEY_LEN or len(box) != PUBLIC_KEY_LEN:
             raise ProtocolUsageError(
-                "public keys must be raw 32-byte Ed25519 and X25519 keys; "
-                "check the device registration record"
+                "Public keys must be raw 32-byte Ed25519 and X25519 keys.",
+                "Check the device registration record.",
             )
         return cls(
             Ed25519PublicKey.from_public_bytes(sign),
@@ -98,9 +98,7 @@ class Identity:
         Test vectors use fixed values here; production keys come from ``generate``.
         """
         if len(sign) != 32 or len(box) != 32:
-            raise ProtocolUsageError(
-                "private keys must be raw 32-byte values; check the key file"
-            )
+            raise ProtocolUsageError("Private keys must be raw 32-byte values.", "Check the key file.")
         return cls(
             Ed25519PrivateKey.from_private_bytes(sign),
             X25519PrivateKey.from_private_bytes(box),
@@ -122,9 +120,7 @@ class LocalKeys:
     def __init__(self, current: Identity, previous: Iterable[Identity] = ()) -> None:
         self.current = current
         self.previous = tuple(previous)
-        self._box: dict[bytes, Identity] = {
-            i.public.box_id: i for i in (*reversed(self.previous), current)
-        }
+        self._box: dict[bytes, Identity] = {i.public.box_id: i for i in (*reversed(self.previous), current)}
 
     def box_identity(self, box_id: bytes) -> Identity | None:
         """The identity (current or previous) whose X25519 key id is ``box_id``."""
@@ -139,11 +135,7 @@ class LocalKeys:
         gone = set(retired)
         return LocalKeys(
             self.current,
-            (
-                i
-                for i in self.previous
-                if not {i.public.sign_id, i.public.box_id} & gone
-            ),
+            (i for i in self.previous if not {i.public.sign_id, i.public.box_id} & gone),
         )
 
 
@@ -161,22 +153,15 @@ class PeerKeys:
         self.peer_id = peer_id
         self.current = current
         self.previous = tuple(previous)
-        self._sign: dict[bytes, Ed25519PublicKey] = {
-            p.sign_id: p.sign for p in (*reversed(self.previous), current)
-        }
+        self._sign: dict[bytes, Ed25519PublicKey] = {p.sign_id: p.sign for p in (*reversed(self.previous), current)}
 
     def verify_key(self, sign_id: bytes) -> Ed25519PublicKey | None:
         """The Ed25519 public key with ``sign_id``, current or previous, or None."""
         return self._sign.get(sign_id)
 
-    def rotated(
-        self, new: PublicIdentity, keep: int = DEFAULT_KEEP_PREVIOUS
-    ) -> PeerKeys:
+    def rotated(self, new: PublicIdentity, keep: int = DEFAULT_KEEP_PREVIOUS) -> PeerKeys:
         """The peer after it announced ``new`` (idempotent if already current)."""
-        if (
-            new.sign_raw == self.current.sign_raw
-            and new.box_raw == self.current.box_raw
-        ):
+        if new.sign_raw == self.current.sign_raw and new.box_raw == self.current.box_raw:
             return self
         return PeerKeys(self.peer_id, new, (self.current, *self.previous)[:keep])
 

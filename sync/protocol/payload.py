@@ -23,31 +23,36 @@ MAX_PLAINTEXT_LEN = 4 * 1024 * 1024
 # strings in here, so even a one-record message compresses. Most frequent strings
 # go last (closest to the data). Changing one byte makes a new compression code.
 DICTIONARY_V1 = (
-    b'{"candidates":[{"candidate_id":"","display_name":"","question_bank_id":"",'
-    b'"role_id":"","valid_until_ms":'
-    b'{"gallery_version":,"page":1,"pages":1,"removals":[],"upserts":[{"model_id":"",'
-    b'"templates":["'
-    b'{"config_version":,"settings":{'
-    b'{"employee_ids":[""],"erasure_id":"","reason":"'
-    b'"kind":"interview-result","body":{"answers":[{"duration_ms":,"question_id":"",'
-    b'"transcript":"","typed":false}],"candidate_id":"","completed_ms":,"consent_id":"",'
-    b'"delivery":{},"integrity_flags":[],"role_id":"","scores":[{"competency":"",'
-    b'"evidence":[""],"scale_max":5,"score":'
-    b'"kind":"enrolment","body":{"admin":"","consent_id":"","event":"enrolled",'
-    b'"model_id":"","templates":["'
-    b'"kind":"punch-correction","body":{"action":"add","admin":"","corrects_seq":,'
-    b'"reason":"'
+    b'{"candidates":[{"candidate_id":"","name":"","question_bank_id":"","role_id":"",'
+    b'"valid_until_ms":'
+    b'{"command_seq":1,"gallery_version":,"page":1,"pages":1,"removals":[],'
+    b'"upserts":[{"employee_no":"","model":"","name":"","templates":["'
+    b'{"command_seq":1,"config_version":,"settings":{'
+    b'{"command_seq":1,"employee_nos":[""],"erasure_id":"","reason":"'
+    b'{"body":{"answers":[{"duration_ms":,"question_id":"","transcript":"","typed":false}],'
+    b'"candidate_id":"","clock_synced":true,"completed_ms":,"consent_id":"","delivery":{},'
+    b'"integrity_flags":[],"role_id":"","scores":[{"competency":"","evidence":[""],'
+    b'"scale_max":5,"score":},"session_id":"'
+    b'"type":"interview-result"},'
+    b'{"body":{"admin":"","consent_ref":"","employee_no":"","event":"enrolled","model":"",'
+    b'"name":"","templates":["'
+    b'"type":"enrolment"},'
+    b'{"body":{"action":"add","admin":"","clock_synced":false,"corrects_uid":"",'
+    b'"direction":"in","employee_no":"","punch_time_ms":17,"reason":"","work_day":"20'
+    b'"type":"punch-correction"},'
     b'{"commands":[[1,'
     b'{"messages":[1],"records":[[1,'
-    b'"kind":"punch","seq":1'
-    b'{"records":[{"body":{"at_ms":17,"clock_synced":true,"direction":"in",'
-    b'"employee_id":"E0","liveness_score":0.9,"match_score":0.8,"method":"face"},'
-    b'"kind":"punch","seq":1},{"body":{"at_ms":17,"clock_synced":true,'
-    b'"direction":"out","employee_id":"E0'
+    b'{"records":[{"body":{"clock_synced":true,"device_id":"","device_time":"2026-01-01T'
+    b'08:00:00.000+08:00","device_time_ms":17,"direction":"out","employee_no":"E0",'
+    b'"liveness_score":0.9,"match_score":0.8,"models":{"detector":"","embedder":"",'
+    b'"liveness":""},"monotonic_ns":1,"source":"face","uid":"","work_day":"2026-01-0'
+    b'"},"clock_synced":true,"created_at_ms":17,"ref":"","seq":1,"type":"punch"},'
+    b'{"body":{"clock_synced":true,"device_id":"'
 )
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _FDICT = 0x20  # zlib FLG bit: a preset dictionary id follows the 2-byte header
 _DICTID = zlib.adler32(DICTIONARY_V1).to_bytes(4, "big")
+_SENDER_BUG = "The sender has a bug: report it with its software version."
 _LEVEL = 9
 _WBITS = 15
 
@@ -72,14 +77,12 @@ def compress(plaintext: bytes) -> bytes:
     return packer.compress(plaintext) + packer.flush()
 
 
-def pack(
-    plaintext: bytes, *, allow_compression: bool = True
-) -> tuple[Compression, bytes]:
+def pack(plaintext: bytes, *, allow_compression: bool = True) -> tuple[Compression, bytes]:
     """Compress if that makes the payload smaller; return (code, bytes to seal)."""
     if len(plaintext) > MAX_PLAINTEXT_LEN:
         raise BadPayload(
-            f"payload of {len(plaintext)} bytes exceeds {MAX_PLAINTEXT_LEN}; split it "
-            "(fewer records per batch, more gallery pages)"
+            f"A payload of {len(plaintext)} bytes exceeds {MAX_PLAINTEXT_LEN}.",
+            "Split it: fewer records per batch, more gallery pages.",
         )
     if allow_compression:
         packed = compress(plaintext)
@@ -95,21 +98,19 @@ def unpack(compression: Compression, data: bytes) -> bytes:
     if len(data) < 6 or not data[1] & _FDICT or data[2:6] != _DICTID:
         # Spec: the stream must declare DICTIONARY_V1; a plain zlib stream would
         # decode too, but accepting it would make "compression 1" mean two things.
-        raise BadPayload("compressed payload does not use preset dictionary v1")
+        raise BadPayload("The compressed payload does not use preset dictionary v1.", _SENDER_BUG)
     unpacker = zlib.decompressobj(_WBITS, zdict=DICTIONARY_V1)
     try:
         out = unpacker.decompress(data, MAX_PLAINTEXT_LEN)
     except zlib.error as exc:
-        raise BadPayload(
-            f"compressed payload is corrupt ({exc}); the sender has a bug"
-        ) from None
+        raise BadPayload(f"The compressed payload is corrupt ({exc}).", _SENDER_BUG) from None
     if unpacker.unconsumed_tail:
         raise BadPayload(
-            f"compressed payload inflates beyond {MAX_PLAINTEXT_LEN} bytes; "
-            "it was dropped"
+            f"The compressed payload inflates beyond {MAX_PLAINTEXT_LEN} bytes.",
+            "It was dropped; senders must split large payloads.",
         )
     if not unpacker.eof or unpacker.unused_data:
-        raise BadPayload("compressed payload is truncated or has trailing bytes")
+        raise BadPayload("The compressed payload is truncated or has trailing bytes.", _SENDER_BUG)
     return out
 
 
@@ -122,18 +123,16 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
             object_pairs_hook=_unique_keys,
         )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise BadPayload(
-            f"payload is not UTF-8 JSON ({exc}); the sender has a bug"
-        ) from None
+        raise BadPayload(f"The payload is not UTF-8 JSON ({exc}).", _SENDER_BUG) from None
     if not isinstance(value, dict):
-        raise BadPayload("payload is JSON but not an object; the sender has a bug")
+        raise BadPayload("The payload is JSON but not an object.", _SENDER_BUG)
     if _SURROGATE_ESCAPE.search(data):
         # A lone UTF-16 surrogate escape ("\\ud800") parses into a str that cannot be
         # encoded again: refuse it here rather than crash a later step (digest, store).
         try:
             canonical_json(value)
         except UnicodeEncodeError:
-            raise BadPayload("payload has a lone surrogate escape") from None
+            raise BadPayload("The payload has a lone surrogate escape.", _SENDER_BUG) from None
     return value
 
 

@@ -42,9 +42,7 @@ def check_ranges(ranges: list[SeqRange]) -> list[SeqRange]:
     previous_last = 0
     for first, last in ranges:
         if not 1 <= first <= last <= MAX_SEQ:
-            raise ValueError(
-                f"range [{first}, {last}] must satisfy 1 <= first <= last < 2^64"
-            )
+            raise ValueError(f"range [{first}, {last}] must satisfy 1 <= first <= last < 2^64")
         if first <= previous_last + 1 and previous_last:
             raise ValueError(
                 f"range [{first}, {last}] overlaps or touches the previous one; "

@@ -1,7 +1,9 @@
 """Records: the durable facts a device sends uplink, one typed body per kind.
 
-Every record carries ``seq``, its per-device record sequence number, assigned on the
-device in the same transaction that writes the record and its outbox row. The server
+A record is one row of the device outbox (``device.store.outbox``): ``seq`` is the
+outbox's per-device sequence number, assigned in the same transaction that writes
+the domain row, ``type`` says which body follows, ``ref`` is the domain row's own id
+(a punch uid), ``created_at_ms``/``clock_synced`` when and how sure. The server
 stores each record under (device id, seq) exactly once; that pair is the
 idempotency key, independent of how records were batched into messages.
 """
@@ -40,14 +42,16 @@ def _b64encode(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-Base64Bytes = Annotated[
-    bytes, BeforeValidator(_b64decode), PlainSerializer(_b64encode, return_type=str)
-]
+Base64Bytes = Annotated[bytes, BeforeValidator(_b64decode), PlainSerializer(_b64encode, return_type=str)]
 Seq = Annotated[int, Field(ge=1, le=2**64 - 1)]
 UnixMs = Annotated[int, Field(ge=0, le=2**63 - 1)]
-Ident = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-]
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+# ISO 8601 with offset as the device wrote it; device_time_ms is the number to compute with.
+IsoDateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T", max_length=40)]
+# Free-form short label (model versions and the like): no control characters.
+Label = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Score01 = Annotated[float, Field(ge=0.0, le=1.0)]
 # A face template (embedding) as stored on devices: a few hundred bytes to a few KiB.
@@ -57,39 +61,48 @@ Template = Annotated[Base64Bytes, Field(min_length=16, max_length=8192)]
 class WireModel(BaseModel):
     """Base of every body: unknown fields and type coercion are refused on receipt."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class PunchBody(WireModel):
-    """An attendance punch decided on the device."""
+    """An attendance punch decided on the device.
 
-    employee_id: Ident
+    Mirrors ``device.store.punches.NewPunch`` plus ``device_id``: the outbox row's
+    body travels unchanged, so the courier does no translation.
+    """
+
+    uid: Ident
+    device_id: DeviceId
+    employee_no: Ident
     direction: Literal["in", "out"]
-    at_ms: UnixMs
+    work_day: IsoDate
+    device_time: IsoDateTime
+    device_time_ms: UnixMs
+    monotonic_ns: Annotated[int, Field(ge=0, le=2**63 - 1)]
     clock_synced: bool
-    method: Literal["face", "pin", "card"] = "face"
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z+_-]{0,31}$")]
     match_score: Score01 | None = None
     liveness_score: Score01 | None = None
+    models: Annotated[dict[Ident, Label], Field(max_length=16)] = {}
 
 
 class PunchCorrectionBody(WireModel):
-    """An admin's audited fix: add a missed punch or void a wrong one."""
+    """An admin's audited fix: add a missed punch, or void a wrong one by its uid."""
 
     action: Literal["add", "void"]
-    employee_id: Ident
+    employee_no: Ident
     direction: Literal["in", "out"]
-    at_ms: UnixMs
+    work_day: IsoDate
+    punch_time_ms: UnixMs
     clock_synced: bool
     reason: ShortText
     admin: Ident
-    corrects_seq: Seq | None = None
+    corrects_uid: Ident | None = None
 
     @model_validator(mode="after")
     def _void_names_its_punch(self) -> PunchCorrectionBody:
-        if self.action == "void" and self.corrects_seq is None:
-            raise ValueError("a 'void' correction must name the punch in corrects_seq")
+        if self.action == "void" and self.corrects_uid is None:
+            raise ValueError("a 'void' correction must name the punch in corrects_uid")
         return self
 
 
@@ -97,22 +110,17 @@ class EnrolmentBody(WireModel):
     """An employee's face enrolment changed on this device (templates, never photos)."""
 
     event: Literal["enrolled", "updated", "removed"]
-    employee_id: Ident
-    at_ms: UnixMs
-    clock_synced: bool
+    employee_no: Ident
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     admin: Ident
-    consent_id: Ident | None = None
-    model_id: Ident | None = None
+    consent_ref: Ident | None = None
+    model: Ident | None = None
     templates: Annotated[list[Template], Field(max_length=16)] = []
 
     @model_validator(mode="after")
     def _consent_before_templates(self) -> EnrolmentBody:
-        if self.event != "removed" and (
-            self.consent_id is None or self.model_id is None
-        ):
-            raise ValueError(
-                "an enrolment with templates needs consent_id and model_id"
-            )
+        if self.event != "removed" and (self.consent_ref is None or self.model is None):
+            raise ValueError("an enrolment with templates needs consent_ref and model")
         if self.event == "removed" and self.templates:
             raise ValueError("a 'removed' enrolment carries no templates")
         return self
@@ -133,9 +141,7 @@ class CompetencyScore(WireModel):
     competency: Ident
     score: Annotated[float, Field(ge=0.0)]
     scale_max: Annotated[int, Field(ge=1, le=100)]
-    evidence: Annotated[
-        list[Annotated[str, StringConstraints(max_length=2000)]], Field(max_length=20)
-    ]
+    evidence: Annotated[list[Annotated[str, StringConstraints(max_length=2000)]], Field(max_length=20)]
 
     @model_validator(mode="after")
     def _score_on_scale(self) -> CompetencyScore:
@@ -160,35 +166,40 @@ class InterviewResultBody(WireModel):
     delivery: dict[Ident, float] = {}
 
 
-class PunchRecord(WireModel):
+class RecordBase(WireModel):
+    """Fields of every record: one outbox row (seq, type, ref, body, time, synced)."""
+
     seq: Seq
-    kind: Literal["punch"]
+    ref: Ident
+    created_at_ms: UnixMs
+    clock_synced: bool
+
+
+class PunchRecord(RecordBase):
+    type: Literal["punch"]
     body: PunchBody
 
 
-class PunchCorrectionRecord(WireModel):
-    seq: Seq
-    kind: Literal["punch-correction"]
+class PunchCorrectionRecord(RecordBase):
+    type: Literal["punch-correction"]
     body: PunchCorrectionBody
 
 
-class EnrolmentRecord(WireModel):
-    seq: Seq
-    kind: Literal["enrolment"]
+class EnrolmentRecord(RecordBase):
+    type: Literal["enrolment"]
     body: EnrolmentBody
 
 
-class InterviewResultRecord(WireModel):
-    seq: Seq
-    kind: Literal["interview-result"]
+class InterviewResultRecord(RecordBase):
+    type: Literal["interview-result"]
     body: InterviewResultBody
 
 
 Record = Annotated[
     PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord,
-    Field(discriminator="kind"),
+    Field(discriminator="type"),
 ]
-RECORD_KINDS: tuple[str, ...] = (
+RECORD_TYPES: tuple[str, ...] = (
     "punch",
     "punch-correction",
     "enrolment",

@@ -110,9 +110,7 @@ class ReplayWindow:
         return out
 
     def __repr__(self) -> str:
-        return (
-            f"ReplayWindow(floor={self._floor}, above={self._bits.bit_count()} stored)"
-        )
+        return f"ReplayWindow(floor={self._floor}, above={self._bits.bit_count()} stored)"
 
 
 class ReplayWindows:

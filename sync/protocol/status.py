@@ -16,6 +16,7 @@ from .payload import canonical_json, parse_json_object
 from .records import UnixMs, WireModel
 
 MAX_STATUS_LEN = 512
+_FIX = "Ignore it; check the device's software version."
 
 
 class DeviceStatus(WireModel):
@@ -35,14 +36,10 @@ def encode_status(status: DeviceStatus) -> bytes:
 def parse_status(payload: bytes) -> DeviceStatus:
     """Parse a status payload; raise Malformed (an empty retained payload clears it)."""
     if len(payload) > MAX_STATUS_LEN:
-        raise Malformed(
-            f"status payload of {len(payload)} bytes exceeds {MAX_STATUS_LEN}"
-        )
+        raise Malformed(f"A status payload of {len(payload)} bytes exceeds {MAX_STATUS_LEN}.", _FIX)
     try:
         return DeviceStatus.model_validate(parse_json_object(payload))
     except ValidationError as exc:
-        raise Malformed(
-            f"status payload is invalid: {exc.errors()[0]['msg']}"
-        ) from None
+        raise Malformed(f"The status payload is invalid: {exc.errors()[0]['msg']}.", _FIX) from None
     except BadPayload as exc:
-        raise Malformed(f"status payload is not a JSON object: {exc}") from None
+        raise Malformed(f"The status payload is not a JSON object: {exc.what}", _FIX) from None

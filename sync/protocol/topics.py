@@ -21,6 +21,7 @@ from .messages import Direction, MessageType
 PREFIX = "edgehr/v1"
 _DEVICE_ID = re.compile(r"[a-z0-9-]{1,64}")
 # A shared-subscription group name must not contain MQTT wildcards or "/".
+_CHECK = "Check the publisher and the broker ACL."
 _GROUP = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -33,8 +34,8 @@ def validate_device_id(device_id: str) -> str:
     """Return ``device_id`` unchanged, or raise ProtocolUsageError naming the rule."""
     if not is_valid_device_id(device_id):
         raise ProtocolUsageError(
-            f"device id {device_id!r} is invalid: use 1 to 64 characters "
-            "from a-z, 0-9 and '-'"
+            f"Device id {device_id!r} is invalid.",
+            "Use 1 to 64 characters from a-z, 0-9 and '-'.",
         )
     return device_id
 
@@ -63,8 +64,8 @@ def ingest_subscription(group: str) -> str:
     """
     if _GROUP.fullmatch(group) is None:
         raise ProtocolUsageError(
-            f"shared-subscription group {group!r} is invalid: use 1 to 64 characters "
-            "from A-Z, a-z, 0-9, '_' and '-'"
+            f"Shared-subscription group {group!r} is invalid.",
+            "Use 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'.",
         )
     return f"$share/{group}/{PREFIX}/+/up/#"
 
@@ -88,25 +89,21 @@ def parse_message_topic(topic: str) -> MessageTopic:
     parts = topic.split("/")
     if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != PREFIX:
         raise WrongTopic(
-            f"topic {topic!r} is not an edgehr v1 message topic "
-            f"({PREFIX}/<device>/up|down/<type>); "
-            "check the publisher and the broker ACL"
+            f"Topic {topic!r} is not an edgehr v1 message topic ({PREFIX}/<device>/up|down/<type>).",
+            _CHECK,
         )
     _, _, device_id, direction_name, type_name = parts
     if not is_valid_device_id(device_id):
-        raise WrongTopic(
-            f"topic {topic!r} carries an invalid device id; check the publisher"
-        )
+        raise WrongTopic(f"Topic {topic!r} carries an invalid device id.", _CHECK)
     try:
         direction = Direction(direction_name)
     except ValueError:
-        raise WrongTopic(f"topic {topic!r} has no direction 'up' or 'down'") from None
+        raise WrongTopic(f"Topic {topic!r} has no direction up or down.", _CHECK) from None
     message_type = MessageType.from_topic_name(type_name)
     if message_type is None or message_type.direction is not direction:
         raise WrongTopic(
-            f"topic {topic!r} names no {direction.value}link message type "
-            "of protocol v1; "
-            "the sender may be newer than this receiver: upgrade the server first"
+            f"Topic {topic!r} names no {direction.value}link message type of protocol v1.",
+            "The sender may be newer than this receiver: upgrade the server first.",
         )
     return MessageTopic(device_id, direction, message_type)
 
@@ -115,7 +112,7 @@ def parse_status_topic(topic: str) -> str:
     """The device id of a status topic; raise WrongTopic otherwise."""
     parts = topic.split("/")
     if len(parts) != 4 or f"{parts[0]}/{parts[1]}" != PREFIX or parts[3] != "status":
-        raise WrongTopic(f"topic {topic!r} is not an edgehr v1 status topic")
+        raise WrongTopic(f"Topic {topic!r} is not an edgehr v1 status topic.", _CHECK)
     if not is_valid_device_id(parts[2]):
-        raise WrongTopic(f"topic {topic!r} carries an invalid device id")
+        raise WrongTopic(f"Topic {topic!r} carries an invalid device id.", _CHECK)
     return parts[2]

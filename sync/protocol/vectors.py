@@ -45,69 +45,68 @@ def seed(label: str) -> bytes:
 
 def device_identity() -> Identity:
     """The test device's keys."""
-    return Identity.from_private_bytes(
-        seed("edgehr test device sign"), seed("edgehr test device box")
-    )
+    return Identity.from_private_bytes(seed("edgehr test device sign"), seed("edgehr test device box"))
 
 
 def server_identity() -> Identity:
     """The test server's keys."""
-    return Identity.from_private_bytes(
-        seed("edgehr test server sign"), seed("edgehr test server box")
-    )
+    return Identity.from_private_bytes(seed("edgehr test server sign"), seed("edgehr test server box"))
 
 
-def _punch(seq: int, employee: str, direction: str, at_ms: int) -> PunchRecord:
+def _punch(seq: int, employee: str, direction: str, at_ms: int, uid: str) -> PunchRecord:
     body = PunchBody.model_validate(
         {
-            "employee_id": employee,
+            "uid": uid,
+            "device_id": DEVICE_ID,
+            "employee_no": employee,
             "direction": direction,
-            "at_ms": at_ms,
+            "work_day": "2026-01-01",
+            "device_time": f"2026-01-01T07:59:{(at_ms // 1000) % 60:02d}.000+08:00",
+            "device_time_ms": at_ms,
+            "monotonic_ns": 3_600_000_000_000 + seq,
             "clock_synced": True,
+            "source": "face",
             "match_score": 0.8125,
             "liveness_score": 0.96875,
+            "models": {"detector": "yunet-int8", "embedder": "sface-int8"},
         }
     )
-    return PunchRecord(seq=seq, kind="punch", body=body)
+    return PunchRecord(seq=seq, type="punch", ref=uid, created_at_ms=at_ms, clock_synced=True, body=body)
 
 
 def _cases() -> list[tuple[str, Body, int, Compression, str]]:
     """(name, body, envelope seq, compression, ephemeral label)."""
     correction = PunchCorrectionRecord(
         seq=43,
-        kind="punch-correction",
+        type="punch-correction",
+        ref="corr-0001",
+        created_at_ms=CREATED_MS - 5000,
+        clock_synced=False,
         body=PunchCorrectionBody(
             action="add",
-            employee_id="E000077",
+            employee_no="E000077",
             direction="out",
-            at_ms=CREATED_MS - 3_600_000,
+            work_day="2025-12-31",
+            punch_time_ms=CREATED_MS - 3_600_000,
             clock_synced=False,
             reason="忘记打卡 / forgot to punch out",
             admin="admin",
         ),
     )
+    uids = ("6f1c2a9e-0d4b-4c47-9a43-5b2e8f7d1c01", "6f1c2a9e-0d4b-4c47-9a43-5b2e8f7d1c02")
     batch = RecordsBody(
         records=[
-            _punch(41, "E000042", "in", CREATED_MS - 60_000),
-            _punch(42, "E000043", "in", CREATED_MS - 30_000),
+            _punch(41, "E000042", "in", CREATED_MS - 60_000, uids[0]),
+            _punch(42, "E000043", "in", CREATED_MS - 30_000, uids[1]),
             correction,
         ]
     )
+    single = RecordsBody(
+        records=[_punch(1, "E000042", "in", CREATED_MS - 1000, "6f1c2a9e-0d4b-4c47-9a43-5b2e8f7d1c00")]
+    )
     return [
-        (
-            "up-records-one-punch-plain",
-            RecordsBody(records=[_punch(1, "E000042", "in", CREATED_MS - 1000)]),
-            1,
-            Compression.NONE,
-            "edgehr test ephemeral 1",
-        ),
-        (
-            "up-records-batch-compressed",
-            batch,
-            2,
-            Compression.ZLIB_DICT_V1,
-            "edgehr test ephemeral 2",
-        ),
+        ("up-records-one-punch-plain", single, 1, Compression.NONE, "edgehr test ephemeral 1"),
+        ("up-records-batch-compressed", batch, 2, Compression.ZLIB_DICT_V1, "edgehr test ephemeral 2"),
         (
             "down-ack",
             AckBody(records=[(1, 1), (41, 43)], messages=[1, 2]),
@@ -120,7 +119,7 @@ def _cases() -> list[tuple[str, Body, int, Compression, str]]:
             EraseBody(
                 command_seq=1,
                 erasure_id="er-2026-0001",
-                employee_ids=["E000077"],
+                employee_nos=["E000077"],
                 reason="employee left (PIPL art. 47)",
             ),
             2,
@@ -130,20 +129,14 @@ def _cases() -> list[tuple[str, Body, int, Compression, str]]:
     ]
 
 
-def build_vector(
-    name: str, body: Body, seq: int, compression: Compression, eph_label: str
-) -> dict[str, Any]:
+def build_vector(name: str, body: Body, seq: int, compression: Compression, eph_label: str) -> dict[str, Any]:
     """One vector with every intermediate value, so a failing implementation sees
     where it departs."""
     device, server = device_identity(), server_identity()
     direction = body.message_type.direction
-    sender, recipient = (
-        (device, server) if direction is Direction.UP else (server, device)
-    )
+    sender, recipient = (device, server) if direction is Direction.UP else (server, device)
     plaintext = encode_body(body)
-    packed = (
-        compress(plaintext) if compression is Compression.ZLIB_DICT_V1 else plaintext
-    )
+    packed = compress(plaintext) if compression is Compression.ZLIB_DICT_V1 else plaintext
     eph = X25519PrivateKey.from_private_bytes(seed(eph_label))
     eph_public = eph.public_key().public_bytes_raw()
     header = Header(
@@ -158,14 +151,10 @@ def build_vector(
         recipient_key_id=recipient.public.box_id,
         ephemeral_public=eph_public,
     )
-    envelope = seal_envelope(
-        header, packed, sender.sign, recipient.public.box, ephemeral=eph
-    )
+    envelope = seal_envelope(header, packed, sender.sign, recipient.public.box, ephemeral=eph)
     parsed = decode_envelope(envelope)
     shared = eph.exchange(recipient.public.box)
-    key, nonce = derive_aead_key(
-        shared, eph_public, recipient.public.box_raw, parsed.header_bytes
-    )
+    key, nonce = derive_aead_key(shared, eph_public, recipient.public.box_raw, parsed.header_bytes)
     return {
         "name": name,
         "topic": message_topic(DEVICE_ID, body.message_type),
@@ -222,17 +211,9 @@ def _rejections(vectors: list[dict[str, Any]]) -> list[dict[str, str]]:
     eph = X25519PrivateKey.from_private_bytes(seed("edgehr test ephemeral 9"))
     # Correctly signed by the device, but encrypted to the device's own box key while
     # naming the server's: the server must answer decrypt-failed, not bad-signature.
-    wrong_recipient = seal_envelope(
-        header, b"{}", device.sign, device.public.box, ephemeral=eph
-    )
-    bad_body = seal_envelope(
-        header, b'{"records":[]}', device.sign, server.public.box, ephemeral=eph
-    )
-    unknown_type = bytearray(
-        seal_envelope(
-            replace(header), b"{}", device.sign, server.public.box, ephemeral=eph
-        )
-    )
+    wrong_recipient = seal_envelope(header, b"{}", device.sign, device.public.box, ephemeral=eph)
+    bad_body = seal_envelope(header, b'{"records":[]}', device.sign, server.public.box, ephemeral=eph)
+    unknown_type = bytearray(seal_envelope(replace(header), b"{}", device.sign, server.public.box, ephemeral=eph))
     unknown_type[2] = 0x7F  # a code v1 does not define (signature no longer matters)
     cases = [
         ("ciphertext-bit-flipped", topic, bytes(flipped_ct), "bad-signature"),

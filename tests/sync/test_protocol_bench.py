@@ -16,10 +16,7 @@ def test_seal_open_rate_reports_timings_and_sizes() -> None:
     assert [b["records_per_message"] for b in batches] == list(BATCH_SIZES)
     per_record = [b["wire_bytes_per_record"] for b in batches]
     assert per_record == sorted(per_record, reverse=True)  # batching amortises overhead
-    assert (
-        batches[0]["wire_bytes_per_record"]
-        < 2 * batches[0]["plaintext_bytes_per_record"]
-    )
+    assert batches[0]["wire_bytes_per_record"] < 2 * batches[0]["plaintext_bytes_per_record"]
     assert batches[-1]["wire_vs_plaintext"] < 0.5  # compression beats plaintext JSON
 
 

@@ -9,10 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from device.errors import EdgehrError
 from sync.protocol import (
     AckBody,
     AckDownlinkBody,
+    BadPayload,
     BadSignature,
+    BadVersion,
     Body,
     Candidate,
     CandidatesBody,
@@ -25,8 +28,10 @@ from sync.protocol import (
     HelloBody,
     Identity,
     LocalKeys,
+    Malformed,
     MessageType,
     PeerKeys,
+    ProtocolError,
     ProtocolUsageError,
     PublicIdentity,
     PublicKeys,
@@ -34,17 +39,21 @@ from sync.protocol import (
     PunchCorrectionBody,
     PunchCorrectionRecord,
     PunchRecord,
+    Reason,
     RecordsBody,
+    Replay,
     RotateKeyBody,
     ServerChannel,
     Stamp,
     StaticDirectory,
     UnknownDevice,
     UnknownKey,
+    UnknownType,
     WrongTopic,
     decode_envelope,
     message_topic,
 )
+from sync.protocol.bench import typical_punch
 from sync.protocol.cipher import (
     SIGNATURE_CONTEXT,
     decrypt_envelope,
@@ -63,9 +72,7 @@ DEV_ID, SRV_ID = device_identity(), server_identity()
 def channels(
     device: Identity = DEV_ID, server: Identity = SRV_ID, *, compress: bool = True
 ) -> tuple[DeviceChannel, ServerChannel]:
-    dev = DeviceChannel(
-        DEVICE, LocalKeys(device), PeerKeys("server", server.public), compress=compress
-    )
+    dev = DeviceChannel(DEVICE, LocalKeys(device), PeerKeys("server", server.public), compress=compress)
     srv = ServerChannel(
         LocalKeys(server),
         StaticDirectory([PeerKeys(DEVICE, device.public)]),
@@ -75,17 +82,7 @@ def channels(
 
 
 def punch(seq: int = 1) -> PunchRecord:
-    return PunchRecord(
-        seq=seq,
-        kind="punch",
-        body=PunchBody(
-            employee_id="E1",
-            direction="in",
-            at_ms=1,
-            clock_synced=False,
-            match_score=0.5,
-        ),
-    )
+    return typical_punch(seq, DEVICE)
 
 
 EXAMPLES: list[Body] = [
@@ -108,21 +105,21 @@ EXAMPLES: list[Body] = [
         removals=["E9"],
         upserts=[
             GalleryEntry(
-                employee_id="E1",
-                display_name="张三",
-                model_id="m1",
+                employee_no="E1",
+                name="张三",
+                model="m1",
                 templates=[bytes(range(64))],
             )
         ],
     ),
-    EraseBody(command_seq=2, erasure_id="er-1", employee_ids=["E9"], reason="left"),
+    EraseBody(command_seq=2, erasure_id="er-1", employee_nos=["E9"], reason="left"),
     ConfigBody(command_seq=3, config_version=2, settings={"punch": {"debounce_s": 60}}),
     CandidatesBody(
         command_seq=4,
         candidates=[
             Candidate(
                 candidate_id="c1",
-                display_name="Li",
+                name="Li",
                 role_id="r1",
                 question_bank_id="q1",
                 valid_until_ms=5,
@@ -162,54 +159,54 @@ def test_every_message_type_round_trips(body: Any, compress: bool) -> None:
 idents = st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True)
 unix_ms = st.integers(0, 2**63 - 1)
 scores = st.none() | st.floats(0, 1)
+days = st.dates().map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
+directions: st.SearchStrategy[Literal["in", "out"]] = st.sampled_from(["in", "out"])
 
 
 @st.composite
 def records(draw: st.DrawFn, seq: int) -> PunchRecord | PunchCorrectionRecord:
+    common = {"seq": seq, "ref": draw(idents), "created_at_ms": draw(unix_ms), "clock_synced": draw(st.booleans())}
     if draw(st.booleans()):
-        return PunchRecord(
-            seq=seq,
-            kind="punch",
-            body=PunchBody(
-                employee_id=draw(idents),
-                direction=draw(st.sampled_from(["in", "out"])),
-                at_ms=draw(unix_ms),
-                clock_synced=draw(st.booleans()),
-                method=draw(st.sampled_from(["face", "pin", "card"])),
-                match_score=draw(scores),
-                liveness_score=draw(scores),
-            ),
-        )
-    action: Literal["add", "void"] = draw(st.sampled_from(["add", "void"]))
-    return PunchCorrectionRecord(
-        seq=seq,
-        kind="punch-correction",
-        body=PunchCorrectionBody(
-            action=action,
-            employee_id=draw(idents),
-            direction=draw(st.sampled_from(["in", "out"])),
-            at_ms=draw(unix_ms),
+        body = PunchBody(
+            uid=draw(idents),
+            device_id=DEVICE,
+            employee_no=draw(idents),
+            direction=draw(directions),
+            work_day=draw(days),
+            device_time=draw(days) + "T" + draw(st.text(max_size=20)),
+            device_time_ms=draw(unix_ms),
+            monotonic_ns=draw(st.integers(0, 2**63 - 1)),
             clock_synced=draw(st.booleans()),
-            reason=draw(st.text(min_size=1, max_size=500)),
-            admin=draw(idents),
-            corrects_seq=draw(st.integers(1, 2**64 - 1)) if action == "void" else None,
-        ),
+            source=draw(st.sampled_from(["face", "button+face", "manual"])),
+            match_score=draw(scores),
+            liveness_score=draw(scores),
+            models=draw(st.dictionaries(idents, st.from_regex(r"[^\x00-\x1f\x7f]{1,128}", fullmatch=True), max_size=3)),
+        )
+        return PunchRecord.model_validate(common | {"type": "punch", "body": body})
+    action: Literal["add", "void"] = draw(st.sampled_from(["add", "void"]))
+    correction = PunchCorrectionBody(
+        action=action,
+        employee_no=draw(idents),
+        direction=draw(directions),
+        work_day=draw(days),
+        punch_time_ms=draw(unix_ms),
+        clock_synced=draw(st.booleans()),
+        reason=draw(st.text(min_size=1, max_size=500)),
+        admin=draw(idents),
+        corrects_uid=draw(idents) if action == "void" else None,
     )
+    return PunchCorrectionRecord.model_validate(common | {"type": "punch-correction", "body": correction})
 
 
 @st.composite
 def record_batches(draw: st.DrawFn) -> RecordsBody:
-    seqs = draw(
-        st.lists(st.integers(1, 2**64 - 1), min_size=1, max_size=20, unique=True)
-    )
+    seqs = draw(st.lists(st.integers(1, 2**64 - 1), min_size=1, max_size=20, unique=True))
     return RecordsBody(records=[draw(records(seq)) for seq in seqs])
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(record_batches(), st.integers(1, 2**64 - 1), st.booleans())
-def test_arbitrary_record_batches_round_trip(
-    body: RecordsBody, seq: int, compress: bool
-) -> None:
+def test_arbitrary_record_batches_round_trip(body: RecordsBody, seq: int, compress: bool) -> None:
     dev, srv = channels(compress=compress)
     out = dev.seal(body, seq=seq, stamp=STAMP)
     opened = srv.open(out.topic, out.payload)
@@ -222,10 +219,7 @@ json_values = st.recursive(
     | st.integers(-(2**53), 2**53)
     | st.text(max_size=20)
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
 
@@ -241,9 +235,7 @@ def test_arbitrary_config_settings_round_trip(settings_: dict[str, Any]) -> None
 
 @settings(max_examples=50)
 @given(st.binary(max_size=3000), st.integers(1, 2**64 - 1), st.integers(0, 2**64 - 1))
-def test_seal_verify_decrypt_arbitrary_plaintext(
-    plaintext: bytes, seq: int, ms: int
-) -> None:
+def test_seal_verify_decrypt_arbitrary_plaintext(plaintext: bytes, seq: int, ms: int) -> None:
     header = Header(
         Direction.UP,
         MessageType.RECORDS,
@@ -256,9 +248,7 @@ def test_seal_verify_decrypt_arbitrary_plaintext(
         SRV_ID.public.box_id,
         bytes(32),
     )
-    env = decode_envelope(
-        seal_envelope(header, plaintext, DEV_ID.sign, SRV_ID.public.box)
-    )
+    env = decode_envelope(seal_envelope(header, plaintext, DEV_ID.sign, SRV_ID.public.box))
     verify_envelope(env, DEV_ID.public.sign)
     assert decrypt_envelope(env, SRV_ID.box) == plaintext
     assert len(env.ciphertext) == len(plaintext) + 16
@@ -271,9 +261,7 @@ def test_seal_verify_decrypt_arbitrary_plaintext(
 def test_each_message_gets_fresh_ephemeral_key() -> None:
     dev, _ = channels()
     body = RecordsBody(records=[punch()])
-    a, b = (
-        decode_envelope(dev.seal(body, seq=1, stamp=STAMP).payload) for _ in range(2)
-    )
+    a, b = (decode_envelope(dev.seal(body, seq=1, stamp=STAMP).payload) for _ in range(2))
     assert a.header.ephemeral_public != b.header.ephemeral_public
     assert a.ciphertext != b.ciphertext
 
@@ -293,7 +281,7 @@ def test_device_key_not_registered_is_unknown_key() -> None:
     impostor, _ = channels(device=Identity.generate())
     _, srv = channels()
     out = impostor.seal(RecordsBody(records=[punch()]), seq=1, stamp=STAMP)
-    with pytest.raises(UnknownKey, match="signing key id"):
+    with pytest.raises(UnknownKey, match="Signing key id"):
         srv.open(out.topic, out.payload)
 
 
@@ -316,18 +304,14 @@ def test_downlink_from_fake_server_is_rejected() -> None:
 
 def test_other_device_using_its_own_key_on_our_topic_is_rejected() -> None:
     other = Identity.generate()
-    directory = StaticDirectory(
-        [PeerKeys(DEVICE, DEV_ID.public), PeerKeys("gate-02", other.public)]
-    )
+    directory = StaticDirectory([PeerKeys(DEVICE, DEV_ID.public), PeerKeys("gate-02", other.public)])
     srv = ServerChannel(LocalKeys(SRV_ID), directory)
     liar = DeviceChannel(DEVICE, LocalKeys(other), PeerKeys("server", SRV_ID.public))
     out = liar.seal(RecordsBody(records=[punch()]), seq=1, stamp=STAMP)
     with pytest.raises(UnknownKey):
         srv.open(out.topic, out.payload)
-    honest = DeviceChannel(
-        "gate-02", LocalKeys(other), PeerKeys("server", SRV_ID.public)
-    )
-    out = honest.seal(RecordsBody(records=[punch()]), seq=1, stamp=STAMP)
+    honest = DeviceChannel("gate-02", LocalKeys(other), PeerKeys("server", SRV_ID.public))
+    out = honest.seal(RecordsBody(records=[typical_punch(1, "gate-02")]), seq=1, stamp=STAMP)
     with pytest.raises(WrongTopic):  # gate-02's envelope republished on gate-01's topic
         srv.open(message_topic(DEVICE, MessageType.RECORDS), out.payload)
     assert srv.open(out.topic, out.payload).device_id == "gate-02"
@@ -372,9 +356,7 @@ def test_low_order_ephemeral_point_is_decrypt_failed() -> None:
     env = decode_envelope(out.payload)
     header = replace(env.header, ephemeral_public=bytes(32))  # the all-zero point
     hb = header.encode()
-    forged = (
-        hb + env.ciphertext + DEV_ID.sign.sign(SIGNATURE_CONTEXT + hb + env.ciphertext)
-    )
+    forged = hb + env.ciphertext + DEV_ID.sign.sign(SIGNATURE_CONTEXT + hb + env.ciphertext)
     with pytest.raises(DecryptFailed) as info:
         srv.open(out.topic, forged)
     assert info.value.reason == "decrypt-failed"
@@ -388,25 +370,16 @@ def test_server_key_rotation() -> None:
     # The server announces its new keys in a rotate-key command signed by the OLD key.
     cmd = RotateKeyBody(
         command_seq=1,
-        server_keys=PublicKeys(
-            sign=new_server.public.sign_raw, box=new_server.public.box_raw
-        ),
+        server_keys=PublicKeys(sign=new_server.public.sign_raw, box=new_server.public.box_raw),
     )
     srv_old_signer = ServerChannel(LocalKeys(SRV_ID), srv.devices)
     announce = srv_old_signer.seal(DEVICE, cmd, seq=1, stamp=STAMP)
     body = dev.open(announce.topic, announce.payload).body
     assert isinstance(body, RotateKeyBody) and body.server_keys is not None
-    dev = dev.with_keys(
-        server=dev.server.rotated(
-            PublicIdentity.from_raw(body.server_keys.sign, body.server_keys.box)
-        )
-    )
+    dev = dev.with_keys(server=dev.server.rotated(PublicIdentity.from_raw(body.server_keys.sign, body.server_keys.box)))
     assert srv.open(old_out.topic, old_out.payload).seq == 1  # previous key still opens
     new_out = dev.seal(RecordsBody(records=[punch(2)]), seq=2, stamp=STAMP)
-    assert (
-        decode_envelope(new_out.payload).header.recipient_key_id
-        == new_server.public.box_id
-    )
+    assert decode_envelope(new_out.payload).header.recipient_key_id == new_server.public.box_id
     assert srv.open(new_out.topic, new_out.payload).seq == 2
     # Downlink signed by the new key verifies on the device; the old one still does.
     ack = srv.seal(DEVICE, AckBody(records=[(1, 2)]), seq=2, stamp=STAMP)
@@ -426,9 +399,7 @@ def test_device_key_rotation() -> None:
         next_record_seq=5,
         command_floor=0,
         clock_synced=True,
-        new_keys=PublicKeys(
-            sign=new_device.public.sign_raw, box=new_device.public.box_raw
-        ),
+        new_keys=PublicKeys(sign=new_device.public.sign_raw, box=new_device.public.box_raw),
     )
     out = dev.seal(hello, seq=1, stamp=STAMP)  # signed by the current (old) key
     opened = srv.open(out.topic, out.payload)
@@ -437,30 +408,64 @@ def test_device_key_rotation() -> None:
     assert isinstance(directory, StaticDirectory)
     peer = directory.peer_keys(DEVICE)
     assert peer is not None
-    announced = PublicIdentity.from_raw(
-        opened.body.new_keys.sign, opened.body.new_keys.box
-    )
+    announced = PublicIdentity.from_raw(opened.body.new_keys.sign, opened.body.new_keys.box)
     directory.put(peer.rotated(announced))
-    assert peer.rotated(announced).rotated(announced).previous == (
-        DEV_ID.public,
-    )  # idempotent
+    assert peer.rotated(announced).rotated(announced).previous == (DEV_ID.public,)  # idempotent
     old_in_flight = dev.seal(RecordsBody(records=[punch(1)]), seq=2, stamp=STAMP)
     dev = dev.with_keys(keys=dev.keys.rotated(new_device))
     new = dev.seal(RecordsBody(records=[punch(2)]), seq=3, stamp=STAMP)
     assert srv.open(new.topic, new.payload).seq == 3
     assert srv.open(old_in_flight.topic, old_in_flight.payload).seq == 2
     # Downlink sealed to the new device key opens; one sealed to the old key too.
-    old_down = ServerChannel(
-        LocalKeys(SRV_ID), StaticDirectory([PeerKeys(DEVICE, DEV_ID.public)])
-    )
+    old_down = ServerChannel(LocalKeys(SRV_ID), StaticDirectory([PeerKeys(DEVICE, DEV_ID.public)]))
     early = old_down.seal(DEVICE, AckBody(records=[(1, 1)]), seq=1, stamp=STAMP)
     late = srv.seal(DEVICE, AckBody(records=[(2, 3)]), seq=2, stamp=STAMP)
-    assert (
-        decode_envelope(late.payload).header.recipient_key_id
-        == new_device.public.box_id
-    )
+    assert decode_envelope(late.payload).header.recipient_key_id == new_device.public.box_id
     assert dev.open(early.topic, early.payload).seq == 1
     assert dev.open(late.topic, late.payload).seq == 2
     directory.put(PeerKeys(DEVICE, new_device.public))  # previous key dropped
     with pytest.raises(UnknownKey):
         srv.open(old_in_flight.topic, old_in_flight.payload)
+
+
+def test_punch_naming_another_device_is_bad_payload() -> None:
+    dev, srv = channels()
+    out = dev.seal(RecordsBody(records=[punch(1), typical_punch(2, "gate-02")]), seq=1, stamp=STAMP)
+    with pytest.raises(BadPayload, match="names device 'gate-02'"):
+        srv.open(out.topic, out.payload)
+
+
+def test_protocol_errors_are_edgehr_errors_with_reason_codes() -> None:
+    for cls in (
+        Malformed,
+        BadVersion,
+        UnknownType,
+        WrongTopic,
+        UnknownDevice,
+        UnknownKey,
+        BadSignature,
+        DecryptFailed,
+        BadPayload,
+        Replay,
+    ):
+        error = cls("What went wrong.", "What to do.")
+        assert isinstance(error, EdgehrError) and isinstance(error, ProtocolError)
+        assert error.code == error.reason.value and error.reason in set(Reason)
+        assert str(error) == "What went wrong. What to do."
+    codes = {
+        c.reason
+        for c in (
+            Malformed,
+            BadVersion,
+            UnknownType,
+            WrongTopic,
+            UnknownDevice,
+            UnknownKey,
+            BadSignature,
+            DecryptFailed,
+            BadPayload,
+            Replay,
+        )
+    }
+    assert codes == set(Reason) - {Reason.DUPLICATE}
+    assert ProtocolUsageError("x").code == "protocol-usage"

@@ -47,9 +47,7 @@ def headers(draw: st.DrawFn) -> Header:
     st.binary(min_size=16, max_size=2000),
     st.binary(min_size=64, max_size=64),
 )
-def test_envelope_round_trips(
-    header: Header, ciphertext: bytes, signature: bytes
-) -> None:
+def test_envelope_round_trips(header: Header, ciphertext: bytes, signature: bytes) -> None:
     raw = header.encode() + ciphertext + signature
     env = decode_envelope(raw)
     assert env.header == header
@@ -107,9 +105,7 @@ def test_exact_byte_layout() -> None:
         ({"version": 2}, "version"),
     ],
 )
-def test_encode_refuses_what_the_wire_cannot_carry(
-    changes: dict[str, object], match: str
-) -> None:
+def test_encode_refuses_what_the_wire_cannot_carry(changes: dict[str, object], match: str) -> None:
     with pytest.raises(ProtocolUsageError, match=match):
         _header(**changes).encode()
 

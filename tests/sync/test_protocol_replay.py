@@ -85,9 +85,7 @@ def test_invalid_construction() -> None:
     st.lists(st.integers(1, 300), max_size=200),
     st.integers(1, 400),
 )
-def test_window_is_sound_and_complete_within_capacity(
-    marks: list[int], capacity: int
-) -> None:
+def test_window_is_sound_and_complete_within_capacity(marks: list[int], capacity: int) -> None:
     w = ReplayWindow(capacity=capacity)
     stored: set[int] = set()
     for seq in marks:
@@ -98,8 +96,9 @@ def test_window_is_sound_and_complete_within_capacity(
     contiguous = 0
     while contiguous + 1 in stored:
         contiguous += 1
-    assert w.floor == contiguous
+    assert w.floor <= contiguous  # a small window may forget, never invent
     if capacity >= 300:  # everything fits: the window knows exactly what is stored
+        assert w.floor == contiguous
         assert {s for s in range(1, 310) if w.is_stored(s)} == stored
 
 
@@ -129,9 +128,7 @@ class FakeIngest:
         self.window = ReplayWindow(floor, (s for s in store if s > floor))
         self.counts: dict[str, int] = {}
 
-    def receive(
-        self, records: dict[int, str], crash_before_commit: bool = False
-    ) -> list[int]:
+    def receive(self, records: dict[int, str], crash_before_commit: bool = False) -> list[int]:
         new, _dup = self.window.split(records)
         if not new:
             self.counts[Reason.DUPLICATE] = self.counts.get(Reason.DUPLICATE, 0) + 1
@@ -139,9 +136,7 @@ class FakeIngest:
         if crash_before_commit:
             raise RuntimeError("worker died")
         for seq in new:
-            self.store.setdefault(
-                seq, records[seq]
-            )  # INSERT ... ON CONFLICT DO NOTHING
+            self.store.setdefault(seq, records[seq])  # INSERT ... ON CONFLICT DO NOTHING
         self.window.mark_stored(new)  # only after the commit
         return sorted(records)
 

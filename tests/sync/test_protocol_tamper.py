@@ -65,11 +65,7 @@ def expected_reason(original: bytes, tampered: bytes, index: int) -> str:
     if index < 4 + N:
         return "wrong-topic" if _ID.fullmatch(tampered[4 : 4 + N]) else "malformed"
     if index < 12 + N:
-        return (
-            "malformed"
-            if int.from_bytes(tampered[4 + N : 12 + N], "big") == 0
-            else ("bad-signature")
-        )
+        return "malformed" if int.from_bytes(tampered[4 + N : 12 + N], "big") == 0 else ("bad-signature")
     if 20 + N <= index < 36 + N:
         return "unknown-key"  # sender or recipient key id
     return "bad-signature"  # created time, ephemeral key, ciphertext, signature
@@ -83,9 +79,7 @@ def _reason(channel: DeviceChannel | ServerChannel, topic: str, payload: bytes) 
     return "accepted"
 
 
-@pytest.mark.parametrize(
-    "vector", [0, 1, 2, 3], ids=["up-plain", "up-zlib", "ack", "erase"]
-)
+@pytest.mark.parametrize("vector", [0, 1, 2, 3], ids=["up-plain", "up-zlib", "ack", "erase"])
 def test_every_bit_flip_is_rejected_with_the_right_reason(vector: int) -> None:
     device, server = _channels()
     topic, original = _envelope(vector)

@@ -43,39 +43,22 @@ def _h(value: str) -> bytes:
 def test_file_matches_generator() -> None:
     built = build_vectors()
     for vector in FILE["vectors"]:
-        if compress(_h(vector["plaintext_hex"])).hex() != vector["packed_hex"] and (
-            vector["compression"] == 1
-        ):
-            pytest.skip(
-                "this zlib build compresses differently; inflate is still checked"
-            )
-    assert built == FILE, (
-        "run `python -m sync.protocol.vectors --write` and review the diff"
-    )
+        if compress(_h(vector["plaintext_hex"])).hex() != vector["packed_hex"] and (vector["compression"] == 1):
+            pytest.skip("this zlib build compresses differently; inflate is still checked")
+    assert built == FILE, "run `python -m sync.protocol.vectors --write` and review the diff"
 
 
 @pytest.mark.parametrize("party", ["device", "server"])
 def test_keys_derive_from_labels(party: str) -> None:
     p = FILE[party]
-    assert (
-        _h(p["sign_private_hex"])
-        == hashlib.sha256(p["sign_seed_label"].encode()).digest()
-    )
-    assert (
-        _h(p["box_private_hex"])
-        == hashlib.sha256(p["box_seed_label"].encode()).digest()
-    )
+    assert _h(p["sign_private_hex"]) == hashlib.sha256(p["sign_seed_label"].encode()).digest()
+    assert _h(p["box_private_hex"]) == hashlib.sha256(p["box_seed_label"].encode()).digest()
     sign = Ed25519PrivateKey.from_private_bytes(_h(p["sign_private_hex"]))
     box = X25519PrivateKey.from_private_bytes(_h(p["box_private_hex"]))
     assert sign.public_key().public_bytes_raw().hex() == p["sign_public_hex"]
     assert box.public_key().public_bytes_raw().hex() == p["box_public_hex"]
-    assert (
-        hashlib.sha256(_h(p["sign_public_hex"])).hexdigest()[:16]
-        == p["sign_key_id_hex"]
-    )
-    assert (
-        hashlib.sha256(_h(p["box_public_hex"])).hexdigest()[:16] == p["box_key_id_hex"]
-    )
+    assert hashlib.sha256(_h(p["sign_public_hex"])).hexdigest()[:16] == p["sign_key_id_hex"]
+    assert hashlib.sha256(_h(p["box_public_hex"])).hexdigest()[:16] == p["box_key_id_hex"]
 
 
 def test_dictionary_is_pinned() -> None:
@@ -85,30 +68,19 @@ def test_dictionary_is_pinned() -> None:
 @pytest.mark.parametrize("vector", FILE["vectors"], ids=lambda v: v["name"])
 def test_vector_recomputes_byte_for_byte(vector: dict[str, Any]) -> None:
     up = vector["direction"] == "up"
-    sender, recipient = (
-        (FILE["device"], FILE["server"]) if up else (FILE["server"], FILE["device"])
-    )
+    sender, recipient = (FILE["device"], FILE["server"]) if up else (FILE["server"], FILE["device"])
     device_id = FILE["device_id"].encode()
     plaintext, packed = _h(vector["plaintext_hex"]), _h(vector["packed_hex"])
-    body = json.dumps(
-        vector["body"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    body = json.dumps(vector["body"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert plaintext == body
     if vector["compression"] == 1:
         assert zlib.decompressobj(zdict=DICTIONARY_V1).decompress(packed) == plaintext
     else:
         assert packed == plaintext
     eph = X25519PrivateKey.from_private_bytes(_h(vector["ephemeral_private_hex"]))
-    assert (
-        eph.private_bytes_raw()
-        == hashlib.sha256(vector["ephemeral_seed_label"].encode()).digest()
-    )
+    assert eph.private_bytes_raw() == hashlib.sha256(vector["ephemeral_seed_label"].encode()).digest()
     eph_pub = eph.public_key().public_bytes_raw()
-    flags = (
-        (0 if up else 1)
-        | (2 if vector["clock_synced"] else 0)
-        | vector["compression"] << 2
-    )
+    flags = (0 if up else 1) | (2 if vector["clock_synced"] else 0) | vector["compression"] << 2
     header = (
         bytes([1, flags, TYPE_CODES[vector["message_type"]], len(device_id)])
         + device_id
@@ -153,9 +125,7 @@ def test_vector_opens_to_its_body(vector: dict[str, Any]) -> None:
     receiver = server if vector["direction"] == "up" else device
     opened = receiver.open(vector["topic"], _h(vector["envelope_hex"]))
     assert opened.body.model_dump(mode="json", exclude_none=True) == vector["body"]
-    assert (
-        opened.seq == vector["seq"] and opened.header.created_ms == vector["created_ms"]
-    )
+    assert opened.seq == vector["seq"] and opened.header.created_ms == vector["created_ms"]
 
 
 @pytest.mark.parametrize("case", FILE["rejections"], ids=lambda c: c["name"])
