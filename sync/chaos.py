@@ -30,6 +30,7 @@ from device.supervisor import Supervisor
 from sync.backoff import Backoff
 from sync.broker import Mosquitto
 from sync.chaos_site import Site, build_site, python_argv, python_env
+from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
 from sync.mqtt import Endpoint, MqttLink
 from sync.pki import CertFiles
@@ -38,13 +39,12 @@ from sync.protocol import (
     Identity,
     LocalKeys,
     MessageType,
-    PunchBody,
-    PunchRecord,
     RecordsBody,
     Stamp,
     header_length,
     message_topic,
 )
+from sync.punchgen import make_punch
 from sync.server.ingest import server_keys_path
 from sync.server.store import open_hr_store
 
@@ -212,9 +212,7 @@ class Drill:
         channel = DeviceChannel(
             ROGUE, LocalKeys(Identity.generate()), load_peer_keys(server_keys_path(self.site.server_state))
         )
-        punch = PunchRecord(
-            seq=1, kind="punch", body=PunchBody(employee_id="E0001", direction="in", at_ms=1, clock_synced=False)
-        )
+        punch = punch_record(1, make_punch(1, int(time.time() * 1000)), ROGUE)
         sealed = channel.seal(RecordsBody(records=[punch]), seq=1, stamp=Stamp.now(False))
         self.publish_connected(rogue, sealed.topic, sealed.payload)
         self.injected["unknown-device"] += 1

@@ -143,13 +143,13 @@ def _gallery(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: 
     if ctx.data_key is None:
         return "refused", {"reason": "this device has no data key to store templates with"}
     for entry in body.upserts:
-        employees.upsert_employee(ctx.store, entry.employee_id, entry.display_name, at, ACTOR)
-        if not employees.has_consent(ctx.store, entry.employee_id, CONSENT_PURPOSE):
+        employees.upsert_employee(ctx.store, entry.employee_no, entry.name, at, ACTOR)
+        if not employees.has_consent(ctx.store, entry.employee_no, CONSENT_PURPOSE):
             # The server sends templates only of employees whose consent it recorded at enrolment;
             # the device keeps a pointer to that record rather than a consent of its own making.
             employees.record_consent(
                 ctx.store,
-                entry.employee_id,
+                entry.employee_no,
                 purpose=CONSENT_PURPOSE,
                 text_version="recorded-on-server",
                 recorded_by=ACTOR,
@@ -159,9 +159,9 @@ def _gallery(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: 
         employees.replace_templates(
             ctx.store,
             ctx.data_key,
-            entry.employee_id,
+            entry.employee_no,
             vectors,
-            model=entry.model_id,
+            model=entry.model,
             source="server",
             at=at,
             actor=ACTOR,
@@ -181,7 +181,7 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
     assert isinstance(body, EraseBody)
     templates = 0
     snapshots: list[str] = []
-    for employee_no in body.employee_ids:
+    for employee_no in body.employee_nos:
         templates += employees.delete_templates(ctx.store, employee_no, at=at, actor=ACTOR, reason=body.reason)
         rows = conn.execute(
             "SELECT s.punch_id, s.path FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"

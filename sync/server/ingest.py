@@ -114,7 +114,7 @@ def command_body(row: dict[str, Any]) -> DownlinkBody:
         return EraseBody(
             command_seq=seq,
             erasure_id=str(body.get("erasure_id") or f"erase-{row['device_id']}-{seq}"),
-            employee_ids=[str(n) for n in nos],
+            employee_nos=[str(n) for n in nos],
             reason=str(body.get("reason") or "erased-by-hr"),
         )
     if kind == "gallery":
@@ -241,7 +241,7 @@ class IngestWorker:
             self._ack(device_id, seqs, envelope_seq)
             return
         batch = [
-            {"seq": r.seq, "type": r.kind, "body": r.body.model_dump(mode="json", exclude_none=True)}
+            {"seq": r.seq, "type": r.type, "body": r.body.model_dump(mode="json", exclude_none=True)}
             for r in body.records
         ]
         result = self.store.ingest(device_id, batch)  # one transaction; committed when it returns

@@ -18,6 +18,7 @@ from sync.backoff import Backoff
 from sync.broker import Mosquitto
 from sync.chaos_site import Site, build_site, running_courier, running_worker, server_seqs, wait_for
 from sync.courier import data_key_path
+from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
 from sync.mqtt import Endpoint, MqttLink
 from sync.pki import CertFiles
@@ -27,8 +28,6 @@ from sync.protocol import (
     Identity,
     LocalKeys,
     MessageType,
-    PunchBody,
-    PunchRecord,
     RecordsBody,
     Stamp,
     device_subscription,
@@ -39,6 +38,7 @@ from sync.protocol import (
 from sync.server.ingest import server_keys_path
 from sync.server.store import HRStore, open_hr_store
 from sync.server.store import employees as hr_employees
+from tests.factories import punch
 
 DEVICE = "site1-gate-a"
 
@@ -66,17 +66,8 @@ def link(site: Site, certs: CertFiles, client_id: str, stop: threading.Event) ->
     return MqttLink(endpoint, client_id, stop=stop, backoff=Backoff(0.1, 1.0), session_expiry_seconds=0)
 
 
-def records(*seqs: int) -> RecordsBody:
-    return RecordsBody(
-        records=[
-            PunchRecord(
-                seq=s,
-                kind="punch",
-                body=PunchBody(employee_id="E0001", direction="in", at_ms=1_790_000_000_000 + s, clock_synced=True),
-            )
-            for s in seqs
-        ]
-    )
+def records(*seqs: int, device_id: str = DEVICE) -> RecordsBody:
+    return RecordsBody(records=[punch_record(s, punch("E0001", "in", 1_790_000_000_000 + s), device_id) for s in seqs])
 
 
 def rejections(hr: HRStore) -> dict[str, int]:
@@ -124,7 +115,7 @@ def test_tampered_unknown_and_replayed_messages_are_refused_counted_and_duplicat
             tampered = bytearray(valid.payload)
             tampered[header_length(DEVICE) + 2] ^= 0x40
             as_device.publish(valid.topic, bytes(tampered))
-            forged = rogue_channel.seal(records(1), seq=1, stamp=Stamp.now(True))
+            forged = rogue_channel.seal(records(1, device_id=rogue_id), seq=1, stamp=Stamp.now(True))
             rogue.publish(forged.topic, forged.payload)
             wait_for(lambda: (pump(0.05), rejections(hr).get("unknown-device") == 1)[1], "unknown device counted")
             wait_for(lambda: rejections(hr).get("bad-signature") == 1, "tampered message counted")
