@@ -11,7 +11,7 @@ def register(commands: Any) -> None:
     sub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     run = sub.add_parser("run", help="run the ingest workers and the HR API")
     run.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
-    run.set_defaults(handler="device.cli.main:not_built")
+    run.set_defaults(handler="sync.server.run:handle")
 
     token = sub.add_parser("token", help="HR API tokens (no password or token exists until one is created)")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
