@@ -108,12 +108,13 @@ class MotionSensor:
         self.sensor.when_motion = self._fire
 
     def _fire(self) -> None:
-        self.motions += 1
         try:
             self._on_motion()
         except Exception as exc:  # logged and shown on the health page; the sensor keeps running
             log.exception("motion callback failed")
             self._error = f"error: motion callback failed: {exc!r}"
+        # Counted last, so whoever sees the count also sees the outcome (tests wait on it).
+        self.motions += 1
 
     @property
     def motion_detected(self) -> bool:
