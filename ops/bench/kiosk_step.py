@@ -25,9 +25,13 @@ from device.paths import shared_dir
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--threshold", type=float, default=0.0,
+                        help="match threshold (default 0 = the calibrated one in models/calibration.toml)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    config = DeviceConfig.model_validate({"device": {"id": "bench", "state_dir": "/tmp/edgehr-bench"}})
+    config = DeviceConfig.model_validate(
+        {"device": {"id": "bench", "state_dir": "/tmp/edgehr-bench"}, "recognition": {"threshold": args.threshold}}
+    )
     vision = open_vision(config)  # real_pipeline: onnxruntime intra_op_num_threads=1
     lfw = shared_dir() / "datasets" / "faces" / "lfw-dev"
     people = [p for p in sorted(lfw.iterdir()) if p.is_dir() and len(list(p.glob("*.jpg"))) >= 4][:20]

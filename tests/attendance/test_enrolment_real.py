@@ -12,7 +12,7 @@ from device.clock import SystemClock
 from device.config.device import DeviceConfig
 from device.store import open_store
 from device.store.datakey import load_or_create
-from tests.attendance.real_vision import CELEB, celeb_identities, requires_vision
+from tests.attendance.real_vision import CELEB, celeb_identities, recognition_settings, requires_vision
 
 pytestmark = requires_vision
 
@@ -22,7 +22,8 @@ def test_per_photo_report_on_real_photos(tmp_path: Path) -> None:
     from device.attendance.vision_parts import open_vision
 
     config = DeviceConfig.model_validate({"device": {"id": "gate-1", "state_dir": str(tmp_path)},
-                                          "enrolment": {"min_good_images": 3}})
+                                          "enrolment": {"min_good_images": 3},
+                                          "recognition": recognition_settings()})
     vision = open_vision(config)
     store = open_store(tmp_path / "d.db")
     try:

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from device.config.device import DeviceConfig
-from tests.attendance.real_vision import lfw_people, requires_vision
+from tests.attendance.real_vision import lfw_people, recognition_settings, requires_vision
 
 pytestmark = requires_vision
 
@@ -33,6 +33,7 @@ def site_config(tmp_path: Path, replay: Path, **extra: object) -> dict[str, obje
         "gpio": {"pin_factory": "mock", "relay": RELAY, "led_ok": LED_OK, "led_error": LED_ERROR,
                  "relay_pulse_seconds": 0.05},
         "enrolment": {"min_good_images": 2},
+        "recognition": recognition_settings(),
         **extra,
     }
 
