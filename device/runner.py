@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import signal
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from device.health import Health, collect
 from device.store import Store, open_store
 from device.store.datakey import DataKey, load_or_create
 from device.store.employees import load_templates
+
+if TYPE_CHECKING:
+    from sync.courier import Courier
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,7 @@ class Terminal:
         vision: VisionParts,
         clock: Clock,
         paced_replay: bool = True,
+        courier: Courier | None = None,
     ) -> None:
         if config.recognition.mode != "1:N":
             raise NotBuiltError(
@@ -143,7 +148,10 @@ class Terminal:
             gallery=vision.gallery,
             same_person_threshold=vision.same_person_threshold,
         )
-        self.stop_event = threading.Event()
+        # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
+        self.stop_event = courier.stop if courier is not None else threading.Event()
+        self.courier = courier
+        self._courier_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
         self._server: Any = None
         self._marker = _templates_marker(store)
@@ -153,7 +161,7 @@ class Terminal:
 
     # -- health and panel ------------------------------------------------------------------------------
     def health(self) -> Health:
-        return collect(
+        report = collect(
             self.config.device.id,
             self.store,
             self.config.device.state_dir,
@@ -162,6 +170,9 @@ class Terminal:
             models=self.vision.models,
             disk_alert_fraction=self.config.sync.backlog_alert_fraction,
         )
+        if self.courier is None:
+            return report
+        return dataclasses.replace(report, problems=[*report.problems, *(f"sync: {p}" for p in self.courier.problems)])
 
     def app(self) -> Any:
         from device.panel.app import create_app
@@ -191,6 +202,8 @@ class Terminal:
             self._server.start()
         self._thread = threading.Thread(target=self._loop, name="kiosk", daemon=True)
         self._thread.start()
+        if self.courier is not None:
+            self._courier_thread = self.courier.start_thread()
         log.info("terminal running", extra={"device_id": self.config.device.id, "people": self.people})
 
     def check_gallery(self) -> bool:
@@ -244,19 +257,31 @@ class Terminal:
         self.stop_event.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._courier_thread is not None:
+            self._courier_thread.join(timeout=30)
+            self._courier_thread = None
         if self._server is not None:
             self._server.stop()
             self._server = None
         if self._closed:
             return
         self._closed = True
-        for close in (self.camera.close, self.gpio.close, self.store.close):
+        closers = [self.camera.close, self.gpio.close, self.store.close]
+        if self.courier is not None:
+            closers.append(self.courier.store.close)
+        for close in closers:
             with contextlib.suppress(EdgehrError):
                 close()
 
 
-def open_terminal(config: DeviceConfig, *, clock: Clock | None = None, paced_replay: bool = True) -> Terminal:
-    """Open every part the configuration names; on any failure close what was opened and re-raise."""
+def open_terminal(
+    config: DeviceConfig, *, clock: Clock | None = None, paced_replay: bool = True, config_path: Path | None = None
+) -> Terminal:
+    """Open every part the configuration names; on any failure close what was opened and re-raise.
+
+    With ``sync.enabled`` the terminal also runs the sync courier, on its own database connection so
+    that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
+    """
     from device.attendance.vision_parts import open_vision
     from device.hardware.camera import open_camera
     from device.hardware.gpio import open_gpio
@@ -273,7 +298,16 @@ def open_terminal(config: DeviceConfig, *, clock: Clock | None = None, paced_rep
         opened.append(camera)
         gpio = open_gpio(config.gpio)
         opened.append(gpio)
-        return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock)
+        courier = None
+        if config.sync.enabled:
+            from sync.courier import build
+
+            courier_store = open_store(db_path, check_same_thread=False)
+            opened.append(courier_store)
+            courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
+                            data_key=key)
+        return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
+                        courier=courier)
     except BaseException:
         for part in reversed(opened):
             with contextlib.suppress(EdgehrError, OSError):  # the original error is the one to report
@@ -286,7 +320,7 @@ def run_device(args: argparse.Namespace) -> int:
     from device.config import load_device_config
 
     config = load_device_config(args.config)
-    terminal = open_terminal(config)
+    terminal = open_terminal(config, config_path=args.config)
     stop = terminal.stop_event
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

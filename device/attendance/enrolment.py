@@ -104,12 +104,15 @@ class Enroller:
         self.decode = decode
 
     # -- consent --------------------------------------------------------------------------------------
-    def record_consent(self, employee_no: str, name: str, *, text_version: str, recorded_by: str) -> None:
-        """Add (or rename) the employee and record their consent to face attendance."""
+    def record_consent(
+        self, employee_no: str, name: str, *, text_version: str, recorded_by: str, demo: bool = False
+    ) -> None:
+        """Add (or rename) the employee and record their consent to face attendance (``demo``: demo data)."""
         now = self.clock.now()
         employees_repo.upsert_employee(self.store, employee_no, name, now, recorded_by)
         employees_repo.record_consent(
-            self.store, employee_no, purpose=PURPOSE, text_version=text_version, recorded_by=recorded_by, at=now
+            self.store, employee_no, purpose=PURPOSE, text_version=text_version, recorded_by=recorded_by, at=now,
+            demo=demo,
         )
 
     def require_consent(self, employee_no: str) -> None:

@@ -261,7 +261,10 @@ class Kiosk:
                     stop.wait(self.idle_wait_seconds)
                     continue
                 if not self._give_to_tap(frame.image):
-                    self.process(frame.image)
+                    outcome = self.process(frame.image)
+                    if isinstance(outcome, Punched):
+                        # Which frame decided it: lets a replay be checked against who was really shown.
+                        log.info("punch frame", extra={"frame": frame.index, "employee_no": outcome.employee_no})
                 processed += 1
         finally:
             self.screen.set_status("stopped")

@@ -44,6 +44,10 @@ class CameraSection(Section):
         15.0, "Frame rate", "Frames per second to deliver (replay sources are paced to it).", gt=0, le=60
     )
     loop: bool = field(True, "Loop replay", "Start a replayed video or folder again when it ends.")
+    frames_per_image: int = field(
+        5, "Frames per photo", "A replayed folder shows each photo for this many frames, like a person standing still.",
+        ge=1, le=300,
+    )
 
     @model_validator(mode="after")
     def _replay_needs_path(self) -> CameraSection:
