@@ -14,4 +14,7 @@ def register(commands: Any) -> None:
     run.set_defaults(handler="device.cli.main:not_built")
     provision = sub.add_parser("provision", help="make device keys and a broker certificate request")
     provision.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
-    provision.set_defaults(handler="device.cli.main:not_built")
+    provision.add_argument(
+        "--rotate", action="store_true", help="make new keys; the replaced ones are kept as *.previous"
+    )
+    provision.set_defaults(handler="sync.provision:provision_command")
