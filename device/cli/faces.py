@@ -171,7 +171,7 @@ def calibrate(args: argparse.Namespace) -> int:
 def bench_faces(args: argparse.Namespace) -> int:
     from device.vision.benchmark import run_faces_bench
 
-    return _print_rows(run_faces_bench(), args.json)
+    return _print_rows(run_faces_bench(getattr(args, "max_images", 0)), args.json)
 
 
 def bench_search(args: argparse.Namespace) -> int:
