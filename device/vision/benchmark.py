@@ -38,10 +38,10 @@ SEARCH_QUERIES = 200
 PROTOCOL_IMPOSTORS = 20_000
 
 
-def _child(kind: str) -> list[dict[str, Any]]:
+def _child(kind: str, *extra: str) -> list[dict[str, Any]]:
     env = {**os.environ, **THREAD_ENV}
     proc = subprocess.run(  # noqa: S603 - our own module, run by the current interpreter
-        [sys.executable, "-m", "device.vision.benchmark", kind],
+        [sys.executable, "-m", "device.vision.benchmark", kind, *extra],
         env=env, capture_output=True, text=True, check=False, timeout=7200,
     )
     if proc.returncode != 0:
@@ -49,8 +49,9 @@ def _child(kind: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
-def run_faces_bench() -> list[dict[str, Any]]:
-    return _child("faces")
+def run_faces_bench(max_images: int = 0) -> list[dict[str, Any]]:
+    """``max_images`` > 0 bounds the images per accuracy protocol (a quicker, smaller run)."""
+    return _child("faces", str(max_images))
 
 
 def run_search_bench() -> list[dict[str, Any]]:
@@ -114,8 +115,9 @@ def _shared_faces() -> Path:
     return shared_dir() / "datasets" / "faces"
 
 
-def protocols() -> dict[str, tuple[list[Path], Any, Any]]:
-    """name -> (images, genuine index pairs, impostor index pairs)."""
+def protocols(max_images: int = 0) -> dict[str, tuple[list[Path], Any, Any]]:
+    """name -> (images, genuine index pairs, impostor index pairs); ``max_images`` > 0 keeps the first
+    pairs of lfw-dev (in file order, alternating same/different) and the first images of the labelled sets."""
     import numpy as np
 
     from device.vision.calibration import pair_protocol
@@ -123,6 +125,10 @@ def protocols() -> dict[str, tuple[list[Path], Any, Any]]:
     root = _shared_faces()
     out: dict[str, tuple[list[Path], Any, Any]] = {}
     rows = list(csv.DictReader((root / "lfw-dev" / "pairs.csv").open(encoding="utf-8")))
+    if max_images > 0:
+        same = [r for r in rows if r["same"] == "1"][: max_images // 4]
+        different = [r for r in rows if r["same"] != "1"][: max_images // 4]
+        rows = same + different
     paths = sorted({r["a"] for r in rows} | {r["b"] for r in rows})
     index = {p: i for i, p in enumerate(paths)}
     gen = np.array([(index[r["a"]], index[r["b"]]) for r in rows if r["same"] == "1"], dtype=np.int64)
@@ -130,6 +136,8 @@ def protocols() -> dict[str, tuple[list[Path], Any, Any]]:
     out["lfw-dev pairs.csv"] = ([root / "lfw-dev" / p for p in paths], gen, imp)
     for name, folder, column in (("orl", "orl", "path"), ("yale", "yale", "path"), ("celeb-dev", "celeb-dev", "image")):
         labelled = list(csv.DictReader((root / folder / "labels.csv").open(encoding="utf-8")))
+        if max_images > 0:
+            labelled = labelled[:max_images]
         images = [root / folder / r[column] for r in labelled]
         genuine, impostor = pair_protocol([r["identity"] for r in labelled], max_impostors=PROTOCOL_IMPOSTORS)
         out[name] = (images, genuine, impostor)
@@ -143,7 +151,7 @@ def _scores(vectors: list[Any], pairs: Any, score: Callable[[Any, Any], float]) 
                      else -np.inf for a, b in pairs], dtype=np.float64)
 
 
-def faces_rows() -> Iterator[dict[str, Any]]:
+def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
     import cv2
     import numpy as np
 
@@ -234,7 +242,7 @@ def faces_rows() -> Iterator[dict[str, Any]]:
                "accepted_as_live": round(accepted / max(detected, 1), 4), "threshold": cfg.liveness_threshold}
 
     # Accuracy on pair protocols, ours (int8 and float) vs the baseline.
-    for name, (images, genuine_pairs, impostor_pairs) in protocols().items():
+    for name, (images, genuine_pairs, impostor_pairs) in protocols(max_images).items():
         ours_int8: list[Any] = []
         ours_float: list[Any] = []
         dlib_vectors: list[Any] = []
@@ -299,7 +307,7 @@ def main(argv: list[str]) -> int:
     if kind == "search":
         rows: Iterator[dict[str, Any]] = search_rows()
     elif kind == "faces":
-        rows = faces_rows()
+        rows = faces_rows(int(argv[1]) if len(argv) > 1 else 0)
     elif kind == "rss":
         rows = iter([rss_row()])
     else:

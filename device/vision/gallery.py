@@ -139,6 +139,8 @@ class Gallery:
         if not index.people:
             return (), np.zeros(0, np.float32)
         scores = index.matrix @ query
+        if len(index.people) == scores.shape[0]:  # one template each: the scores are the people's
+            return index.people, scores
         return index.people, np.maximum.reduceat(scores, index.starts)
 
     def search(self, vector: Vector) -> Match:
@@ -146,13 +148,13 @@ class Gallery:
         people, best = self.person_scores(vector)
         if len(people) == 0:
             return Match(None, -1.0, -1.0, False)
-        if len(people) == 1:
-            top, runner_up = 0, -1.0
-        else:
-            two = np.argpartition(-best, 1)[:2]
-            top, second = (int(two[0]), int(two[1])) if best[two[0]] >= best[two[1]] else (int(two[1]), int(two[0]))
-            runner_up = float(best[second])
+        top = int(np.argmax(best))
         score = float(best[top])
+        if len(people) == 1:
+            runner_up = -1.0
+        else:
+            best[top] = -np.inf  # ``best`` is this call's own array: mask the winner, take the next
+            runner_up = float(best.max())
         accepted = score >= self.threshold and score - runner_up >= self.margin
         return Match(people[top], score, runner_up, accepted)
 
