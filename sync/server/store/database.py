@@ -74,6 +74,10 @@ class Tx:
     def execute(self, sql: str, params: Sequence[Param] = ()) -> Result:
         return self._db._execute(sql, params)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
+        """One statement for many parameter rows (no results): cheaper than a loop of ``execute``."""
+        self._db._executemany(sql, rows)
+
 
 class Database:
     """A SQLite file or a PostgreSQL database, opened from a URL; safe to share between threads."""
@@ -143,6 +147,15 @@ class Database:
             return Result(self._sqlite.execute(sql, tuple(params)))
         cursor = self._pg.execute(sql.replace("?", "%s"), tuple(params))
         return Result(cursor)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
+        if not rows:
+            return
+        if self._sqlite is not None:
+            self._sqlite.executemany(sql, [tuple(r) for r in rows])
+            return
+        with self._pg.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
 
     def close(self) -> None:
         with self._lock:
