@@ -145,6 +145,8 @@ def command_body(row: dict[str, Any]) -> DownlinkBody:
 
 #: At most this many records messages share one transaction (bounds its size and the ack delay).
 MAX_MESSAGES_PER_COMMIT = 50
+#: Ranges in one ack body (the protocol allows MAX_RANGES = 1000): a bigger union is split in two acks.
+MAX_ACK_RANGES = 500
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,9 @@ class IngestWorker:
         return plans
 
     def _acknowledge(self, stored: list[_Stored]) -> None:
-        """After the commit: the replay windows, the counters and the ``ack`` of each message."""
+        """After the commit: the replay windows, the counters, and the ``ack``s: one per device for all
+        its messages of the run (``messages`` lists them), split when the ranges would grow too many."""
+        acks: dict[str, list[tuple[list[int], list[int]]]] = {}  # device -> [(record seqs, envelope seqs)]
         for plan in stored:
             result = plan.result
             if result is None:
@@ -335,7 +339,15 @@ class IngestWorker:
                         plan.device_id,
                         result.conflicts[:20],
                     )
-            self._ack(plan.device_id, plan.ackable, plan.envelope_seq)
+            groups = acks.setdefault(plan.device_id, [])
+            if groups and len(to_ranges(groups[-1][0] + plan.ackable)) <= MAX_ACK_RANGES:
+                groups[-1][0].extend(plan.ackable)
+                groups[-1][1].append(plan.envelope_seq)
+            else:
+                groups.append((list(plan.ackable), [plan.envelope_seq]))
+        for device_id, groups in acks.items():
+            for seqs, envelope_seqs in groups:
+                self._ack(device_id, seqs, *envelope_seqs)
 
     def _hello(self, device_id: str, envelope_seq: int, body: HelloBody) -> None:
         highest = self.store.highest_contiguous_seq(device_id)
@@ -349,8 +361,8 @@ class IngestWorker:
         self._next_downlink_check = 0.0
         self._ack(device_id, [], envelope_seq)
 
-    def _ack(self, device_id: str, seqs: list[int], envelope_seq: int) -> None:
-        ack = AckBody(records=to_ranges(seqs), messages=[envelope_seq])
+    def _ack(self, device_id: str, seqs: list[int], *envelope_seqs: int) -> None:
+        ack = AckBody(records=to_ranges(seqs), messages=list(envelope_seqs))
         sealed = self.channel.seal(device_id, ack, seq=self._next_seq(), stamp=Stamp.now(True))
         self.link.publish(sealed.topic, sealed.payload)
 
