@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
 from sync.server.store import webhook_rows
-from sync.server.store.database import Param, Tx
+from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
@@ -119,7 +119,7 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -
     return result
 
 
-#: Rows per multi-row INSERT: well under both engines' limits on bound parameters (SQLite 32766).
+#: Sequences per SELECT ... IN (...): a short statement (psycopg caches only short query texts).
 _ROWS_PER_STATEMENT = 250
 
 
@@ -130,19 +130,13 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 def _insert_records(tx: Tx, device_id: str, incoming: Sequence[_Incoming], received_at: str) -> set[int]:
     """Insert the records not stored yet; return the sequences this statement inserted."""
-    inserted: set[int] = set()
-    for chunk in _chunks(incoming):
-        params: list[Param] = []
-        for r in chunk:
-            params += (device_id, r.seq, r.type, r.body_text, r.digest, received_at)
-        rows = tx.execute(
-            "INSERT INTO records (device_id, seq, type, body, digest, received_at) VALUES "  # noqa: S608 - marks only
-            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-            + " ON CONFLICT DO NOTHING RETURNING seq",
-            params,
-        ).all()
-        inserted.update(int(row[0]) for row in rows)
-    return inserted
+    rows = [(device_id, r.seq, r.type, r.body_text, r.digest, received_at) for r in incoming]
+    found = tx.insert_many(
+        "INSERT INTO records (device_id, seq, type, body, digest, received_at)",
+        rows,
+        " ON CONFLICT DO NOTHING RETURNING seq",
+    )
+    return {int(row[0]) for row in found}
 
 
 def _digests(tx: Tx, device_id: str, seqs: Sequence[int]) -> dict[int, str]:
@@ -175,17 +169,12 @@ def _write_typed_rows(store: HRStore, tx: Tx, device_id: str, new: Sequence[_Inc
 def _write_punches(store: HRStore, tx: Tx, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    columns = ", ".join(rows[0])
-    marks = "(" + ", ".join("?" for _ in rows[0]) + ")"
-    added: set[int] = set()
-    for chunk in _chunks(rows):
-        params: list[Param] = [value for row in chunk for value in row.values()]
-        found = tx.execute(
-            f"INSERT INTO punches ({columns}) VALUES {', '.join([marks] * len(chunk))}"  # noqa: S608 - fixed names
-            " ON CONFLICT DO NOTHING RETURNING seq",
-            params,
-        ).all()
-        added.update(int(row[0]) for row in found)
+    found = tx.insert_many(
+        f"INSERT INTO punches ({', '.join(rows[0])})",  # fixed column names
+        [tuple(row.values()) for row in rows],
+        " ON CONFLICT DO NOTHING RETURNING seq",
+    )
+    added = {int(row[0]) for row in found}
     # The same punch uid under another seq: the first is kept, the oddity counted by the caller.
     webhook_rows.enqueue_events(tx, "punch", (punch_event(r) for r in rows if r["seq"] in added), store.now())
     return len(rows) - len(added)
