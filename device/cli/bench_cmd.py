@@ -10,10 +10,13 @@ def register(commands: Any) -> None:
     sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     faces = sub.add_parser("faces", help="decision latency, accuracy and memory vs the dlib baseline")
     faces.add_argument("--json", action="store_true")
-    faces.set_defaults(handler="device.cli.main:not_built")
+    faces.add_argument(
+        "--max-images", type=int, default=0, help="bound the images per accuracy protocol (default 0 = all)"
+    )
+    faces.set_defaults(handler="device.cli.faces:bench_faces")
     search = sub.add_parser("search", help="1:N gallery search time for 1k..100k templates")
     search.add_argument("--json", action="store_true")
-    search.set_defaults(handler="device.cli.main:not_built")
+    search.set_defaults(handler="device.cli.faces:bench_search")
     sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
     sync.add_argument("--records", type=int, default=20000)
     sync.add_argument("--batch-size", type=int, default=100, help="records per MQTT message (1..500)")

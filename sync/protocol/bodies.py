@@ -171,7 +171,7 @@ class EraseBody(Command):
     """Erase employees' face data (templates, snapshots) from the device, now."""
 
     message_type: ClassVar[MessageType] = MessageType.ERASE
-    erasure_id: Ident
+    erasure_id: Ident | None = None
     employee_nos: Annotated[list[Ident], Field(min_length=1, max_length=1000)]
     reason: ShortText
 

@@ -87,22 +87,27 @@ class PunchBody(WireModel):
 
 
 class PunchCorrectionBody(WireModel):
-    """An admin's audited fix: add a missed punch, or void a wrong one by its uid."""
+    """An admin's audited fix: ``add`` a missed punch, or ``void`` a wrong one.
+
+    A void names its punch by ``punch_uid`` or by its record ``corrects_seq``.
+    """
 
     action: Literal["add", "void"]
     employee_no: Ident
-    direction: Literal["in", "out"]
-    work_day: IsoDate
-    punch_time_ms: UnixMs
-    clock_synced: bool
     reason: ShortText
     admin: Ident
-    corrects_uid: Ident | None = None
+    clock_synced: bool
+    direction: Literal["in", "out"] | None = None
+    at_ms: UnixMs | None = None
+    punch_uid: Ident | None = None
+    corrects_seq: Seq | None = None
 
     @model_validator(mode="after")
-    def _void_names_its_punch(self) -> PunchCorrectionBody:
-        if self.action == "void" and self.corrects_uid is None:
-            raise ValueError("a 'void' correction must name the punch in corrects_uid")
+    def _says_what_it_fixes(self) -> PunchCorrectionBody:
+        if self.action == "add" and (self.direction is None or self.at_ms is None):
+            raise ValueError("an 'add' correction needs the punch's direction and at_ms")
+        if self.action == "void" and self.punch_uid is None and self.corrects_seq is None:
+            raise ValueError("a 'void' correction must name the punch (punch_uid or corrects_seq)")
         return self
 
 
@@ -212,11 +217,14 @@ def record_json(record: BaseModel) -> bytes:
     return canonical_json(record.model_dump(mode="json", exclude_none=True))
 
 
-def record_digest(record: BaseModel) -> bytes:
-    """16-byte SHA-256 digest of the record's canonical JSON.
+def record_digest(record: RecordBase) -> bytes:
+    """16-byte SHA-256 digest of canonical ``{"type": ..., "body": ...}`` of a record.
 
-    The ingest store keeps it next to (device, seq): an insert that conflicts on the
-    key with a *different* digest is a sequence reuse (Reason.REPLAY), never a
-    duplicate to re-ack.
+    The same value as ``sync.server.store.records.digest`` (which keeps it as 32 hex
+    digits): the store keeps it next to (device, seq), and an insert that conflicts on
+    that key with a *different* digest is a sequence reuse (Reason.REPLAY), never a
+    duplicate to re-ack. ``ref`` and the record's time are left out: they cannot differ
+    between two sendings of one outbox row.
     """
-    return hashlib.sha256(record_json(record)).digest()[:16]
+    dumped = record.model_dump(mode="json", exclude_none=True)
+    return hashlib.sha256(canonical_json({"type": dumped["type"], "body": dumped["body"]})).digest()[:16]

@@ -59,6 +59,11 @@ class ReplayWindow:
         """Highest sequence such that it and every sequence below it are stored."""
         return self._floor
 
+    @property
+    def next_expected(self) -> int:
+        """``floor + 1``: the only command a device may apply next (commands go in order)."""
+        return self._floor + 1
+
     def is_stored(self, seq: int) -> bool:
         """True only if ``seq`` is known to be durably stored."""
         if seq <= self._floor:

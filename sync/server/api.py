@@ -132,8 +132,11 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse(
-            {"error": "invalid-request", "message": f"{where}: {first.get('msg', 'invalid')}",
-             "fix": "Correct the request as described in /openapi.json."},
+            {
+                "error": "invalid-request",
+                "message": f"{where}: {first.get('msg', 'invalid')}",
+                "fix": "Correct the request as described in /openapi.json.",
+            },
             status_code=422,
         )
 
@@ -145,8 +148,9 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
             ok = True
         except Exception:  # any driver error means "database unreachable": reported, not hidden
             ok = False
-        return JSONResponse({"ok": ok, "database": store.db.dialect, "server": config.server.name},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"ok": ok, "database": store.db.dialect, "server": config.server.name}, status_code=200 if ok else 503
+        )
 
     # --- punches and timesheets ---------------------------------------------------------------
 
@@ -157,8 +161,9 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
         employee_no: str | None = None,
         device_id: str | None = None,
     ) -> dict[str, Any]:
-        rows = attendance.punches(store, day=day.isoformat() if day else None, employee_no=employee_no,
-                                  device_id=device_id)
+        rows = attendance.punches(
+            store, day=day.isoformat() if day else None, employee_no=employee_no, device_id=device_id
+        )
         return {"punches": rows}
 
     def _rows(first: date, last: date, employee_no: str | None) -> list[timesheets.DayRow]:
@@ -172,8 +177,10 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
         employee_no: str | None = None,
     ) -> dict[str, Any]:
         names = employees.names(store)
-        rows = [timesheets.row_json(r, store.tz) | {"name": names.get(r.employee_no, "")}
-                for r in _rows(first, last, employee_no)]
+        rows = [
+            timesheets.row_json(r, store.tz) | {"name": names.get(r.employee_no, "")}
+            for r in _rows(first, last, employee_no)
+        ]
         return {"from": first.isoformat(), "to": last.isoformat(), "timezone": str(store.tz), "rows": rows}
 
     @app.get("/api/timesheets.csv")
@@ -185,14 +192,23 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
     ) -> Response:
         text = export.timesheet_csv(_rows(first, last, employee_no), employees.names(store), store.tz)
         filename = f"timesheets_{first.isoformat()}_{last.isoformat()}.csv"
-        return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            text.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     @app.post("/api/corrections", status_code=201)
     def create_correction(body: CorrectionIn, who: WriteHR) -> dict[str, Any]:
         return attendance.add_correction(
-            store, employee_no=body.employee_no, action=body.action, reason=body.reason, actor=who.actor,
-            punch_uid=body.punch_uid, direction=body.direction, at=body.at,
+            store,
+            employee_no=body.employee_no,
+            action=body.action,
+            reason=body.reason,
+            actor=who.actor,
+            punch_uid=body.punch_uid,
+            direction=body.direction,
+            at=body.at,
         )
 
     @app.get("/api/corrections")
@@ -202,9 +218,15 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
     @app.post("/api/shifts", status_code=201)
     def create_shift(body: ShiftIn, who: WriteHR) -> dict[str, Any]:
         shift_id = attendance.create_shift(
-            store, name=body.name, start=body.start, end=body.end, days=body.days,
-            grace_in_minutes=body.grace_in_minutes, grace_out_minutes=body.grace_out_minutes,
-            overtime_after_minutes=body.overtime_after_minutes, actor=who.actor,
+            store,
+            name=body.name,
+            start=body.start,
+            end=body.end,
+            days=body.days,
+            grace_in_minutes=body.grace_in_minutes,
+            grace_out_minutes=body.grace_out_minutes,
+            overtime_after_minutes=body.overtime_after_minutes,
+            actor=who.actor,
         )
         return {"id": shift_id}
 
@@ -241,8 +263,14 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
     @app.post("/api/devices", status_code=201)
     def register_device(body: DeviceIn, who: WriteDevices) -> dict[str, Any]:
         return devices.register(
-            store, device_id=body.id, name=body.name, site=body.site, sign_public_key=body.sign_public_key,
-            sign_key_id=body.sign_key_id, box_public_key=body.box_public_key, box_key_id=body.box_key_id,
+            store,
+            device_id=body.id,
+            name=body.name,
+            site=body.site,
+            sign_public_key=body.sign_public_key,
+            sign_key_id=body.sign_key_id,
+            box_public_key=body.box_public_key,
+            box_key_id=body.box_key_id,
             actor=who.actor,
         )
 
@@ -270,8 +298,9 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
 
     @app.post("/api/webhooks", status_code=201)
     def create_webhook(body: WebhookIn, who: WriteHR) -> dict[str, Any]:
-        hook_id = webhook_rows.create(store, url=body.url, secret=body.secret, events=body.events,
-                                      body_format=body.format, actor=who.actor)
+        hook_id = webhook_rows.create(
+            store, url=body.url, secret=body.secret, events=body.events, body_format=body.format, actor=who.actor
+        )
         return {"id": hook_id}
 
     @app.get("/api/webhooks")

@@ -86,8 +86,12 @@ def list_tokens(store: HRStore) -> list[dict[str, Any]]:
 
 def authenticate(store: HRStore, token: str | None) -> Principal:
     if not token:
-        raise AuthError("No API token was given.", "Send 'Authorization: Bearer <token>' or log in.",
-                        code="unauthenticated", status=401)
+        raise AuthError(
+            "No API token was given.",
+            "Send 'Authorization: Bearer <token>' or log in.",
+            code="unauthenticated",
+            status=401,
+        )
     wanted = token_hash(token)
     with store.db.read() as tx:
         row = tx.execute(
@@ -96,8 +100,9 @@ def authenticate(store: HRStore, token: str | None) -> Principal:
         ).one()
     # The lookup is by hash already; compare_digest keeps the final check constant-time anyway.
     if row is None or not hmac.compare_digest(row[3], wanted):
-        raise AuthError("The API token is unknown or revoked.", "Ask an admin for a new token.",
-                        code="unauthenticated", status=401)
+        raise AuthError(
+            "The API token is unknown or revoked.", "Ask an admin for a new token.", code="unauthenticated", status=401
+        )
     return Principal(int(row[0]), row[1], row[2])
 
 

@@ -56,8 +56,16 @@ def pages_router(config: ServerConfig, store: HRStore) -> APIRouter:
         response = templates.TemplateResponse(
             request,
             name,
-            {"lang": language, "other": other, "t": tr, "hhmm": hhmm, "server_name": config.server.name,
-             "path": request.url.path, "query": dict(request.query_params)} | context,
+            {
+                "lang": language,
+                "other": other,
+                "t": tr,
+                "hhmm": hhmm,
+                "server_name": config.server.name,
+                "path": request.url.path,
+                "query": dict(request.query_params),
+            }
+            | context,
             status_code=status,
         )
         if request.query_params.get("lang") == language:
@@ -120,11 +128,15 @@ def pages_router(config: ServerConfig, store: HRStore) -> APIRouter:
         rows: list[dict[str, Any]] = []
         if who.role in auth.READ_HR and first <= last and (last - first).days < 93:
             names = employees.names(store)
-            rows = [row_json(r, store.tz) | {"name": names.get(r.employee_no, ""), "first": r.first_in,
-                                             "last": r.last_out}
-                    for r in attendance.load_timesheets(store, first, last)]
-        return render(request, "timesheets.html", {"who": who, "rows": rows, "first": first, "last": last,
-                                                   "forbidden": who.role not in auth.READ_HR})
+            rows = [
+                row_json(r, store.tz) | {"name": names.get(r.employee_no, ""), "first": r.first_in, "last": r.last_out}
+                for r in attendance.load_timesheets(store, first, last)
+            ]
+        return render(
+            request,
+            "timesheets.html",
+            {"who": who, "rows": rows, "first": first, "last": last, "forbidden": who.role not in auth.READ_HR},
+        )
 
     @router.get("/devices", response_class=HTMLResponse)
     def devices_page(request: Request) -> Response:
@@ -139,8 +151,9 @@ def pages_router(config: ServerConfig, store: HRStore) -> APIRouter:
         if who is None:
             return to_login()
         people = employees.list_all(store) if who.role in auth.READ_HR else []
-        return render(request, "employees.html", {"who": who, "people": people,
-                                                  "forbidden": who.role not in auth.READ_HR})
+        return render(
+            request, "employees.html", {"who": who, "people": people, "forbidden": who.role not in auth.READ_HR}
+        )
 
     return router
 

@@ -182,8 +182,16 @@ def timesheet(
             per_day.setdefault(d, []).append(p)
     corrected_days = {day_of(t) for t in touched}
     return [
-        _day_row(employee_no, d, collapse_duplicates(per_day.get(d, [])), shift_for(d), spans[d], d in corrected_days,
-                 tz, now)
+        _day_row(
+            employee_no,
+            d,
+            collapse_duplicates(per_day.get(d, [])),
+            shift_for(d),
+            spans[d],
+            d in corrected_days,
+            tz,
+            now,
+        )
         for d in days
     ]
 
@@ -286,8 +294,13 @@ def row_json(row: DayRow, tz: ZoneInfo) -> dict[str, object]:
         "flags": list(row.flags),
         "devices": list(row.devices),
         "punches": [
-            {"uid": p.uid, "direction": p.direction, "at": local(p.at), "clock_synced": p.clock_synced,
-             "device_id": p.device_id}
+            {
+                "uid": p.uid,
+                "direction": p.direction,
+                "at": local(p.at),
+                "clock_synced": p.clock_synced,
+                "device_id": p.device_id,
+            }
             for p in row.punches
         ],
     }

@@ -78,9 +78,7 @@ def httpx_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float
     return HttpReply(reply.status_code, reply.text[:500])
 
 
-def deliver_pending(
-    store: HRStore, http_post: HttpPost, *, limit: int = 100, timeout: float = 10.0
-) -> dict[str, int]:
+def deliver_pending(store: HRStore, http_post: HttpPost, *, limit: int = 100, timeout: float = 10.0) -> dict[str, int]:
     """Attempt every due delivery once (at most ``limit``); return counts of delivered/retry/failed.
 
     A 2xx reply delivers. Anything else (other status, timeout, refused connection) schedules the next

@@ -32,6 +32,7 @@ from sync.protocol.payload import (
     unpack,
 )
 from sync.protocol.ranges import check_ranges
+from sync.server.store.records import digest as store_digest
 
 PUNCH = typical_punch(7, "gate-01").body.model_dump(mode="json")
 ENROL = {"event": "enrolled", "employee_no": "E1", "admin": "a"}
@@ -85,19 +86,20 @@ def test_outbox_punch_body_travels_unchanged() -> None:
                 rec(
                     1,
                     "punch-correction",
-                    {
-                        "action": "void",
-                        "employee_no": "E1",
-                        "direction": "in",
-                        "work_day": "2026-01-01",
-                        "punch_time_ms": 1,
-                        "clock_synced": True,
-                        "reason": "x",
-                        "admin": "a",
-                    },
+                    {"action": "void", "employee_no": "E1", "clock_synced": True, "reason": "x", "admin": "a"},
                 )
             ),
-            "corrects_uid",
+            "punch_uid or corrects_seq",
+        ),
+        (
+            records_json(
+                rec(
+                    1,
+                    "punch-correction",
+                    {"action": "add", "employee_no": "E1", "clock_synced": True, "reason": "x", "admin": "a"},
+                )
+            ),
+            "direction and at_ms",
         ),
         (records_json(rec(1, "enrolment", ENROL)), "consent_ref"),
         (
@@ -223,6 +225,12 @@ def test_ranges_round_trip(seqs: set[int]) -> None:
     assert check_ranges(ranges) == ranges
     assert list(iter_seqs(ranges)) == sorted(seqs)
     assert all(b[0] > a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+def test_record_digest_matches_the_hr_store() -> None:
+    record = typical_punch(9)
+    dumped = record.model_dump(mode="json", exclude_none=True)
+    assert record_digest(record).hex() == store_digest(dumped["type"], dumped["body"])
 
 
 def test_record_digest_identifies_content() -> None:

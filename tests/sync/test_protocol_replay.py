@@ -32,7 +32,7 @@ def test_out_of_order_within_window() -> None:
     w.mark_stored([1, 2])
     assert w.floor == 3 and w.missing() == [4]
     w.mark_stored([4])
-    assert w.floor == 5 and w.missing() == []
+    assert w.floor == 5 and w.missing() == [] and w.next_expected == 6
 
 
 def test_split_separates_new_from_stored() -> None:

@@ -135,3 +135,11 @@ def test_rejection_vectors(case: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError) as info:
         receiver.open(case["topic"], _h(case["envelope_hex"]))
     assert info.value.reason == case["reason"]
+
+
+def test_protocol_md_states_the_dictionary_exactly() -> None:
+    doc = (VECTORS_PATH.parent.parent / "PROTOCOL.md").read_text(encoding="utf-8")
+    block = doc.split("these lines:\n  ```\n", 1)[1].split("\n  ```", 1)[0]
+    assert "".join(line[2:] for line in block.split("\n")).encode() == DICTIONARY_V1
+    assert f"({len(DICTIONARY_V1)} ASCII bytes, SHA-256 `{hashlib.sha256(DICTIONARY_V1).hexdigest()}`" in doc
+    assert f"Adler-32 `0x{zlib.adler32(DICTIONARY_V1):08x}`" in doc

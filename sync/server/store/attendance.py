@@ -55,8 +55,15 @@ def today_summary(store: HRStore, day: date) -> list[dict[str, Any]]:
         at = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(store.tz)
         person = people.setdefault(
             employee_no,
-            {"employee_no": employee_no, "name": name or "", "first_in": None, "last_out": None, "count": 0,
-             "devices": [], "clock_unsynced": False},
+            {
+                "employee_no": employee_no,
+                "name": name or "",
+                "first_in": None,
+                "last_out": None,
+                "count": 0,
+                "devices": [],
+                "clock_unsynced": False,
+            },
         )
         person["count"] += 1
         if direction == "in" and person["first_in"] is None:
@@ -112,8 +119,13 @@ def add_correction(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (employee_no, action, punch_uid, direction, _ms(at) if at else None, reason, actor, now),
         ).scalar()
-        detail = {"action": action, "punch_uid": punch_uid, "direction": direction,
-                  "at": at.isoformat() if at else None, "reason": reason}
+        detail = {
+            "action": action,
+            "punch_uid": punch_uid,
+            "direction": direction,
+            "at": at.isoformat() if at else None,
+            "reason": reason,
+        }
         audit.record(tx, now, actor, "correction.create", f"employee:{employee_no}", detail | {"id": new_id})
         webhook_rows.enqueue_event(tx, "correction", detail | {"employee_no": employee_no, "id": new_id}, store.now())
     return {"id": int(new_id), "employee_no": employee_no, **detail, "actor": actor, "created_at": now}
@@ -158,8 +170,15 @@ def create_shift(
         new_id = tx.execute(
             "INSERT INTO shifts (name, start_time, end_time, grace_in_minutes, grace_out_minutes,"
             " overtime_after_minutes, days) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (name, start, end, grace_in_minutes, grace_out_minutes, overtime_after_minutes,
-             ",".join(str(d) for d in sorted(set(days)))),
+            (
+                name,
+                start,
+                end,
+                grace_in_minutes,
+                grace_out_minutes,
+                overtime_after_minutes,
+                ",".join(str(d) for d in sorted(set(days))),
+            ),
         ).scalar()
         audit.record(tx, store.now_iso(), actor, "shift.create", f"shift:{new_id}", {"name": name})
     return int(new_id)
@@ -187,8 +206,14 @@ def assign_shift(store: HRStore, employee_no: str, shift_id: int, valid_from: da
             " ON CONFLICT (employee_no, valid_from) DO UPDATE SET shift_id = excluded.shift_id",
             (employee_no, shift_id, valid_from.isoformat()),
         )
-        audit.record(tx, store.now_iso(), actor, "shift.assign", f"employee:{employee_no}",
-                     {"shift_id": shift_id, "valid_from": valid_from.isoformat()})
+        audit.record(
+            tx,
+            store.now_iso(),
+            actor,
+            "shift.assign",
+            f"employee:{employee_no}",
+            {"shift_id": shift_id, "valid_from": valid_from.isoformat()},
+        )
 
 
 def _shift_model(row: dict[str, Any]) -> timesheets.Shift:
@@ -206,24 +231,28 @@ def _shift_model(row: dict[str, Any]) -> timesheets.Shift:
 # --- timesheets ----------------------------------------------------------------------------
 
 
-def load_timesheets(
-    store: HRStore, first: date, last: date, employee_no: str | None = None
-) -> list[timesheets.DayRow]:
+def load_timesheets(store: HRStore, first: date, last: date, employee_no: str | None = None) -> list[timesheets.DayRow]:
     """Timesheet rows for every (non-erased, or punching) employee and day in [first, last]."""
     if last < first or (last - first).days >= MAX_RANGE_DAYS:
-        raise InputError(f"The range {first}..{last} is empty or longer than {MAX_RANGE_DAYS} days.",
-                         "Give from <= to, at most a year apart.", code="bad-range")
+        raise InputError(
+            f"The range {first}..{last} is empty or longer than {MAX_RANGE_DAYS} days.",
+            "Give from <= to, at most a year apart.",
+            code="bad-range",
+        )
     # Two days of margin each side: overnight shifts and spans that start the day before.
     lo = _ms(datetime.combine(first - timedelta(days=2), time(0), store.tz))
     hi = _ms(datetime.combine(last + timedelta(days=3), time(0), store.tz))
     shift_rows = {row["id"]: _shift_model(row) for row in shifts(store)}
     with store.db.read() as tx:
-        people = [r[0] for r in tx.execute(
-            "SELECT employee_no FROM employees WHERE erased_at IS NULL OR erased_at >= ?"
-            " UNION SELECT DISTINCT employee_no FROM punches WHERE device_time_ms >= ? AND device_time_ms < ?"
-            " ORDER BY 1",
-            (first.isoformat(), lo, hi),
-        ).all()]
+        people = [
+            r[0]
+            for r in tx.execute(
+                "SELECT employee_no FROM employees WHERE erased_at IS NULL OR erased_at >= ?"
+                " UNION SELECT DISTINCT employee_no FROM punches WHERE device_time_ms >= ? AND device_time_ms < ?"
+                " ORDER BY 1",
+                (first.isoformat(), lo, hi),
+            ).all()
+        ]
         if employee_no is not None:
             people = [p for p in people if p == employee_no] or [employee_no]
         punch_rows = tx.execute(
@@ -261,7 +290,8 @@ def load_timesheets(
             return current
 
         rows.extend(
-            timesheets.timesheet(person, first, last, by_person.get(person, []), fixes.get(person, []), shift_for,
-                                 store.tz, now)
+            timesheets.timesheet(
+                person, first, last, by_person.get(person, []), fixes.get(person, []), shift_for, store.tz, now
+            )
         )
     return rows

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # the sync protocol's key id: 8 bytes as lowercase hex
 
-_COLUMNS = (
-    "id, name, site, sign_public_key, sign_key_id, box_public_key, box_key_id, status, registered_at, revoked_at"
-)
+_COLUMNS = "id, name, site, sign_public_key, sign_key_id, box_public_key, box_key_id, status, registered_at, revoked_at"
 
 
 def _raw_key(value: str, what: str) -> str:
@@ -62,11 +60,25 @@ def register(
             )
         tx.execute(
             f"INSERT INTO devices ({_COLUMNS}, command_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, 0)",  # noqa: S608
-            (device_id, name.strip() or device_id, site.strip(), sign_public_key, sign_key_id, box_public_key,
-             box_key_id, now),
+            (
+                device_id,
+                name.strip() or device_id,
+                site.strip(),
+                sign_public_key,
+                sign_key_id,
+                box_public_key,
+                box_key_id,
+                now,
+            ),
         )
-        audit.record(tx, now, actor, "device.register", f"device:{device_id}",
-                     {"site": site, "sign_key_id": sign_key_id, "box_key_id": box_key_id})
+        audit.record(
+            tx,
+            now,
+            actor,
+            "device.register",
+            f"device:{device_id}",
+            {"site": site, "sign_key_id": sign_key_id, "box_key_id": box_key_id},
+        )
     return get(store, device_id)
 
 
@@ -117,16 +129,15 @@ def assign(store: HRStore, device_id: str, employee_nos: list[str], actor: str) 
         if status is None:
             raise NotFound(f"There is no device {device_id}.", "Check the device id.")
         if status != "active":
-            raise InputError(f"Device {device_id} is revoked.", "Assign employees to an active device.",
-                             code="conflict")
-        usable = {
-            r[0]
-            for r in tx.execute("SELECT employee_no FROM employees WHERE erased_at IS NULL").all()
-        }
+            raise InputError(
+                f"Device {device_id} is revoked.", "Assign employees to an active device.", code="conflict"
+            )
+        usable = {r[0] for r in tx.execute("SELECT employee_no FROM employees WHERE erased_at IS NULL").all()}
         unknown = [no for no in wanted if no not in usable]
         if unknown:
-            raise InputError(f"Unknown or erased employees: {', '.join(unknown)}.", "Create them first.",
-                             code="not-found")
+            raise InputError(
+                f"Unknown or erased employees: {', '.join(unknown)}.", "Create them first.", code="not-found"
+            )
         before = {
             r[0]
             for r in tx.execute("SELECT employee_no FROM device_assignments WHERE device_id = ?", (device_id,)).all()

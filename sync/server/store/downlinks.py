@@ -36,10 +36,7 @@ def emit(tx: Tx, device_id: str, command_type: str, body: dict[str, Any], at: st
 
 def pending(store: HRStore, device_id: str | None = None) -> list[dict[str, Any]]:
     """Commands not yet confirmed by their device, oldest first (sent ones included: resend until confirmed)."""
-    sql = (
-        "SELECT id, device_id, command_seq, type, body, created_at, sent_at FROM downlinks"
-        " WHERE confirmed_at IS NULL"
-    )
+    sql = "SELECT id, device_id, command_seq, type, body, created_at, sent_at FROM downlinks WHERE confirmed_at IS NULL"
     with store.db.read() as tx:
         if device_id is None:
             rows = tx.execute(sql + " ORDER BY device_id, command_seq").dicts()

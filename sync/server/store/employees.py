@@ -98,8 +98,9 @@ def erase(store: HRStore, employee_no: str, actor: str) -> list[str]:
         if row is None:
             raise NotFound(f"There is no employee {employee_no}.", "Check the employee number.")
         if row[0] is not None:
-            raise InputError(f"Employee {employee_no} was already erased at {row[0]}.", "Nothing to do.",
-                             code="conflict")
+            raise InputError(
+                f"Employee {employee_no} was already erased at {row[0]}.", "Nothing to do.", code="conflict"
+            )
         tx.execute("UPDATE employees SET active = 0, erased_at = ? WHERE employee_no = ?", (now, employee_no))
         tx.execute("DELETE FROM device_assignments WHERE employee_no = ?", (employee_no,))
         devices = [r[0] for r in tx.execute("SELECT id FROM devices WHERE status = 'active' ORDER BY id").all()]

@@ -214,9 +214,7 @@ def _need(body: Mapping[str, Any], *names: str) -> Any:
     raise InputError(f"The record body has no {' or '.join(names)}.", "Fix the sender's record format.")
 
 
-def punch_row(
-    store: HRStore, device_id: str, seq: int, body: Mapping[str, Any], received_at: str
-) -> dict[str, Any]:
+def punch_row(store: HRStore, device_id: str, seq: int, body: Mapping[str, Any], received_at: str) -> dict[str, Any]:
     """Columns of a punch from a device body: the terminal's (employee_no, device_time_ms, ...) or the
     protocol's (employee_id, at_ms, method)."""
     employee_no = _need(body, "employee_no", "employee_id")
@@ -320,6 +318,4 @@ def count_rejection_tx(tx: Tx, reason: str, device_id: str | None, at: str, coun
 
 def rejection_counts(store: HRStore) -> list[dict[str, Any]]:
     with store.db.read() as tx:
-        return tx.execute(
-            "SELECT reason, device_id, count, last_at FROM rejections ORDER BY reason, device_id"
-        ).dicts()
+        return tx.execute("SELECT reason, device_id, count, last_at FROM rejections ORDER BY reason, device_id").dicts()

@@ -26,9 +26,7 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def create(
-    store: HRStore, *, url: str, secret: str, events: list[str], actor: str, body_format: str = "json"
-) -> int:
+def create(store: HRStore, *, url: str, secret: str, events: list[str], actor: str, body_format: str = "json") -> int:
     if not url.startswith(("https://", "http://")):
         raise InputError(f"Webhook URL {url!r} is not http(s).", "Give the full https:// address of the receiver.")
     unknown = sorted(set(events) - set(EVENTS))

@@ -1,0 +1,179 @@
+"""Build every model artefact into models/build/ and verify every model file against the manifest.
+
+    python models/build.py [--out DIR] [--check]
+
+- Built artefacts (kind = "built" in models/manifest.toml) are made from pip-package weights by
+  the recipes in models/recipes/. An artefact whose file exists with the manifest's sha256 is
+  skipped, so running this again is cheap. A freshly built file whose sha256 differs from the
+  manifest is an error: the recipe, its inputs or the onnxruntime version changed; the message
+  says which file and the new hash.
+- Shared data files (kind = "shared") are read in place from $EDGEHR_SHARED (default: the
+  `shared` folder beside the checkout) and only verified, never copied.
+- --check builds nothing: it verifies every file and exits 1 on any mismatch or missing file.
+
+Runs with the project's venv python from the checkout root; no network access.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+MANIFEST = CHECKOUT / "models" / "manifest.toml"
+
+if str(CHECKOUT) not in sys.path:  # device.paths: one definition of EDGEHR_SHARED / EDGEHR_MODELS
+    sys.path.insert(0, str(CHECKOUT))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_manifest(path: Path = MANIFEST) -> list[dict[str, Any]]:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    entries: list[dict[str, Any]] = data.get("model", [])
+    names = [e["name"] for e in entries]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"{path}: duplicate model names")
+    return entries
+
+
+def dlib_resnet_dat() -> Path:
+    try:
+        import face_recognition_models
+    except ModuleNotFoundError as e:
+        if e.name != "pkg_resources":
+            raise SystemExit(
+                f"{e}: the embedder is built from the pip package face-recognition-models==0.3.0; "
+                "install the dev dependencies (pip install -e '.[dev]')"
+            ) from e
+        # Its __init__ imports pkg_resources (gone from setuptools >= 81) only to build this
+        # path; find the same file without running that __init__.
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("face-recognition-models is not installed") from e
+        package_dir = Path(next(iter(spec.submodule_search_locations)))
+        return package_dir / "models" / "dlib_face_recognition_resnet_model_v1.dat"
+    return Path(face_recognition_models.face_recognition_model_location())
+
+
+# ---------------------------------------------------------------------------------------------
+# Recipes: name in the manifest -> function(entry, out_path, built, shared) -> None
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_float(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import dlib_resnet
+
+    dat = dlib_resnet_dat()
+    print(f"  source {dat}")
+    want = entry.get("source_sha256")
+    got = file_sha256(dat)
+    if want and got != want:
+        raise SystemExit(
+            f"{dat} has sha256 {got}, the manifest expects {want}: install face-recognition-models==0.3.0"
+        )
+    dlib_resnet.convert(dat, out)
+
+
+def _build_int8(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import quantize_embedder
+
+    float_model = built[entry["from"]]
+    print(f"  quantizing {float_model.name} (variant {quantize_embedder.CHOSEN_VARIANT})")
+    quantize_embedder.build(float_model, out, shared=shared)
+
+
+RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]] = {
+    "models/recipes/dlib_resnet.py": _build_float,
+    "models/recipes/quantize_embedder.py": _build_int8,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    from device.paths import models_build_dir, shared_dir
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=None, help="output folder (default: $EDGEHR_MODELS or models/build)")
+    ap.add_argument("--check", action="store_true", help="verify only; exit 1 on any mismatch")
+    args = ap.parse_args(argv)
+    out_dir: Path = (args.out or models_build_dir()).resolve()
+    shared = shared_dir()
+    entries = load_manifest()
+    failures: list[str] = []
+    built: dict[str, Path] = {}
+    started = time.perf_counter()
+    print(f"models: manifest {MANIFEST.relative_to(CHECKOUT)}, output {out_dir}, shared {shared}")
+
+    for i, entry in enumerate(entries, 1):
+        name, kind, want = entry["name"], entry["kind"], entry["sha256"]
+        prefix = f"[{i}/{len(entries)}] {name}"
+        if kind == "shared":
+            path = shared / entry["path"]
+            if not path.is_file():
+                failures.append(f"{name}: {path} is missing")
+                print(f"{prefix}: MISSING {path} (fetch it from {entry['upstream']})")
+            elif (got := file_sha256(path)) != want:
+                failures.append(f"{name}: {path} has sha256 {got}, expected {want}")
+                print(f"{prefix}: MISMATCH {path} sha256 {got}")
+            else:
+                print(f"{prefix}: ok (shared, read in place) {path}")
+            continue
+        if kind != "built":
+            raise SystemExit(f"{MANIFEST}: {name}: unknown kind {kind!r}")
+
+        path = out_dir / entry["file"]
+        built[name] = path
+        if path.is_file() and file_sha256(path) == want:
+            print(f"{prefix}: ok (up to date) {path}")
+            continue
+        if args.check:
+            state = "MISSING" if not path.is_file() else "MISMATCH"
+            failures.append(f"{name}: {path} {state.lower()}")
+            print(f"{prefix}: {state} {path}")
+            continue
+        recipe = RECIPES.get(entry["recipe"])
+        if recipe is None:
+            raise SystemExit(f"{MANIFEST}: {name}: no recipe {entry['recipe']!r} in models/build.py")
+        print(f"{prefix}: building with {entry['recipe']}")
+        t0 = time.perf_counter()
+        recipe(entry, path, built, shared)
+        got = file_sha256(path)
+        took = time.perf_counter() - t0
+        if got != want:
+            failures.append(f"{name}: built {path} has sha256 {got}, the manifest expects {want}")
+            print(
+                f"{prefix}: MISMATCH after build ({took:.1f} s): sha256 {got}. If the recipe or its pinned "
+                "inputs changed on purpose, re-measure (models/parity.py) and update models/manifest.toml."
+            )
+        else:
+            print(f"{prefix}: built ({took:.1f} s) sha256 {got}")
+
+    total = time.perf_counter() - started
+    if failures:
+        print(f"models: {len(failures)} problem(s) in {total:.1f} s:")
+        for f in failures:
+            print(f"  - {f}")
+        return 1
+    print(f"models: all {len(entries)} files verified in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
