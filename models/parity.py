@@ -236,7 +236,12 @@ def verification(scores: F64, same: NDArray[np.bool_]) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 
 
-def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 3) -> dict[str, float]:
+def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
+    """Per-call wall time of each implementation, one thread, batch 1: minimum and median in ms.
+
+    The minimum is the figure to compare (other processes on the machine only ever add time);
+    the median shows how noisy the run was.
+    """
     import dlib
     import face_recognition_models as frm
 
@@ -244,26 +249,32 @@ def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 3) -> dict
 
     fr = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
 
-    def best_ms(fn: Any, items: Any) -> float:
-        fn(items[0])  # warm-up
-        best = float("inf")
+    def per_call_ms(fn: Any, items: Any) -> dict[str, float]:
+        fn(items[0])  # warm-up: first calls allocate
+        times = []
         for _ in range(repeats):
-            t0 = time.perf_counter()
             for it in items:
+                t0 = time.perf_counter()
                 fn(it)
-            best = min(best, (time.perf_counter() - t0) / len(items))
-        return best * 1000.0
+                times.append(time.perf_counter() - t0)
+        return {"min": min(times) * 1000.0, "median": float(np.median(times)) * 1000.0}
 
-    result = {"dlib": best_ms(fr.compute_face_descriptor, list(chips))}
+    result = {"dlib": per_call_ms(fr.compute_face_descriptor, list(chips))}
     for name, file in (("float32", FLOAT_FILE), ("int8", INT8_FILE)):
         sess = session(build_dir / file, threads=1)
         xs = [to_input(c[None]) for c in chips]
-        result[name] = best_ms(lambda x, s=sess: s.run(None, {"chips": x}), xs)
+        result[name] = per_call_ms(lambda x, s=sess: s.run(None, {"chips": x}), xs)
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[90:390, 170:470] = chips[0].repeat(2, 0).repeat(2, 1)  # a face at kiosk scale
     marks = CHIP_TEMPLATE_YUNET * 2 + np.array([170, 90], dtype=np.float32)
-    result["align_chip"] = best_ms(lambda m: align_chip(frame, m), [marks] * 20)
+    result["align_chip"] = per_call_ms(lambda m: align_chip(frame, m), [marks] * 20)
     return result
+
+
+def timing_only(names: list[str], lfw: Path, build_dir: Path, shared: Path, n: int) -> dict[str, Any]:
+    _init_worker(str(build_dir), str(shared), template_only=True)
+    chips = np.stack([dlib_chip(load_rgb(lfw / name))[0] for name in names[:n]])
+    return {"ms_per_face_one_thread": timings(chips, build_dir), "timing_faces": len(chips)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,6 +297,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         neg = [p for p in pairs if p["same"] == "0"][: args.pairs - len(pos)]
         pairs = pos + neg
     names = sorted({p[k] for p in pairs for k in ("a", "b")})
+    if args.timing_only:
+        return timing_only(names, lfw, build_dir, shared, args.timing_faces)
     print(f"parity: {len(pairs)} pairs, {len(names)} images, {args.jobs} worker(s), models {build_dir}")
 
     t0 = time.perf_counter()
@@ -390,16 +403,19 @@ def report(res: dict[str, Any]) -> None:
     n_neg = res["impostor_pairs"]
     print(f"   TAR@FAR=1e-3 allows {int(n_neg * 1e-3)} false accept(s) among {n_neg} impostor pairs: coarse)")
     print()
-    ms = res["ms_per_face_one_thread"]
-    print(
-        f"ms per face, one thread, batch 1 ({res['timing_faces']} chips, best of 3): dlib {ms['dlib']:.1f}, "
-        f"float32 {ms['float32']:.1f}, int8 {ms['int8']:.1f}; align_chip {ms['align_chip']:.2f}"
-    )
+    print_timing(res)
     t = res["template"]
     print(
         f"template: YuNet-on-full-image mean over {t['inliers']} faces deviates at most "
         f"{t['max_deviation_from_CHIP_TEMPLATE_YUNET_px']:.3f} px from CHIP_TEMPLATE_YUNET"
     )
+
+
+def print_timing(res: dict[str, Any]) -> None:
+    ms = res["ms_per_face_one_thread"]
+    print(f"ms per face, one thread, batch 1 ({res['timing_faces']} chips x 5, min / median of the calls):")
+    for name, m in ms.items():
+        print(f"  {name:10s} {m['min']:8.2f} / {m['median']:8.2f}")
 
 
 def print_template(t: dict[str, Any]) -> None:
@@ -423,8 +439,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing-faces", type=int, default=40)
     ap.add_argument("--derive-template", action="store_true", help="also print CHIP_TEMPLATE_YUNET constants")
     ap.add_argument("--template-only", action="store_true", help="only (re)derive the template: no models, fast")
+    ap.add_argument("--timing-only", action="store_true", help="only time dlib / float32 / int8 (--timing-faces)")
     args = ap.parse_args(argv)
     res = run(args)
+    if args.timing_only:
+        print_timing(res)
+        return 0
     if not args.template_only:
         report(res)
     if args.derive_template or args.template_only:
