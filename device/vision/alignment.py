@@ -23,15 +23,20 @@ CHIP_SIZE = 150
 # chip pixel coordinates, in YuNet's order: right eye, left eye, nose tip, right mouth corner,
 # left mouth corner.
 #
-# How it was measured (`python models/parity.py --derive-template` re-measures it): on every
-# image of ../shared/datasets/faces/lfw-dev (3,443), dlib's HOG detector + 5-point model gave
-# the shape, and dlib.get_face_chip_details(shape, 150, 0.25) the chip's rectangle and angle,
-# hence the exact image -> chip map dlib uses; YuNet (yunet_s_640_640.onnx in
-# cv2.FaceDetectorYN, score >= 0.6, the face nearest the image centre) ran on the FULL image
-# and its landmarks were mapped into the chip through that map. Of the 3,418 faces both found
-# (no fallback box), the 3,109 with every point within 15 px of the per-point median were
-# averaged (per-point std 3-6.5 px); the rest are mostly turned heads, which the kiosk's
-# quality gate rejects anyway (mean of all 3,418: within 0.6 px of these values).
+# How it was measured: on LFW images (../shared/datasets/faces/lfw-dev), dlib's HOG detector +
+# 5-point model gave the shape, and dlib.get_face_chip_details(shape, 150, 0.25) the chip's
+# rectangle and angle, hence the exact image -> chip map dlib uses; YuNet (yunet_s_640_640.onnx
+# in cv2.FaceDetectorYN, score >= 0.5, the face nearest dlib's) ran on the FULL image and its
+# landmarks were mapped into the chip through that map. The constants are the means over the
+# 597 faces both found among 600 images (every third of the sorted file list, from the start).
+# `python models/parity.py --template-only` re-measures on all 3,443 images: the mean of the
+# 3,109 faces with every point within 15 px of the per-point median (std 3-6.5 px; the rest
+# are left out as outliers) differs from these constants by at most 0.7 px, too little to
+# matter (moving the whole template 3 px changes descriptors by about 0.005 in cosine).
+#
+# Change these constants only together with a rebuild and re-calibration: the int8 model is
+# calibrated on chips made with them (models/recipes/quantize_embedder.py), so its bytes, its
+# sha256 in models/manifest.toml and the thresholds in models/calibration.toml all follow.
 #
 # Why not run YuNet on the dlib chips themselves (the first idea): YuNet's landmarks depend on
 # how much context surrounds the face. On a tight 150 x 150 chip they come out spread by about
@@ -40,11 +45,11 @@ CHIP_SIZE = 150
 # chip-derived template gave a mean cosine of 0.9889 to dlib-chip descriptors, this one 0.9917.
 CHIP_TEMPLATE_YUNET: NDArray[np.float32] = np.array(
     [
-        [46.699, 44.571],  # right eye (image left)
-        [103.271, 45.472],  # left eye
-        [75.017, 77.061],  # nose tip
-        [50.776, 101.102],  # right mouth corner
-        [98.832, 101.661],  # left mouth corner
+        [46.668, 44.608],  # right eye (image left)
+        [103.226, 45.530],  # left eye
+        [75.218, 77.496],  # nose tip
+        [50.663, 101.761],  # right mouth corner
+        [98.691, 102.362],  # left mouth corner
     ],
     dtype=np.float32,
 )
