@@ -11,4 +11,12 @@ def register(commands: Any) -> None:
     sub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     run = sub.add_parser("run", help="run the ingest workers and the HR API")
     run.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
-    run.set_defaults(handler="device.cli.main:not_built")
+    run.set_defaults(handler="sync.server.run:handle")
+
+    token = sub.add_parser("token", help="HR API tokens (no password or token exists until one is created)")
+    token_sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = token_sub.add_parser("create", help="create an API token and print it once")
+    create.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
+    create.add_argument("--role", required=True, choices=["admin", "hr", "it", "readonly"], help="what it may do")
+    create.add_argument("--label", default="", help="who or what holds the token (shown in the audit log)")
+    create.set_defaults(handler="sync.server.auth:create_token_cmd")

@@ -117,9 +117,25 @@ CREATE TABLE audit_log (
 );
 """
 
+# Downlink commands (gallery, erase, config, ...) the device has applied or refused, by the server's
+# command sequence: a command is applied once, and its confirmation (ack-downlink) is resent until the
+# server acknowledges it (confirmed_at_ms). Kept apart from the outbox so record sequences have no gaps.
+SCHEMA_V2_DOWNLINKS = """
+CREATE TABLE downlink_commands (
+    command_seq INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'refused')),
+    detail TEXT NOT NULL DEFAULT '{}',
+    applied_at_ms INTEGER NOT NULL,
+    confirmed_at_ms INTEGER
+);
+CREATE INDEX downlink_commands_unconfirmed ON downlink_commands (command_seq) WHERE confirmed_at_ms IS NULL;
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
+    (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
 ]
 
 

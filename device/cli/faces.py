@@ -1,0 +1,195 @@
+"""Handlers of ``edgehr faces compare|liveness|calibrate`` and ``edgehr bench faces|search``.
+
+Output is for people (a table) or, with --json, one JSON object per line for scripts. Face images and
+templates are never printed or logged, only file names and scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device.config.device import RecognitionSection
+from device.errors import InputError
+
+#: Thresholds printed in the calibrate table: cosine scores of normalised dlib descriptors sit high (most
+#: impostor pairs score 0.75-0.9), so the table is fine where the operating point lies.
+TABLE_THRESHOLDS = (0.5, 0.6, 0.7, 0.75) + tuple(round(0.80 + 0.01 * i, 2) for i in range(19))
+
+
+def _emit(obj: dict[str, Any], as_json: bool, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False) if as_json else text, flush=True)
+
+
+def _read_pairs(path: Path) -> list[tuple[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or "a" not in reader.fieldnames or "b" not in reader.fieldnames:
+                raise InputError(f"{path} has no header row with columns a and b.",
+                                 "Make the first line of the CSV `a,b` (extra columns are ignored).")
+            return [((row.get("a") or "").strip(), (row.get("b") or "").strip()) for row in reader]
+    except OSError as exc:
+        raise InputError(f"Pairs file {path} cannot be read: {exc.strerror}.", "Check the path.") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"Pairs file {path} is not a UTF-8 CSV file: {exc}.", "Save it as UTF-8 CSV.") from exc
+
+
+def _inside(root: Path, relative: str) -> Path | None:
+    """The file ``relative`` under ``root``, or None when the path leaves the root."""
+    if not relative:
+        return None
+    candidate = (root / relative).resolve()
+    return candidate if candidate.is_relative_to(root.resolve()) else None
+
+
+def compare(args: argparse.Namespace) -> int:
+    from device.vision.calibration import operating_threshold
+    from device.vision.images import load_image
+    from device.vision.pipeline import real_pipeline
+
+    pairs = _read_pairs(args.pairs)
+    cfg = RecognitionSection()
+    pipeline = real_pipeline(cfg)
+    threshold = operating_threshold(cfg, pipeline.embedder.name, pipeline.embedder.version)
+    cache: dict[str, tuple[np.ndarray | None, str | None]] = {}
+
+    def embedding(relative: str) -> tuple[np.ndarray | None, str | None]:
+        if relative not in cache:
+            path = _inside(args.root, relative)
+            if path is None:
+                cache[relative] = (None, "outside-root")
+            else:
+                try:
+                    cache[relative] = pipeline.embed_for_compare(load_image(path))
+                except InputError as exc:
+                    cache[relative] = (None, exc.code)
+        return cache[relative]
+
+    for a, b in pairs:
+        ea, error_a = embedding(a)
+        eb, error_b = embedding(b)
+        score = float(ea @ eb) if ea is not None and eb is not None else None
+        error = None if score is not None else f"{error_a or error_b}"
+        where = a if error_a else b
+        text = f"{score:.4f}\t{a}\t{b}" if score is not None else f"-\t{a}\t{b}\t{error} ({where})"
+        _emit({"a": a, "b": b, "score": None if score is None else round(score, 6), "error": error}, args.json, text)
+    _emit({"threshold": round(threshold, 6)}, args.json, f"threshold\t{threshold:.4f} (cosine; same person at/above)")
+    return 0
+
+
+def liveness(args: argparse.Namespace) -> int:
+    from device.vision.detector import YuNetDetector, largest
+    from device.vision.images import load_image
+    from device.vision.liveness import MiniFasLiveness
+
+    cfg = RecognitionSection()
+    detector = YuNetDetector()
+    model = MiniFasLiveness()
+    for path in args.images:
+        score: float | None = None
+        reason: str | None
+        try:
+            image = load_image(path)
+            face = largest(detector.detect(image))
+            if face is None:
+                reason = "no-face"
+            else:
+                score = model.probability_real(image, face)
+                reason = None if score >= cfg.liveness_threshold else "spoof"
+        except InputError as exc:
+            reason = exc.code
+        live = reason is None
+        text = f"{'live' if live else 'NOT live'}\t{'-' if score is None else f'{score:.4f}'}\t{path}" + (
+            f"\t{reason}" if reason else "")
+        _emit({"path": str(path), "live": live, "score": None if score is None else round(score, 6),
+               "reason": reason}, args.json, text)
+    return 0
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    from device.vision import calibration as cal
+    from device.vision.images import load_image
+    from device.vision.pipeline import real_pipeline
+
+    if not 0 < args.far < 1:
+        raise InputError(f"--far {args.far} is not a rate between 0 and 1.", "Give e.g. --far 1e-3.")
+    items = cal.labelled_images(args.root)
+    if not items:
+        raise InputError(f"{args.root} holds no ROOT/<person>/<image> files.",
+                         "Point --root at a folder with one sub-folder of photos per person.")
+    pipeline = real_pipeline(RecognitionSection())
+    labels: list[str] = []
+    vectors: list[np.ndarray] = []
+    failed = 0
+    for person, path in items:
+        try:
+            vector, _ = pipeline.embed_for_compare(load_image(path))
+        except InputError:
+            vector = None
+        if vector is None:
+            failed += 1
+            continue
+        labels.append(person)
+        vectors.append(vector)
+    genuine_idx, impostor_idx = cal.pair_protocol(labels)
+    if len(genuine_idx) == 0 or len(impostor_idx) == 0:
+        raise InputError("Calibration needs at least two images of one person and two people.",
+                         "Add more labelled photos under --root.")
+    matrix = np.stack(vectors)
+    genuine = cal.pair_scores(matrix, genuine_idx)
+    impostor = cal.pair_scores(matrix, impostor_idx)
+    for row in cal.far_frr_rows(genuine, impostor, TABLE_THRESHOLDS):
+        _emit(row, args.json, f"threshold {row['threshold']:.3f}  FAR {row['far']:.5f}  FRR {row['frr']:.4f}")
+    threshold = cal.threshold_at_far(impostor, args.far)
+    summary = {
+        "target_far": args.far,
+        "threshold": round(threshold, 6),
+        "far": cal.far(impostor, threshold),
+        "frr": cal.frr(genuine, threshold),
+        "auc": round(cal.roc_auc(genuine, impostor), 6),
+        "genuine_pairs": int(genuine.size),
+        "impostor_pairs": int(impostor.size),
+        "images": len(items),
+        "failed_images": failed,
+        "embedder": pipeline.embedder.name,
+        "version": pipeline.embedder.version,
+    }
+    if impostor.size * args.far < 10:
+        summary["warning"] = "fewer than 10 impostor pairs lie above the target FAR: the threshold is uncertain"
+    _emit(summary, args.json,
+          f"threshold for FAR <= {args.far:g}: {threshold:.4f} (FAR {summary['far']:.5f}, FRR {summary['frr']:.4f}, "
+          f"AUC {summary['auc']:.4f}; {summary['genuine_pairs']} genuine / {summary['impostor_pairs']} impostor "
+          f"pairs; {failed} of {len(items)} images without a face)")
+    return 0
+
+
+def bench_faces(args: argparse.Namespace) -> int:
+    from device.vision.benchmark import run_faces_bench
+
+    return _print_rows(run_faces_bench(getattr(args, "max_images", 0)), args.json)
+
+
+def bench_search(args: argparse.Namespace) -> int:
+    from device.vision.benchmark import run_search_bench
+
+    return _print_rows(run_search_bench(), args.json)
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> int:
+    for row in rows:
+        if as_json:
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        else:
+            print("  ".join(f"{k}={_fmt(v)}" for k, v in row.items()), flush=True)
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+

@@ -1,0 +1,322 @@
+"""``edgehr bench faces`` and ``edgehr bench search``: measured speed, accuracy and memory.
+
+Each bench runs in a child process started with OMP/OPENBLAS/MKL thread counts of 1 (they must be set
+before numpy loads) and ONE intra-op thread per model, so figures are one core's. The child prints one
+JSON object per line; the CLI shows them as a table or passes them on with --json.
+
+Method (bench faces):
+- latency: LFW images placed on a 640 x 480 canvas (device.vision.attacks.live_frame); ours = detect +
+  quality + liveness + align + embed, every stage run on every frame; the baseline = face_recognition's
+  path through dlib (HOG detector upsampled once + 5-point landmarks + ResNet) on the same frames in the
+  same process, interleaved frame by frame so machine load hits both alike. p50/p95 in ms.
+- accuracy: lfw-dev pairs.csv, and protocols built from ORL, Yale and celeb-dev labels (all genuine pairs +
+  a fixed-seed sample of impostor pairs). A pair with an image where a system finds no face counts as
+  "not the same person" for that system (so misses cost genuine pairs). AUC, TAR at FAR 1e-3, and the best
+  accuracy over thresholds (computed the same way for both systems).
+- memory: a fresh child loads every kiosk model and runs a few frames; its VmHWM (peak RSS).
+- Pi 4: an ESTIMATE, scaling by the ratio of YuNet's published 5.4 ms on a Pi 4B CPU at 160 x 120
+  (opencv_zoo) to YuNet's time here at the same size.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+PI4_YUNET_160X120_MS = 5.4
+LATENCY_FRAMES = 40
+SEARCH_SIZES = (1_000, 10_000, 50_000, 100_000)
+SEARCH_QUERIES = 200
+PROTOCOL_IMPOSTORS = 20_000
+
+
+def _child(kind: str, *extra: str) -> list[dict[str, Any]]:
+    env = {**os.environ, **THREAD_ENV}
+    proc = subprocess.run(  # noqa: S603 - our own module, run by the current interpreter
+        [sys.executable, "-m", "device.vision.benchmark", kind, *extra],
+        env=env, capture_output=True, text=True, check=False, timeout=7200,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child '{kind}' failed: {proc.stderr.strip()[-2000:]}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def run_faces_bench(max_images: int = 0) -> list[dict[str, Any]]:
+    """``max_images`` > 0 bounds the images per accuracy protocol (a quicker, smaller run)."""
+    return _child("faces", str(max_images))
+
+
+def run_search_bench() -> list[dict[str, Any]]:
+    return _child("search")
+
+
+def _pct(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return round(float(np.percentile(np.asarray(values), q)), 3)
+
+
+def _since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+def search_rows() -> Iterator[dict[str, Any]]:
+    import numpy as np
+
+    from device.vision.gallery import DIM, Gallery
+
+    rng = np.random.default_rng(7)
+    for size in SEARCH_SIZES:
+        templates = rng.standard_normal((size, DIM)).astype(np.float32)
+        templates /= np.linalg.norm(templates, axis=1, keepdims=True)
+        gallery = Gallery(threshold=0.5, margin=0.05)
+        gallery.add_many((f"E{i:06d}", templates[i]) for i in range(size))
+        noise = rng.standard_normal((SEARCH_QUERIES, DIM)).astype(np.float32) * 0.05
+        queries = templates[rng.integers(0, size, SEARCH_QUERIES)] + noise
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        gallery.search(queries[0])
+        times = []
+        for query in queries:
+            start = time.perf_counter()
+            gallery.search(query)
+            times.append(_since(start))
+        yield {"bench": "search", "templates": size, "precision": "float32", "p50_ms": _pct(times, 50),
+               "p95_ms": _pct(times, 95), "matrix_mb": round(templates.nbytes / 2**20, 2)}
+        # int8 templates, measured for the record (not built into Gallery: slower in numpy, see gallery.py).
+        quantised = np.round(templates * 127).astype(np.int8)
+        q8 = np.round(queries * 127).astype(np.int32)
+        times8 = []
+        for query8 in q8:
+            start = time.perf_counter()
+            np.matmul(quantised, query8)
+            times8.append(_since(start))
+        yield {"bench": "search", "templates": size, "precision": "int8 matvec only (not built)",
+               "p50_ms": _pct(times8, 50), "p95_ms": _pct(times8, 95),
+               "matrix_mb": round(quantised.nbytes / 2**20, 2)}
+
+
+# --- faces ----------------------------------------------------------------------------------------
+
+
+def _shared_faces() -> Path:
+    from device.paths import shared_dir
+
+    return shared_dir() / "datasets" / "faces"
+
+
+def protocols(max_images: int = 0) -> dict[str, tuple[list[Path], Any, Any]]:
+    """name -> (images, genuine index pairs, impostor index pairs); ``max_images`` > 0 keeps the first
+    pairs of lfw-dev (in file order, alternating same/different) and the first images of the labelled sets."""
+    import numpy as np
+
+    from device.vision.calibration import pair_protocol
+
+    root = _shared_faces()
+    out: dict[str, tuple[list[Path], Any, Any]] = {}
+    rows = list(csv.DictReader((root / "lfw-dev" / "pairs.csv").open(encoding="utf-8")))
+    if max_images > 0:
+        same = [r for r in rows if r["same"] == "1"][: max_images // 4]
+        different = [r for r in rows if r["same"] != "1"][: max_images // 4]
+        rows = same + different
+    paths = sorted({r["a"] for r in rows} | {r["b"] for r in rows})
+    index = {p: i for i, p in enumerate(paths)}
+    gen = np.array([(index[r["a"]], index[r["b"]]) for r in rows if r["same"] == "1"], dtype=np.int64)
+    imp = np.array([(index[r["a"]], index[r["b"]]) for r in rows if r["same"] != "1"], dtype=np.int64)
+    out["lfw-dev pairs.csv"] = ([root / "lfw-dev" / p for p in paths], gen, imp)
+    for name, folder, column in (("orl", "orl", "path"), ("yale", "yale", "path"), ("celeb-dev", "celeb-dev", "image")):
+        labelled = list(csv.DictReader((root / folder / "labels.csv").open(encoding="utf-8")))
+        if max_images > 0:
+            labelled = labelled[:max_images]
+        images = [root / folder / r[column] for r in labelled]
+        genuine, impostor = pair_protocol([r["identity"] for r in labelled], max_impostors=PROTOCOL_IMPOSTORS)
+        out[name] = (images, genuine, impostor)
+    return out
+
+
+def _scores(vectors: list[Any], pairs: Any, score: Callable[[Any, Any], float]) -> Any:
+    import numpy as np
+
+    return np.array([score(vectors[a], vectors[b]) if vectors[a] is not None and vectors[b] is not None
+                     else -np.inf for a, b in pairs], dtype=np.float64)
+
+
+def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
+    import cv2
+    import numpy as np
+
+    from device.config.device import RecognitionSection
+    from device.vision import calibration as cal
+    from device.vision.alignment import align_chip
+    from device.vision.attacks import live_frame, printed_photo, screen_replay
+    from device.vision.baseline import DlibBaseline, baseline_score
+    from device.vision.detector import YuNetDetector, largest
+    from device.vision.images import load_image
+    from device.vision.pipeline import FLOAT_EMBEDDER, open_embedder, real_pipeline
+    from device.vision.quality import assess
+
+    cv2.setNumThreads(1)
+    cfg = RecognitionSection()
+    pipe = real_pipeline(cfg)
+    float_embedder = open_embedder(FLOAT_EMBEDDER)
+    baseline = DlibBaseline()
+    root = _shared_faces()
+    lfw = sorted((root / "lfw-dev").glob("*/*.jpg"))
+    step = max(1, len(lfw) // LATENCY_FRAMES)
+    frames = [live_frame(load_image(p), seed=i) for i, p in enumerate(lfw[::step][:LATENCY_FRAMES])]
+
+    # Latency, interleaved: ours then the baseline on each frame.
+    ours: list[float] = []
+    stages: dict[str, list[float]] = {k: [] for k in ("detect", "quality", "liveness", "align", "embed")}
+    base: list[float] = []
+    for frame in frames[:2]:  # warm-up
+        pipe.analyse(frame)
+        baseline.descriptor(frame)
+    for frame in frames:
+        first = start = time.perf_counter()
+        faces = pipe.detector.detect(frame)
+        stages["detect"].append(_since(start))
+        start = time.perf_counter()
+        assess(frame, faces, cfg)
+        stages["quality"].append(_since(start))
+        face = largest(faces)
+        if face is None:
+            continue
+        start = time.perf_counter()
+        pipe.liveness.probability_real(frame, face)
+        stages["liveness"].append(_since(start))
+        start = time.perf_counter()
+        chip = np.ascontiguousarray(align_chip(frame, face.landmarks)[..., ::-1])[None]
+        stages["align"].append(_since(start))
+        start = time.perf_counter()
+        pipe.embedder.embed(chip)
+        stages["embed"].append(_since(start))
+        ours.append(_since(first))
+        start = time.perf_counter()
+        baseline.descriptor(frame)
+        base.append(_since(start))
+    yunet_small = YuNetDetector(max_side=160, min_side=160)
+    small = np.asarray(cv2.resize(frames[0], (160, 120), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    small_times = []
+    for _ in range(33):
+        start = time.perf_counter()
+        yunet_small.detect(small)
+        small_times.append(_since(start))
+    yunet_ms = float(np.median(small_times[3:]))
+    pi_factor = PI4_YUNET_160X120_MS / yunet_ms
+    p50, p95, b50 = _pct(ours, 50), _pct(ours, 95), _pct(base, 50)
+    yield {"bench": "decision", "system": f"edgehr ({pipe.embedder.name}, minifas float32, yunet)",
+           "frames": len(ours), "canvas": "640x480", "p50_ms": p50, "p95_ms": p95,
+           **{f"{k}_p50_ms": _pct(v, 50) for k, v in stages.items()},
+           "pi4_estimate_p50_ms": round(p50 * pi_factor, 1), "pi4_estimate_p95_ms": round(p95 * pi_factor, 1),
+           "pi4_factor": round(pi_factor, 2), "pi4_method": "estimate: YuNet 160x120 published 5.4 ms on Pi 4B / "
+           f"measured {yunet_ms:.2f} ms here"}
+    yield {"bench": "decision", "system": "baseline face_recognition (dlib HOG + 5pt + ResNet)", "frames": len(base),
+           "canvas": "640x480", "p50_ms": b50, "p95_ms": _pct(base, 95),
+           "pi4_estimate_p50_ms": round(b50 * pi_factor, 1), "speedup_p50": round(b50 / p50, 2)}
+
+    # Liveness on live control frames and SYNTHETIC attacks (device.vision.attacks).
+    live_paths = [root / "celeb-dev" / r["image"] for r in csv.DictReader((root / "celeb-dev" / "labels.csv").open())]
+    live_paths += lfw[::40]
+    for kind, make in (("live", live_frame), ("print (synthetic)", printed_photo),
+                       ("screen (synthetic)", screen_replay)):
+        accepted = detected = 0
+        for i, path in enumerate(live_paths):
+            frame = make(load_image(path), seed=i)
+            face = largest(pipe.detector.detect(frame))
+            if face is None:
+                continue
+            detected += 1
+            accepted += pipe.liveness.probability_real(frame, face) >= cfg.liveness_threshold
+        yield {"bench": "liveness", "frames": kind, "n": len(live_paths), "face_found": detected,
+               "accepted_as_live": round(accepted / max(detected, 1), 4), "threshold": cfg.liveness_threshold}
+
+    # Accuracy on pair protocols, ours (int8 and float) vs the baseline.
+    for name, (images, genuine_pairs, impostor_pairs) in protocols(max_images).items():
+        ours_int8: list[Any] = []
+        ours_float: list[Any] = []
+        dlib_vectors: list[Any] = []
+        detected = 0
+        for path in images:
+            image = load_image(path)
+            faces = pipe.detector.detect(image) or (pipe.fallback_detector.detect(image)
+                                                    if pipe.fallback_detector else [])
+            face = largest(faces)
+            if face is None:
+                ours_int8.append(None)
+                ours_float.append(None)
+            else:
+                detected += 1
+                chip = np.ascontiguousarray(align_chip(image, face.landmarks)[..., ::-1])[None]
+                ours_int8.append(pipe.embedder.embed(chip)[0])
+                ours_float.append(float_embedder.embed(chip)[0])
+            dlib_vectors.append(baseline.descriptor(image))
+        cos: Callable[[Any, Any], float] = lambda a, b: float(a @ b)  # noqa: E731
+        for system, vectors, score in (("edgehr int8", ours_int8, cos), ("edgehr float32", ours_float, cos),
+                                       ("baseline dlib", dlib_vectors, baseline_score)):
+            g = _scores(vectors, genuine_pairs, score)
+            i = _scores(vectors, impostor_pairs, score)
+            summary = cal.summarise(g, i)
+            found = sum(v is not None for v in vectors)
+            yield {"bench": "accuracy", "protocol": name, "system": system, "images": len(images),
+                   "face_found": found, "genuine": summary.genuine_pairs, "impostor": summary.impostor_pairs,
+                   "auc": round(summary.auc, 5), "tar_at_far_1e-3": round(summary.tar_at_far_1e3, 4),
+                   "best_accuracy": round(summary.best_accuracy, 4)}
+        both = [(a, b) for a, b in zip(ours_int8, ours_float, strict=True) if a is not None and b is not None]
+        agreement = np.array([float(a @ b) for a, b in both])
+        yield {"bench": "int8-vs-float", "protocol": name, "images": len(both),
+               "mean_cosine": round(float(agreement.mean()), 5), "min_cosine": round(float(agreement.min()), 5)}
+
+    # Peak memory of a process holding every kiosk model.
+    proc = subprocess.run(
+        [sys.executable, "-m", "device.vision.benchmark", "rss"], env={**os.environ, **THREAD_ENV},
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    yield json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def rss_row() -> dict[str, Any]:
+    """Load every kiosk model, run a few frames, report peak RSS (VmHWM)."""
+    from device.config.device import RecognitionSection
+    from device.vision.attacks import live_frame
+    from device.vision.images import load_image
+    from device.vision.pipeline import real_pipeline
+
+    pipe = real_pipeline(RecognitionSection())
+    lfw = sorted((_shared_faces() / "lfw-dev").glob("*/*.jpg"))[:5]
+    for i, path in enumerate(lfw):
+        pipe.analyse(live_frame(load_image(path), seed=i))
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return {"bench": "memory", "process": "detector + liveness + embedder loaded, 5 frames analysed",
+            "peak_rss_mb": round(peak_kb / 1024, 1)}
+
+
+def main(argv: list[str]) -> int:
+    kind = argv[0] if argv else ""
+    if kind == "search":
+        rows: Iterator[dict[str, Any]] = search_rows()
+    elif kind == "faces":
+        rows = faces_rows(int(argv[1]) if len(argv) > 1 else 0)
+    elif kind == "rss":
+        rows = iter([rss_row()])
+    else:
+        print("usage: python -m device.vision.benchmark faces|search|rss", file=sys.stderr)
+        return 2
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

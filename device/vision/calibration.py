@@ -1,0 +1,190 @@
+"""Verification metrics and the match threshold: pair protocols, FAR/FRR, ROC AUC, and models/calibration.toml.
+
+A "genuine" pair is two images of one person, an "impostor" pair two people. Scores are cosine
+similarities (higher = more alike). FAR(t) = share of impostor pairs scoring >= t; FRR(t) = share of
+genuine pairs scoring < t. The operating threshold is the smallest t with FAR(t) <= the target.
+
+The product's default threshold (recognition.threshold = 0) is read from models/calibration.toml, one
+table per embedder, written from a recorded ``edgehr faces calibrate`` run; the embedder's version (the
+hash of its model file) is stored with it, and a mismatch is an error rather than a silently wrong
+threshold.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from device.config.device import RecognitionSection
+from device.errors import ModelError
+from device.paths import CHECKOUT
+
+CALIBRATION_FILE = CHECKOUT / "models" / "calibration.toml"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".pgm", ".gif"}
+#: Impostor pairs are sampled down to this many (fixed seed) so a large folder stays bounded.
+MAX_IMPOSTORS = 200_000
+SEED = 20240601
+
+
+def labelled_images(root: Path) -> list[tuple[str, Path]]:
+    """(person, path) for every image in ROOT/<person>/, sorted (ROOT/<person>/<image>)."""
+    items = []
+    for person_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(person_dir.iterdir()):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                items.append((person_dir.name, path))
+    return items
+
+
+def pair_protocol(
+    labels: Sequence[str], *, max_impostors: int = MAX_IMPOSTORS, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """All genuine pairs and a fixed-seed sample of at most ``max_impostors`` impostor pairs (index arrays K x 2)."""
+    by_person: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_person.setdefault(label, []).append(i)
+    genuine = [pair for idx in by_person.values() for pair in itertools.combinations(idx, 2)]
+    n = len(labels)
+    total_pairs = n * (n - 1) // 2
+    n_impostor = total_pairs - len(genuine)
+    label_ids = np.unique(np.asarray(labels), return_inverse=True)[1]
+    if n_impostor <= max_impostors:
+        a, b = np.triu_indices(n, k=1)
+        keep = label_ids[a] != label_ids[b]
+        impostor = np.stack([a[keep], b[keep]], axis=1)
+    else:
+        rng = np.random.default_rng(seed)
+        chosen: set[tuple[int, int]] = set()
+        # Bounded: each round draws a batch; impostors are at least half of all pairs here, so few rounds.
+        for _ in range(100):
+            a = rng.integers(0, n, size=max_impostors * 2)
+            b = rng.integers(0, n, size=max_impostors * 2)
+            for x, y in zip(a.tolist(), b.tolist(), strict=True):
+                if label_ids[x] != label_ids[y]:
+                    chosen.add((min(x, y), max(x, y)))
+                    if len(chosen) >= max_impostors:
+                        break
+            if len(chosen) >= max_impostors:
+                break
+        impostor = np.array(sorted(chosen), dtype=np.int64)
+    return np.array(genuine, dtype=np.int64).reshape(-1, 2), impostor.reshape(-1, 2).astype(np.int64)
+
+
+def pair_scores(embeddings: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Cosine score of each pair (rows of unit embeddings; NaN rows give NaN scores)."""
+    if len(pairs) == 0:
+        return np.zeros(0, np.float64)
+    scores: np.ndarray = np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
+    return scores.astype(np.float64)
+
+
+def far(impostor: np.ndarray, threshold: float) -> float:
+    return float(np.mean(impostor >= threshold)) if impostor.size else 0.0
+
+
+def frr(genuine: np.ndarray, threshold: float) -> float:
+    return float(np.mean(genuine < threshold)) if genuine.size else 0.0
+
+
+def threshold_at_far(impostor: np.ndarray, target_far: float) -> float:
+    """Smallest threshold whose FAR on these impostor scores is at most ``target_far``."""
+    if impostor.size == 0:
+        raise ValueError("no impostor scores")
+    ordered = np.sort(impostor)[::-1]
+    allowed = int(np.floor(target_far * impostor.size))  # impostors that may score >= t
+    # t just above the (allowed+1)-th highest impostor score lets exactly `allowed` through.
+    return float(np.nextafter(ordered[allowed], np.inf)) if allowed < ordered.size else float(ordered[-1])
+
+
+def roc_auc(genuine: np.ndarray, impostor: np.ndarray) -> float:
+    """Probability a random genuine pair outscores a random impostor pair (ties count half)."""
+    scores = np.concatenate([genuine, impostor])
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(scores.size, np.float64)
+    sorted_scores = scores[order]
+    # Average ranks over ties.
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    avg = first + (counts - 1) / 2.0 + 1.0
+    ranks[order] = np.repeat(avg, counts)
+    n_g, n_i = genuine.size, impostor.size
+    return float((ranks[:n_g].sum() - n_g * (n_g + 1) / 2.0) / (n_g * n_i))
+
+
+def best_accuracy(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
+    """(accuracy, threshold) maximising the share of pairs classified right (on these same pairs)."""
+    candidates = np.unique(np.concatenate([genuine, impostor]))
+    g = np.sort(genuine)
+    i = np.sort(impostor)
+    correct = (g.size - np.searchsorted(g, candidates, side="left")) + np.searchsorted(i, candidates, side="left")
+    best = int(np.argmax(correct))
+    return float(correct[best] / (g.size + i.size)), float(candidates[best])
+
+
+def accuracy_at(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> float:
+    return float((np.sum(genuine >= threshold) + np.sum(impostor < threshold)) / (genuine.size + impostor.size))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Summary of a pair protocol's scores."""
+
+    genuine_pairs: int
+    impostor_pairs: int
+    auc: float
+    tar_at_far_1e3: float
+    threshold_at_far_1e3: float
+    best_accuracy: float
+    best_threshold: float
+
+
+def summarise(genuine: np.ndarray, impostor: np.ndarray) -> Verification:
+    t = threshold_at_far(impostor, 1e-3)
+    acc, best_t = best_accuracy(genuine, impostor)
+    return Verification(int(genuine.size), int(impostor.size), roc_auc(genuine, impostor), 1.0 - frr(genuine, t), t,
+                        acc, best_t)
+
+
+def far_frr_rows(genuine: np.ndarray, impostor: np.ndarray, thresholds: Sequence[float]) -> list[dict[str, float]]:
+    return [{"threshold": float(t), "far": far(impostor, t), "frr": frr(genuine, t)} for t in thresholds]
+
+
+def read_calibration(path: Path = CALIBRATION_FILE) -> dict[str, dict[str, object]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"Calibration file {path} is missing.",
+                         "Run `edgehr faces calibrate` and record its threshold there, or set "
+                         "recognition.threshold.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"Calibration file {path} is not valid TOML: {exc}.", "Restore it from git.") from exc
+    return {str(k): dict(v) for k, v in data.get("embedder", {}).items()}
+
+
+def calibrated_threshold(embedder_name: str, embedder_version: str, path: Path = CALIBRATION_FILE) -> float:
+    """The recorded operating threshold of this exact embedder (name and file hash must match)."""
+    entry = read_calibration(path).get(embedder_name)
+    if entry is None:
+        raise ModelError(f"No calibrated threshold for embedder {embedder_name!r} in {path}.",
+                         "Run `edgehr faces calibrate` for it, or set recognition.threshold.")
+    if entry.get("version") != embedder_version:
+        raise ModelError(
+            f"The threshold in {path} was calibrated for {embedder_name} version {entry.get('version')}, "
+            f"but the model file loaded is version {embedder_version}.",
+            "Re-run `edgehr faces calibrate` for the new model and update the file, or set recognition.threshold.",
+        )
+    value = entry.get("threshold")
+    if not isinstance(value, float):
+        raise ModelError(f"{path}: embedder.{embedder_name}.threshold is not a number.", "Fix the file.")
+    return value
+
+
+def operating_threshold(cfg: RecognitionSection, embedder_name: str, embedder_version: str) -> float:
+    """recognition.threshold if set, else the calibrated value for this embedder."""
+    if cfg.threshold > 0:
+        return cfg.threshold
+    return calibrated_threshold(embedder_name, embedder_version)

@@ -1,0 +1,171 @@
+"""Safe image loading: any photo an admin uploads or a dataset holds becomes a BGR uint8 H x W x 3 array.
+
+The size is read from the file's header (Pillow opens lazily) before any pixel is decoded, so a
+"decompression bomb" is refused without allocating its pixels. JPEG and PNG and PGM are decoded by
+OpenCV from bytes (``cv2.imread`` cannot take non-ASCII paths on every platform, bytes can); GIF by
+Pillow (OpenCV has no GIF reader). Phone JPEGs carry their rotation in EXIF: it is applied, so a
+portrait selfie is upright for the detector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from device.errors import InputError
+from device.vision.types import Image
+
+#: Largest image accepted, in pixels (about a 48 MP phone photo is refused; 40 MP is plenty for a face).
+MAX_PIXELS = 40_000_000
+#: Largest file accepted, in bytes.
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def _unreadable(path: Path, why: str) -> InputError:
+    return InputError(
+        f"Image {path.name} cannot be read: {why}.",
+        "Use a JPEG, PNG, PGM or GIF photo that opens in an image viewer.",
+        code="unreadable",
+    )
+
+
+def _too_large(path: Path, width: int, height: int) -> InputError:
+    return InputError(
+        f"Image {path.name} is {width} x {height} pixels, above the limit of {MAX_PIXELS // 1_000_000} megapixels.",
+        "Resize the photo (a face needs only a few hundred pixels) and try again.",
+        code="too-large",
+    )
+
+
+def _header_size(path: Path, data: bytes) -> tuple[int, int, str, int]:
+    """Width, height, format and EXIF orientation from the header only (no pixel decoding)."""
+    import io
+    import warnings
+
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns about large images; this module applies its own, lower, limit.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as img:
+                orientation = 1
+                if img.format == "JPEG":
+                    orientation = int(img.getexif().get(0x0112, 1) or 1)
+                return int(img.width), int(img.height), str(img.format or ""), orientation
+    except PILImage.DecompressionBombError as exc:
+        raise _too_large(path, 0, 0) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise _unreadable(path, "not a recognised image format") from exc
+
+
+def _apply_orientation(image: Image, orientation: int) -> Image:
+    """EXIF orientation 1-8 (TIFF tag 274) -> upright pixels."""
+    import cv2
+
+    if orientation == 2:
+        out = cv2.flip(image, 1)
+    elif orientation == 3:
+        out = cv2.rotate(image, cv2.ROTATE_180)
+    elif orientation == 4:
+        out = cv2.flip(image, 0)
+    elif orientation == 5:
+        out = cv2.flip(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), 1)
+    elif orientation == 6:
+        out = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    elif orientation == 7:
+        out = cv2.flip(cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE), 1)
+    elif orientation == 8:
+        out = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    else:
+        return image
+    return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+def to_bgr(pixels: np.ndarray) -> Image:
+    """Grey (H x W or H x W x 1), BGR, or BGRA uint8 -> BGR uint8 H x W x 3."""
+    import cv2
+
+    if pixels.dtype == np.uint16:
+        pixels = (pixels >> 8).astype(np.uint8)
+    if pixels.dtype != np.uint8:
+        raise InputError(f"Image has pixel type {pixels.dtype}, expected 8-bit.", "Save the photo as 8-bit.")
+    if pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 1):
+        out = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    elif pixels.ndim == 3 and pixels.shape[2] == 4:
+        out = cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
+    elif pixels.ndim == 3 and pixels.shape[2] == 3:
+        out = pixels
+    else:
+        raise InputError(f"Image has shape {pixels.shape}, expected grey or colour.", "Save the photo as RGB.")
+    return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+def decode_image(data: bytes, path: Path) -> Image:
+    """Decode image bytes (named by ``path`` in messages) into BGR uint8; see module docstring."""
+    import cv2
+
+    if not data:
+        raise _unreadable(path, "the file is empty")
+    if len(data) > MAX_BYTES:
+        raise InputError(
+            f"Image {path.name} is {len(data) // (1024 * 1024)} MB, above the {MAX_BYTES // (1024 * 1024)} MB limit.",
+            "Resize or re-compress the photo and try again.",
+            code="too-large",
+        )
+    width, height, fmt, orientation = _header_size(path, data)
+    if width * height > MAX_PIXELS:
+        raise _too_large(path, width, height)
+    if width < 1 or height < 1:
+        raise _unreadable(path, "it has no pixels")
+    if fmt == "GIF":
+        pixels = _decode_with_pillow(data, path)
+    else:
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+        # OpenCV returns None for corrupt data and for the few formats Pillow identifies but this
+        # OpenCV build lacks: Pillow then decodes it, or raises "unreadable" for corrupt pixels.
+        pixels = _decode_with_pillow(data, path) if decoded is None else np.asarray(decoded)
+    image = to_bgr(pixels)
+    if image.shape[0] != height or image.shape[1] != width:
+        raise _unreadable(path, "the decoded size differs from the header (truncated or corrupt file)")
+    return _apply_orientation(image, orientation) if fmt == "JPEG" else image
+
+
+def _decode_with_pillow(data: bytes, path: Path) -> np.ndarray:
+    import io
+    import warnings
+
+    from PIL import Image as PILImage
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as img:
+                img.seek(0)  # first frame of an animated GIF
+                rgb = img.convert("RGB")
+                rgb.load()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise _unreadable(path, "the pixel data is corrupt or truncated") from exc
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
+
+
+def load_image(path: Path) -> Image:
+    """Read an image file into BGR uint8 H x W x 3; InputError (code unreadable/too-large) if it cannot be used."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _unreadable(path, "the file does not exist or cannot be opened") from exc
+    if size > MAX_BYTES:
+        raise InputError(
+            f"Image {path.name} is {size // (1024 * 1024)} MB, above the {MAX_BYTES // (1024 * 1024)} MB limit.",
+            "Resize or re-compress the photo and try again.",
+            code="too-large",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, "the file cannot be opened") from exc
+    return decode_image(data, path)

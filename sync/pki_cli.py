@@ -1,0 +1,103 @@
+"""``edgehr-ca`` (ops/ca/edgehr-ca): the site CA's commands, for the operator of the HR server.
+
+edgehr-ca init CA_DIR                                  make the CA (once per site)
+edgehr-ca server CA_DIR --out DIR --hostname hr.example.internal    the broker's certificate
+edgehr-ca client CA_DIR edgehr-ingest --out DIR        the ingest workers' certificate
+edgehr-ca sign CA_DIR --enrolment enrolment.json --device-id ID --out ID.crt    a device's certificate
+edgehr-ca show CERT                                    who a certificate is for, who issued it, until when
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+
+from device.errors import EdgehrError
+from sync import pki
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgehr-ca", description="The edgehr site certificate authority.")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = sub.add_parser("init", help="make a new CA in CA_DIR (refuses to replace one)")
+    init.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    init.add_argument("--name", default="edgehr site CA", help="the CA's common name")
+    server = sub.add_parser("server", help="issue the broker's server certificate")
+    server.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    server.add_argument("--out", type=Path, required=True, help="folder for broker.crt and broker.key")
+    server.add_argument("--hostname", action="append", default=[], help="DNS name clients connect to (repeat)")
+    server.add_argument("--ip", action="append", default=[], help="IP address clients connect to (repeat)")
+    client = sub.add_parser("client", help="issue a client key and certificate made here (the ingest identity)")
+    client.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    client.add_argument("common_name", metavar="NAME", help=f"identity, e.g. {pki.INGEST_IDENTITY}")
+    client.add_argument("--out", type=Path, required=True, help="folder for NAME.crt and NAME.key")
+    sign = sub.add_parser("sign", help="issue a device's certificate from its request")
+    sign.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    source = sign.add_mutually_exclusive_group(required=True)
+    source.add_argument("--enrolment", type=Path, help="enrolment.json made by `edgehr device provision`")
+    source.add_argument("--csr", type=Path, help="a PEM certificate request (tls.csr)")
+    sign.add_argument("--device-id", required=True, help="the device id you registered; the request must match")
+    sign.add_argument("--out", type=Path, required=True, help="certificate file to write")
+    show = sub.add_parser("show", help="print a certificate's subject, issuer and validity")
+    show.add_argument("cert", type=Path, metavar="CERT")
+    return parser
+
+
+def _request(args: argparse.Namespace) -> tuple[bytes, str]:
+    if args.csr is not None:
+        return args.csr.read_bytes(), str(args.csr)
+    try:
+        enrolment = json.loads(args.enrolment.read_text(encoding="utf-8"))
+        return str(enrolment["csr"]).encode(), f"{args.enrolment} (csr)"
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EdgehrError(
+            f"{args.enrolment} is not an enrolment file: {exc!r}.",
+            "Send the enrolment.json that `edgehr device provision` wrote.",
+            code="pki",
+        ) from None
+
+
+def run(args: argparse.Namespace) -> str:
+    if args.action == "init":
+        ca = pki.create_ca(args.ca_dir, args.name)
+        return (
+            f"CA made: {ca.cert_path} (give to the broker and every device); keep {args.ca_dir / pki.CA_KEY} offline."
+        )
+    if args.action == "show":
+        cert = x509.load_pem_x509_certificate(args.cert.read_bytes())
+        return (
+            f"subject: {cert.subject.rfc4514_string()}\nissuer:  {cert.issuer.rfc4514_string()}\n"
+            f"valid:   {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
+        )
+    ca = pki.load_ca(args.ca_dir)
+    if args.action == "server":
+        files = pki.issue_server_cert(ca, args.out, args.hostname, args.ip)
+        return f"broker certificate: {files.cert}\nbroker key:         {files.key}"
+    if args.action == "client":
+        files = pki.issue_client_cert(ca, args.common_name, args.out)
+        return f"client certificate: {files.cert}\nclient key:         {files.key}"
+    data, source = _request(args)
+    name = pki.sign_csr(ca, data, args.out, expected_cn=args.device_id, source=source)
+    return f"certificate for {name}: {args.out}; install it on the device with {ca.cert_path}."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        print(run(args))
+    except EdgehrError as exc:
+        print(f"edgehr-ca: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"edgehr-ca: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

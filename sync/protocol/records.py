@@ -1,0 +1,230 @@
+"""Records: the durable facts a device sends uplink, one typed body per kind.
+
+A record is one row of the device outbox (``device.store.outbox``): ``seq`` is the
+outbox's per-device sequence number, assigned in the same transaction that writes
+the domain row, ``type`` says which body follows, ``ref`` is the domain row's own id
+(a punch uid), ``created_at_ms``/``clock_synced`` when and how sure. The server
+stores each record under (device id, seq) exactly once; that pair is the
+idempotency key, independent of how records were batched into messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from .payload import canonical_json
+
+
+def _b64decode(value: Any) -> Any:
+    # Strict standard base64 (with padding); anything else is a sender bug.
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"not standard base64: {exc}") from None
+    return value
+
+
+def _b64encode(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+Base64Bytes = Annotated[bytes, BeforeValidator(_b64decode), PlainSerializer(_b64encode, return_type=str)]
+Seq = Annotated[int, Field(ge=1, le=2**64 - 1)]
+UnixMs = Annotated[int, Field(ge=0, le=2**63 - 1)]
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+# ISO 8601 with offset as the device wrote it; device_time_ms is the number to compute with.
+IsoDateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T", max_length=40)]
+# Free-form short label (model versions and the like): no control characters.
+Label = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Score01 = Annotated[float, Field(ge=0.0, le=1.0)]
+# A face template (embedding) as stored on devices: a few hundred bytes to a few KiB.
+Template = Annotated[Base64Bytes, Field(min_length=16, max_length=8192)]
+
+
+class WireModel(BaseModel):
+    """Base of every body: unknown fields and type coercion are refused on receipt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class PunchBody(WireModel):
+    """An attendance punch decided on the device.
+
+    Mirrors ``device.store.punches.NewPunch`` plus ``device_id``: the outbox row's
+    body travels unchanged, so the courier does no translation.
+    """
+
+    uid: Ident
+    device_id: DeviceId
+    employee_no: Ident
+    direction: Literal["in", "out"]
+    work_day: IsoDate
+    device_time: IsoDateTime
+    device_time_ms: UnixMs
+    monotonic_ns: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    clock_synced: bool
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z+_-]{0,31}$")]
+    match_score: Score01 | None = None
+    liveness_score: Score01 | None = None
+    models: Annotated[dict[Ident, Label], Field(max_length=16)] = {}
+
+
+class PunchCorrectionBody(WireModel):
+    """An admin's audited fix: ``add`` a missed punch, or ``void`` a wrong one.
+
+    A void names its punch by ``punch_uid`` or by its record ``corrects_seq``.
+    """
+
+    action: Literal["add", "void"]
+    employee_no: Ident
+    reason: ShortText
+    admin: Ident
+    clock_synced: bool
+    direction: Literal["in", "out"] | None = None
+    at_ms: UnixMs | None = None
+    punch_uid: Ident | None = None
+    corrects_seq: Seq | None = None
+
+    @model_validator(mode="after")
+    def _says_what_it_fixes(self) -> PunchCorrectionBody:
+        if self.action == "add" and (self.direction is None or self.at_ms is None):
+            raise ValueError("an 'add' correction needs the punch's direction and at_ms")
+        if self.action == "void" and self.punch_uid is None and self.corrects_seq is None:
+            raise ValueError("a 'void' correction must name the punch (punch_uid or corrects_seq)")
+        return self
+
+
+class EnrolmentBody(WireModel):
+    """An employee's face enrolment changed on this device (templates, never photos)."""
+
+    event: Literal["enrolled", "updated", "removed"]
+    employee_no: Ident
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    admin: Ident
+    consent_ref: Ident | None = None
+    model: Ident | None = None
+    templates: Annotated[list[Template], Field(max_length=16)] = []
+
+    @model_validator(mode="after")
+    def _consent_before_templates(self) -> EnrolmentBody:
+        if self.event != "removed" and (self.consent_ref is None or self.model is None):
+            raise ValueError("an enrolment with templates needs consent_ref and model")
+        if self.event == "removed" and self.templates:
+            raise ValueError("a 'removed' enrolment carries no templates")
+        return self
+
+
+class Answer(WireModel):
+    """One interview answer as transcribed (or typed) at the booth."""
+
+    question_id: Ident
+    transcript: Annotated[str, StringConstraints(max_length=20000)]
+    duration_ms: Annotated[int, Field(ge=0)]
+    typed: bool = False
+
+
+class CompetencyScore(WireModel):
+    """A rubric score with the answer sentences behind it (advice, not a decision)."""
+
+    competency: Ident
+    score: Annotated[float, Field(ge=0.0)]
+    scale_max: Annotated[int, Field(ge=1, le=100)]
+    evidence: Annotated[list[Annotated[str, StringConstraints(max_length=2000)]], Field(max_length=20)]
+
+    @model_validator(mode="after")
+    def _score_on_scale(self) -> CompetencyScore:
+        if self.score > self.scale_max:
+            raise ValueError(f"score {self.score} exceeds scale_max {self.scale_max}")
+        return self
+
+
+class InterviewResultBody(WireModel):
+    """A finished booth interview: transcript, rubric scores, integrity flags."""
+
+    session_id: Ident
+    candidate_id: Ident
+    role_id: Ident
+    consent_id: Ident
+    completed_ms: UnixMs
+    clock_synced: bool
+    answers: Annotated[list[Answer], Field(max_length=100)]
+    scores: Annotated[list[CompetencyScore], Field(max_length=50)]
+    integrity_flags: Annotated[list[Ident], Field(max_length=50)] = []
+    # Pace, pauses...: shown apart from competency scores, never part of them.
+    delivery: dict[Ident, float] = {}
+
+
+class RecordBase(WireModel):
+    """Fields of every record: one outbox row (seq, type, ref, body, time, synced)."""
+
+    seq: Seq
+    ref: Ident
+    created_at_ms: UnixMs
+    clock_synced: bool
+
+
+class PunchRecord(RecordBase):
+    type: Literal["punch"]
+    body: PunchBody
+
+
+class PunchCorrectionRecord(RecordBase):
+    type: Literal["punch-correction"]
+    body: PunchCorrectionBody
+
+
+class EnrolmentRecord(RecordBase):
+    type: Literal["enrolment"]
+    body: EnrolmentBody
+
+
+class InterviewResultRecord(RecordBase):
+    type: Literal["interview-result"]
+    body: InterviewResultBody
+
+
+Record = Annotated[
+    PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord,
+    Field(discriminator="type"),
+]
+RECORD_TYPES: tuple[str, ...] = (
+    "punch",
+    "punch-correction",
+    "enrolment",
+    "interview-result",
+)
+
+
+def record_json(record: BaseModel) -> bytes:
+    """Canonical JSON of one record, as it appears inside a records payload."""
+    return canonical_json(record.model_dump(mode="json", exclude_none=True))
+
+
+def record_digest(record: RecordBase) -> bytes:
+    """16-byte SHA-256 digest of canonical ``{"type": ..., "body": ...}`` of a record.
+
+    The same value as ``sync.server.store.records.digest`` (which keeps it as 32 hex
+    digits): the store keeps it next to (device, seq), and an insert that conflicts on
+    that key with a *different* digest is a sequence reuse (Reason.REPLAY), never a
+    duplicate to re-ack. ``ref`` and the record's time are left out: they cannot differ
+    between two sendings of one outbox row.
+    """
+    dumped = record.model_dump(mode="json", exclude_none=True)
+    return hashlib.sha256(canonical_json({"type": dumped["type"], "body": dumped["body"]})).digest()[:16]

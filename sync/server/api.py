@@ -1,0 +1,337 @@
+"""The HR API (JSON, bearer tokens with roles) and, through ``pages``, the HR web pages.
+
+Everything is passed in: ``create_app(config, store)``; nothing is looked up globally. Errors are JSON
+``{"error": code, "message": what, "fix": what to do}`` with a status that matches the code.
+"""
+
+# No "from __future__ import annotations": FastAPI reads these annotations at runtime.
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from device.errors import EdgehrError, InputError, StoreError
+from sync.server import auth, export, timesheets
+from sync.server.config import ServerConfig
+from sync.server.pages import pages_router, static_files
+from sync.server.store import HRStore, attendance, devices, employees, records, webhook_rows
+from sync.server.store.employees import NotFound
+
+_STATUS = {"not-found": 404, "conflict": 409, "unauthenticated": 401, "forbidden": 403}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmployeeIn(_In):
+    employee_no: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=120)
+
+
+class DeviceIn(_In):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field("", max_length=80)
+    site: str = Field("", max_length=80)
+    sign_public_key: str = Field(description="Ed25519 public key, base64 of 32 bytes")
+    sign_key_id: str = Field(description="16 lowercase hex digits")
+    box_public_key: str = Field(description="X25519 public key, base64 of 32 bytes")
+    box_key_id: str = Field(description="16 lowercase hex digits")
+
+
+class AssignIn(_In):
+    employee_nos: list[str] = Field(max_length=100_000)
+
+
+class CorrectionIn(_In):
+    employee_no: str
+    action: Literal["add", "void", "change"]
+    reason: str = Field(min_length=3, max_length=500)
+    punch_uid: str | None = None
+    direction: Literal["in", "out"] | None = None
+    at: datetime | None = Field(None, description="ISO 8601 with offset")
+
+
+class ShiftIn(_In):
+    name: str = Field(min_length=1, max_length=80)
+    start: str = Field(description="HH:MM")
+    end: str = Field(description="HH:MM; at or before start = ends the next day")
+    days: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday")
+    grace_in_minutes: int = 0
+    grace_out_minutes: int = 0
+    overtime_after_minutes: int = 0
+
+
+class ShiftAssignIn(_In):
+    shift_id: int
+    valid_from: date
+
+
+class WebhookIn(_In):
+    url: str = Field(max_length=2000)
+    secret: str = Field(min_length=16, max_length=200)
+    events: list[str]
+    format: Literal["json", "wecom"] = "json"
+
+
+class TokenIn(_In):
+    role: auth.Role
+    label: str = Field("", max_length=80)
+
+
+def _principal(request: Request) -> auth.Principal:
+    """The caller of an API route, from its bearer token (the store travels in ``app.state``)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    store: HRStore = request.app.state.store
+    return auth.authenticate(store, token.strip() if scheme.lower() == "bearer" else None)
+
+
+class _Role:
+    """A dependency that admits the caller only with one of ``allowed`` roles."""
+
+    def __init__(self, allowed: frozenset[auth.Role]) -> None:
+        self.allowed = allowed
+
+    def __call__(self, who: Annotated[auth.Principal, Depends(_principal)]) -> auth.Principal:
+        return auth.require(who, self.allowed)
+
+
+# A route parameter annotated with one of these requires a token with a matching role.
+ReadHR = Annotated[auth.Principal, Depends(_Role(auth.READ_HR))]
+WriteHR = Annotated[auth.Principal, Depends(_Role(auth.WRITE_HR))]
+ReadDevices = Annotated[auth.Principal, Depends(_Role(auth.READ_DEVICES))]
+WriteDevices = Annotated[auth.Principal, Depends(_Role(auth.WRITE_DEVICES))]
+AssignDevices = Annotated[auth.Principal, Depends(_Role(auth.ASSIGN_DEVICES))]
+Operations = Annotated[auth.Principal, Depends(_Role(auth.OPERATIONS))]
+Admin = Annotated[auth.Principal, Depends(_Role(auth.ADMIN))]
+From = Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")]
+To = Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD (inclusive)")]
+
+
+def error_response(exc: EdgehrError) -> JSONResponse:
+    status = getattr(exc, "status", None) or _STATUS.get(exc.code)
+    if status is None:
+        status = 503 if isinstance(exc, StoreError) else 400 if isinstance(exc, InputError) else 500
+    return JSONResponse({"error": exc.code, "message": exc.what, "fix": exc.fix}, status_code=status)
+
+
+def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
+    app = FastAPI(title=f"edgehr HR API · {config.server.name}", version="1")
+    app.state.store = store
+
+    @app.exception_handler(EdgehrError)
+    def _edgehr_error(request: Request, exc: EdgehrError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse(
+            {
+                "error": "invalid-request",
+                "message": f"{where}: {first.get('msg', 'invalid')}",
+                "fix": "Correct the request as described in /openapi.json.",
+            },
+            status_code=422,
+        )
+
+    @app.get("/api/health")
+    def health() -> JSONResponse:
+        try:
+            with store.db.read() as tx:
+                tx.execute("SELECT 1").one()
+            ok = True
+        except Exception:  # any driver error means "database unreachable": reported, not hidden
+            ok = False
+        return JSONResponse(
+            {"ok": ok, "database": store.db.dialect, "server": config.server.name}, status_code=200 if ok else 503
+        )
+
+    # --- punches and timesheets ---------------------------------------------------------------
+
+    @app.get("/api/punches")
+    def list_punches(
+        who: ReadHR,
+        day: date | None = None,
+        employee_no: str | None = None,
+        device_id: str | None = None,
+    ) -> dict[str, Any]:
+        rows = attendance.punches(
+            store, day=day.isoformat() if day else None, employee_no=employee_no, device_id=device_id
+        )
+        return {"punches": rows}
+
+    def _rows(first: date, last: date, employee_no: str | None) -> list[timesheets.DayRow]:
+        return attendance.load_timesheets(store, first, last, employee_no)
+
+    @app.get("/api/timesheets")
+    def get_timesheets(
+        who: ReadHR,
+        first: From,
+        last: To,
+        employee_no: str | None = None,
+    ) -> dict[str, Any]:
+        names = employees.names(store)
+        rows = [
+            timesheets.row_json(r, store.tz) | {"name": names.get(r.employee_no, "")}
+            for r in _rows(first, last, employee_no)
+        ]
+        return {"from": first.isoformat(), "to": last.isoformat(), "timezone": str(store.tz), "rows": rows}
+
+    @app.get("/api/timesheets.csv")
+    def timesheets_csv(
+        who: ReadHR,
+        first: From,
+        last: To,
+        employee_no: str | None = None,
+    ) -> Response:
+        text = export.timesheet_csv(_rows(first, last, employee_no), employees.names(store), store.tz)
+        filename = f"timesheets_{first.isoformat()}_{last.isoformat()}.csv"
+        return Response(
+            text.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @app.post("/api/corrections", status_code=201)
+    def create_correction(body: CorrectionIn, who: WriteHR) -> dict[str, Any]:
+        return attendance.add_correction(
+            store,
+            employee_no=body.employee_no,
+            action=body.action,
+            reason=body.reason,
+            actor=who.actor,
+            punch_uid=body.punch_uid,
+            direction=body.direction,
+            at=body.at,
+        )
+
+    @app.get("/api/corrections")
+    def list_corrections(who: ReadHR, employee_no: str | None = None) -> dict[str, Any]:
+        return {"corrections": attendance.corrections(store, employee_no)}
+
+    @app.post("/api/shifts", status_code=201)
+    def create_shift(body: ShiftIn, who: WriteHR) -> dict[str, Any]:
+        shift_id = attendance.create_shift(
+            store,
+            name=body.name,
+            start=body.start,
+            end=body.end,
+            days=body.days,
+            grace_in_minutes=body.grace_in_minutes,
+            grace_out_minutes=body.grace_out_minutes,
+            overtime_after_minutes=body.overtime_after_minutes,
+            actor=who.actor,
+        )
+        return {"id": shift_id}
+
+    @app.get("/api/shifts")
+    def list_shifts(who: ReadHR) -> dict[str, Any]:
+        return {"shifts": attendance.shifts(store)}
+
+    @app.put("/api/employees/{employee_no}/shift")
+    def set_shift(employee_no: str, body: ShiftAssignIn, who: WriteHR) -> dict[str, Any]:
+        attendance.assign_shift(store, employee_no, body.shift_id, body.valid_from, who.actor)
+        return {"employee_no": employee_no, "shift_id": body.shift_id, "valid_from": body.valid_from.isoformat()}
+
+    # --- employees ------------------------------------------------------------------------------
+
+    @app.post("/api/employees", status_code=201)
+    def create_employee(body: EmployeeIn, who: WriteHR) -> dict[str, Any]:
+        return employees.create(store, body.employee_no, body.name, who.actor)
+
+    @app.get("/api/employees")
+    def list_employees(who: ReadHR, include_erased: bool = False) -> dict[str, Any]:
+        return {"employees": employees.list_all(store, include_erased)}
+
+    @app.get("/api/employees/{employee_no}")
+    def get_employee(employee_no: str, who: ReadHR) -> dict[str, Any]:
+        return employees.get(store, employee_no)
+
+    @app.delete("/api/employees/{employee_no}")
+    def erase_employee(employee_no: str, who: WriteHR) -> dict[str, Any]:
+        queued = employees.erase(store, employee_no, who.actor)
+        return {"employee_no": employee_no, "erased": True, "erase_sent_to": queued}
+
+    # --- devices --------------------------------------------------------------------------------
+
+    @app.post("/api/devices", status_code=201)
+    def register_device(body: DeviceIn, who: WriteDevices) -> dict[str, Any]:
+        return devices.register(
+            store,
+            device_id=body.id,
+            name=body.name,
+            site=body.site,
+            sign_public_key=body.sign_public_key,
+            sign_key_id=body.sign_key_id,
+            box_public_key=body.box_public_key,
+            box_key_id=body.box_key_id,
+            actor=who.actor,
+        )
+
+    @app.get("/api/devices")
+    def list_devices(who: ReadDevices) -> dict[str, Any]:
+        return {"devices": devices.list_all(store)}
+
+    @app.get("/api/devices/{device_id}")
+    def get_device(device_id: str, who: ReadDevices) -> dict[str, Any]:
+        return devices.get(store, device_id)
+
+    @app.post("/api/devices/{device_id}/revoke")
+    def revoke_device(device_id: str, who: WriteDevices) -> dict[str, Any]:
+        return devices.revoke(store, device_id, who.actor)
+
+    @app.put("/api/devices/{device_id}/employees")
+    def assign_employees(device_id: str, body: AssignIn, who: AssignDevices) -> dict[str, Any]:
+        return devices.assign(store, device_id, body.employee_nos, who.actor)
+
+    @app.get("/api/rejections")
+    def rejections(who: Operations) -> dict[str, Any]:
+        return {"rejections": records.rejection_counts(store)}
+
+    # --- webhooks and tokens --------------------------------------------------------------------
+
+    @app.post("/api/webhooks", status_code=201)
+    def create_webhook(body: WebhookIn, who: WriteHR) -> dict[str, Any]:
+        hook_id = webhook_rows.create(
+            store, url=body.url, secret=body.secret, events=body.events, body_format=body.format, actor=who.actor
+        )
+        return {"id": hook_id}
+
+    @app.get("/api/webhooks")
+    def list_webhooks(who: WriteHR) -> dict[str, Any]:
+        return {"webhooks": webhook_rows.list_all(store)}
+
+    @app.get("/api/webhooks/{webhook_id}/deliveries")
+    def list_deliveries(webhook_id: int, who: WriteHR) -> dict[str, Any]:
+        return {"deliveries": webhook_rows.deliveries(store, webhook_id)}
+
+    @app.delete("/api/webhooks/{webhook_id}")
+    def delete_webhook(webhook_id: int, who: WriteHR) -> dict[str, Any]:
+        if not webhook_rows.deactivate(store, webhook_id, who.actor):
+            raise NotFound(f"There is no active webhook {webhook_id}.", "List webhooks with GET /api/webhooks.")
+        return {"id": webhook_id, "active": False}
+
+    @app.post("/api/tokens", status_code=201)
+    def create_token(body: TokenIn, who: Admin) -> dict[str, Any]:
+        token = auth.create_token(store, body.role, body.label, actor=who.actor)
+        return {"token": token, "role": body.role, "note": "Shown once: store it now."}
+
+    @app.get("/api/tokens")
+    def list_tokens(who: Admin) -> dict[str, Any]:
+        return {"tokens": auth.list_tokens(store)}
+
+    @app.delete("/api/tokens/{token_id}")
+    def revoke_token(token_id: int, who: Admin) -> dict[str, Any]:
+        if not auth.revoke_token(store, token_id, who.actor):
+            raise NotFound(f"There is no active token {token_id}.", "List tokens with GET /api/tokens.")
+        return {"id": token_id, "revoked": True}
+
+    app.include_router(pages_router(config, store))
+    app.mount("/static", static_files(), name="static")
+    return app

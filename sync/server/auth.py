@@ -1,0 +1,134 @@
+"""API tokens and roles. No password or token exists until an admin token is created (printed once).
+
+A token is 32 random bytes (URL-safe base64 with an ``ehr_`` prefix); only its SHA-256 is stored. A slow
+password hash buys nothing for a secret with 256 bits of entropy, and a fast lookup by hash is what
+every API call needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sys
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from device.errors import EdgehrError, InputError
+from sync.server.store import HRStore, audit
+
+Role = Literal["admin", "hr", "it", "readonly"]
+ROLES: tuple[Role, ...] = ("admin", "hr", "it", "readonly")
+PREFIX = "ehr_"
+
+# Who may do what. Personal data (punches, timesheets, employees) is for admin, hr and readonly;
+# devices and their keys for admin and it; changes to people's records for admin and hr.
+READ_HR: frozenset[Role] = frozenset({"admin", "hr", "readonly"})
+WRITE_HR: frozenset[Role] = frozenset({"admin", "hr"})
+READ_DEVICES: frozenset[Role] = frozenset({"admin", "hr", "it", "readonly"})
+WRITE_DEVICES: frozenset[Role] = frozenset({"admin", "it"})
+ASSIGN_DEVICES: frozenset[Role] = frozenset({"admin", "hr"})
+ADMIN: frozenset[Role] = frozenset({"admin"})
+OPERATIONS: frozenset[Role] = frozenset({"admin", "it"})
+
+
+class AuthError(EdgehrError):
+    """No usable token (HTTP 401) or a token whose role may not do this (HTTP 403)."""
+
+    def __init__(self, what: str, fix: str, *, code: str, status: int) -> None:
+        super().__init__(what, fix, code=code)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    role: Role
+    label: str
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.token_id}:{self.label}" if self.label else f"token:{self.token_id}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(store: HRStore, role: str, label: str = "", actor: str = "cli") -> str:
+    """Create a token with ``role`` and return it: the only time it is ever visible."""
+    if role not in ROLES:
+        raise InputError(f"Unknown role {role!r}.", f"Choose one of: {', '.join(ROLES)}.")
+    token = PREFIX + secrets.token_urlsafe(32)
+    with store.db.transaction() as tx:
+        new_id = tx.execute(
+            "INSERT INTO api_tokens (token_hash, role, label, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            (token_hash(token), role, label[:80], store.now_iso()),
+        ).scalar()
+        audit.record(tx, store.now_iso(), actor, "token.create", f"token:{new_id}", {"role": role, "label": label})
+    return token
+
+
+def revoke_token(store: HRStore, token_id: int, actor: str) -> bool:
+    with store.db.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (store.now_iso(), token_id)
+        ).rowcount
+        if changed:
+            audit.record(tx, store.now_iso(), actor, "token.revoke", f"token:{token_id}")
+    return bool(changed)
+
+
+def list_tokens(store: HRStore) -> list[dict[str, Any]]:
+    with store.db.read() as tx:
+        return tx.execute("SELECT id, role, label, created_at, revoked_at FROM api_tokens ORDER BY id").dicts()
+
+
+def authenticate(store: HRStore, token: str | None) -> Principal:
+    if not token:
+        raise AuthError(
+            "No API token was given.",
+            "Send 'Authorization: Bearer <token>' or log in.",
+            code="unauthenticated",
+            status=401,
+        )
+    wanted = token_hash(token)
+    with store.db.read() as tx:
+        row = tx.execute(
+            "SELECT id, role, label, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            (wanted,),
+        ).one()
+    # The lookup is by hash already; compare_digest keeps the final check constant-time anyway.
+    if row is None or not hmac.compare_digest(row[3], wanted):
+        raise AuthError(
+            "The API token is unknown or revoked.", "Ask an admin for a new token.", code="unauthenticated", status=401
+        )
+    return Principal(int(row[0]), row[1], row[2])
+
+
+def require(principal: Principal, allowed: frozenset[Role]) -> Principal:
+    if principal.role not in allowed:
+        raise AuthError(
+            f"A token with role '{principal.role}' may not do this.",
+            f"Use a token with one of the roles: {', '.join(sorted(allowed))}.",
+            code="forbidden",
+            status=403,
+        )
+    return principal
+
+
+def create_token_cmd(args: Any) -> int:
+    """``edgehr server token create --config FILE --role ROLE``: print a new token once."""
+    from device.config.loader import load_toml_model
+    from sync.server.config import ServerConfig
+    from sync.server.store import database_url, open_hr_store
+
+    config = load_toml_model(args.config, ServerConfig)
+    store = open_hr_store(database_url(config.server.database_url, config.server.state_dir), config.server.timezone)
+    try:
+        token = create_token(store, args.role, args.label, actor="cli")
+    finally:
+        store.close()
+    print(token)
+    print(f"(role {args.role}; shown once: store it in a password manager now)", file=sys.stderr)
+    return 0

@@ -1,0 +1,435 @@
+"""An ingest worker: device uplink from the broker into the HR store, acknowledgements and commands back.
+
+Several workers share the uplink through an MQTT 5 shared subscription
+(``$share/<group>/edgehr/v1/+/up/#``), each with its own persistent session. For every message:
+verify and decrypt it (unknown devices, bad signatures, tampering are refused and counted by
+reason), check the topic names the envelope's device, store its records idempotently in one
+transaction, and only after that commit publish an ``ack`` naming the stored and duplicate sequences
+and PUBACK the message. A worker killed mid-message has sent no ack: the courier sends again.
+
+Workers also send the store's pending downlink commands (erase, gallery, config...) to devices and
+record the device's confirmations (``ack-downlink``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.errors import EdgehrError
+from sync.backoff import Backoff
+from sync.keyfiles import identity_path, load_or_create_identity, public_json, write_atomic
+from sync.mqtt import Endpoint, MqttLink, Received
+from sync.protocol import (
+    AckBody,
+    AckDownlinkBody,
+    CandidatesBody,
+    ConfigBody,
+    DownlinkBody,
+    EraseBody,
+    GalleryBody,
+    HelloBody,
+    LocalKeys,
+    Opened,
+    PeerKeys,
+    ProtocolError,
+    PublicIdentity,
+    Reason,
+    RecordsBody,
+    ReplayWindow,
+    ReplayWindows,
+    RotateKeyBody,
+    ServerChannel,
+    Stamp,
+    ingest_subscription,
+    iter_seqs,
+    parse_message_topic,
+    to_ranges,
+)
+from sync.server.config import ServerConfig
+from sync.server.store import HRStore, downlinks
+from sync.server.store.hr_store import database_url, open_hr_store
+from sync.server.store.records import IngestResult
+
+log = logging.getLogger(__name__)
+
+#: Counter label of a message whose records were all stored before (a resend or a replayed copy):
+#: re-acknowledged, never stored twice, not an attack.
+DUPLICATE = Reason.DUPLICATE.value
+
+
+def server_keys_path(state_dir: Path) -> Path:
+    """The server's public keys, for provisioning devices (their ``sync.server_key_file``)."""
+    return state_dir / "server-keys.json"
+
+
+def load_server_identity(state_dir: Path) -> LocalKeys:
+    """The server's keys (created on first start), with the public half exported for devices."""
+    identity = load_or_create_identity(identity_path(state_dir))
+    public = server_keys_path(state_dir)
+    body = {"peer_id": "server", "current": public_json(identity.public), "previous": []}
+    text = json.dumps(body, indent=1).encode()
+    if not public.exists() or public.read_bytes() != text:
+        write_atomic(public, text)
+    return LocalKeys(identity)
+
+
+class StoreDirectory:
+    """Registered, active devices' public keys from the HR store, cached for a few seconds."""
+
+    def __init__(self, store: HRStore, ttl_seconds: float = 5.0) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, PeerKeys | None]] = {}
+
+    def peer_keys(self, device_id: str) -> PeerKeys | None:
+        now = time.monotonic()
+        hit = self._cache.get(device_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        with self._store.db.read() as tx:
+            row = tx.execute(
+                "SELECT sign_public_key, box_public_key FROM devices WHERE id = ? AND status = 'active'", (device_id,)
+            ).one()
+        peer = None
+        if row is not None:
+            sign, box = (base64.b64decode(str(v)) for v in row)
+            peer = PeerKeys(device_id, PublicIdentity.from_raw(sign, box))
+        self._cache[device_id] = (now, peer)
+        return peer
+
+
+def command_body(row: dict[str, Any]) -> DownlinkBody:
+    """The protocol body of a ``downlinks`` row (the store keeps the HR side's description)."""
+    seq, body, kind = int(row["command_seq"]), dict(row["body"]), str(row["type"])
+    if kind == "erase":
+        nos: list[Any] = body.get("employee_nos") or [body.get("employee_no")]
+        return EraseBody(
+            command_seq=seq,
+            erasure_id=str(body.get("erasure_id") or f"erase-{row['device_id']}-{seq}"),
+            employee_nos=[str(n) for n in nos],
+            reason=str(body.get("reason") or "erased-by-hr"),
+        )
+    if kind == "gallery":
+        # The HR store keeps no templates yet: a gallery command carries the removals it names.
+        return GalleryBody(
+            command_seq=seq,
+            gallery_version=int(body.get("gallery_version", seq)),
+            page=1,
+            pages=1,
+            upserts=body.get("upserts", []),
+            removals=[str(n) for n in body.get("removed") or body.get("removals") or []],
+        )
+    if kind == "config":
+        return ConfigBody(
+            command_seq=seq,
+            config_version=int(body.get("config_version", seq)),
+            settings=body.get("settings", {}),
+        )
+    if kind == "candidates":
+        return CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})
+    if kind == "rotate-key":
+        return RotateKeyBody.model_validate({"command_seq": seq, **body})
+    raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")
+
+
+#: At most this many records messages share one transaction (bounds its size and the ack delay).
+MAX_MESSAGES_PER_COMMIT = 50
+#: Ranges in one ack body (the protocol allows MAX_RANGES = 1000): a bigger union is split in two acks.
+MAX_ACK_RANGES = 500
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A records message whose records are committed: what to acknowledge once the commit is done."""
+
+    device_id: str
+    envelope_seq: int
+    window: ReplayWindow
+    ackable: list[int]
+    result: IngestResult | None  # None: every record was known stored (no ingest needed)
+
+
+class IngestWorker:
+    """One worker process's loop: ``run()`` until the stop event is set."""
+
+    def __init__(
+        self,
+        *,
+        store: HRStore,
+        keys: LocalKeys,
+        endpoint: Endpoint,
+        worker_id: str,
+        share_group: str,
+        stop: threading.Event,
+        backoff: Backoff | None = None,
+        downlink_interval_seconds: float = 1.0,
+        downlink_resend_seconds: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.worker_id = worker_id
+        self.stop = stop
+        self.channel = ServerChannel(keys, StoreDirectory(store))
+        self.windows = ReplayWindows(self._load_window)
+        self.counts: Counter[str] = Counter()
+        self._downlink_interval = downlink_interval_seconds
+        self._downlink_resend = downlink_resend_seconds
+        self._next_downlink_check = 0.0
+        self._downlink_sent: dict[tuple[str, int], float] = {}
+        self._last_seq = 0
+        self.link = MqttLink(
+            endpoint,
+            client_id=f"ingest-{worker_id}",
+            stop=stop,
+            backoff=backoff or Backoff(0.5, 10.0),
+            manual_ack=True,
+            max_inflight=200,
+        )
+        self.link.subscribe(ingest_subscription(share_group), qos=1)
+
+    def _load_window(self, device_id: str) -> ReplayWindow:
+        floor = self.store.highest_contiguous_seq(device_id)
+        return ReplayWindow(floor, self.store.seen_seqs(device_id, floor + 1, floor + 4096))
+
+    def _next_seq(self) -> int:
+        # Downlink envelope sequences only need to grow per sender; workers share no counter, so
+        # microseconds since the epoch (bumped past the last one used) keep them increasing and apart.
+        self._last_seq = max(self._last_seq + 1, time.time_ns() // 1000)
+        return self._last_seq
+
+    def run(self) -> None:
+        log.info("ingest worker %s starting", self.worker_id)
+        try:
+            while not self.stop.is_set():
+                self.step(0.05)
+        finally:
+            self.link.close()
+
+    def step(self, timeout: float) -> None:
+        self.handle_all(self.link.poll(timeout))
+        now = time.monotonic()
+        if self.link.connected and now >= self._next_downlink_check:
+            self._next_downlink_check = now + self._downlink_interval
+            self.send_downlinks()
+
+    # -- uplink -----------------------------------------------------------------------------------
+
+    def _reject(self, reason: str, device_id: str | None, why: object) -> None:
+        self.counts[reason] += 1
+        self.store.count_rejection(reason, device_id)
+        log.warning("uplink rejected (%s): %s", reason, why, extra={"device_id": device_id})
+
+    def handle_all(self, messages: list[Received]) -> None:
+        """Handle messages in arrival order; each run of records messages is stored in ONE transaction
+        (one commit, one fsync, for however many arrived together), then each is acknowledged and
+        PUBACKed. Other messages (hello, confirmations) are handled one at a time between the runs."""
+        run: list[tuple[Received, Opened, RecordsBody]] = []
+        for message in messages:
+            opened = self._open(message)
+            if opened is not None and isinstance(opened.body, RecordsBody):
+                if len(run) >= MAX_MESSAGES_PER_COMMIT:
+                    self._store_run(run)
+                    run = []
+                run.append((message, opened, opened.body))
+                continue
+            self._store_run(run)
+            run = []
+            if opened is not None:
+                self._other(opened)
+            self.link.ack(message)  # PUBACK only once its effects are durable
+        self._store_run(run)
+
+    def handle(self, message: Received) -> None:
+        """Handle one message (its records in their own transaction), without the PUBACK."""
+        opened = self._open(message)
+        if opened is None:
+            return
+        if isinstance(opened.body, RecordsBody):
+            self._acknowledge(self._store_records([(opened, opened.body)]))
+        else:
+            self._other(opened)
+
+    def _open(self, message: Received) -> Opened | None:
+        """The verified, decrypted message, or None when it was refused (counted by reason)."""
+        try:
+            topic_device: str | None = parse_message_topic(message.topic).device_id
+        except ProtocolError:
+            topic_device = None
+        try:
+            return self.channel.open(message.topic, message.payload)
+        except ProtocolError as exc:
+            self._reject(exc.reason.value, topic_device, exc)
+            return None
+
+    def _other(self, opened: Opened) -> None:
+        device_id, body = opened.device_id, opened.body
+        if isinstance(body, AckDownlinkBody):
+            confirmed = downlinks.confirm(self.store, device_id, list(iter_seqs(body.commands)))
+            self.counts["confirmed"] += confirmed
+            self._ack(device_id, [], opened.seq)
+        elif isinstance(body, HelloBody):
+            self._hello(device_id, opened.seq, body)
+
+    def _store_run(self, run: list[tuple[Received, Opened, RecordsBody]]) -> None:
+        if not run:
+            return
+        try:
+            stored = self._store_records([(opened, body) for _, opened, body in run])
+        except Exception:
+            if len(run) == 1:
+                raise  # as before batching: the worker stops, nothing is acknowledged, the broker resends
+            # Keep a bad message from holding back the others: store them one transaction each.
+            log.warning("storing %d messages together failed; storing them one at a time", len(run), exc_info=True)
+            for one in run:
+                self._store_run([one])
+            return
+        self._acknowledge(stored)
+        for message, _, _ in run:
+            self.link.ack(message)  # PUBACK only once its effects are durable
+
+    def _store_records(self, run: list[tuple[Opened, RecordsBody]]) -> list[_Stored]:
+        """Store the records of every message of ``run`` in one transaction; committed when it returns."""
+        plans: list[_Stored] = []
+        with self.store.db.transaction():
+            for opened, body in run:
+                device_id = opened.device_id
+                window = self.windows.get(device_id)
+                seqs = [r.seq for r in body.records]
+                new, _ = window.split(seqs)
+                if not new:  # every record known stored: a resend or a replayed copy
+                    self.store.count_rejection(DUPLICATE, device_id)
+                    plans.append(_Stored(device_id, opened.seq, window, seqs, None))
+                    continue
+                batch = [
+                    {"seq": r.seq, "type": r.type, "body": r.body.model_dump(mode="json", exclude_none=True)}
+                    for r in body.records
+                ]
+                result = self.store.ingest(device_id, batch)
+                if result.duplicates:
+                    self.store.count_rejection(DUPLICATE, device_id)
+                plans.append(_Stored(device_id, opened.seq, window, result.ackable, result))
+        return plans
+
+    def _acknowledge(self, stored: list[_Stored]) -> None:
+        """After the commit: the replay windows, the counters, and the ``ack``s: one per device for all
+        its messages of the run (``messages`` lists them), split when the ranges would grow too many."""
+        acks: dict[str, list[tuple[list[int], list[int]]]] = {}  # device -> [(record seqs, envelope seqs)]
+        for plan in stored:
+            result = plan.result
+            if result is None:
+                self.counts[DUPLICATE] += 1
+            else:
+                plan.window.mark_stored(result.ackable)
+                self.counts["stored"] += len(result.stored)
+                if result.duplicates:
+                    self.counts[DUPLICATE] += 1
+                if result.conflicts:
+                    log.error(
+                        "device %s reused record sequences with other content: %s",
+                        plan.device_id,
+                        result.conflicts[:20],
+                    )
+            groups = acks.setdefault(plan.device_id, [])
+            if groups and len(to_ranges(groups[-1][0] + plan.ackable)) <= MAX_ACK_RANGES:
+                groups[-1][0].extend(plan.ackable)
+                groups[-1][1].append(plan.envelope_seq)
+            else:
+                groups.append((list(plan.ackable), [plan.envelope_seq]))
+        for device_id, groups in acks.items():
+            for seqs, envelope_seqs in groups:
+                self._ack(device_id, seqs, *envelope_seqs)
+
+    def _hello(self, device_id: str, envelope_seq: int, body: HelloBody) -> None:
+        highest = self.store.highest_contiguous_seq(device_id)
+        if body.next_record_seq <= highest:
+            # The device's counter went backwards (a restored SD card): its new records would reuse
+            # stored sequences. The store refuses those as conflicts; flag the device now.
+            self._reject(Reason.REPLAY.value, device_id, f"hello next_record_seq {body.next_record_seq} <= {highest}")
+        # A device that (re)connects gets its pending commands at once.
+        for key in [k for k in self._downlink_sent if k[0] == device_id]:
+            del self._downlink_sent[key]
+        self._next_downlink_check = 0.0
+        self._ack(device_id, [], envelope_seq)
+
+    def _ack(self, device_id: str, seqs: list[int], *envelope_seqs: int) -> None:
+        ack = AckBody(records=to_ranges(seqs), messages=list(envelope_seqs))
+        sealed = self.channel.seal(device_id, ack, seq=self._next_seq(), stamp=Stamp.now(True))
+        self.link.publish(sealed.topic, sealed.payload)
+
+    # -- downlink commands ------------------------------------------------------------------------
+
+    def send_downlinks(self) -> None:
+        now = time.monotonic()
+        sent: dict[str, list[int]] = {}
+        for row in downlinks.pending(self.store):
+            key = (str(row["device_id"]), int(row["command_seq"]))
+            if now - self._downlink_sent.get(key, -1e9) < self._downlink_resend:
+                continue
+            try:
+                body = command_body(row)
+                sealed = self.channel.seal(key[0], body, seq=self._next_seq(), stamp=Stamp.now(True))
+            except (ProtocolError, EdgehrError, ValueError) as exc:
+                log.error("downlink %s cannot be sent: %s", key, exc)
+                self._downlink_sent[key] = now + 3600  # look again in an hour, not every second
+                continue
+            if not self.link.publish(sealed.topic, sealed.payload):
+                return
+            self._downlink_sent[key] = now
+            sent.setdefault(key[0], []).append(key[1])
+        for device_id, seqs in sent.items():
+            downlinks.mark_sent(self.store, device_id, seqs)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sync.server.ingest --config FILE --worker-id N``: one ingest worker process."""
+    from device.config.loader import load_toml_model
+    from device.logs import setup_logging
+
+    parser = argparse.ArgumentParser(prog="python -m sync.server.ingest", description=main.__doc__)
+    parser.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
+    parser.add_argument("--worker-id", required=True, help="stable id: names the worker's persistent session")
+    args = parser.parse_args(argv)
+    try:
+        config = load_toml_model(args.config, ServerConfig)
+        setup_logging(config.logging.level, config.logging.json_lines)
+        store = open_hr_store(
+            database_url(config.server.database_url, config.server.state_dir), config.server.timezone
+        )
+        stop = threading.Event()
+        stop_on_signals(stop)
+        worker = IngestWorker(
+            store=store,
+            keys=load_server_identity(config.server.state_dir),
+            endpoint=Endpoint.of_server(config.broker),
+            worker_id=args.worker_id,
+            share_group=config.ingest.share_group,
+            stop=stop,
+        )
+        worker.run()
+        store.close()
+    except EdgehrError as exc:
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

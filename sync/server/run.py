@@ -1,0 +1,82 @@
+"""``edgehr server run --config FILE``: the ingest workers and the HR API in one command.
+
+The workers are child processes under a Supervisor (own process groups, dying with this process),
+restarted if one exits; the HR API runs on uvicorn in this process. SIGINT or SIGTERM stops the API,
+then the workers (SIGTERM, a grace period, SIGKILL), and returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from device.config.loader import load_toml_model
+from device.panel.serve import BackgroundServer
+from device.paths import CHECKOUT
+from device.supervisor import Supervisor
+from sync.server.config import ServerConfig
+from sync.server.ingest import load_server_identity, server_keys_path
+from sync.server.store.hr_store import database_url, open_hr_store
+
+log = logging.getLogger(__name__)
+
+#: Restarts of one worker within a run before the server gives up on it and stops.
+MAX_RESTARTS = 20
+
+
+def worker_names(config: ServerConfig) -> list[str]:
+    return [f"ingest-{n}" for n in range(1, config.ingest.workers + 1)]
+
+
+def run_server(config_path: Path, stop: threading.Event) -> int:
+    config = load_toml_model(config_path, ServerConfig)
+    state = config.server.state_dir
+    # Keys and schema first, in this process: workers starting together must not race to create them.
+    load_server_identity(state)
+    store = open_hr_store(database_url(config.server.database_url, state), config.server.timezone)
+    from sync.server.api import create_app
+
+    api = BackgroundServer(create_app(config, store), config.api.host, config.api.port)
+    supervisor = Supervisor(state / "logs")
+    env = {"PYTHONPATH": str(CHECKOUT)}
+    names = worker_names(config)
+    try:
+        for name in names:
+            supervisor.start(
+                name,
+                [sys.executable, "-m", "sync.server.ingest", "--config", str(config_path), "--worker-id", name],
+                env=env,
+            )
+        api.start()
+        log.info(
+            "server running: HR API on %s, %d ingest workers; devices need %s",
+            api.url,
+            len(names),
+            server_keys_path(state),
+        )
+        while not stop.wait(1.0):
+            for name in names:
+                child = supervisor.children[name]
+                if not child.running():
+                    if child.starts > MAX_RESTARTS:
+                        log.error("%s keeps exiting; stopping the server. Read %s", name, child.log_path)
+                        return 1
+                    log.warning("%s exited (code %s); restarting it", name, child.process and child.process.returncode)
+                    supervisor.start(name, child.argv, env=env)
+    finally:
+        api.stop()
+        supervisor.stop_all(grace=10.0)
+        store.close()
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Handler of ``edgehr server run``."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    return run_server(args.config, stop)

@@ -1,0 +1,165 @@
+"""Registered devices: their identity public keys, status, and which employees each one knows."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import TYPE_CHECKING, Any
+
+from device.errors import InputError
+from sync.server.store import audit, downlinks
+from sync.server.store.employees import NotFound
+
+if TYPE_CHECKING:
+    from sync.server.store.hr_store import HRStore
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # the sync protocol's key id: 8 bytes as lowercase hex
+
+_COLUMNS = "id, name, site, sign_public_key, sign_key_id, box_public_key, box_key_id, status, registered_at, revoked_at"
+
+
+def _raw_key(value: str, what: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"The {what} is not standard base64.", "Paste the key as the device printed it.") from exc
+    if len(raw) != 32:
+        raise InputError(f"The {what} is {len(raw)} bytes, not 32.", "Paste the raw 32-byte public key (base64).")
+    return value
+
+
+def register(
+    store: HRStore,
+    *,
+    device_id: str,
+    name: str,
+    site: str,
+    sign_public_key: str,
+    sign_key_id: str,
+    box_public_key: str,
+    box_key_id: str,
+    actor: str,
+) -> dict[str, Any]:
+    """Register a device with its Ed25519 (sign) and X25519 (box) public keys, base64 of 32 bytes each."""
+    if not DEVICE_ID.match(device_id):
+        raise InputError(f"Device id {device_id!r} is not 1-64 letters, digits or . _ : -", "Choose another id.")
+    for key_id in (sign_key_id, box_key_id):
+        if not KEY_ID.match(key_id):
+            raise InputError(f"Key id {key_id!r} is not 16 lowercase hex digits.", "Copy the key id from the device.")
+    _raw_key(sign_public_key, "signing (Ed25519) public key")
+    _raw_key(box_public_key, "encryption (X25519) public key")
+    now = store.now_iso()
+    with store.db.transaction() as tx:
+        if tx.execute("SELECT 1 FROM devices WHERE id = ?", (device_id,)).one() is not None:
+            raise InputError(
+                f"Device {device_id} is already registered.",
+                "Revoke it and register the replacement under a new id.",
+                code="conflict",
+            )
+        tx.execute(
+            f"INSERT INTO devices ({_COLUMNS}, command_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, 0)",  # noqa: S608
+            (
+                device_id,
+                name.strip() or device_id,
+                site.strip(),
+                sign_public_key,
+                sign_key_id,
+                box_public_key,
+                box_key_id,
+                now,
+            ),
+        )
+        audit.record(
+            tx,
+            now,
+            actor,
+            "device.register",
+            f"device:{device_id}",
+            {"site": site, "sign_key_id": sign_key_id, "box_key_id": box_key_id},
+        )
+    return get(store, device_id)
+
+
+def get(store: HRStore, device_id: str) -> dict[str, Any]:
+    with store.db.read() as tx:
+        rows = tx.execute(f"SELECT {_COLUMNS} FROM devices WHERE id = ?", (device_id,)).dicts()  # noqa: S608
+        if not rows:
+            raise NotFound(f"There is no device {device_id}.", "Check the device id, or register the device.")
+        employees = [
+            r[0]
+            for r in tx.execute(
+                "SELECT employee_no FROM device_assignments WHERE device_id = ? ORDER BY employee_no", (device_id,)
+            ).all()
+        ]
+    return rows[0] | {"employees": employees}
+
+
+def list_all(store: HRStore) -> list[dict[str, Any]]:
+    with store.db.read() as tx:
+        rows = tx.execute(f"SELECT {_COLUMNS} FROM devices ORDER BY id").dicts()  # noqa: S608
+        counts = dict(tx.execute("SELECT device_id, count(*) FROM device_assignments GROUP BY device_id").all())
+        last = dict(tx.execute("SELECT device_id, max(received_at) FROM records GROUP BY device_id").all())
+    return [r | {"assigned": int(counts.get(r["id"], 0)), "last_record_at": last.get(r["id"])} for r in rows]
+
+
+def revoke(store: HRStore, device_id: str, actor: str) -> dict[str, Any]:
+    """Stop trusting a device: ingest must refuse its messages from now on (status 'revoked')."""
+    now = store.now_iso()
+    with store.db.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'", (now, device_id)
+        ).rowcount
+        if not changed:
+            exists = tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar()
+            if exists is None:
+                raise NotFound(f"There is no device {device_id}.", "Check the device id.")
+            raise InputError(f"Device {device_id} is already revoked.", "Nothing to do.", code="conflict")
+        audit.record(tx, now, actor, "device.revoke", f"device:{device_id}")
+    return get(store, device_id)
+
+
+def assign(store: HRStore, device_id: str, employee_nos: list[str], actor: str) -> dict[str, Any]:
+    """Make the device know exactly these employees; queue a "gallery" command naming the change."""
+    wanted = sorted(set(employee_nos))
+    now = store.now_iso()
+    with store.db.transaction() as tx:
+        status = tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar()
+        if status is None:
+            raise NotFound(f"There is no device {device_id}.", "Check the device id.")
+        if status != "active":
+            raise InputError(
+                f"Device {device_id} is revoked.", "Assign employees to an active device.", code="conflict"
+            )
+        usable = {r[0] for r in tx.execute("SELECT employee_no FROM employees WHERE erased_at IS NULL").all()}
+        unknown = [no for no in wanted if no not in usable]
+        if unknown:
+            raise InputError(
+                f"Unknown or erased employees: {', '.join(unknown)}.", "Create them first.", code="not-found"
+            )
+        before = {
+            r[0]
+            for r in tx.execute("SELECT employee_no FROM device_assignments WHERE device_id = ?", (device_id,)).all()
+        }
+        added, removed = sorted(set(wanted) - before), sorted(before - set(wanted))
+        for no in removed:
+            tx.execute("DELETE FROM device_assignments WHERE device_id = ? AND employee_no = ?", (device_id, no))
+        for no in added:
+            tx.execute(
+                "INSERT INTO device_assignments (device_id, employee_no, assigned_at) VALUES (?, ?, ?)",
+                (device_id, no, now),
+            )
+        command_seq = None
+        if added or removed:
+            # The ingest side turns this into gallery pages with the employees' templates.
+            command_seq = downlinks.emit(
+                tx, device_id, "gallery", {"employee_nos": wanted, "added": added, "removed": removed}, now
+            )
+            audit.record(tx, now, actor, "device.assign", f"device:{device_id}", {"added": added, "removed": removed})
+    return get(store, device_id) | {"command_seq": command_seq}
+
+
+def is_active(store: HRStore, device_id: str) -> bool:
+    with store.db.read() as tx:
+        return bool(tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar() == "active")

@@ -1,0 +1,69 @@
+"""The downlink outbox: commands for devices (erase, gallery...) written here, sent by the ingest side.
+
+Each command gets the next per-device ``command_seq`` from a counter on the device's row; the UPDATE
+locks that row, so concurrent writers (API workers, several processes) never hand out a number twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sync.server.store.database import Tx
+
+if TYPE_CHECKING:
+    from sync.server.store.hr_store import HRStore
+
+TYPES = ("erase", "gallery", "config", "candidates", "rotate-key")
+
+
+def emit(tx: Tx, device_id: str, command_type: str, body: dict[str, Any], at: str) -> int:
+    """Queue a command for a device inside the caller's transaction; return its command_seq."""
+    if command_type not in TYPES:
+        raise ValueError(f"unknown downlink type {command_type!r}")
+    seq = tx.execute(
+        "UPDATE devices SET command_seq = command_seq + 1 WHERE id = ? RETURNING command_seq", (device_id,)
+    ).scalar()
+    if seq is None:
+        raise ValueError(f"no device {device_id!r}")
+    tx.execute(
+        "INSERT INTO downlinks (device_id, command_seq, type, body, created_at) VALUES (?, ?, ?, ?, ?)",
+        (device_id, seq, command_type, json.dumps(body, ensure_ascii=False, sort_keys=True), at),
+    )
+    return int(seq)
+
+
+def pending(store: HRStore, device_id: str | None = None) -> list[dict[str, Any]]:
+    """Commands not yet confirmed by their device, oldest first (sent ones included: resend until confirmed)."""
+    sql = "SELECT id, device_id, command_seq, type, body, created_at, sent_at FROM downlinks WHERE confirmed_at IS NULL"
+    with store.db.read() as tx:
+        if device_id is None:
+            rows = tx.execute(sql + " ORDER BY device_id, command_seq").dicts()
+        else:
+            rows = tx.execute(sql + " AND device_id = ? ORDER BY command_seq", (device_id,)).dicts()
+    for row in rows:
+        row["body"] = json.loads(row["body"])
+    return rows
+
+
+def mark_sent(store: HRStore, device_id: str, command_seqs: Iterable[int]) -> None:
+    with store.db.transaction() as tx:
+        for seq in command_seqs:
+            tx.execute(
+                "UPDATE downlinks SET sent_at = ? WHERE device_id = ? AND command_seq = ? AND sent_at IS NULL",
+                (store.now_iso(), device_id, seq),
+            )
+
+
+def confirm(store: HRStore, device_id: str, command_seqs: Iterable[int]) -> int:
+    """The device applied these commands; return how many were newly confirmed."""
+    confirmed = 0
+    with store.db.transaction() as tx:
+        for seq in command_seqs:
+            confirmed += tx.execute(
+                "UPDATE downlinks SET confirmed_at = ? WHERE device_id = ? AND command_seq = ?"
+                " AND confirmed_at IS NULL",
+                (store.now_iso(), device_id, seq),
+            ).rowcount
+    return confirmed

@@ -1,0 +1,151 @@
+"""Webhook subscriptions and their delivery outbox (rows only; HTTP and signing live in sync.server.webhooks).
+
+An event is queued in the same transaction as the change it reports, so a stored punch always gets its
+webhook calls and a rolled-back one never does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from device.errors import InputError
+from sync.server.store import audit
+from sync.server.store.database import Param, Tx
+
+if TYPE_CHECKING:
+    from sync.server.store.hr_store import HRStore
+
+EVENTS = ("punch", "correction", "employee.erased")
+FORMATS = ("json", "wecom")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def create(store: HRStore, *, url: str, secret: str, events: list[str], actor: str, body_format: str = "json") -> int:
+    if not url.startswith(("https://", "http://")):
+        raise InputError(f"Webhook URL {url!r} is not http(s).", "Give the full https:// address of the receiver.")
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown or not events:
+        raise InputError(f"Unknown webhook events {unknown or events}.", f"Choose from: {', '.join(EVENTS)}.")
+    if body_format not in FORMATS:
+        raise InputError(f"Unknown webhook format {body_format!r}.", f"Choose from: {', '.join(FORMATS)}.")
+    if body_format == "wecom" and set(events) != {"punch"}:
+        raise InputError("The WeCom format carries punches only.", "Subscribe a WeCom webhook to 'punch' alone.")
+    if len(secret) < 16:
+        raise InputError("The webhook secret is shorter than 16 characters.", "Use a long random secret.")
+    with store.db.transaction() as tx:
+        new_id = tx.execute(
+            "INSERT INTO webhooks (url, secret, events, format, active, created_at) VALUES (?, ?, ?, ?, 1, ?)"
+            " RETURNING id",
+            (url, secret, ",".join(sorted(set(events))), body_format, store.now_iso()),
+        ).scalar()
+        audit.record(tx, store.now_iso(), actor, "webhook.create", f"webhook:{new_id}", {"url": url, "events": events})
+    return int(new_id)
+
+
+def list_all(store: HRStore) -> list[dict[str, Any]]:
+    """Subscriptions without their secrets (shown once, at creation, by the caller)."""
+    with store.db.read() as tx:
+        rows = tx.execute("SELECT id, url, events, format, active, created_at FROM webhooks ORDER BY id").dicts()
+    for row in rows:
+        row["events"] = row["events"].split(",")
+        row["active"] = bool(row["active"])
+    return rows
+
+
+def deactivate(store: HRStore, webhook_id: int, actor: str) -> bool:
+    with store.db.transaction() as tx:
+        changed = tx.execute("UPDATE webhooks SET active = 0 WHERE id = ? AND active = 1", (webhook_id,)).rowcount
+        if changed:
+            audit.record(tx, store.now_iso(), actor, "webhook.deactivate", f"webhook:{webhook_id}")
+    return bool(changed)
+
+
+def enqueue_event(tx: Tx, event: str, body: dict[str, Any], now: datetime) -> int:
+    """Queue one delivery per active webhook subscribed to ``event``; return how many were queued."""
+    hooks = tx.execute("SELECT id, events FROM webhooks WHERE active = 1").all()
+    payload = json.dumps({"event": event, "data": body}, ensure_ascii=False, sort_keys=True)
+    queued = 0
+    for hook_id, events in hooks:
+        if event in events.split(","):
+            tx.execute(
+                "INSERT INTO webhook_deliveries (webhook_id, event, body, created_at, attempts, next_attempt_ms)"
+                " VALUES (?, ?, ?, ?, 0, ?)",
+                (hook_id, event, payload, now.astimezone(UTC).isoformat(), _ms(now)),
+            )
+            queued += 1
+    return queued
+
+
+def enqueue_events(tx: Tx, event: str, bodies: Iterable[dict[str, Any]], now: datetime) -> int:
+    """``enqueue_event`` for many events of one kind (a batch of punches): the subscriptions are read
+    once, the bodies (a lazy iterable) built only when someone subscribes, and the rows written in one
+    executemany; events keep their order. Returns rows queued."""
+    hooks = [hook_id for hook_id, events in tx.execute("SELECT id, events FROM webhooks WHERE active = 1").all()
+             if event in events.split(",")]
+    if not hooks:
+        return 0
+    created_at, next_ms = now.astimezone(UTC).isoformat(), _ms(now)
+    rows: list[tuple[Param, ...]] = []
+    for body in bodies:
+        payload = json.dumps({"event": event, "data": body}, ensure_ascii=False, sort_keys=True)
+        rows += [(hook_id, event, payload, created_at, next_ms) for hook_id in hooks]
+    tx.executemany(
+        "INSERT INTO webhook_deliveries (webhook_id, event, body, created_at, attempts, next_attempt_ms)"
+        " VALUES (?, ?, ?, ?, 0, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def due(store: HRStore, now: datetime, limit: int) -> list[dict[str, Any]]:
+    with store.db.read() as tx:
+        return tx.execute(
+            "SELECT d.id, d.webhook_id, d.event, d.body, d.attempts, w.url, w.secret, w.format"
+            " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+            " WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_ms <= ? AND w.active = 1"
+            " ORDER BY d.next_attempt_ms, d.id LIMIT ?",
+            (_ms(now), limit),
+        ).dicts()
+
+
+def mark_delivered(store: HRStore, delivery_id: int, now: datetime) -> None:
+    with store.db.transaction() as tx:
+        tx.execute(
+            "UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?",
+            (now.astimezone(UTC).isoformat(), delivery_id),
+        )
+
+
+def mark_failed_attempt(
+    store: HRStore, delivery_id: int, error: str, next_attempt: datetime | None, now: datetime
+) -> None:
+    """Record a failed attempt; ``next_attempt`` None means give up (the row stays for an operator)."""
+    with store.db.transaction() as tx:
+        if next_attempt is None:
+            tx.execute(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?",
+                (error[:500], now.astimezone(UTC).isoformat(), delivery_id),
+            )
+        else:
+            tx.execute(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?"
+                " WHERE id = ?",
+                (error[:500], _ms(next_attempt), delivery_id),
+            )
+
+
+def deliveries(store: HRStore, webhook_id: int | None = None) -> list[dict[str, Any]]:
+    with store.db.read() as tx:
+        sql = (
+            "SELECT id, webhook_id, event, created_at, attempts, next_attempt_ms, delivered_at, failed_at, last_error"
+            " FROM webhook_deliveries"
+        )
+        if webhook_id is None:
+            return tx.execute(sql + " ORDER BY id").dicts()
+        return tx.execute(sql + " WHERE webhook_id = ? ORDER BY id", (webhook_id,)).dicts()

@@ -1,0 +1,41 @@
+"""Records as devices send them, built from the device's own punch code (device.store.punches)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from device.store.punches import NewPunch
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BASE_MS = 1_772_413_200_000  # 2026-03-02 09:00 +08:00 (01:00 UTC), a Monday
+
+
+def punch_body(
+    seq: int, employee_no: str = "E001", direction: str = "in", at_ms: int | None = None, synced: bool = True,
+    device_id: str = "gate-1",
+) -> dict[str, Any]:
+    """The body ``record_punch`` puts in the outbox: asdict(NewPunch) + device_id."""
+    at_ms = BASE_MS + seq * 60_000 if at_ms is None else at_ms
+    moment = datetime.fromtimestamp(at_ms / 1000, SHANGHAI)
+    punch = NewPunch(
+        employee_no=employee_no,
+        direction="in" if direction == "in" else "out",
+        work_day=moment.date().isoformat(),
+        device_time=moment.isoformat(),
+        device_time_ms=at_ms,
+        monotonic_ns=seq * 1_000_000,
+        clock_synced=synced,
+        source="face",
+        match_score=0.91,
+        liveness_score=0.98,
+        models={"embedder": "test"},
+        uid=f"{device_id}-punch-{seq}",
+    )
+    return asdict(punch) | {"device_id": device_id}
+
+
+def punch_record(seq: int, **kwargs: Any) -> dict[str, Any]:
+    return {"seq": seq, "type": "punch", "body": punch_body(seq, **kwargs)}

@@ -1,0 +1,86 @@
+"""YuNet on real dataset faces: one face on ORL/LFW, several on group photos, any input size."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from device.errors import InputError, ModelError
+from device.vision.detector import YuNetDetector, largest
+from tests.vision.conftest import FACES, LFW_SAMPLES, YUNET, face_image, needs_faces
+
+pytestmark = needs_faces
+
+
+@pytest.mark.parametrize("subject", ["s1", "s7", "s13", "s22", "s35", "s40"])
+def test_one_face_on_tiny_orl_images(detector: YuNetDetector, subject: str) -> None:
+    image = face_image(f"orl/{subject}/1.pgm")  # 92 x 112, the face fills the frame
+    faces = detector.detect(image)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    assert 40 <= w <= 100  # mapped back to the original pixels, not the enlarged working image
+    marks = faces[0].landmarks
+    assert marks.shape == (5, 2)
+    assert marks[0, 0] < marks[1, 0]  # right eye (image left) before left eye
+    assert np.all((marks[:, 0] > 0) & (marks[:, 0] < 92) & (marks[:, 1] > 0) & (marks[:, 1] < 112))
+
+
+@pytest.mark.parametrize("relative", LFW_SAMPLES)
+def test_centred_face_on_lfw(detector: YuNetDetector, relative: str) -> None:
+    image = face_image(f"lfw-dev/{relative}")
+    face = largest(detector.detect(image))
+    assert face is not None
+    cx, cy = face.box[0] + face.box[2] / 2, face.box[1] + face.box[3] / 2
+    assert abs(cx - 125) < 30 and abs(cy - 125) < 40  # deep-funnelled LFW centres the face
+
+
+def test_group_photos(detector: YuNetDetector) -> None:
+    assert len(detector.detect(face_image("celeb-dev/couple.jpg"))) == 2
+    assert len(detector.detect(face_image("celeb-dev/selfie-many-people.jpg"))) >= 5  # 6 measured
+
+
+def test_big_image_is_detected_at_working_size_and_mapped_back(detector: YuNetDetector) -> None:
+    image = face_image("celeb-dev/img1.jpg")  # 1382 x 1868
+    big = largest(detector.detect(image))
+    half = largest(detector.detect(cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)))
+    assert big is not None and half is not None
+    # The same face, in each image's own pixels: the full-size box is twice the half-size one.
+    assert big.box[2] == pytest.approx(2 * half.box[2], rel=0.1)
+    assert big.box[0] == pytest.approx(2 * half.box[0], rel=0.1, abs=10)
+
+
+def test_no_face_in_a_blank_frame(detector: YuNetDetector) -> None:
+    assert detector.detect(np.full((480, 640, 3), 127, np.uint8)) == []
+
+
+def test_rejects_non_bgr_input(detector: YuNetDetector) -> None:
+    with pytest.raises(InputError):
+        detector.detect(np.zeros((100, 100), np.uint8))  # type: ignore[arg-type]
+
+
+def test_model_with_wrong_hash_is_refused(tmp_path: Path) -> None:
+    tampered = tmp_path / "yunet.onnx"
+    shutil.copyfile(YUNET, tampered)
+    data = bytearray(tampered.read_bytes())
+    data[-1] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(ModelError) as caught:
+        YuNetDetector(tampered)
+    assert "sha256" in str(caught.value)
+
+
+def test_missing_model_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError):
+        YuNetDetector(tmp_path / "absent.onnx")
+
+
+def test_detection_rate_on_every_orl_and_yale_image(detector: YuNetDetector) -> None:
+    from device.vision.images import load_image
+
+    paths = sorted((FACES / "orl").glob("s*/*.pgm")) + sorted((FACES / "yale").glob("subject*"))
+    found = sum(bool(detector.detect(load_image(p))) for p in paths)
+    assert found == len(paths)  # measured: 400/400 ORL, 164/164 Yale
