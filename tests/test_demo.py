@@ -1,57 +1,36 @@
-"""README command (1) runs ``edgehr demo``: it must serve, stop on its own or on Ctrl-C, and leave nothing behind."""
+"""README command (1) runs ``edgehr demo``: a whole site whose punches reach the server, each under the
+right name, and which stops leaving nothing behind. The truth comes from the replay manifest and the
+terminal's punch log (which frame decided each punch), never from the system's own opinion."""
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import os
 import signal
-import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.conftest import child_pids
 
+FRAMES_PER_IMAGE = 6  # device/demo/site.py sets camera.frames_per_image to this for the replay
+
 
 def free_port() -> int:
+    import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(url: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
-                return str(response.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def test_demo_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "device.cli.main", "demo", "--state", str(tmp_path / "state"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        page = wait_for(f"http://127.0.0.1:{port}/health?lang=en")
-        assert "Device health" in page
-        spawned = child_pids(proc.pid)
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, out
-    assert "stopped" in out
-    assert not [pid for pid in spawned if alive(pid)], "demo left processes behind"
 
 
 def alive(pid: int) -> bool:
@@ -60,3 +39,151 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def get(url: str, token: str | None = None, opener: Any = None) -> str:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with (opener or urllib.request.build_opener()).open(request, timeout=5) as response:  # loopback only
+        return str(response.read().decode())
+
+
+class Demo:
+    def __init__(self, state: Path, seconds: float | None) -> None:
+        self.state = state
+        self.panel, self.server = free_port(), free_port()
+        argv = [sys.executable, "-m", "device.cli.main", "demo", "--state", str(state),
+                "--port", str(self.panel), "--server-port", str(self.server)]
+        if seconds is not None:
+            argv += ["--seconds", str(seconds)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.spawned: set[int] = set()
+
+    def wait_until(self, check: Any, timeout: float, what: str) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.spawned |= child_pids(self.proc.pid)
+            assert self.proc.poll() is None, f"demo exited early while waiting for {what}"
+            try:
+                result = check()
+            except OSError:
+                result = None
+            if result:
+                return result
+            time.sleep(1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def finish(self, timeout: float) -> str:
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        return out
+
+    @property
+    def token(self) -> str:
+        return str(json.loads((self.state / "site.json").read_text())["token"])
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp("demo") / "state"
+
+
+def server_punches(state: Path) -> list[dict[str, Any]]:
+    db = state / "site" / "server" / "hr.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT uid, employee_no, device_id FROM punches")]
+
+
+def device_rows(state: Path) -> tuple[set[str], set[str]]:
+    """(all punch uids on the device, uids whose outbox row the server acknowledged)."""
+    db = state / "site" / "devices" / "demo-gate-1" / "device.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        punched = {r[0] for r in conn.execute("SELECT uid FROM punches")}
+        delivered = {r[0] for r in conn.execute("SELECT ref FROM outbox WHERE delivered_at_ms IS NOT NULL")}
+    return punched, delivered
+
+
+def punch_log(state: Path) -> list[tuple[int, str]]:
+    """(camera frame index, employee_no) of every punch the terminal logged."""
+    found = []
+    for line in (state / "logs" / "terminal.log").read_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("msg") == "punch frame":
+                found.append((int(entry["frame"]), str(entry["employee_no"])))
+    return found
+
+
+def test_demo_site_punches_reach_the_server_under_the_right_names(state: Path) -> None:
+    demo = Demo(state, seconds=150)
+    try:
+        # The first run enrols from the shared photos; then punches must reach the server within 60 s.
+        demo.wait_until(lambda: "Device health" in get(f"http://127.0.0.1:{demo.panel}/health?lang=en"), 400,
+                        "the terminal's health page")
+        api = f"http://127.0.0.1:{demo.server}/api/punches"
+        rows = demo.wait_until(lambda: json.loads(get(api, demo.token))["punches"], 60, "punches on the server")
+        assert rows
+        # The HR page lists today's punches per person, behind a token login.
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        login = urllib.parse.urlencode({"token": demo.token}).encode()
+        opener.open(f"http://127.0.0.1:{demo.server}/login", data=login, timeout=5).read()
+        page = get(f"http://127.0.0.1:{demo.server}/?lang=en", opener=opener)
+        people = json.loads((state / "people.json").read_text())
+        names = {p["employee_no"]: p["name"] for p in people["people"]}
+        assert any(names[r["employee_no"]] in page for r in rows)
+        out = demo.finish(timeout=240)
+    finally:
+        if demo.proc.poll() is None:
+            demo.proc.kill()
+            demo.proc.wait()
+    assert demo.proc.returncode == 0, out
+    assert "edgehr demo site stopped" in out
+
+    # Every punch is under the identity of the person whose photo was on the camera at that frame.
+    manifest = json.loads((state / "replay-manifest.json").read_text())
+    logged = punch_log(state)
+    assert logged, "the terminal logged no punch"
+    for frame, employee_no in logged:
+        shown = manifest[(frame // FRAMES_PER_IMAGE) % len(manifest)]
+        assert shown["kind"] == "employee" and shown["employee_no"] == employee_no, (frame, employee_no, shown)
+
+    # Nothing lost between the device's outbox and the server; nothing for strangers.
+    stored = server_punches(state)
+    punched, delivered = device_rows(state)
+    server_uids = {r["uid"] for r in stored}
+    assert delivered <= server_uids <= punched
+    assert len(server_uids) == len(stored)
+    assert {r["employee_no"] for r in stored} <= set(names)
+    assert not [pid for pid in demo.spawned if alive(pid)], "demo left processes behind"
+
+
+def test_second_run_reuses_state_and_stops_cleanly_on_ctrl_c(state: Path) -> None:
+    if not (state / "site.json").exists():
+        pytest.skip("needs the first demo test's state")
+    consents_before = _count(state, "consents")
+    demo = Demo(state, seconds=None)
+    try:
+        demo.wait_until(lambda: "Device health" in get(f"http://127.0.0.1:{demo.panel}/health?lang=en"), 120,
+                        "the terminal's health page")
+        demo.spawned |= child_pids(demo.proc.pid)
+        demo.proc.send_signal(signal.SIGINT)
+        out = demo.finish(timeout=60)
+    finally:
+        if demo.proc.poll() is None:
+            demo.proc.kill()
+            demo.proc.wait()
+    assert demo.proc.returncode == 0, out
+    assert "First run" not in out
+    assert _count(state, "consents") == consents_before  # nobody enrolled twice
+    assert not [pid for pid in demo.spawned if alive(pid)], "demo left processes behind"
+
+
+def _count(state: Path, table: str) -> int:
+    db = state / "site" / "devices" / "demo-gate-1" / "device.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])

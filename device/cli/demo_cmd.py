@@ -14,4 +14,5 @@ def register(commands: Any) -> None:
     demo.add_argument("--camera", default=None, help="use a real camera (index or /dev path) instead of the replay")
     demo.add_argument("--faces", type=Path, default=None, help="enrol the photos in DIR/<person>/*.jpg instead")
     demo.add_argument("--port", type=int, default=8080, help="port of the kiosk and panel pages (default 8080)")
+    demo.add_argument("--server-port", type=int, default=8081, help="port of the HR server (default 8081)")
     demo.set_defaults(handler="device.demo.site:run_demo")

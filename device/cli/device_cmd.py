@@ -11,7 +11,7 @@ def register(commands: Any) -> None:
     sub = device.add_subparsers(dest="device_command", metavar="ACTION", required=True)
     run = sub.add_parser("run", help="run the kiosk loop, the local panel and the sync courier")
     run.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
-    run.set_defaults(handler="device.cli.main:not_built")
+    run.set_defaults(handler="device.runner:run_device")
     provision = sub.add_parser("provision", help="make device keys and a broker certificate request")
     provision.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
     provision.add_argument(

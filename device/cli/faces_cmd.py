@@ -27,4 +27,4 @@ def register(commands: Any) -> None:
     enrol.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
     enrol.add_argument("--root", type=Path, required=True, help="folder of photos, one sub-folder per employee")
     enrol.add_argument("--consent-version", required=True, help="version of the consent text the employees signed")
-    enrol.set_defaults(handler="device.cli.main:not_built")
+    enrol.set_defaults(handler="device.cli.faces_enrol:run_enrol")

@@ -44,6 +44,10 @@ class CameraSection(Section):
         15.0, "Frame rate", "Frames per second to deliver (replay sources are paced to it).", gt=0, le=60
     )
     loop: bool = field(True, "Loop replay", "Start a replayed video or folder again when it ends.")
+    frames_per_image: int = field(
+        5, "Frames per photo", "A replayed folder shows each photo for this many frames, like a person standing still.",
+        ge=1, le=300,
+    )
 
     @model_validator(mode="after")
     def _replay_needs_path(self) -> CameraSection:
@@ -182,6 +186,36 @@ class AttendanceSection(Section):
     snapshot_retention_days: int = field(7, "Snapshot retention", "Days a punch snapshot is kept.", ge=1, le=90)
 
 
+class EnrolmentSection(Section):
+    min_good_images: int = field(
+        3,
+        "Minimum good photos",
+        "Photos (or camera frames) that must pass the quality gate before a person is enrolled.",
+        ge=1,
+        le=20,
+    )
+    max_templates: int = field(
+        10, "Templates per person", "Most face templates kept per person; extra good photos are not used.", ge=1, le=50
+    )
+
+    @model_validator(mode="after")
+    def _enough_room(self) -> EnrolmentSection:
+        if self.max_templates < self.min_good_images:
+            raise ValueError("enrolment.max_templates must be at least enrolment.min_good_images")
+        return self
+
+
+class KioskSection(Section):
+    preview: bool = field(
+        False,
+        "Camera preview",
+        "Show a small live camera picture on the kiosk screen (kept in memory only, never stored).",
+    )
+    banner_seconds: float = field(
+        4.0, "Result display time", "Seconds a punch result stays on the kiosk screen.", ge=1, le=30
+    )
+
+
 class SyncSection(Section):
     enabled: bool = field(
         False, "Sync enabled", "Send records to the central server (needs the broker, certificates and server keys)."
@@ -229,6 +263,8 @@ class DeviceConfig(Section):
     gpio: GpioSection = field(GpioSection(), "GPIO", "LEDs, buzzer, door relay, buttons and motion sensor.")
     recognition: RecognitionSection = field(RecognitionSection(), "Recognition", "Face matching and liveness.")
     attendance: AttendanceSection = field(AttendanceSection(), "Attendance", "Punch rules.")
+    enrolment: EnrolmentSection = field(EnrolmentSection(), "Enrolment", "How many good photos enrol a face.")
+    kiosk: KioskSection = field(KioskSection(), "Kiosk screen", "What the terminal's screen shows.")
     sync: SyncSection = field(SyncSection(), "Sync", "Connection to the central server.")
     panel: PanelSection = field(PanelSection(), "Panel", "Local web panel and kiosk screen.")
     logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")

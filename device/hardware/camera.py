@@ -70,13 +70,13 @@ def open_camera(
     config: CameraSection,
     *,
     paced: bool = True,
-    frames_per_image: int = 5,
+    frames_per_image: int | None = None,
     clock: Clock | None = None,
 ) -> Camera:
     """Open the camera ``config.source`` names; HardwareError or InputError says why it cannot open.
 
     ``paced=False`` lets benchmarks and tests read replays as fast as they decode (real cameras are paced
-    by the device itself). ``frames_per_image`` applies to ``source = "folder"``.
+    by the device itself). ``frames_per_image`` (default: the config's) applies to ``source = "folder"``.
     """
     if config.source == "opencv":
         from device.hardware.camera_device import OpenCVCamera
@@ -107,7 +107,7 @@ def open_camera(
             fps=config.fps,
             loop=config.loop,
             paced=paced,
-            frames_per_image=frames_per_image,
+            frames_per_image=frames_per_image or config.frames_per_image,
             max_size=(config.width, config.height),
             clock=clock,
         )

@@ -1,0 +1,1 @@
+"""Attendance: punch rules, the per-frame decision, enrolment and the kiosk loop."""

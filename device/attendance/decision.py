@@ -1,0 +1,185 @@
+"""The per-frame decision: confirm one live identity over several frames before anyone is punched.
+
+"Never a punch under the wrong name" is the first rule, so a punch needs ``confirm_frames`` consecutive
+frames whose 1:N matches are all accepted *for the same person*, and ``liveness_frames`` consecutive live
+frames, on one uninterrupted face. Anything else — the face leaving, jumping elsewhere in the picture,
+a frame of poor quality, a frame that is not live, a match for another person or for nobody — starts the
+count again. Once a face has been decided (confirmed, unknown or spoof) the decision holds until that
+face goes away, so one person standing at the terminal is one punch, one "unknown", one alarm.
+
+The machine sees plain values (``FrameEvidence``); the kiosk loop builds them from the vision pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from device.attendance.outcomes import Idle, PoorImage, Spoof, Unknown, Waiting
+from device.vision.types import Match, QualityVerdict
+
+Box = tuple[float, float, float, float]
+
+#: Consecutive face boxes overlapping less than this are treated as a different face (someone else
+#: stepped in between two frames), which restarts the decision.
+SAME_FACE_IOU = 0.3
+
+
+@dataclass(frozen=True)
+class FrameEvidence:
+    """What one frame showed: the face box (None = no face), its quality, liveness and 1:N match.
+
+    ``liveness`` and ``match`` may be None when the pipeline stopped early (poor quality, not live).
+    """
+
+    box: Box | None
+    quality: QualityVerdict
+    liveness: float | None = None
+    match: Match | None = None
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """One identity confirmed: the weakest match and liveness scores seen over the confirming frames."""
+
+    employee_no: str
+    match_score: float
+    liveness_score: float
+    kind: str = "confirmed"
+
+
+Verdict = Confirmed | Unknown | Spoof | PoorImage | Waiting | Idle
+
+_Latched = Literal["confirmed", "unknown", "spoof"]
+
+
+def iou(a: Box, b: Box) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = min(ax + aw, bx + bw) - max(ax, bx)
+    h = min(ay + ah, by + bh) - max(ay, by)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (aw * ah + bw * bh - inter)
+
+
+class Decision:
+    """Feed it one FrameEvidence per frame with ``step``; it returns what to do about that frame."""
+
+    def __init__(self, *, confirm_frames: int, liveness_frames: int, liveness_threshold: float) -> None:
+        if confirm_frames < 1 or liveness_frames < 1:
+            raise ValueError("confirm_frames and liveness_frames must be at least 1")
+        self.confirm_frames = confirm_frames
+        self.liveness_frames = liveness_frames
+        self.liveness_threshold = liveness_threshold
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current face (it left, it changed, or the punch could not be stored)."""
+        self._box: Box | None = None
+        self._latched: _Latched | None = None
+        self._latched_no: str | None = None
+        self._clear_counts()
+
+    def _clear_counts(self) -> None:
+        self._candidate: str | None = None
+        self._agreeing = 0  # consecutive live frames matched (accepted) to _candidate
+        self._unknown = 0  # consecutive live frames matched to nobody
+        self._live = 0  # consecutive live frames
+        self._not_live = 0  # consecutive frames below the liveness threshold
+        self._scores: list[float] = []
+        self._liveness: list[float] = []
+        self._spoof_min = 1.0
+
+    def step(self, frame: FrameEvidence) -> Verdict:
+        if frame.box is None:
+            self.reset()
+            return Idle()
+        if self._box is not None and iou(self._box, frame.box) < SAME_FACE_IOU:
+            self.reset()  # a different face in a different place: start again
+        self._box = frame.box
+        if not frame.quality.ok:
+            # Poor frames break the run of agreeing frames but do not end a decided face.
+            self._clear_counts()
+            reason = frame.quality.reason or "no-face"
+            return PoorImage(reason)
+        if frame.liveness is None:
+            # The pipeline gave no liveness for this frame: no evidence either way, so nothing counts.
+            self._clear_counts()
+            return Waiting("hold-still")
+        if frame.liveness < self.liveness_threshold:
+            return self._not_live_frame(frame.liveness)
+        self._not_live = 0
+        self._spoof_min = 1.0
+        if self._latched == "spoof":
+            # Once a face was judged a spoof it stays refused until it leaves the camera: an attacker
+            # must not get a fresh try by tilting the photo until some frames pass.
+            return Waiting("step-away")
+        self._live += 1
+        self._liveness.append(frame.liveness)
+        del self._liveness[: -self.liveness_frames]  # only the latest run matters; keeps the list bounded
+        match = frame.match
+        if match is None:
+            return Waiting("hold-still")
+        if match.accepted and match.employee_no is not None:
+            return self._accepted(match)
+        return self._unmatched()
+
+    def _not_live_frame(self, liveness: float) -> Verdict:
+        self._live = 0
+        self._agreeing = 0
+        self._unknown = 0
+        self._candidate = None
+        self._scores.clear()
+        self._liveness.clear()
+        if self._latched == "spoof":
+            return Waiting("step-away")
+        self._not_live += 1
+        self._spoof_min = min(self._spoof_min, liveness)
+        if self._not_live >= self.liveness_frames:
+            self._latched = "spoof"
+            self._latched_no = None
+            return Spoof(self._spoof_min)
+        return Waiting("hold-still")
+
+    def _accepted(self, match: Match) -> Verdict:
+        assert match.employee_no is not None
+        self._unknown = 0
+        if self._latched == "confirmed" and match.employee_no == self._latched_no:
+            return Waiting("step-away")
+        if match.employee_no != self._candidate:
+            # Matches disagree: whoever it is, the run starts again from this frame.
+            self._candidate = match.employee_no
+            self._agreeing = 0
+            self._scores.clear()
+        self._agreeing += 1
+        self._scores.append(match.score)
+        del self._scores[: -self.confirm_frames]
+        if self._agreeing >= self.confirm_frames and self._live >= self.liveness_frames:
+            self._latched = "confirmed"
+            self._latched_no = match.employee_no
+            confirmed = Confirmed(
+                match.employee_no,
+                min(self._scores[-self.confirm_frames :]),
+                min(self._liveness[-self.liveness_frames :]),
+            )
+            self._clear_counts()
+            return confirmed
+        return Waiting("hold-still")
+
+    def _unmatched(self) -> Verdict:
+        self._candidate = None
+        self._agreeing = 0
+        self._scores.clear()
+        if self._latched is not None:
+            # Already decided for this face: a person who just punched and turns away (weaker matches)
+            # must not be told "unknown"; a new person is a new face (the box jumps or the face leaves).
+            return Waiting("step-away")
+        self._unknown += 1
+        if self._unknown >= self.confirm_frames and self._live >= self.liveness_frames:
+            self._latched = "unknown"
+            self._latched_no = None
+            self._unknown = 0
+            return Unknown()
+        return Waiting("hold-still")

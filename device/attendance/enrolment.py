@@ -1,0 +1,255 @@
+"""Enrolment: turn an employee's photos (or kiosk camera frames) into encrypted face templates.
+
+Consent first: nothing about a person's face is computed or kept until their consent to face attendance
+is on record. Photos are decoded in memory, embedded and dropped: only templates (encrypted with the
+device data key) are stored. Every photo gets a verdict — accepted, or rejected with a reason code the
+panel and CLI translate — and a person is enrolled only with enough good photos of one face. Re-enrolment
+replaces the templates; deletion removes them at once, is audited, and takes effect in the live gallery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
+from device.clock import Clock
+from device.config.device import EnrolmentSection
+from device.errors import InputError
+from device.store import Store
+from device.store import employees as employees_repo
+from device.store.datakey import DataKey
+from device.vision.types import Image, Vector
+
+log = logging.getLogger(__name__)
+
+#: The consent purpose face templates are kept under (device/store/employees checks the same string).
+PURPOSE = "face-attendance"
+
+#: Files in an enrolment folder that are read as photos (others are listed as unreadable).
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pgm", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
+
+#: Reason codes of a rejected photo (i18n keys "enrol.reason.<code>").
+REJECT_REASONS = ("unreadable", "too-large", "no-face", "many-faces", "too-small", "blurred", "too-dark",
+                  "too-bright", "turned", "cut-off", "not-live", "other-person")
+
+Decoder = Callable[[bytes, str], Image]
+
+
+def _default_decoder(data: bytes, name: str) -> Image:
+    from device.hardware.image_files import decode_image_bytes
+
+    return decode_image_bytes(data, name)
+
+
+def _reason_of(error: InputError) -> str:
+    """Decoders name their problems with their own codes; enrolment reports one of two."""
+    return "too-large" if "too-large" in error.code else "unreadable"
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    name: str
+    accepted: bool
+    reason: str | None = None  # one of REJECT_REASONS when not accepted
+
+
+@dataclass(frozen=True)
+class EnrolmentReport:
+    employee_no: str
+    images: list[ImageResult]
+    enrolled: bool
+    templates: int  # templates stored (0 when not enrolled)
+    needed: int  # good images needed
+    detail: dict[str, int] = field(default_factory=dict)  # e.g. rejected frames by reason (camera enrolment)
+
+    @property
+    def good(self) -> int:
+        return sum(1 for image in self.images if image.accepted)
+
+
+class NotEnoughImagesError(InputError):
+    code = "not-enough-images"
+
+
+class Enroller:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        key: DataKey,
+        embedder: ImageEmbedder,
+        model: str,
+        clock: Clock,
+        settings: EnrolmentSection,
+        gallery: GalleryView | None = None,
+        same_person_threshold: float | None = None,
+        decode: Decoder = _default_decoder,
+    ) -> None:
+        """``model`` names the embedder version the templates belong to (the gallery loads by it).
+        ``same_person_threshold``: each accepted photo must be at least this similar (cosine) to the mean of
+        the others, so one wrong photo in a folder cannot enrol a second person under this number."""
+        self.store = store
+        self.key = key
+        self.embedder = embedder
+        self.model = model
+        self.clock = clock
+        self.settings = settings
+        self.gallery = gallery
+        self.same_person_threshold = same_person_threshold
+        self.decode = decode
+
+    # -- consent --------------------------------------------------------------------------------------
+    def record_consent(
+        self, employee_no: str, name: str, *, text_version: str, recorded_by: str, demo: bool = False
+    ) -> None:
+        """Add (or rename) the employee and record their consent to face attendance (``demo``: demo data)."""
+        now = self.clock.now()
+        employees_repo.upsert_employee(self.store, employee_no, name, now, recorded_by)
+        employees_repo.record_consent(
+            self.store, employee_no, purpose=PURPOSE, text_version=text_version, recorded_by=recorded_by, at=now,
+            demo=demo,
+        )
+
+    def require_consent(self, employee_no: str) -> None:
+        if not employees_repo.has_consent(self.store, employee_no, PURPOSE):
+            raise InputError(
+                f"Employee {employee_no} has no recorded consent to face attendance; no photo was processed.",
+                "Record the employee's signed consent first, then enrol.",
+                code="no-consent",
+            )
+
+    # -- photos ---------------------------------------------------------------------------------------
+    def enrol_photos(self, employee_no: str, photos: Iterable[tuple[str, bytes]], *, actor: str) -> EnrolmentReport:
+        """Enrol from uploaded photos given as (file name, bytes). Stores templates only if enough are good."""
+        self.require_consent(employee_no)
+        results: list[ImageResult] = []
+        vectors: list[Vector] = []
+        owners: list[int] = []  # index in results of each vector
+        for name, data in photos:
+            try:
+                image = self.decode(data, name)
+            except InputError as exc:
+                results.append(ImageResult(name, False, _reason_of(exc)))
+                continue
+            vector, reason = self.embedder.embed_image(image)
+            del image  # the photo is not kept, not even in memory longer than needed
+            if vector is None:
+                results.append(ImageResult(name, False, reason or "no-face"))
+                continue
+            owners.append(len(results))
+            vectors.append(vector)
+            results.append(ImageResult(name, True))
+        for outlier in self._outliers(vectors):
+            results[owners[outlier]] = ImageResult(results[owners[outlier]].name, False, "other-person")
+        kept = [v for i, v in enumerate(vectors) if results[owners[i]].accepted]
+        return self._store(employee_no, results, kept, source="photos", actor=actor)
+
+    def enrol_folder(
+        self, employee_no: str, folder: Path, *, actor: str, progress: Callable[[str], None] | None = None
+    ) -> EnrolmentReport:
+        """Enrol from every file in ``folder`` (sorted by name); non-photos are reported as unreadable."""
+        if not folder.is_dir():
+            raise InputError(f"{folder} is not a folder.", "Give the folder that holds this employee's photos.")
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+        def read_all() -> Iterable[tuple[str, bytes]]:
+            for path in files:
+                if progress is not None:
+                    progress(path.name)
+                if path.suffix.lower() not in PHOTO_SUFFIXES:
+                    yield path.name, b""  # decodes as unreadable: listed, never silently skipped
+                    continue
+                try:
+                    yield path.name, path.read_bytes()
+                except OSError:
+                    yield path.name, b""
+
+        return self.enrol_photos(employee_no, read_all(), actor=actor)
+
+    # -- camera frames --------------------------------------------------------------------------------
+    def enrol_frames(
+        self,
+        employee_no: str,
+        frames: Iterable[Image],
+        *,
+        analyser: Analyser,
+        liveness_threshold: float,
+        actor: str,
+    ) -> EnrolmentReport:
+        """Enrol from kiosk camera frames of the person standing in front of it: the N best live frames.
+
+        "Best" is the largest face (closest to the camera, most detail), then the most live. Frames are
+        analysed in memory and dropped; the report lists one line per frame used and counts the rest.
+        """
+        self.require_consent(employee_no)
+        candidates: list[tuple[float, float, Vector]] = []
+        rejected: dict[str, int] = {}
+        for image in frames:
+            analysis = analyser.analyse(image)
+            face = analysis.face
+            if not analysis.quality.ok or face is None or analysis.embedding is None:
+                reason = analysis.quality.reason or "no-face"
+                rejected[reason] = rejected.get(reason, 0) + 1
+                continue
+            if analysis.liveness is None or analysis.liveness < liveness_threshold:
+                rejected["not-live"] = rejected.get("not-live", 0) + 1
+                continue
+            area = face.box[2] * face.box[3]
+            candidates.append((area, analysis.liveness, analysis.embedding))
+        candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+        best = [c[2] for c in candidates[: self.settings.max_templates]]
+        results = [ImageResult(f"frame-{i + 1}", True) for i in range(len(best))]
+        for outlier in self._outliers(best):
+            results[outlier] = ImageResult(results[outlier].name, False, "other-person")
+        kept = [v for i, v in enumerate(best) if results[i].accepted]
+        report = self._store(employee_no, results, kept, source="camera", actor=actor)
+        return EnrolmentReport(report.employee_no, report.images, report.enrolled, report.templates, report.needed,
+                               rejected)
+
+    # -- deletion -------------------------------------------------------------------------------------
+    def delete(self, employee_no: str, *, actor: str, reason: str) -> int:
+        """Remove the employee's templates now (audited) and from the live gallery; returns how many."""
+        removed = employees_repo.delete_templates(
+            self.store, employee_no, at=self.clock.now(), actor=actor, reason=reason
+        )
+        if self.gallery is not None:
+            self.gallery.remove(employee_no)
+        log.info("face templates deleted", extra={"employee_no": employee_no, "templates": removed})
+        return removed
+
+    # -- shared ---------------------------------------------------------------------------------------
+    def _outliers(self, vectors: list[Vector]) -> list[int]:
+        """Indexes of vectors unlike the others (leave-one-out mean), when a threshold is set."""
+        if self.same_person_threshold is None or len(vectors) < 3:
+            return []
+        matrix = np.stack([np.asarray(v, dtype=np.float32) for v in vectors])
+        total = matrix.sum(axis=0)
+        out = []
+        for i, vector in enumerate(matrix):
+            others = total - vector
+            norm = float(np.linalg.norm(others))
+            if norm > 0 and float(vector @ others) / norm < self.same_person_threshold:
+                out.append(i)
+        return out
+
+    def _store(
+        self, employee_no: str, results: list[ImageResult], vectors: list[Vector], *, source: str, actor: str
+    ) -> EnrolmentReport:
+        needed = self.settings.min_good_images
+        if len(vectors) < needed:
+            # Nothing is changed: a failed re-enrolment keeps the person's previous templates working.
+            return EnrolmentReport(employee_no, results, False, 0, needed)
+        kept = vectors[: self.settings.max_templates]
+        stored = employees_repo.replace_templates(
+            self.store, self.key, employee_no, kept, model=self.model, source=source, at=self.clock.now(), actor=actor
+        )
+        if self.gallery is not None:
+            self.gallery.remove(employee_no)
+            self.gallery.add(employee_no, np.stack(kept).astype(np.float32))
+        log.info("face enrolled", extra={"employee_no": employee_no, "templates": stored, "source": source})
+        return EnrolmentReport(employee_no, results, True, stored, needed)

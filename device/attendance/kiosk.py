@@ -1,0 +1,271 @@
+"""The kiosk loop: camera frame -> pipeline -> gallery -> decision -> rules -> durable punch -> feedback.
+
+``Kiosk.process`` handles one frame and reads top to bottom; ``Kiosk.run`` repeats it until a stop event,
+a frame budget, or (for replays) the end of the recording. The punch and its outbox row are written in
+one transaction (device/store/punches.record_punch) *before* the screen says OK and the door opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from device.attendance import history
+from device.attendance.decision import Confirmed, Decision, FrameEvidence, Verdict
+from device.attendance.outcomes import (
+    Debounced,
+    Outcome,
+    PoorImage,
+    Punched,
+    PunchFailed,
+    Spoof,
+    Unknown,
+    Waiting,
+)
+from device.attendance.ports import Analyser, DirectionSource, FeedbackPort, GalleryView
+from device.attendance.rules import Accept, Bounce, PunchRules
+from device.attendance.screen import KioskScreen
+from device.clock import Clock, to_ms
+from device.errors import InputError, StoreError
+from device.hardware.camera import Camera
+from device.store import Store
+from device.store.punches import NewPunch, record_punch
+from device.vision.types import Image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KioskCounters:
+    """Counts for metrics and the health page. Decisions are counted once per face, poor images once
+    per change of reason (not per frame), so the numbers mean "people", not "frames"."""
+
+    frames: int = 0
+    punches: int = 0
+    unknown: int = 0
+    spoof: int = 0
+    debounced: int = 0
+    punch_failed: int = 0
+    poor_image: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "frames": self.frames,
+            "punches": self.punches,
+            "unknown": self.unknown,
+            "spoof": self.spoof,
+            "debounced": self.debounced,
+            "punch_failed": self.punch_failed,
+            "poor_image": dict(self.poor_image),
+        }
+
+
+class Kiosk:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        camera: Camera,
+        pipeline: Analyser,
+        gallery: GalleryView,
+        decision: Decision,
+        rules: PunchRules,
+        store: Store,
+        clock: Clock,
+        feedback: FeedbackPort,
+        screen: KioskScreen,
+        models: dict[str, str],
+        zone: ZoneInfo,
+        directions: DirectionSource | None = None,
+        idle_wait_seconds: float = 0.02,
+    ) -> None:
+        self.device_id = device_id
+        self.camera = camera
+        self.pipeline = pipeline
+        self.gallery = gallery
+        self.decision = decision
+        self.rules = rules
+        self.store = store
+        self.clock = clock
+        self.feedback = feedback
+        self.screen = screen
+        self.models = dict(models)
+        self.zone = zone
+        self.directions = directions
+        self.idle_wait_seconds = idle_wait_seconds
+        self._counters = KioskCounters()
+        self._lock = threading.Lock()
+        self._last: Outcome | None = None
+        self._awaiting_button: Confirmed | None = None
+        self._tap: list[Image] | None = None  # frames handed to an enrolment instead of the decision
+        self._tap_wanted = 0
+        self._tap_done = threading.Event()
+
+    def process(self, image: Image) -> Outcome:
+        """One frame, start to finish. Returns what the person is shown."""
+        self.screen.offer_frame(image)
+        analysis = self.pipeline.analyse(image)
+        match = self.gallery.search(analysis.embedding) if analysis.embedding is not None else None
+        face = analysis.face
+        evidence = FrameEvidence(face.box if face else None, analysis.quality, analysis.liveness, match)
+        verdict = self.decision.step(evidence)
+        outcome = self._act(verdict)
+        self.screen.show(outcome)
+        self._count(outcome)
+        return outcome
+
+    def _act(self, verdict: Verdict) -> Outcome:
+        if isinstance(verdict, Confirmed):
+            self._awaiting_button = None
+            return self._punch(verdict)
+        if self._awaiting_button is not None:
+            # Recognised in "buttons" mode: while that same face is still decided ("step-away") punch as
+            # soon as IN or OUT is pressed; a poor frame just waits; anything else means they left.
+            if verdict == Waiting("step-away"):
+                return self._punch(self._awaiting_button)
+            if not isinstance(verdict, PoorImage):
+                self._awaiting_button = None
+        if isinstance(verdict, Unknown | Spoof):
+            self.feedback.rejected()
+        return verdict
+
+    def _punch(self, who: Confirmed) -> Outcome:
+        now = self.clock.now()
+        day = self.rules.work_day(now)
+        button = self.directions.pending_direction() if self.directions is not None else None
+        result = self.rules.decide(
+            now,
+            latest=history.latest_punch(self.store, who.employee_no),
+            today=history.last_direction_on(self.store, who.employee_no, day),
+            button=button,
+        )
+        name = history.employee_name(self.store, who.employee_no)
+        if isinstance(result, Bounce):
+            self._awaiting_button = None
+            previous = result.previous
+            at = datetime.fromtimestamp(previous.device_time_ms / 1000, UTC).astimezone(self.zone)
+            return Debounced(name, who.employee_no, previous.direction, at)
+        if not isinstance(result, Accept):  # NeedDirection: wait for the IN/OUT button
+            self._awaiting_button = who
+            return Waiting("press-in-out")
+        self._awaiting_button = None
+        local = now.astimezone(self.zone)
+        punch = NewPunch(
+            employee_no=who.employee_no,
+            direction=result.direction,
+            work_day=result.work_day,
+            device_time=local.isoformat(),
+            device_time_ms=to_ms(now),
+            monotonic_ns=self.clock.monotonic_ns(),
+            clock_synced=self.clock.synced(),
+            source=result.source,
+            match_score=round(who.match_score, 4),
+            liveness_score=round(who.liveness_score, 4),
+            models=self.models,
+        )
+        try:
+            record_punch(self.store, punch, self.device_id)
+        except (StoreError, sqlite3.Error) as exc:
+            # Not stored = not punched (the transaction rolled back): the person sees an error and may
+            # simply try again; the loop keeps running for everyone else.
+            log.error("punch not stored: %s", exc, extra={"employee_no": who.employee_no})
+            self.decision.reset()
+            self.feedback.rejected()
+            return PunchFailed(who.employee_no, "store")
+        self.feedback.accepted()
+        log.info(
+            "punch",
+            extra={"employee_no": who.employee_no, "direction": result.direction, "score": punch.match_score},
+        )
+        return Punched(name, who.employee_no, result.direction, local, who.match_score, who.liveness_score)
+
+    def _count(self, outcome: Outcome) -> None:
+        with self._lock:
+            c = self._counters
+            c.frames += 1
+            if isinstance(outcome, Punched):
+                c.punches += 1
+            elif isinstance(outcome, Unknown):
+                c.unknown += 1
+            elif isinstance(outcome, Spoof):
+                c.spoof += 1
+            elif isinstance(outcome, Debounced):
+                c.debounced += 1
+            elif isinstance(outcome, PunchFailed):
+                c.punch_failed += 1
+            elif isinstance(outcome, PoorImage) and outcome != self._last:
+                c.poor_image[outcome.reason] += 1
+            self._last = outcome
+
+    def counters(self) -> KioskCounters:
+        """A consistent copy of the counters (safe to read from another thread)."""
+        with self._lock:
+            c = self._counters
+            return KioskCounters(
+                c.frames, c.punches, c.unknown, c.spoof, c.debounced, c.punch_failed, Counter(c.poor_image)
+            )
+
+    def borrow_frames(self, count: int, *, timeout_seconds: float) -> list[Image]:
+        """Take the next ``count`` camera frames from the running loop (enrolment at the terminal).
+
+        While frames are borrowed nobody is punched; the loop resumes on its own when enough frames were
+        taken or ``timeout_seconds`` passed. Returns the frames collected (possibly fewer).
+        """
+        with self._lock:
+            if self._tap is not None:
+                raise InputError("The kiosk camera is already taking enrolment frames.", "Wait for it to finish.")
+            self._tap, self._tap_wanted = [], count
+            self._tap_done.clear()
+        self._tap_done.wait(timeout_seconds)
+        with self._lock:
+            frames, self._tap = self._tap or [], None
+        self.decision.reset()
+        return frames
+
+    def _give_to_tap(self, image: Image) -> bool:
+        with self._lock:
+            if self._tap is None:
+                return False
+            if len(self._tap) < self._tap_wanted:
+                self._tap.append(image)
+            if len(self._tap) >= self._tap_wanted:
+                self._tap_done.set()
+            return True
+
+    def run(
+        self,
+        *,
+        max_frames: int | None = None,
+        stop_event: threading.Event | None = None,
+        stop_at_end: bool = False,
+    ) -> KioskCounters:
+        """Process frames until ``stop_event`` is set or ``max_frames`` were processed.
+
+        A camera with no frame now (device lost, replay ended) is asked again after a short wait; with
+        ``stop_at_end`` (replays in tests and benchmarks) the first missing frame ends the run.
+        """
+        stop = stop_event or threading.Event()
+        processed = 0
+        self.screen.set_status("running")
+        try:
+            while not stop.is_set() and (max_frames is None or processed < max_frames):
+                frame = self.camera.read()
+                if frame is None:
+                    if stop_at_end:
+                        break
+                    stop.wait(self.idle_wait_seconds)
+                    continue
+                if not self._give_to_tap(frame.image):
+                    outcome = self.process(frame.image)
+                    if isinstance(outcome, Punched):
+                        # Which frame decided it: lets a replay be checked against who was really shown.
+                        log.info("punch frame", extra={"frame": frame.index, "employee_no": outcome.employee_no})
+                processed += 1
+        finally:
+            self.screen.set_status("stopped")
+        return self.counters()

@@ -1,0 +1,103 @@
+"""What the kiosk concluded from a frame: the values the screen, the feedback pins and the counters act on.
+
+Each outcome is a small frozen value with a stable ``kind`` (used in counters, the kiosk screen's JSON
+and i18n keys ``kiosk.<kind>``) so screens translate codes and never parse text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Direction = Literal["in", "out"]
+
+#: Guidance codes shown while the kiosk waits (i18n keys "guidance.<code>").
+GUIDANCE_CODES = ("look-at-camera", "move-closer", "hold-still", "one-person", "more-light", "less-light",
+                  "center-face", "press-in-out", "step-away")
+
+
+@dataclass(frozen=True)
+class Punched:
+    """A punch was durably written (punch row and outbox row committed) before this value exists."""
+
+    name: str
+    employee_no: str
+    direction: Direction
+    time: datetime  # local wall time of the device, aware
+    match_score: float
+    liveness_score: float
+    kind: str = "punched"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A live face was seen over the confirmation frames but matched nobody well enough."""
+
+    kind: str = "unknown"
+
+
+@dataclass(frozen=True)
+class Spoof:
+    """The face failed passive liveness over the liveness frames: a print or a screen, not a person."""
+
+    liveness_score: float
+    kind: str = "spoof"
+
+
+@dataclass(frozen=True)
+class PoorImage:
+    """The quality gate refused the face; ``reason`` is one of vision.types.QUALITY_REASONS."""
+
+    reason: str
+    kind: str = "poor-image"
+
+
+@dataclass(frozen=True)
+class Debounced:
+    """The person was recognised again within the debounce window: no new punch."""
+
+    name: str
+    employee_no: str
+    direction: Direction  # direction of the punch already recorded
+    punched_at: datetime  # local wall time of that punch
+    kind: str = "debounced"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Nothing decided yet; ``guidance`` (one of GUIDANCE_CODES) tells the person what helps."""
+
+    guidance: str
+    kind: str = "waiting"
+
+
+@dataclass(frozen=True)
+class Idle:
+    """No face in front of the camera."""
+
+    kind: str = "idle"
+
+
+@dataclass(frozen=True)
+class PunchFailed:
+    """Recognised, but the punch could not be stored: the person must not see OK, and may try again."""
+
+    employee_no: str
+    code: str
+    kind: str = "punch-failed"
+
+
+Outcome = Punched | Unknown | Spoof | PoorImage | Debounced | Waiting | Idle | PunchFailed
+
+#: Quality reason -> what the person can do about it.
+GUIDANCE_FOR_QUALITY = {
+    "no-face": "look-at-camera",
+    "many-faces": "one-person",
+    "too-small": "move-closer",
+    "blurred": "hold-still",
+    "too-dark": "more-light",
+    "too-bright": "less-light",
+    "turned": "look-at-camera",
+    "cut-off": "center-face",
+}

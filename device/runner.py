@@ -1,0 +1,338 @@
+"""A terminal, assembled from its configuration: store, data key, camera, GPIO, vision, kiosk loop, panel.
+
+``Terminal`` owns every part and closes them in reverse order; ``run_device`` is the handler of
+``edgehr device run --config FILE``: it runs until SIGINT or SIGTERM and then shuts down cleanly (the
+kiosk loop finishes its frame, so a punch being written is committed or never started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import signal
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from device.attendance.decision import Decision
+from device.attendance.enrolment import Enroller, EnrolmentReport
+from device.attendance.kiosk import Kiosk
+from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
+from device.attendance.rules import PunchRules, site_zone
+from device.attendance.screen import KioskScreen
+from device.clock import Clock, SystemClock
+from device.config.device import DeviceConfig
+from device.errors import EdgehrError, NotBuiltError
+from device.hardware.camera import Camera
+from device.hardware.gpio import GpioBoard
+from device.health import Health, collect
+from device.store import Store, open_store
+from device.store.datakey import DataKey, load_or_create
+from device.store.employees import load_templates
+
+if TYPE_CHECKING:
+    from sync.courier import Courier
+
+log = logging.getLogger(__name__)
+
+#: How often the runner checks whether templates changed under the gallery (courier downlinks, panel).
+GALLERY_CHECK_SECONDS = 1.0
+
+
+class FacePipelineView(Analyser, ImageEmbedder, Protocol):
+    """The vision pipeline does both: per-frame analysis for the kiosk, per-photo embedding for enrolment."""
+
+
+class RebuildableGallery(GalleryView, Protocol):
+    def __len__(self) -> int: ...
+
+
+@dataclass
+class VisionParts:
+    pipeline: FacePipelineView
+    gallery: RebuildableGallery
+    models: dict[str, str]  # role -> version, recorded with every punch and shown on the health page
+    template_model: str  # the embedder version templates are stored under
+    same_person_threshold: float  # cosine above which two faces are one person (the match threshold)
+
+
+def state_paths(config: DeviceConfig) -> tuple[Path, Path]:
+    """(database file, data key file) inside the configured state folder."""
+    state = config.device.state_dir
+    return state / "device.db", state / "keys" / "data.key"
+
+
+def load_gallery(store: Store, key: DataKey, gallery: GalleryView, model: str) -> int:
+    """Fill ``gallery`` with every active employee's templates for ``model``; returns the people loaded."""
+    people: dict[str, list[Any]] = defaultdict(list)
+    for template in load_templates(store, key, model):
+        people[template.employee_no].append(template.vector)
+    for employee_no, vectors in people.items():
+        gallery.remove(employee_no)
+        gallery.add(employee_no, np.stack(vectors).astype(np.float32))
+    return len(people)
+
+
+def _templates_marker(store: Store) -> tuple[int, int]:
+    row = store.conn.execute("SELECT count(*), coalesce(max(id), 0) FROM face_templates").fetchone()
+    return int(row[0]), int(row[1])
+
+
+class Terminal:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        store: Store,
+        key: DataKey,
+        camera: Camera,
+        gpio: GpioBoard,
+        vision: VisionParts,
+        clock: Clock,
+        paced_replay: bool = True,
+        courier: Courier | None = None,
+    ) -> None:
+        if config.recognition.mode != "1:N":
+            raise NotBuiltError(
+                "recognition.mode = '1:1' (employee number first, then face) is not built yet.",
+                "Use recognition.mode = '1:N'.",
+            )
+        self.config = config
+        self.store = store
+        self.key = key
+        self.camera = camera
+        self.gpio = gpio
+        self.vision = vision
+        self.clock = clock
+        zone = site_zone(config.device.timezone)
+        self.screen = KioskScreen(
+            device_name=config.device.name,
+            default_language=config.device.language,
+            monotonic_ns=clock.monotonic_ns,
+            banner_seconds=config.kiosk.banner_seconds,
+            preview=config.kiosk.preview,
+        )
+        rec = config.recognition
+        self.kiosk = Kiosk(
+            device_id=config.device.id,
+            camera=camera,
+            pipeline=vision.pipeline,
+            gallery=vision.gallery,
+            decision=Decision(
+                confirm_frames=rec.confirm_frames,
+                liveness_frames=rec.liveness_frames,
+                liveness_threshold=rec.liveness_threshold,
+            ),
+            rules=PunchRules(config.attendance, zone),
+            store=store,
+            clock=clock,
+            feedback=gpio.feedback,
+            screen=self.screen,
+            models=vision.models,
+            zone=zone,
+            directions=gpio.buttons,
+        )
+        self.enroller = Enroller(
+            store=store,
+            key=key,
+            embedder=vision.pipeline,
+            model=vision.template_model,
+            clock=clock,
+            settings=config.enrolment,
+            gallery=vision.gallery,
+            same_person_threshold=vision.same_person_threshold,
+        )
+        # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
+        self.stop_event = courier.stop if courier is not None else threading.Event()
+        self.courier = courier
+        self._courier_thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._marker = _templates_marker(store)
+        self.people = load_gallery(store, key, vision.gallery, vision.template_model)
+        self.failure: BaseException | None = None
+        self._closed = False
+
+    # -- health and panel ------------------------------------------------------------------------------
+    def health(self) -> Health:
+        report = collect(
+            self.config.device.id,
+            self.store,
+            self.config.device.state_dir,
+            self.clock,
+            camera_status=self.camera.status,
+            models=self.vision.models,
+            disk_alert_fraction=self.config.sync.backlog_alert_fraction,
+        )
+        if self.courier is None:
+            return report
+        return dataclasses.replace(report, problems=[*report.problems, *(f"sync: {p}" for p in self.courier.problems)])
+
+    def app(self) -> Any:
+        from device.panel.app import create_app
+        from device.panel.kiosk import kiosk_router
+
+        router = kiosk_router(self.screen, default_language=self.config.device.language,
+                              metrics=lambda: self.kiosk.counters().as_dict())
+        return create_app(health=self.health, default_language=self.config.device.language, extra_routers=[router])
+
+    # -- life cycle ------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        try:
+            self.kiosk.run(stop_event=self.stop_event)
+        except EdgehrError as exc:
+            # A broken camera or model stops the kiosk: say so on the screen and in the log; the process
+            # then exits non-zero so systemd restarts it (and the health page shows the cause meanwhile).
+            self.failure = exc
+            self.screen.set_status(f"error: {exc.code}")
+            log.error("kiosk loop stopped: %s", exc)
+            self.stop_event.set()
+
+    def start(self, *, panel: bool = True) -> None:
+        if panel:
+            from device.panel.serve import BackgroundServer
+
+            self._server = BackgroundServer(self.app(), self.config.panel.host, self.config.panel.port)
+            self._server.start()
+        self._thread = threading.Thread(target=self._loop, name="kiosk", daemon=True)
+        self._thread.start()
+        if self.courier is not None:
+            self._courier_thread = self.courier.start_thread()
+        log.info("terminal running", extra={"device_id": self.config.device.id, "people": self.people})
+
+    def check_gallery(self) -> bool:
+        """Rebuild the gallery if templates changed in the store (e.g. an erasure from the server)."""
+        marker = _templates_marker(self.store)
+        if marker == self._marker:
+            return False
+        self._marker = marker
+        stored = {t.employee_no for t in load_templates(self.store, self.key, self.vision.template_model)}
+        for employee_no in self._known - stored:
+            self.vision.gallery.remove(employee_no)
+        self.people = load_gallery(self.store, self.key, self.vision.gallery, self.vision.template_model)
+        return True
+
+    def enrol_from_camera(
+        self, employee_no: str, *, actor: str, frames: int = 30, timeout_seconds: float = 10.0
+    ) -> EnrolmentReport:
+        """Enrol the person standing at the terminal from its camera (consent must already be recorded).
+
+        Borrows ``frames`` frames from the running kiosk loop; the enroller keeps the best live ones.
+        """
+        self.enroller.require_consent(employee_no)
+        images = self.kiosk.borrow_frames(frames, timeout_seconds=timeout_seconds)
+        return self.enroller.enrol_frames(
+            employee_no,
+            images,
+            analyser=self.vision.pipeline,
+            liveness_threshold=self.config.recognition.liveness_threshold,
+            actor=actor,
+        )
+
+    @property
+    def _known(self) -> set[str]:
+        rows = self.store.conn.execute("SELECT employee_no FROM employees").fetchall()
+        return {r[0] for r in rows}
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until stopped (signal, failure) or ``timeout``; keeps the gallery in step with the store."""
+        waited = 0.0
+        while not self.stop_event.is_set():
+            if timeout is not None and waited >= timeout:
+                return
+            self.stop_event.wait(GALLERY_CHECK_SECONDS)
+            waited += GALLERY_CHECK_SECONDS
+            if self._thread is not None and not self._thread.is_alive():
+                self.stop_event.set()
+            self.check_gallery()
+
+    def stop(self) -> None:
+        """Stop the loop (it finishes its frame), the panel, then close camera, GPIO and store. Idempotent."""
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._courier_thread is not None:
+            self._courier_thread.join(timeout=30)
+            self._courier_thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._closed:
+            return
+        self._closed = True
+        closers = [self.camera.close, self.gpio.close, self.store.close]
+        if self.courier is not None:
+            closers.append(self.courier.store.close)
+        for close in closers:
+            with contextlib.suppress(EdgehrError):
+                close()
+
+
+def open_terminal(
+    config: DeviceConfig, *, clock: Clock | None = None, paced_replay: bool = True, config_path: Path | None = None
+) -> Terminal:
+    """Open every part the configuration names; on any failure close what was opened and re-raise.
+
+    With ``sync.enabled`` the terminal also runs the sync courier, on its own database connection so
+    that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
+    """
+    from device.attendance.vision_parts import open_vision
+    from device.hardware.camera import open_camera
+    from device.hardware.gpio import open_gpio
+
+    clock = clock or SystemClock()
+    db_path, key_path = state_paths(config)
+    opened: list[Any] = []
+    try:
+        store = open_store(db_path, check_same_thread=False)
+        opened.append(store)
+        key = load_or_create(key_path)
+        vision = open_vision(config)
+        camera = open_camera(config.camera, paced=paced_replay, clock=clock)
+        opened.append(camera)
+        gpio = open_gpio(config.gpio)
+        opened.append(gpio)
+        courier = None
+        if config.sync.enabled:
+            from sync.courier import build
+
+            courier_store = open_store(db_path, check_same_thread=False)
+            opened.append(courier_store)
+            courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
+                            data_key=key)
+        return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
+                        courier=courier)
+    except BaseException:
+        for part in reversed(opened):
+            with contextlib.suppress(EdgehrError, OSError):  # the original error is the one to report
+                part.close()
+        raise
+
+
+def run_device(args: argparse.Namespace) -> int:
+    """``edgehr device run --config FILE``: run until SIGINT/SIGTERM; exit 1 if the kiosk loop failed."""
+    from device.config import load_device_config
+
+    config = load_device_config(args.config)
+    terminal = open_terminal(config, config_path=args.config)
+    stop = terminal.stop_event
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        terminal.start()
+        print(f"edgehr terminal {config.device.id} running; kiosk screen: "
+              f"http://{config.panel.host}:{config.panel.port}/kiosk", flush=True)
+        terminal.wait()
+    finally:
+        terminal.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if terminal.failure is not None:
+        raise terminal.failure
+    print("edgehr terminal stopped.", flush=True)
+    return 0
