@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from device.attendance.challenge import challenge_rule
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
@@ -103,6 +104,10 @@ class Terminal:
                 "recognition.mode = '1:1' (employee number first, then face) is not built yet.",
                 "Use recognition.mode = '1:N'.",
             )
+        # Refused before anything is built: "blink" is not built, and must not silently mean "off".
+        challenge = challenge_rule(
+            config.recognition.active_challenge, max_yaw_degrees=config.recognition.max_yaw_degrees
+        )
         self.config = config
         self.store = store
         self.key = key
@@ -128,6 +133,7 @@ class Terminal:
                 confirm_frames=rec.confirm_frames,
                 liveness_frames=rec.liveness_frames,
                 liveness_threshold=rec.liveness_threshold,
+                challenge=challenge,
             ),
             rules=PunchRules(config.attendance, zone),
             store=store,

@@ -7,6 +7,14 @@ a frame of poor quality, a frame that is not live, a match for another person or
 count again. Once a face has been decided (confirmed, unknown or spoof) the decision holds until that
 face goes away, so one person standing at the terminal is one punch, one "unknown", one alarm.
 
+With an active challenge (``challenge``, see device/attendance/challenge.py) a confirmed identity is not
+returned at once: the person is asked to turn their head ("turn-head"), and only a later live frame of
+the same face, matched to the same person, with the yaw turned far enough, returns ``Confirmed``. A live
+match for someone else or a non-live frame during the challenge cancels it (no punch; that frame starts
+a fresh count); frames with no verdict on identity (poor quality, no liveness, no accepted match) only
+use up the challenge's frames. Running out of frames is a ``Spoof(reason="challenge")``, held like any
+spoof until the face leaves.
+
 The machine sees plain values (``FrameEvidence``); the kiosk loop builds them from the vision pipeline.
 """
 
@@ -15,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from device.attendance.challenge import HeadTurn, TurnRule
 from device.attendance.outcomes import Idle, PoorImage, Spoof, Unknown, Waiting
 from device.vision.types import Match, QualityVerdict
 
@@ -30,12 +39,14 @@ class FrameEvidence:
     """What one frame showed: the face box (None = no face), its quality, liveness and 1:N match.
 
     ``liveness`` and ``match`` may be None when the pipeline stopped early (poor quality, not live).
+    ``yaw`` is the head turn in degrees from the face's landmarks; only the active challenge reads it.
     """
 
     box: Box | None
     quality: QualityVerdict
     liveness: float | None = None
     match: Match | None = None
+    yaw: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,12 +78,20 @@ def iou(a: Box, b: Box) -> float:
 class Decision:
     """Feed it one FrameEvidence per frame with ``step``; it returns what to do about that frame."""
 
-    def __init__(self, *, confirm_frames: int, liveness_frames: int, liveness_threshold: float) -> None:
+    def __init__(
+        self,
+        *,
+        confirm_frames: int,
+        liveness_frames: int,
+        liveness_threshold: float,
+        challenge: TurnRule | None = None,
+    ) -> None:
         if confirm_frames < 1 or liveness_frames < 1:
             raise ValueError("confirm_frames and liveness_frames must be at least 1")
         self.confirm_frames = confirm_frames
         self.liveness_frames = liveness_frames
         self.liveness_threshold = liveness_threshold
+        self.challenge = challenge
         self.reset()
 
     def reset(self) -> None:
@@ -80,7 +99,13 @@ class Decision:
         self._box: Box | None = None
         self._latched: _Latched | None = None
         self._latched_no: str | None = None
+        self._yaw: float | None = None  # of the latest frame: where a head-turn challenge starts from
+        self._cancel_challenge()
         self._clear_counts()
+
+    def _cancel_challenge(self) -> None:
+        self._pending: Confirmed | None = None  # identity confirmed, waiting for the head turn
+        self._turn: HeadTurn | None = None
 
     def _clear_counts(self) -> None:
         self._candidate: str | None = None
@@ -99,6 +124,11 @@ class Decision:
         if self._box is not None and iou(self._box, frame.box) < SAME_FACE_IOU:
             self.reset()  # a different face in a different place: start again
         self._box = frame.box
+        self._yaw = frame.yaw
+        if self._pending is not None:
+            verdict = self._challenge_frame(frame)
+            if verdict is not None:
+                return verdict
         if not frame.quality.ok:
             # Poor frames break the run of agreeing frames but do not end a decided face.
             self._clear_counts()
@@ -157,16 +187,54 @@ class Decision:
         self._scores.append(match.score)
         del self._scores[: -self.confirm_frames]
         if self._agreeing >= self.confirm_frames and self._live >= self.liveness_frames:
-            self._latched = "confirmed"
-            self._latched_no = match.employee_no
             confirmed = Confirmed(
                 match.employee_no,
                 min(self._scores[-self.confirm_frames :]),
                 min(self._liveness[-self.liveness_frames :]),
             )
             self._clear_counts()
-            return confirmed
+            if self.challenge is not None:
+                self._pending = confirmed
+                self._turn = HeadTurn(self.challenge, self._yaw)
+                return Waiting("turn-head")
+            return self._confirm(confirmed)
         return Waiting("hold-still")
+
+    def _confirm(self, confirmed: Confirmed) -> Confirmed:
+        self._cancel_challenge()
+        self._latched = "confirmed"
+        self._latched_no = confirmed.employee_no
+        return confirmed
+
+    def _challenge_frame(self, frame: FrameEvidence) -> Verdict | None:
+        """One frame while the head turn is awaited; None = the challenge was cancelled, decide it afresh."""
+        assert self._pending is not None and self._turn is not None
+        match = frame.match
+        live = frame.liveness is not None and frame.liveness >= self.liveness_threshold
+        if frame.quality.ok and frame.liveness is not None and not live:
+            self._cancel_challenge()  # not live mid-challenge: whatever passed before, start again
+            return None
+        if live and frame.quality.ok and match is not None and match.accepted and match.employee_no is not None:
+            if match.employee_no != self._pending.employee_no:
+                self._cancel_challenge()  # someone else's face: no punch for anyone from this challenge
+                return None
+            state = self._turn.step(frame.yaw)
+        else:
+            # No verdict on identity from this frame (poor, no liveness, no accepted match): it cannot pass
+            # the challenge, but it uses up one of its frames.
+            state = self._turn.step(None)
+        if state == "passed":
+            return self._confirm(self._pending)
+        if state == "timed-out":
+            score = self._pending.liveness_score
+            self._cancel_challenge()
+            self._clear_counts()
+            self._latched = "spoof"
+            self._latched_no = None
+            return Spoof(score, reason="challenge")
+        if not frame.quality.ok:
+            return PoorImage(frame.quality.reason or "no-face")
+        return Waiting("turn-head")
 
     def _unmatched(self) -> Verdict:
         self._candidate = None

@@ -35,6 +35,7 @@ from device.errors import InputError, StoreError
 from device.hardware.camera import Camera
 from device.store import Store
 from device.store.punches import NewPunch, record_punch
+from device.vision.quality import estimate_yaw
 from device.vision.types import Image
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ class Kiosk:
         analysis = self.pipeline.analyse(image)
         match = self.gallery.search(analysis.embedding) if analysis.embedding is not None else None
         face = analysis.face
-        evidence = FrameEvidence(face.box if face else None, analysis.quality, analysis.liveness, match)
+        yaw = estimate_yaw(face) if face is not None else None  # read only by the head-turn challenge
+        evidence = FrameEvidence(face.box if face else None, analysis.quality, analysis.liveness, match, yaw)
         verdict = self.decision.step(evidence)
         outcome = self._act(verdict)
         self.screen.show(outcome)

@@ -14,7 +14,7 @@ Direction = Literal["in", "out"]
 
 #: Guidance codes shown while the kiosk waits (i18n keys "guidance.<code>").
 GUIDANCE_CODES = ("look-at-camera", "move-closer", "hold-still", "one-person", "more-light", "less-light",
-                  "center-face", "press-in-out", "step-away")
+                  "center-face", "press-in-out", "step-away", "turn-head")
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,15 @@ class Unknown:
 
 @dataclass(frozen=True)
 class Spoof:
-    """The face failed passive liveness over the liveness frames: a print or a screen, not a person."""
+    """The face failed passive liveness over the liveness frames: a print or a screen, not a person.
+
+    ``reason`` is "liveness" (passive liveness failed; ``liveness_score`` is the lowest seen) or
+    "challenge" (passive liveness passed but the active head-turn challenge timed out; ``liveness_score``
+    is the passive score the face had reached).
+    """
 
     liveness_score: float
+    reason: str = "liveness"
     kind: str = "spoof"
 
 
