@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,15 @@ def _read_pairs(path: Path) -> list[tuple[str, str]]:
 
 
 def _inside(root: Path, relative: str) -> Path | None:
-    """The file ``relative`` under ``root``, or None when the path leaves the root."""
+    """The file ``relative`` under ``root``, or None when the path leaves the root ("..", absolute paths).
+
+    The check is on the path as written, not on where symlinks point: a dataset folder of links is fine.
+    """
     if not relative:
         return None
-    candidate = (root / relative).resolve()
-    return candidate if candidate.is_relative_to(root.resolve()) else None
+    base = Path(os.path.normpath(root.absolute()))
+    candidate = Path(os.path.normpath(base / relative))
+    return candidate if candidate.is_relative_to(base) else None
 
 
 def compare(args: argparse.Namespace) -> int:
