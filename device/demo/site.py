@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ from device.paths import shared_dir, state_home
 
 DEMO_DEVICE_ID = "demo-gate-1"
 CONSENT_VERSION = "demo-consent-1"  # demo data: no real person signed anything
+WANTED_PEOPLE = 6  # enrolled employees the replay shows
 STAMP = "site.json"  # written last on a complete first run; its absence means "set up again"
 
 
@@ -93,7 +95,6 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
         people, strangers = dataset.choose_people(shared_dir() / "datasets" / "faces" / "lfw-dev")
     else:
         people, strangers = dataset.own_people(faces), []
-    dataset.save(state / "people.json", people, strangers)
 
     config = load_device_config(site.devices[DEMO_DEVICE_ID].config_path)
     vision = open_vision(config)
@@ -104,8 +105,11 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
         enroller = Enroller(store=store, key=load_or_create(key_path), embedder=vision.pipeline,
                             model=vision.template_model, clock=SystemClock(), settings=config.enrolment,
                             same_person_threshold=vision.same_person_threshold)
-        for number, person in enumerate(people, start=1):
-            print(f"  enrolling {person.employee_no} {person.name} ({number}/{len(people)})", flush=True)
+        enrolled: list[dataset.DemoPerson] = []
+        for person in people:
+            if len(enrolled) == WANTED_PEOPLE:
+                break
+            print(f"  enrolling {person.employee_no} {person.name}", flush=True)
             enroller.record_consent(person.employee_no, person.name, text_version=CONSENT_VERSION,
                                     recorded_by="demo", demo=True)
             report = enroller.enrol_photos(
@@ -114,7 +118,14 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
             rejected = [f"{r.name}: {r.reason}" for r in report.images if r.reason]
             if rejected:
                 print(f"    photos rejected: {', '.join(rejected)}", flush=True)
+            if not report.enrolled:  # too few usable photos: unenrolled, like at a real site; shown as a stranger
+                print(f"    not enrolled: {report.good} good photos of {report.needed} needed", flush=True)
+                strangers.append(dataclasses.replace(person, employee_no="", replay=person.replay[:1]))
+                continue
             hr_employees.create(hr, person.employee_no, person.name, actor="demo")
+            enrolled.append(person)
+        people = enrolled
+        dataset.save(state / "people.json", people, strangers)
         token = create_token(hr, "admin", label="demo", actor="demo")
     finally:
         store.close()

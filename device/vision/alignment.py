@@ -23,18 +23,26 @@ CHIP_SIZE = 150
 # chip pixel coordinates, in YuNet's order: right eye, left eye, nose tip, right mouth corner,
 # left mouth corner.
 #
-# How it was measured (reproduce with `python models/parity.py --derive-template`): for every
-# face of ../shared/datasets/faces/lfw-dev (3,443 images; 3,4xx with both detectors), dlib's
-# HOG detector + 5-point model gave the shape; dlib.get_face_chip_details(shape, 150, 0.25)
-# gave the chip's rectangle and angle, hence the exact image -> chip affine map dlib uses;
-# YuNet (yunet_s_640_640.onnx, cv2.FaceDetectorYN) ran on the FULL image and its 5 landmarks
-# were mapped into chip coordinates through that map; the constants are the means.
+# How it was measured: on LFW images (../shared/datasets/faces/lfw-dev), dlib's HOG detector +
+# 5-point model gave the shape, and dlib.get_face_chip_details(shape, 150, 0.25) the chip's
+# rectangle and angle, hence the exact image -> chip map dlib uses; YuNet (yunet_s_640_640.onnx
+# in cv2.FaceDetectorYN, score >= 0.5, the face nearest dlib's) ran on the FULL image and its
+# landmarks were mapped into the chip through that map. The constants are the means over the
+# 597 faces both found among 600 images (every third of the sorted file list, from the start).
+# `python models/parity.py --template-only` re-measures on all 3,443 images: the mean of the
+# 3,109 faces with every point within 15 px of the per-point median (std 3-6.5 px; the rest
+# are left out as outliers) differs from these constants by at most 0.7 px, too little to
+# matter (moving the whole template 3 px changes descriptors by about 0.005 in cosine).
+#
+# Change these constants only together with a rebuild and re-calibration: the int8 model is
+# calibrated on chips made with them (models/recipes/quantize_embedder.py), so its bytes, its
+# sha256 in models/manifest.toml and the thresholds in models/calibration.toml all follow.
 #
 # Why not run YuNet on the dlib chips themselves (the first idea): YuNet's landmarks depend on
-# how much context surrounds the face. On a tight 150 x 150 chip they spread out by about 6%
-# (eyes ~3 px lower and wider apart) compared with the same face in a full frame, which is
-# what the kiosk feeds it. A template from chips gave mean cosine 0.9889 to dlib-chip
-# descriptors on 299 LFW faces; the full-frame template gives 0.9917.
+# how much context surrounds the face. On a tight 150 x 150 chip they come out spread by about
+# 6% (eyes ~3 px lower and further apart: right eye (46.7, 47.7), left eye (106.4, 48.2)) than
+# for the same face in a full frame, which is what the kiosk feeds YuNet. On 299 LFW faces the
+# chip-derived template gave a mean cosine of 0.9889 to dlib-chip descriptors, this one 0.9917.
 CHIP_TEMPLATE_YUNET: NDArray[np.float32] = np.array(
     [
         [46.668, 44.608],  # right eye (image left)

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from sync.protocol import (
     GalleryBody,
     HelloBody,
     LocalKeys,
+    Opened,
     PeerKeys,
     ProtocolError,
     PublicIdentity,
@@ -57,6 +59,7 @@ from sync.protocol import (
 from sync.server.config import ServerConfig
 from sync.server.store import HRStore, downlinks
 from sync.server.store.hr_store import database_url, open_hr_store
+from sync.server.store.records import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,23 @@ def command_body(row: dict[str, Any]) -> DownlinkBody:
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")
 
 
+#: At most this many records messages share one transaction (bounds its size and the ack delay).
+MAX_MESSAGES_PER_COMMIT = 50
+#: Ranges in one ack body (the protocol allows MAX_RANGES = 1000): a bigger union is split in two acks.
+MAX_ACK_RANGES = 500
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A records message whose records are committed: what to acknowledge once the commit is done."""
+
+    device_id: str
+    envelope_seq: int
+    window: ReplayWindow
+    ackable: list[int]
+    result: IngestResult | None  # None: every record was known stored (no ingest needed)
+
+
 class IngestWorker:
     """One worker process's loop: ``run()`` until the stop event is set."""
 
@@ -196,9 +216,7 @@ class IngestWorker:
             self.link.close()
 
     def step(self, timeout: float) -> None:
-        for message in self.link.poll(timeout):
-            self.handle(message)
-            self.link.ack(message)  # PUBACK only once its effects are durable
+        self.handle_all(self.link.poll(timeout))
         now = time.monotonic()
         if self.link.connected and now >= self._next_downlink_check:
             self._next_downlink_check = now + self._downlink_interval
@@ -211,50 +229,125 @@ class IngestWorker:
         self.store.count_rejection(reason, device_id)
         log.warning("uplink rejected (%s): %s", reason, why, extra={"device_id": device_id})
 
+    def handle_all(self, messages: list[Received]) -> None:
+        """Handle messages in arrival order; each run of records messages is stored in ONE transaction
+        (one commit, one fsync, for however many arrived together), then each is acknowledged and
+        PUBACKed. Other messages (hello, confirmations) are handled one at a time between the runs."""
+        run: list[tuple[Received, Opened, RecordsBody]] = []
+        for message in messages:
+            opened = self._open(message)
+            if opened is not None and isinstance(opened.body, RecordsBody):
+                if len(run) >= MAX_MESSAGES_PER_COMMIT:
+                    self._store_run(run)
+                    run = []
+                run.append((message, opened, opened.body))
+                continue
+            self._store_run(run)
+            run = []
+            if opened is not None:
+                self._other(opened)
+            self.link.ack(message)  # PUBACK only once its effects are durable
+        self._store_run(run)
+
     def handle(self, message: Received) -> None:
+        """Handle one message (its records in their own transaction), without the PUBACK."""
+        opened = self._open(message)
+        if opened is None:
+            return
+        if isinstance(opened.body, RecordsBody):
+            self._acknowledge(self._store_records([(opened, opened.body)]))
+        else:
+            self._other(opened)
+
+    def _open(self, message: Received) -> Opened | None:
+        """The verified, decrypted message, or None when it was refused (counted by reason)."""
         try:
             topic_device: str | None = parse_message_topic(message.topic).device_id
         except ProtocolError:
             topic_device = None
         try:
-            opened = self.channel.open(message.topic, message.payload)
+            return self.channel.open(message.topic, message.payload)
         except ProtocolError as exc:
             self._reject(exc.reason.value, topic_device, exc)
-            return
+            return None
+
+    def _other(self, opened: Opened) -> None:
         device_id, body = opened.device_id, opened.body
-        if isinstance(body, RecordsBody):
-            self._records(device_id, opened.seq, body)
-        elif isinstance(body, AckDownlinkBody):
+        if isinstance(body, AckDownlinkBody):
             confirmed = downlinks.confirm(self.store, device_id, list(iter_seqs(body.commands)))
             self.counts["confirmed"] += confirmed
             self._ack(device_id, [], opened.seq)
         elif isinstance(body, HelloBody):
             self._hello(device_id, opened.seq, body)
 
-    def _records(self, device_id: str, envelope_seq: int, body: RecordsBody) -> None:
-        window = self.windows.get(device_id)
-        seqs = [r.seq for r in body.records]
-        new, _ = window.split(seqs)
-        if not new:  # every record known stored: a resend or a replayed copy
-            self.counts[DUPLICATE] += 1
-            self.store.count_rejection(DUPLICATE, device_id)
-            self._ack(device_id, seqs, envelope_seq)
+    def _store_run(self, run: list[tuple[Received, Opened, RecordsBody]]) -> None:
+        if not run:
             return
-        batch = [
-            {"seq": r.seq, "type": r.type, "body": r.body.model_dump(mode="json", exclude_none=True)}
-            for r in body.records
-        ]
-        result = self.store.ingest(device_id, batch)  # one transaction; committed when it returns
-        window.mark_stored(result.ackable)
-        self.counts["stored"] += len(result.stored)
-        if result.duplicates:
-            self.counts[DUPLICATE] += 1
-            self.store.count_rejection(DUPLICATE, device_id)
-        if result.conflicts:
-            log.error(
-                "device %s reused record sequences with other content: %s", device_id, result.conflicts[:20]
-            )
-        self._ack(device_id, result.ackable, envelope_seq)
+        try:
+            stored = self._store_records([(opened, body) for _, opened, body in run])
+        except Exception:
+            if len(run) == 1:
+                raise  # as before batching: the worker stops, nothing is acknowledged, the broker resends
+            # Keep a bad message from holding back the others: store them one transaction each.
+            log.warning("storing %d messages together failed; storing them one at a time", len(run), exc_info=True)
+            for one in run:
+                self._store_run([one])
+            return
+        self._acknowledge(stored)
+        for message, _, _ in run:
+            self.link.ack(message)  # PUBACK only once its effects are durable
+
+    def _store_records(self, run: list[tuple[Opened, RecordsBody]]) -> list[_Stored]:
+        """Store the records of every message of ``run`` in one transaction; committed when it returns."""
+        plans: list[_Stored] = []
+        with self.store.db.transaction():
+            for opened, body in run:
+                device_id = opened.device_id
+                window = self.windows.get(device_id)
+                seqs = [r.seq for r in body.records]
+                new, _ = window.split(seqs)
+                if not new:  # every record known stored: a resend or a replayed copy
+                    self.store.count_rejection(DUPLICATE, device_id)
+                    plans.append(_Stored(device_id, opened.seq, window, seqs, None))
+                    continue
+                batch = [
+                    {"seq": r.seq, "type": r.type, "body": r.body.model_dump(mode="json", exclude_none=True)}
+                    for r in body.records
+                ]
+                result = self.store.ingest(device_id, batch)
+                if result.duplicates:
+                    self.store.count_rejection(DUPLICATE, device_id)
+                plans.append(_Stored(device_id, opened.seq, window, result.ackable, result))
+        return plans
+
+    def _acknowledge(self, stored: list[_Stored]) -> None:
+        """After the commit: the replay windows, the counters, and the ``ack``s: one per device for all
+        its messages of the run (``messages`` lists them), split when the ranges would grow too many."""
+        acks: dict[str, list[tuple[list[int], list[int]]]] = {}  # device -> [(record seqs, envelope seqs)]
+        for plan in stored:
+            result = plan.result
+            if result is None:
+                self.counts[DUPLICATE] += 1
+            else:
+                plan.window.mark_stored(result.ackable)
+                self.counts["stored"] += len(result.stored)
+                if result.duplicates:
+                    self.counts[DUPLICATE] += 1
+                if result.conflicts:
+                    log.error(
+                        "device %s reused record sequences with other content: %s",
+                        plan.device_id,
+                        result.conflicts[:20],
+                    )
+            groups = acks.setdefault(plan.device_id, [])
+            if groups and len(to_ranges(groups[-1][0] + plan.ackable)) <= MAX_ACK_RANGES:
+                groups[-1][0].extend(plan.ackable)
+                groups[-1][1].append(plan.envelope_seq)
+            else:
+                groups.append((list(plan.ackable), [plan.envelope_seq]))
+        for device_id, groups in acks.items():
+            for seqs, envelope_seqs in groups:
+                self._ack(device_id, seqs, *envelope_seqs)
 
     def _hello(self, device_id: str, envelope_seq: int, body: HelloBody) -> None:
         highest = self.store.highest_contiguous_seq(device_id)
@@ -268,8 +361,8 @@ class IngestWorker:
         self._next_downlink_check = 0.0
         self._ack(device_id, [], envelope_seq)
 
-    def _ack(self, device_id: str, seqs: list[int], envelope_seq: int) -> None:
-        ack = AckBody(records=to_ranges(seqs), messages=[envelope_seq])
+    def _ack(self, device_id: str, seqs: list[int], *envelope_seqs: int) -> None:
+        ack = AckBody(records=to_ranges(seqs), messages=list(envelope_seqs))
         sealed = self.channel.seal(device_id, ack, seq=self._next_seq(), stamp=Stamp.now(True))
         self.link.publish(sealed.topic, sealed.payload)
 

@@ -22,6 +22,8 @@ from device.errors import StoreError
 
 Dialect = Literal["sqlite", "postgresql"]
 Param = str | int | float | bytes | None
+#: Rows per multi-row INSERT on SQLite: well under its limit on bound parameters (32766).
+_ROWS_PER_STATEMENT = 250
 
 _DDL = {
     "sqlite": {"{pk}": "INTEGER PRIMARY KEY", "{real}": "REAL"},
@@ -73,6 +75,29 @@ class Tx:
 
     def execute(self, sql: str, params: Sequence[Param] = ()) -> Result:
         return self._db._execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
+        """One statement for many parameter rows (no results): cheaper than a loop of ``execute``."""
+        self._db._executemany(sql, rows)
+
+    def insert_many(self, head: str, rows: Sequence[Sequence[Param]], tail: str = "") -> list[tuple[Any, ...]]:
+        """``head VALUES (...), (...) tail`` for many rows of one width, with the rows ``tail``'s
+        RETURNING gives (e.g. ``head`` = "INSERT INTO t (a, b)", ``tail`` = " ON CONFLICT DO NOTHING
+        RETURNING a"). Each engine gets its fast form: SQLite one multi-row statement per chunk (its
+        parser is C); PostgreSQL one short prepared statement through psycopg's pipelined executemany
+        (psycopg parses queries in Python and caches only short ones, so a long multi-row text costs
+        milliseconds every time)."""
+        if not rows:
+            return []
+        marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+        if self.dialect == "postgresql":
+            return self._db._insert_many_pg(f"{head} VALUES {marks}{tail}", rows, returning="RETURNING" in tail)
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            params = [value for row in chunk for value in row]
+            out += self.execute(f"{head} VALUES {', '.join([marks] * len(chunk))}{tail}", params).all()
+        return out
 
 
 class Database:
@@ -143,6 +168,25 @@ class Database:
             return Result(self._sqlite.execute(sql, tuple(params)))
         cursor = self._pg.execute(sql.replace("?", "%s"), tuple(params))
         return Result(cursor)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
+        if not rows:
+            return
+        if self._sqlite is not None:
+            self._sqlite.executemany(sql, [tuple(r) for r in rows])
+            return
+        with self._pg.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
+    def _insert_many_pg(self, sql: str, rows: Sequence[Sequence[Param]], *, returning: bool) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        with self._pg.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows], returning=returning)
+            while returning:
+                out += [tuple(r) for r in cursor.fetchall()]
+                if not cursor.nextset():
+                    break
+        return out
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -44,47 +45,155 @@ def canonical(value: Any) -> str:
 
 
 def digest(record_type: str, body: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical({"type": record_type, "body": body}).encode("utf-8")).hexdigest()[:32]
+    return digest_of(record_type, canonical(body))
+
+
+def digest_of(record_type: str, body_text: str) -> str:
+    """``digest(type, body)`` from the body's canonical text: the same bytes as
+    ``canonical({"type": ..., "body": ...})`` (sorted keys put "body" first), serialised once."""
+    text = '{"body":' + body_text + ',"type":' + canonical(record_type) + "}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class _Incoming:
+    """One distinct record of a batch, serialised once: stored text, digest, and its typed row (if any)."""
+
+    seq: int
+    type: str
+    body_text: str
+    digest: str
+    punch: dict[str, Any] | None = None
+    correction: dict[str, Any] | None = None
 
 
 def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -> IngestResult:
-    """Store a batch of ``{seq, type, body}`` records (``kind`` is accepted for ``type``) exactly once."""
-    parsed = [_parse(item) for item in batch]
+    """Store a batch of ``{seq, type, body}`` records (``kind`` is accepted for ``type``) exactly once.
+
+    A handful of statements per batch, not per record: one multi-row INSERT ... ON CONFLICT DO NOTHING
+    RETURNING tells the new records from the known ones, one SELECT reads the known ones' digests (only
+    when there are any), punches go in as multi-row INSERTs and their webhook rows as one executemany.
+    """
+    parsed = sorted((_parse(item) for item in batch), key=lambda r: r[0])
     result = IngestResult()
     received_at = store.now_iso()
+    rejections: Counter[str] = Counter()
+    incoming: list[_Incoming] = []
+    seen_in_batch: dict[int, str] = {}
+    for seq, record_type, body in parsed:
+        body_text = canonical(body)
+        this_digest = digest_of(record_type, body_text)
+        if seq in seen_in_batch:
+            (result.duplicates if seen_in_batch[seq] == this_digest else result.conflicts).append(seq)
+            continue
+        seen_in_batch[seq] = this_digest
+        record = _Incoming(seq, record_type, body_text, this_digest)
+        try:
+            if record_type == "punch":
+                record.punch = punch_row(store, device_id, seq, body, received_at)
+            elif record_type == "punch-correction":
+                record.correction = correction_row(device_id, seq, body, received_at)
+        except InputError:
+            result.rejected.append(seq)
+            rejections["bad-record"] += 1
+            continue
+        incoming.append(record)
     with store.db.transaction() as tx:
-        seen_in_batch: dict[int, str] = {}
-        for seq, record_type, body in sorted(parsed, key=lambda r: r[0]):
-            this_digest = digest(record_type, body)
-            if seq in seen_in_batch:
-                (result.duplicates if seen_in_batch[seq] == this_digest else result.conflicts).append(seq)
-                continue
-            seen_in_batch[seq] = this_digest
-            try:
-                typed = _typed_row(store, device_id, seq, record_type, body, received_at)
-            except InputError:
-                result.rejected.append(seq)
-                count_rejection_tx(tx, "bad-record", device_id, received_at)
-                continue
-            inserted = tx.execute(
-                "INSERT INTO records (device_id, seq, type, body, digest, received_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (device_id, seq, record_type, canonical(body), this_digest, received_at),
-            ).rowcount
-            if inserted:
-                result.stored.append(seq)
-                if typed is not None:
-                    typed(tx)
-                continue
-            existing = tx.execute(
-                "SELECT digest FROM records WHERE device_id = ? AND seq = ?", (device_id, seq)
-            ).scalar()
-            if existing == this_digest:
-                result.duplicates.append(seq)
+        inserted = _insert_records(tx, device_id, incoming, received_at)
+        known = [r for r in incoming if r.seq not in inserted]
+        stored_digests = _digests(tx, device_id, [r.seq for r in known]) if known else {}
+        for record in known:
+            if stored_digests.get(record.seq) == record.digest:
+                result.duplicates.append(record.seq)
             else:
-                result.conflicts.append(seq)
-                count_rejection_tx(tx, "seq-reuse", device_id, received_at)
+                result.conflicts.append(record.seq)
+                rejections["seq-reuse"] += 1
+        new = [r for r in incoming if r.seq in inserted]
+        result.stored.extend(r.seq for r in new)
+        rejections["duplicate-punch-uid"] += _write_typed_rows(store, tx, device_id, new)
+        for reason, count in sorted(rejections.items()):
+            if count:
+                count_rejection_tx(tx, reason, device_id, received_at, count)
+    result.duplicates.sort()
+    result.conflicts.sort()
     return result
+
+
+#: Sequences per SELECT ... IN (...): a short statement (psycopg caches only short query texts).
+_ROWS_PER_STATEMENT = 250
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _ROWS_PER_STATEMENT):
+        yield items[start : start + _ROWS_PER_STATEMENT]
+
+
+def _insert_records(tx: Tx, device_id: str, incoming: Sequence[_Incoming], received_at: str) -> set[int]:
+    """Insert the records not stored yet; return the sequences this statement inserted."""
+    rows = [(device_id, r.seq, r.type, r.body_text, r.digest, received_at) for r in incoming]
+    found = tx.insert_many(
+        "INSERT INTO records (device_id, seq, type, body, digest, received_at)",
+        rows,
+        " ON CONFLICT DO NOTHING RETURNING seq",
+    )
+    return {int(row[0]) for row in found}
+
+
+def _digests(tx: Tx, device_id: str, seqs: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(seqs):
+        marks = ", ".join("?" * len(chunk))
+        rows = tx.execute(
+            f"SELECT seq, digest FROM records WHERE device_id = ? AND seq IN ({marks})",  # noqa: S608 - marks only
+            (device_id, *chunk),
+        ).all()
+        found.update((int(seq), str(d)) for seq, d in rows)
+    return found
+
+
+def _write_typed_rows(store: HRStore, tx: Tx, device_id: str, new: Sequence[_Incoming]) -> int:
+    """Punches and corrections of the newly stored records, in sequence order (a correction finds a punch
+    stored earlier in the same batch); return how many punches were refused for a duplicate uid."""
+    refused = 0
+    run: list[dict[str, Any]] = []
+    for record in new:
+        if record.punch is not None:
+            run.append(record.punch)
+        elif record.correction is not None:
+            refused += _write_punches(store, tx, run)
+            run = []
+            _write_correction(store, tx, device_id, record.correction)
+    return refused + _write_punches(store, tx, run)
+
+
+def _write_punches(store: HRStore, tx: Tx, rows: Sequence[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    found = tx.insert_many(
+        f"INSERT INTO punches ({', '.join(rows[0])})",  # fixed column names
+        [tuple(row.values()) for row in rows],
+        " ON CONFLICT DO NOTHING RETURNING seq",
+    )
+    added = {int(row[0]) for row in found}
+    # The same punch uid under another seq: the first is kept, the oddity counted by the caller.
+    webhook_rows.enqueue_events(tx, "punch", (punch_event(r) for r in rows if r["seq"] in added), store.now())
+    return len(rows) - len(added)
+
+
+def _write_correction(store: HRStore, tx: Tx, device_id: str, correction: Mapping[str, Any]) -> None:
+    row = dict(correction)
+    target_seq = row.pop("corrects_seq")
+    if target_seq is not None and row["punch_uid"] is None:
+        row["punch_uid"] = tx.execute(
+            "SELECT uid FROM punches WHERE device_id = ? AND seq = ?", (device_id, target_seq)
+        ).scalar()
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    tx.execute(
+        f"INSERT INTO corrections ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
+        tuple(row.values()),
+    )
+    webhook_rows.enqueue_event(tx, "correction", row, store.now())
 
 
 def _parse(item: Mapping[str, Any]) -> tuple[int, str, Mapping[str, Any]]:
@@ -96,48 +205,6 @@ def _parse(item: Mapping[str, Any]) -> tuple[int, str, Mapping[str, Any]]:
     if not isinstance(body, Mapping):
         raise InputError(f"Record {seq}'s body is not an object.", "Send records as {seq, type, body}.")
     return seq, record_type, body
-
-
-def _typed_row(
-    store: HRStore, device_id: str, seq: int, record_type: str, body: Mapping[str, Any], received_at: str
-) -> Any:
-    """A function writing the typed row of a record (run only if the record is new), or None."""
-    if record_type == "punch":
-        row = punch_row(store, device_id, seq, body, received_at)
-
-        def write_punch(tx: Tx) -> None:
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            added = tx.execute(
-                f"INSERT INTO punches ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608 - fixed names
-                tuple(row.values()),
-            ).rowcount
-            if not added:  # the same punch uid under another seq: keep the first, count the oddity
-                count_rejection_tx(tx, "duplicate-punch-uid", device_id, received_at)
-                return
-            webhook_rows.enqueue_event(tx, "punch", punch_event(row), store.now())
-
-        return write_punch
-    if record_type == "punch-correction":
-        correction = correction_row(device_id, seq, body, received_at)
-
-        def write_correction(tx: Tx) -> None:
-            row = dict(correction)
-            target_seq = row.pop("corrects_seq")
-            if target_seq is not None and row["punch_uid"] is None:
-                row["punch_uid"] = tx.execute(
-                    "SELECT uid FROM punches WHERE device_id = ? AND seq = ?", (device_id, target_seq)
-                ).scalar()
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            tx.execute(
-                f"INSERT INTO corrections ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
-                tuple(row.values()),
-            )
-            webhook_rows.enqueue_event(tx, "correction", row, store.now())
-
-        return write_correction
-    return None  # other types (enrolment, interview-result...) are kept in records for their readers
 
 
 def _need(body: Mapping[str, Any], *names: str) -> Any:
@@ -158,15 +225,18 @@ def punch_row(store: HRStore, device_id: str, seq: int, body: Mapping[str, Any],
         raise InputError(f"Punch {seq} has a bad employee or direction.", "Fix the sender.")
     if not isinstance(at_ms, int) or isinstance(at_ms, bool) or not isinstance(synced, bool):
         raise InputError(f"Punch {seq} has a bad time or clock flag.", "Fix the sender.")
-    local = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(store.tz)
+    work_day, device_time = body.get("work_day"), body.get("device_time")
+    if not work_day or not device_time:  # the protocol's body: derive them in the server's time zone
+        local = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(store.tz)
+        work_day, device_time = work_day or local.date().isoformat(), device_time or local.isoformat()
     return {
         "device_id": device_id,
         "seq": seq,
         "uid": str(body.get("uid") or f"{device_id}:{seq}"),
         "employee_no": employee_no,
         "direction": direction,
-        "work_day": str(body.get("work_day") or local.date().isoformat()),
-        "device_time": str(body.get("device_time") or local.isoformat()),
+        "work_day": str(work_day),
+        "device_time": str(device_time),
         "device_time_ms": at_ms,
         "clock_synced": int(synced),
         "source": str(body.get("source") or body.get("method") or "face"),
@@ -236,11 +306,13 @@ def count_rejection(store: HRStore, reason: str, device_id: str | None) -> None:
         count_rejection_tx(tx, reason, device_id, store.now_iso())
 
 
-def count_rejection_tx(tx: Tx, reason: str, device_id: str | None, at: str) -> None:
+def count_rejection_tx(tx: Tx, reason: str, device_id: str | None, at: str, count: int = 1) -> None:
+    """Add ``count`` occurrences of ``reason`` for the device (one statement however many)."""
     tx.execute(
-        "INSERT INTO rejections (reason, device_id, count, last_at) VALUES (?, ?, 1, ?)"
-        " ON CONFLICT (reason, device_id) DO UPDATE SET count = rejections.count + 1, last_at = excluded.last_at",
-        (reason, device_id or "", at),
+        "INSERT INTO rejections (reason, device_id, count, last_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (reason, device_id) DO UPDATE SET count = rejections.count + excluded.count,"
+        " last_at = excluded.last_at",
+        (reason, device_id or "", count, at),
     )
 
 

@@ -1,0 +1,94 @@
+"""The batched ingest (a few statements per batch) keeps the per-record contract, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sync.server.store import HRStore, attendance, records, webhook_rows
+from tests.server.builders import punch_body, punch_record
+
+SECRET = "s" * 32
+
+
+def counts(store: HRStore) -> dict[str, int]:
+    return {r["reason"]: r["count"] for r in records.rejection_counts(store)}
+
+
+def correction(corrects_seq: int) -> dict[str, Any]:
+    body = {"action": "void", "employee_id": "E001", "direction": "in", "at_ms": 0, "clock_synced": True,
+            "reason": "walked past by mistake", "admin": "site-admin", "corrects_seq": corrects_seq}
+    return {"seq": 0, "type": "punch-correction", "body": body}
+
+
+def test_digest_from_the_stored_text_equals_the_digest_of_the_record() -> None:
+    # Digests already in databases were sha256(canonical({"type", "body"})): the one-pass form must match.
+    body = punch_body(7) | {"note": "迟到 \u2028 \"quoted\"", "nested": {"b": [1.5, None], "a": True}}
+    old = hashlib.sha256(
+        json.dumps({"type": "punch", "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        .encode("utf-8")
+    ).hexdigest()[:32]
+    assert records.digest_of("punch", records.canonical(body)) == old == records.digest("punch", body)
+    assert records.digest_of("punch-correction", records.canonical(body)) != old
+
+
+def test_one_batch_of_new_known_reused_and_bad_records(store: HRStore) -> None:
+    store.ingest("gate-1", [punch_record(s) for s in (1, 2, 3)])
+    batch = [
+        punch_record(5), punch_record(4),  # new, out of order
+        punch_record(1), punch_record(2),  # stored before, same content
+        punch_record(3, employee_no="E999"),  # stored before, other content
+        punch_record(6, employee_no="E999"), punch_record(6, employee_no="E998"),  # twice in the batch, differing
+        {"seq": 7, "type": "punch", "body": {"direction": "in"}},  # unusable
+    ]
+    result = store.ingest("gate-1", batch)
+    assert result.stored == [4, 5, 6]
+    assert result.duplicates == [1, 2] and result.conflicts == [3, 6] and result.rejected == [7]
+    assert result.ackable == [1, 2, 4, 5, 6]
+    assert counts(store) == {"seq-reuse": 1, "bad-record": 1}
+    assert store.ingest("gate-1", batch).ackable == [1, 2, 4, 5, 6]
+    # Seq 3 reused again (counted); seq 6's second copy differs from its first (a conflict within the batch,
+    # not counted as reuse, as before batching); the bad record is counted again.
+    assert counts(store) == {"seq-reuse": 2, "bad-record": 2}
+    assert store.ingest("gate-1", [punch_record(s, employee_no="E7") for s in (1, 2)]).conflicts == [1, 2]
+    assert counts(store) == {"seq-reuse": 4, "bad-record": 2}  # two occurrences, one statement
+    stored = {p["seq"]: p["employee_no"] for p in attendance.punches(store, device_id="gate-1")}
+    assert stored == {1: "E001", 2: "E001", 3: "E001", 4: "E001", 5: "E001", 6: "E999"}
+
+
+def test_punches_corrections_and_their_webhooks_keep_sequence_order(store: HRStore) -> None:
+    webhook_rows.create(store, url="https://hr.example/hook", secret=SECRET, events=["punch", "correction"],
+                        actor="t")
+    webhook_rows.create(store, url="https://other.example/hook", secret=SECRET, events=["punch"], actor="t")
+    same_uid = punch_record(4)
+    same_uid["body"]["uid"] = "gate-1-punch-1"  # a device bug: one punch uid under two seqs
+    batch = [punch_record(1), correction(1) | {"seq": 2}, punch_record(3), same_uid]
+    result = store.ingest("gate-1", batch)
+    assert result.stored == [1, 2, 3, 4]
+    # The correction found the punch stored earlier in the same batch.
+    (fix,) = attendance.corrections(store)
+    assert fix["punch_uid"] == "gate-1-punch-1"
+    assert [p["seq"] for p in attendance.punches(store)] == [1, 3]
+    assert counts(store) == {"duplicate-punch-uid": 1}
+    queued = [(d["webhook_id"], d["event"]) for d in webhook_rows.deliveries(store)]
+    assert queued == [(1, "punch"), (2, "punch"), (1, "correction"), (1, "punch"), (2, "punch")]
+    with store.db.read() as tx:
+        bodies = [json.loads(r[0]) for r in tx.execute("SELECT body FROM webhook_deliveries ORDER BY id").all()]
+    assert [b["data"].get("uid") for b in bodies if b["event"] == "punch"] == [
+        "gate-1-punch-1", "gate-1-punch-1", "gate-1-punch-3", "gate-1-punch-3"
+    ]
+
+
+def test_a_full_batch_is_stored_once_with_one_webhook_row_per_punch_and_hook(store: HRStore) -> None:
+    webhook_rows.create(store, url="https://hr.example/hook", secret=SECRET, events=["punch"], actor="t")
+    webhook_rows.create(store, url="https://x.example/hook", secret=SECRET, events=["punch"], actor="t")
+    batch = [punch_record(s, at_ms=1_772_413_200_000 + s) for s in range(1, 601)]  # more than one chunk
+    assert store.ingest("gate-1", batch).stored == list(range(1, 601))
+    assert store.ingest("gate-1", batch).duplicates == list(range(1, 601))
+    assert len(attendance.punches(store)) == 600 and store.highest_contiguous_seq("gate-1") == 600
+    assert len(webhook_rows.deliveries(store)) == 1200
+    with store.db.read() as tx:
+        stored = tx.execute("SELECT body, digest FROM records WHERE device_id = 'gate-1' AND seq = 600").one()
+    assert stored is not None and json.loads(stored[0]) == batch[-1]["body"]
+    assert stored[1] == records.digest("punch", batch[-1]["body"])

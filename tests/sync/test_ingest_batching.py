@@ -1,0 +1,132 @@
+"""An ingest worker stores the records messages that arrive together in one transaction and answers them
+with one ack; a message that cannot be stored does not take the others down (real mosquitto, real store)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.backoff import Backoff
+from sync.broker import Mosquitto
+from sync.chaos_site import Site, build_site, server_seqs, wait_for
+from sync.courier_records import punch_record
+from sync.keyfiles import load_peer_keys
+from sync.mqtt import Endpoint, MqttLink, Received
+from sync.protocol import AckBody, DeviceChannel, LocalKeys, RecordsBody, Stamp, device_subscription, iter_seqs
+from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
+from sync.server.store import HRStore, open_hr_store
+from tests.factories import punch
+
+DEVICE = "site1-gate-a"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return build_site(tmp_path / "site")
+
+
+@pytest.fixture
+def broker(site: Site) -> Iterator[Mosquitto]:
+    with site.broker() as running:
+        yield running
+
+
+@pytest.fixture
+def hr(site: Site) -> Iterator[HRStore]:
+    store = open_hr_store(site.server_database_url(), "Asia/Shanghai")
+    yield store
+    store.close()
+
+
+class Rig:
+    """The device side (its channel and an MQTT link receiving acks) and a worker driven by the test."""
+
+    def __init__(self, site: Site, hr: HRStore) -> None:
+        device = site.devices[DEVICE]
+        server_keys = load_peer_keys(server_keys_path(site.server_state))
+        self.channel = DeviceChannel(DEVICE, LocalKeys(device.identity), server_keys)
+        self.stop = threading.Event()
+        endpoint = Endpoint("127.0.0.1", site.broker_port, True, site.ca.cert_path, device.certs.cert, device.certs.key)
+        self.device = MqttLink(endpoint, "test-device", stop=self.stop, backoff=Backoff(0.1, 1.0),
+                               session_expiry_seconds=0)
+        self.device.subscribe(device_subscription(DEVICE))
+        config = site.server_config()
+        self.worker = IngestWorker(store=hr, keys=load_server_identity(site.server_state),
+                                   endpoint=Endpoint.of_server(config.broker), worker_id="t",
+                                   share_group=config.ingest.share_group, stop=self.stop)
+        self.acks: list[AckBody] = []
+        wait_for(lambda: (self.pump(), self.device.connected and self.worker.link.connected)[1], "both links")
+        deadline = time.monotonic() + 0.5  # the SUBSCRIBEs sent on connect are flushed and in place
+        while time.monotonic() < deadline:
+            self.pump()
+
+    def pump(self) -> None:
+        self.worker.link.poll(0.01)
+        for message in self.device.poll(0.01):
+            body = self.channel.open(message.topic, message.payload).body
+            assert isinstance(body, AckBody)
+            self.acks.append(body)
+
+    def message(self, envelope_seq: int, *seqs: int, employee_no: str = "E0001") -> Received:
+        records = [punch_record(s, punch(employee_no, "in", 1_790_000_000_000 + s), DEVICE) for s in seqs]
+        sealed = self.channel.seal(RecordsBody(records=records), seq=envelope_seq, stamp=Stamp.now(True))
+        return Received(sealed.topic, sealed.payload, mid=0, qos=0, retain=False, dup=False)
+
+    def answered(self) -> list[tuple[list[int], list[int]]]:
+        return [(a.messages, list(iter_seqs(a.records))) for a in self.acks]
+
+    def close(self) -> None:
+        self.stop.set()
+        self.device.close()
+        self.worker.link.close()
+
+
+@pytest.fixture
+def rig(site: Site, broker: Mosquitto, hr: HRStore) -> Iterator[Rig]:
+    r = Rig(site, hr)
+    yield r
+    r.close()
+
+
+def rejections(hr: HRStore) -> dict[str, int]:
+    with hr.db.read() as tx:
+        return {str(r[0]): int(r[1]) for r in tx.execute("SELECT reason, sum(count) FROM rejections GROUP BY reason")
+                .all()}
+
+
+def test_messages_arriving_together_share_a_commit_and_one_ack(site: Site, rig: Rig, hr: HRStore) -> None:
+    tampered = rig.message(3, 9)
+    tampered = Received(tampered.topic, tampered.payload[:-1] + bytes([tampered.payload[-1] ^ 1]), 0, 0, False, False)
+    rig.worker.handle_all([rig.message(1, 1, 2, 3), rig.message(2, 4, 5), tampered, rig.message(4, 1, 2, 3)])
+    wait_for(lambda: (rig.pump(), len(rig.acks) == 2)[1], "the acks")
+    # Messages 1 and 2 arrived in a row: one ack names both. The refused message ends the run; the resend
+    # after it (message 4) is answered on its own, its records acknowledged again.
+    assert rig.answered() == [([1, 2], [1, 2, 3, 4, 5]), ([4], [1, 2, 3])]
+    assert server_seqs(site, DEVICE) == [1, 2, 3, 4, 5]
+    counted = rejections(hr)
+    assert counted["bad-signature"] == 1 and counted["duplicate"] == 1
+    assert rig.worker.counts["stored"] == 5
+
+
+def test_a_message_that_cannot_be_stored_does_not_hold_back_the_ones_before_it(
+    site: Site, rig: Rig, hr: HRStore
+) -> None:
+    with hr.db.transaction() as tx:  # a database-side fault for one employee's punches
+        tx.execute("CREATE TRIGGER boom BEFORE INSERT ON punches WHEN NEW.employee_no = 'BOOM'"
+                   " BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
+    first, bad, last = rig.message(1, 1, 2), rig.message(2, 3, employee_no="BOOM"), rig.message(3, 4, 5)
+    with pytest.raises(Exception, match="injected fault"):
+        rig.worker.handle_all([first, bad, last])
+    wait_for(lambda: (rig.pump(), len(rig.acks) == 1)[1], "the ack of the first message")
+    assert rig.answered() == [([1], [1, 2])]  # nothing acknowledged for the failed one or after it
+    assert server_seqs(site, DEVICE) == [1, 2]
+    with hr.db.transaction() as tx:
+        tx.execute("DROP TRIGGER boom")
+    rig.worker.handle_all([bad, last])  # the broker delivers them again
+    wait_for(lambda: (rig.pump(), len(rig.acks) == 2)[1], "the ack of the others")
+    assert rig.answered()[1] == ([2, 3], [3, 4, 5])
+    assert server_seqs(site, DEVICE) == [1, 2, 3, 4, 5]
