@@ -40,7 +40,7 @@ from sync.protocol import Identity, key_id
 from sync.provision import TLS_KEY, provision
 from sync.server.config import ServerConfig
 from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
-from sync.server.store import devices, open_hr_store
+from sync.server.store import devices, open_hr_store, templates
 from sync.server.store.hr_store import database_url
 
 
@@ -239,6 +239,7 @@ def running_worker(site: Site, worker_id: str = "1") -> Iterator[IngestWorker]:
         worker_id=worker_id,
         share_group=config.ingest.share_group,
         stop=stop,
+        data_key=templates.load_data_key(config.server.state_dir),  # gallery commands carry templates
     )
     thread = threading.Thread(target=worker.run, name=f"ingest-{worker_id}")
     thread.start()

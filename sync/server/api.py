@@ -6,19 +6,22 @@ Everything is passed in: ``create_app(config, store)``; nothing is looked up glo
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from device.errors import EdgehrError, InputError, StoreError
 from sync.server import auth, export, timesheets
 from sync.server.config import ServerConfig
+from sync.server.enrolment import MAX_PHOTO_BYTES, EmbedderParts, Lazy, ServerEnroller, real_embedder_parts
 from sync.server.pages import pages_router, static_files
-from sync.server.store import HRStore, attendance, devices, employees, records, webhook_rows
+from sync.server.store import HRStore, attendance, devices, employees, records, templates, webhook_rows
 from sync.server.store.employees import NotFound
 
 _STATUS = {"not-found": 404, "conflict": 409, "unauthenticated": 401, "forbidden": 403}
@@ -119,9 +122,22 @@ def error_response(exc: EdgehrError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "message": exc.what, "fix": exc.fix}, status_code=status)
 
 
-def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
+#: Photos per upload: bounds one request's memory and embedding time.
+MAX_PHOTOS = 20
+
+
+def create_app(
+    config: ServerConfig,
+    store: HRStore,
+    *,
+    embedder_parts: Callable[[], EmbedderParts] = real_embedder_parts,
+) -> FastAPI:
+    """``embedder_parts`` builds the face pipeline for photo enrolment: the real one unless a test or
+    tool passes another; it is built on the first upload, once per app (the models load slowly)."""
     app = FastAPI(title=f"edgehr HR API · {config.server.name}", version="1")
     app.state.store = store
+    parts, key = Lazy(embedder_parts), Lazy(lambda: templates.load_data_key(config.server.state_dir))
+    enroller = ServerEnroller(store, parts=parts.get, key=key.get)
 
     @app.exception_handler(EdgehrError)
     def _edgehr_error(request: Request, exc: EdgehrError) -> JSONResponse:
@@ -257,6 +273,24 @@ def create_app(config: ServerConfig, store: HRStore) -> FastAPI:
     def erase_employee(employee_no: str, who: WriteHR) -> dict[str, Any]:
         queued = employees.erase(store, employee_no, who.actor)
         return {"employee_no": employee_no, "erased": True, "erase_sent_to": queued}
+
+    @app.post("/api/employees/{employee_no}/photos")
+    async def enrol_photos(
+        employee_no: str,
+        who: WriteHR,
+        photos: Annotated[list[UploadFile], File(description="the employee's face photos (JPEG, PNG...)")],
+        consent_text_version: Annotated[str, Form(description="version of the consent text the employee signed")],
+    ) -> dict[str, Any]:
+        if len(photos) > MAX_PHOTOS:
+            raise InputError(f"{len(photos)} photos were uploaded; at most {MAX_PHOTOS} are read.",
+                             "Upload the best few photos of the employee.")
+        # Read at most one byte over the limit: the decoder then reports the photo as too large.
+        read = [(upload.filename or f"photo-{i + 1}", await upload.read(MAX_PHOTO_BYTES + 1))
+                for i, upload in enumerate(photos)]
+        # Embedding is CPU work: run it in the thread pool, not on the event loop.
+        return await run_in_threadpool(
+            enroller.enrol, employee_no, read, consent_text_version=consent_text_version, actor=who.actor
+        )
 
     # --- devices --------------------------------------------------------------------------------
 

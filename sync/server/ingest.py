@@ -22,11 +22,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from device.errors import EdgehrError
+from device.store.datakey import DataKey
 from sync.backoff import Backoff
 from sync.keyfiles import identity_path, load_or_create_identity, public_json, write_atomic
 from sync.mqtt import Endpoint, MqttLink, Received
@@ -38,6 +40,7 @@ from sync.protocol import (
     DownlinkBody,
     EraseBody,
     GalleryBody,
+    GalleryEntry,
     HelloBody,
     LocalKeys,
     Opened,
@@ -57,7 +60,7 @@ from sync.protocol import (
     to_ranges,
 )
 from sync.server.config import ServerConfig
-from sync.server.store import HRStore, downlinks
+from sync.server.store import HRStore, downlinks, templates
 from sync.server.store.hr_store import database_url, open_hr_store
 from sync.server.store.records import IngestResult
 
@@ -109,7 +112,37 @@ class StoreDirectory:
         return peer
 
 
-def command_body(row: dict[str, Any]) -> DownlinkBody:
+#: Builds the gallery entries (with templates) of the named employees: those with no templates are left out.
+GallerySource = Callable[[list[str]], list[GalleryEntry]]
+
+
+def store_gallery(store: HRStore, key: DataKey | None) -> GallerySource:
+    """Gallery entries from the HR store's face templates, decrypted with the server's data key."""
+
+    def entries(employee_nos: list[str]) -> list[GalleryEntry]:
+        with store.db.read() as tx:
+            names = {
+                str(no): str(name)
+                for no, name in tx.execute("SELECT employee_no, name FROM employees WHERE erased_at IS NULL").all()
+            }
+        wanted = [no for no in employee_nos if no in names]
+        if not wanted or not any(templates.counts(store, no) for no in wanted):
+            return []
+        if key is None:
+            raise EdgehrError(
+                "This ingest worker has no data key, so it cannot send face templates to devices.",
+                "Start the worker with the server's state folder (its data.key) as the API uses.",
+            )
+        found = templates.load(store, key, wanted)
+        return [
+            GalleryEntry(employee_no=no, name=names[no], model=model, templates=vectors)
+            for no, (model, vectors) in found.items()
+        ]
+
+    return entries
+
+
+def command_body(row: dict[str, Any], gallery: GallerySource | None = None) -> DownlinkBody:
     """The protocol body of a ``downlinks`` row (the store keeps the HR side's description)."""
     seq, body, kind = int(row["command_seq"]), dict(row["body"]), str(row["type"])
     if kind == "erase":
@@ -121,13 +154,25 @@ def command_body(row: dict[str, Any]) -> DownlinkBody:
             reason=str(body.get("reason") or "erased-by-hr"),
         )
     if kind == "gallery":
-        # The HR store keeps no templates yet: a gallery command carries the removals it names.
+        # Employees newly assigned to the device ("added") or enrolled again ("enrolled") travel with
+        # their templates, read at send time (so a resend carries the newest ones, an erased person none).
+        named = [str(n) for n in (body.get("added") or []) + (body.get("enrolled") or [])]
+        if named and gallery is None:
+            raise EdgehrError(f"Gallery downlink {seq} names employees but no template source was given.",
+                              "Pass the store's gallery (store_gallery) to command_body.")
+        upserts = gallery(named) if named and gallery is not None else []
+        if len(upserts) > MAX_UPSERTS_PER_COMMAND:
+            raise EdgehrError(
+                f"Gallery downlink {seq} has {len(upserts)} employees with templates; one command carries at"
+                f" most {MAX_UPSERTS_PER_COMMAND}.",
+                f"Assign employees to the device in groups of at most {MAX_UPSERTS_PER_COMMAND}.",
+            )
         return GalleryBody(
             command_seq=seq,
             gallery_version=int(body.get("gallery_version", seq)),
             page=1,
             pages=1,
-            upserts=body.get("upserts", []),
+            upserts=upserts,
             removals=[str(n) for n in body.get("removed") or body.get("removals") or []],
         )
     if kind == "config":
@@ -142,6 +187,10 @@ def command_body(row: dict[str, Any]) -> DownlinkBody:
         return RotateKeyBody.model_validate({"command_seq": seq, **body})
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")
 
+
+#: Employees with templates in one gallery command: ~7 KB each (10 templates, base64) keeps the
+#: sealed envelope well under the protocol's 1 MiB.
+MAX_UPSERTS_PER_COMMAND = 100
 
 #: At most this many records messages share one transaction (bounds its size and the ack delay).
 MAX_MESSAGES_PER_COMMIT = 50
@@ -175,8 +224,12 @@ class IngestWorker:
         backoff: Backoff | None = None,
         downlink_interval_seconds: float = 1.0,
         downlink_resend_seconds: float = 30.0,
+        data_key: DataKey | None = None,
     ) -> None:
+        """``data_key``: the server's data key, to send face templates in gallery commands (without it a
+        gallery command naming enrolled employees is not sent, and the log says why)."""
         self.store = store
+        self.gallery = store_gallery(store, data_key)
         self.worker_id = worker_id
         self.stop = stop
         self.channel = ServerChannel(keys, StoreDirectory(store))
@@ -376,7 +429,7 @@ class IngestWorker:
             if now - self._downlink_sent.get(key, -1e9) < self._downlink_resend:
                 continue
             try:
-                body = command_body(row)
+                body = command_body(row, self.gallery)
                 sealed = self.channel.seal(key[0], body, seq=self._next_seq(), stamp=Stamp.now(True))
             except (ProtocolError, EdgehrError, ValueError) as exc:
                 log.error("downlink %s cannot be sent: %s", key, exc)
@@ -422,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             worker_id=args.worker_id,
             share_group=config.ingest.share_group,
             stop=stop,
+            data_key=templates.load_data_key(config.server.state_dir),
         )
         worker.run()
         store.close()

@@ -103,6 +103,7 @@ def erase(store: HRStore, employee_no: str, actor: str) -> list[str]:
             )
         tx.execute("UPDATE employees SET active = 0, erased_at = ? WHERE employee_no = ?", (now, employee_no))
         tx.execute("DELETE FROM device_assignments WHERE employee_no = ?", (employee_no,))
+        tx.execute("DELETE FROM face_templates WHERE employee_no = ?", (employee_no,))  # face data goes now
         devices = [r[0] for r in tx.execute("SELECT id FROM devices WHERE status = 'active' ORDER BY id").all()]
         queued: list[str] = []
         for device_id in devices:

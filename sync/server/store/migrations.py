@@ -163,9 +163,25 @@ CREATE TABLE downlinks (
 );
 """
 
+# Face templates computed on the server from enrolment photos (never the photos): sealed with the server's
+# data key (AES-256-GCM, nonce and ciphertext as base64 text so both engines store them the same way).
+SCHEMA_V2_FACE_TEMPLATES = """
+CREATE TABLE face_templates (
+    id {pk},
+    employee_no TEXT NOT NULL REFERENCES employees (employee_no),
+    model TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    ciphertext TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX face_templates_employee ON face_templates (employee_no, model);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "HR store: devices, employees, records, punches, timesheet inputs, webhooks, tokens, downlinks", SCHEMA_V1),
+    (2, "HR store: face templates from server-side enrolment, encrypted at rest", SCHEMA_V2_FACE_TEMPLATES),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration
