@@ -17,7 +17,6 @@ Runs with the project's venv python from the checkout root; no network access.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import sys
 import time
@@ -32,13 +31,7 @@ MANIFEST = CHECKOUT / "models" / "manifest.toml"
 if str(CHECKOUT) not in sys.path:  # device.paths: one definition of EDGEHR_SHARED / EDGEHR_MODELS
     sys.path.insert(0, str(CHECKOUT))
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from device.vision.model_files import file_sha256  # noqa: E402 - needs the checkout on sys.path first
 
 
 def load_manifest(path: Path = MANIFEST) -> list[dict[str, Any]]:

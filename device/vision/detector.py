@@ -21,6 +21,7 @@ import numpy as np
 
 from device.errors import InputError, ModelError
 from device.paths import shared_dir
+from device.vision.model_files import file_sha256
 from device.vision.types import Face, Image
 
 YUNET_FILE = "models-src/yunet/yunet_s_640_640.onnx"
@@ -32,14 +33,6 @@ def default_yunet_path() -> Path:
     return shared_dir() / YUNET_FILE
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class YuNetDetector:
@@ -70,7 +63,7 @@ class YuNetDetector:
                 f"Face detector model {path} not found.",
                 "Set EDGEHR_SHARED to the folder holding models-src/yunet, or install the model files.",
             )
-        digest = _sha256(path)
+        digest = file_sha256(path)
         if digest != YUNET_SHA256:
             raise ModelError(
                 f"Face detector model {path} has sha256 {digest}, expected {YUNET_SHA256}.",

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from device.errors import InputError, ModelError
+from device.vision.model_files import file_sha256
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -64,12 +65,6 @@ def l2_normalise(vectors: NDArray[np.floating]) -> Embeddings:
     return np.asarray(vectors / norms, dtype=np.float32)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class OnnxEmbedder:

@@ -14,7 +14,6 @@ built, and ``TurnChallenge`` is the only challenge offered.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ import numpy as np
 
 from device.errors import InputError, ModelError, NotBuiltError
 from device.paths import shared_dir
+from device.vision.model_files import file_sha256
 from device.vision.quality import estimate_yaw
 from device.vision.types import Face, Image
 
@@ -91,7 +91,7 @@ class MiniFasLiveness:
                 f"Liveness model {path} not found.",
                 "Set EDGEHR_SHARED to the folder holding models-src/minifas, or install the model files.",
             )
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
         if digest != expected:
             raise ModelError(
                 f"Liveness model {path} has sha256 {digest}, expected {expected}.",

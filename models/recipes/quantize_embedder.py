@@ -83,12 +83,6 @@ def _ensure_checkout_on_path() -> None:
         sys.path.insert(0, str(CHECKOUT))
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +99,9 @@ class ChipMaker:
         model = shared / YUNET_REL
         if not model.is_file():
             raise SystemExit(f"YuNet model {model} not found; set EDGEHR_SHARED to the shared data folder")
+        _ensure_checkout_on_path()
+        from device.vision.model_files import file_sha256
+
         if file_sha256(model) != YUNET_SHA256:
             raise SystemExit(f"{model} does not have the sha256 in models/manifest.toml; restore the original file")
         self._cv2 = cv2
