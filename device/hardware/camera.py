@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from device.hardware.closing import Closing
 from device.vision.types import Image
 
 if TYPE_CHECKING:
@@ -51,19 +52,8 @@ class Camera(Protocol):
     ) -> None: ...
 
 
-class CameraBase:
-    """Context-manager plumbing shared by the adapters."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+class CameraBase(Closing):
+    """Base of the camera adapters (``with`` closes the camera)."""
 
 
 def open_camera(

@@ -19,6 +19,7 @@ import numpy as np
 
 from device.clock import Clock, SystemClock
 from device.errors import HardwareError, InputError
+from device.hardware.closing import Closing
 from device.hardware.resample import resample_pcm16
 
 if TYPE_CHECKING:
@@ -51,17 +52,8 @@ class Microphone(Protocol):
     ) -> None: ...
 
 
-class _MicrophoneBase:
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+class _MicrophoneBase(Closing):
+    """Base of the microphone adapters (``with`` closes the microphone)."""
 
 
 class _AudioPacer:
