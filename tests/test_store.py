@@ -104,3 +104,23 @@ def test_unwritable_location_gives_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match="state folder"):
         open_store(blocker / "d.db")
+
+
+def test_processes_creating_the_key_together_all_get_the_same_whole_key(tmp_path: Path) -> None:
+    # Two ingest workers start at once and both open the server's data key: none may read a half-written file.
+    import subprocess
+    import sys
+
+    path = tmp_path / "keys" / "data.key"
+    code = (
+        "import sys; from pathlib import Path; from device.store.datakey import load_or_create; "
+        "print(load_or_create(Path(sys.argv[1])).key_id)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True) for _ in range(8)
+    ]
+    ids = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert all(p.returncode == 0 for p in procs)
+    assert len(ids) == 1 and ids == {load_or_create(path).key_id}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["data.key"]

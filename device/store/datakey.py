@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -55,10 +56,18 @@ def load_or_create(path: Path) -> DataKey:
         return DataKey(path.read_bytes())
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = AESGCM.generate_key(bit_length=256)
-    # O_EXCL: two processes starting together must not both write a key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-        handle.flush()
-        os.fsync(handle.fileno())
+    # Written whole to a private temporary file, then linked into place: a process starting at the same
+    # moment (two ingest workers, say) sees either no key or the complete key, never an empty file.
+    fd, tmp = tempfile.mkstemp(prefix=".data-key-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process won the race: use its key
+            return load_or_create(path)
+    finally:
+        os.unlink(tmp)
     return DataKey(key)
