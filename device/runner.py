@@ -36,6 +36,7 @@ from device.health import Health, collect
 from device.store import Store, open_store
 from device.store.datakey import DataKey, load_or_create
 from device.store.employees import load_templates
+from device.store.snapshots import SnapshotStore
 
 if TYPE_CHECKING:
     from sync.courier import Courier
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: How often the runner checks whether templates changed under the gallery (courier downlinks, panel).
 GALLERY_CHECK_SECONDS = 1.0
+#: How often expired punch snapshots are purged (also once at start, and whether or not snapshots are on now).
+SNAPSHOT_PURGE_SECONDS = 3600.0
 
 
 class FacePipelineView(Analyser, ImageEmbedder, Protocol):
@@ -124,6 +127,9 @@ class Terminal:
             preview=config.kiosk.preview,
         )
         rec = config.recognition
+        self.snapshots = SnapshotStore(store, key, config.device.state_dir / "snapshots", clock,
+                                       retention_days=config.attendance.snapshot_retention_days)
+        self._next_purge_ns: int | None = None
         self.kiosk = Kiosk(
             device_id=config.device.id,
             camera=camera,
@@ -143,6 +149,7 @@ class Terminal:
             models=vision.models,
             zone=zone,
             directions=gpio.buttons,
+            snapshots=self.snapshots if config.attendance.snapshots else None,
         )
         self.enroller = Enroller(
             store=store,
@@ -181,12 +188,21 @@ class Terminal:
         return dataclasses.replace(report, problems=[*report.problems, *(f"sync: {p}" for p in self.courier.problems)])
 
     def app(self) -> Any:
+        from device.panel.admin_auth import AdminAuth, password_path
         from device.panel.app import create_app
+        from device.panel.enrolment import enrolment_router
         from device.panel.kiosk import kiosk_router
 
-        router = kiosk_router(self.screen, default_language=self.config.device.language,
+        language = self.config.device.language
+        router = kiosk_router(self.screen, default_language=language,
                               metrics=lambda: self.kiosk.counters().as_dict())
-        return create_app(health=self.health, default_language=self.config.device.language, extra_routers=[router])
+        enrol = enrolment_router(
+            self.enroller,
+            AdminAuth(password_path(self.config.device.state_dir)),
+            default_language=language,
+            camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
+        )
+        return create_app(health=self.health, default_language=language, extra_routers=[router, enrol])
 
     # -- life cycle ------------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -257,6 +273,22 @@ class Terminal:
             if self._thread is not None and not self._thread.is_alive():
                 self.stop_event.set()
             self.check_gallery()
+            self.purge_snapshots_if_due()
+
+    def purge_snapshots_if_due(self) -> bool:
+        """Purge expired punch snapshots at most once per SNAPSHOT_PURGE_SECONDS; True when it ran."""
+        now = self.clock.monotonic_ns()
+        if self._next_purge_ns is not None and now < self._next_purge_ns:
+            return False
+        self._next_purge_ns = now + int(SNAPSHOT_PURGE_SECONDS * 1e9)
+        try:
+            result = self.snapshots.purge()
+        except (EdgehrError, OSError) as exc:
+            log.error("punch snapshot purge failed: %s", type(exc).__name__)
+            return False
+        if result.removed or result.orphans:
+            log.info("punch snapshots purged", extra={"removed": result.removed, "orphans": result.orphans})
+        return True
 
     def stop(self) -> None:
         """Stop the loop (it finishes its frame), the panel, then close camera, GPIO and store. Idempotent."""

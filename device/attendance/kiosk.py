@@ -34,7 +34,8 @@ from device.clock import Clock, to_ms
 from device.errors import InputError, StoreError
 from device.hardware.camera import Camera
 from device.store import Store
-from device.store.punches import NewPunch, record_punch
+from device.store.punches import NewPunch, Punch, record_punch
+from device.store.snapshots import SnapshotStore
 from device.vision.quality import estimate_yaw
 from device.vision.types import Image
 
@@ -84,6 +85,7 @@ class Kiosk:
         zone: ZoneInfo,
         directions: DirectionSource | None = None,
         idle_wait_seconds: float = 0.02,
+        snapshots: SnapshotStore | None = None,
     ) -> None:
         self.device_id = device_id
         self.camera = camera
@@ -106,6 +108,8 @@ class Kiosk:
         self._tap: list[Image] | None = None  # frames handed to an enrolment instead of the decision
         self._tap_wanted = 0
         self._tap_done = threading.Event()
+        self.snapshots = snapshots  # None unless attendance.snapshots is on
+        self._deciding: tuple[Image, tuple[float, float, float, float] | None] | None = None
 
     def process(self, image: Image) -> Outcome:
         """One frame, start to finish. Returns what the person is shown."""
@@ -114,6 +118,8 @@ class Kiosk:
         match = self.gallery.search(analysis.embedding) if analysis.embedding is not None else None
         face = analysis.face
         yaw = estimate_yaw(face) if face is not None else None  # read only by the head-turn challenge
+        if self.snapshots is not None:  # a punch snapshot is cut from the frame that decided it
+            self._deciding = (image, face.box if face else None)
         evidence = FrameEvidence(face.box if face else None, analysis.quality, analysis.liveness, match, yaw)
         verdict = self.decision.step(evidence)
         outcome = self._act(verdict)
@@ -171,7 +177,7 @@ class Kiosk:
             models=self.models,
         )
         try:
-            record_punch(self.store, punch, self.device_id)
+            stored = record_punch(self.store, punch, self.device_id)
         except (StoreError, sqlite3.Error) as exc:
             # Not stored = not punched (the transaction rolled back): the person sees an error and may
             # simply try again; the loop keeps running for everyone else.
@@ -180,11 +186,24 @@ class Kiosk:
             self.feedback.rejected()
             return PunchFailed(who.employee_no, "store")
         self.feedback.accepted()
+        self._keep_snapshot(stored)
         log.info(
             "punch",
             extra={"employee_no": who.employee_no, "direction": result.direction, "score": punch.match_score},
         )
         return Punched(name, who.employee_no, result.direction, local, who.match_score, who.liveness_score)
+
+    # -- punch snapshots (attendance.snapshots) ---------------------------------------------------------
+    def _keep_snapshot(self, punch: Punch) -> None:
+        """Keep the deciding frame's face crop; the punch stands whether or not this succeeds."""
+        if self.snapshots is None or self._deciding is None:
+            return
+        image, box = self._deciding
+        try:
+            self.snapshots.keep(punch, image, box)
+        except (StoreError, InputError, OSError, sqlite3.Error) as exc:
+            # The error's type only: a snapshot (or its path) never reaches the log.
+            log.error("punch snapshot not stored: %s", type(exc).__name__, extra={"employee_no": punch.employee_no})
 
     def _count(self, outcome: Outcome) -> None:
         with self._lock:

@@ -18,3 +18,7 @@ def register(commands: Any) -> None:
         "--rotate", action="store_true", help="make new keys; the replaced ones are kept as *.previous"
     )
     provision.set_defaults(handler="sync.provision:provision_command")
+    password = sub.add_parser("admin-password", help="set or change the local panel's admin password")
+    password.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    password.add_argument("--stdin", action="store_true", help="read the password from one line of stdin")
+    password.set_defaults(handler="device.panel.admin_auth:set_password_command")

@@ -185,8 +185,15 @@ class AttendanceSection(Section):
         ge=0,
         le=3600,
     )
-    snapshots: bool = field(False, "Punch snapshots", "Keep a photo of each punch for disputes (off by default).")
-    snapshot_retention_days: int = field(7, "Snapshot retention", "Days a punch snapshot is kept.", ge=1, le=90)
+    snapshots: bool = field(
+        False,
+        "Punch snapshots",
+        "Keep the face crop of the frame that decided each punch, for disputes (off by default; encrypted with "
+        "the device data key, never logged, deleted after the retention).",
+    )
+    snapshot_retention_days: int = field(
+        7, "Snapshot retention", "Days a punch snapshot is kept before it is purged (1 to 365).", ge=1, le=365
+    )
 
 
 class EnrolmentSection(Section):

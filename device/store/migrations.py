@@ -132,10 +132,21 @@ CREATE TABLE downlink_commands (
 CREATE INDEX downlink_commands_unconfirmed ON downlink_commands (command_seq) WHERE confirmed_at_ms IS NULL;
 """
 
+# Punch snapshots (off by default): the deciding frame's face crop, encrypted with the device data key, in a
+# file named by ``path`` (so the erasure downlink, which deletes rows and unlinks paths, keeps working).
+# The nonce and key id live in the row: the file alone is ciphertext without its nonce. Purged by age.
+SCHEMA_V3_SNAPSHOTS = """
+ALTER TABLE punch_snapshots ADD COLUMN key_id TEXT;
+ALTER TABLE punch_snapshots ADD COLUMN nonce BLOB;
+ALTER TABLE punch_snapshots ADD COLUMN created_at TEXT;
+CREATE INDEX punch_snapshots_expiry ON punch_snapshots (expires_at);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
     (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
+    (3, "encrypted punch snapshots", SCHEMA_V3_SNAPSHOTS),
 ]
 
 
