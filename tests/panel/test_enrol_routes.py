@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from device.attendance.enrolment import PURPOSE
+from device.hardware.image_files import decode_image_bytes
 from device.panel.admin_auth import MAX_FAILURES, verify_password
 from device.panel.enrolment import consent_version
 from device.panel.uploads import Limits
-from device.hardware.image_files import decode_image_bytes
 from tests.attendance.real_vision import celeb_identities, requires_vision
 from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos
 
@@ -38,6 +38,10 @@ def site(tmp_path: Path, vision: Any) -> Iterator[Site]:
                                                        max_request_bytes=12_000_000))
     yield built
     built.store.close()
+
+
+def templates(site: Site) -> int:
+    return int(site.store.conn.execute("SELECT count(*) FROM face_templates").fetchone()[0])
 
 
 def csrf_of(html: str) -> str:
@@ -67,7 +71,7 @@ def test_pages_need_an_admin_session_and_the_cookie_is_locked_down(site: Site) -
         response = client.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/admin/login")
     upload = client.post("/admin/enrol/E7/photos", files=[("photos", ("a.jpg", good_photos()[0].read_bytes()))])
-    assert upload.status_code == 303 and site.store.conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 0
+    assert upload.status_code == 303 and templates(site) == 0
     assert client.post("/admin/login", data={"password": "not the password"}).status_code == 401
     response = client.post("/admin/login", data={"password": PASSWORD})
     cookie = response.headers["set-cookie"].lower()
@@ -173,7 +177,7 @@ def test_delete_needs_confirmation_and_is_audited(site: Site) -> None:
     vector, _ = site.enroller.embedder.embed_image(decode_image_bytes(other.read_bytes(), other.name))
     assert vector is not None and gallery.search(vector).employee_no == "E7"
     wrong = client.post("/admin/enrol/E7/delete?lang=en", data={"csrf": csrf, "confirm": "E8", "reason": "left"})
-    assert wrong.status_code == 400 and site.store.conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 4
+    assert wrong.status_code == 400 and templates(site) == 4
     done = client.post("/admin/enrol/E7/delete?lang=en", data={"csrf": csrf, "confirm": "E7", "reason": "left"})
     assert done.status_code == 303 and done.headers["location"].startswith("/admin/enrol?deleted=E7")
     assert site.store.conn.execute("SELECT count(*) FROM face_templates").fetchone()[0] == 0
