@@ -80,14 +80,17 @@ def enrolment_router(
                 "csrf": session.csrf if session else "",
                 "session": session,
                 "q": f"?lang={language}",
+                # Where the language switch leads: a page answering a POST is switched on its GET page.
+                "here": request.url.path if request.method == "GET" else "/admin/enrol",
                 **context,
             },
             status_code=status,
         )
         response.headers["Cache-Control"] = "no-store"
-        # The pages show personal data: never framed by another site, never cached, no referrer leaks.
+        # The pages show personal data: never framed by another site, never cached, no referrer leaves the
+        # device ("same-origin": with "no-referrer" Chromium sends "Origin: null" and the form is refused).
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"
         return response
 
     def redirect(request: Request, path: str) -> RedirectResponse:
@@ -139,7 +142,7 @@ def enrolment_router(
                           values={})
         return render(
             request, "enrol_employee.html", session, status=status, entry=entry, report=report, source=source,
-            error=error, camera=camera is not None, needed=enroller.settings.min_good_images, limits=limits,
+            error=error, camera=camera is not None, here=f"/admin/enrol/{quote(employee_no)}", needed=enroller.settings.min_good_images, limits=limits,
             max_mb=limits.max_file_bytes // (1024 * 1024), version=consent_version(),
         )
 
