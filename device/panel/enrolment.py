@@ -142,8 +142,9 @@ def enrolment_router(
                           values={})
         return render(
             request, "enrol_employee.html", session, status=status, entry=entry, report=report, source=source,
-            error=error, camera=camera is not None, here=f"/admin/enrol/{quote(employee_no)}", needed=enroller.settings.min_good_images, limits=limits,
-            max_mb=limits.max_file_bytes // (1024 * 1024), version=consent_version(),
+            error=error, camera=camera is not None, here=f"/admin/enrol/{quote(employee_no)}",
+            needed=enroller.settings.min_good_images, limits=limits, max_mb=limits.max_file_bytes // (1024 * 1024),
+            version=consent_version(),
         )
 
     # -- login ----------------------------------------------------------------------------------------
