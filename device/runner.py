@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from device.attendance.challenge import challenge_rule
+from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
@@ -29,7 +30,8 @@ from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
 from device.clock import Clock, SystemClock
 from device.config.device import DeviceConfig
-from device.errors import EdgehrError, NotBuiltError
+from device.errors import EdgehrError
+from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.hardware.gpio import GpioBoard
 from device.health import Health, collect
@@ -52,6 +54,8 @@ class FacePipelineView(Analyser, ImageEmbedder, Protocol):
 
 class RebuildableGallery(GalleryView, Protocol):
     def __len__(self) -> int: ...
+
+    def __contains__(self, employee_no: object) -> bool: ...
 
 
 @dataclass
@@ -98,12 +102,8 @@ class Terminal:
         clock: Clock,
         paced_replay: bool = True,
         courier: Courier | None = None,
+        badge: BadgeReader | None = None,
     ) -> None:
-        if config.recognition.mode != "1:N":
-            raise NotBuiltError(
-                "recognition.mode = '1:1' (employee number first, then face) is not built yet.",
-                "Use recognition.mode = '1:N'.",
-            )
         # Refused before anything is built: "blink" is not built, and must not silently mean "off".
         challenge = challenge_rule(
             config.recognition.active_challenge, max_yaw_degrees=config.recognition.max_yaw_degrees
@@ -124,6 +124,13 @@ class Terminal:
             preview=config.kiosk.preview,
         )
         rec = config.recognition
+        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader).
+        self.claims = None
+        if rec.mode == "1:1":
+            gallery = vision.gallery
+            self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
+                                    monotonic_ns=clock.monotonic_ns)
+        self.badge = badge
         self.kiosk = Kiosk(
             device_id=config.device.id,
             camera=camera,
@@ -143,6 +150,8 @@ class Terminal:
             models=vision.models,
             zone=zone,
             directions=gpio.buttons,
+            claims=self.claims,
+            badge=badge,
         )
         self.enroller = Enroller(
             store=store,
@@ -176,16 +185,20 @@ class Terminal:
             models=self.vision.models,
             disk_alert_fraction=self.config.sync.backlog_alert_fraction,
         )
-        if self.courier is None:
-            return report
-        return dataclasses.replace(report, problems=[*report.problems, *(f"sync: {p}" for p in self.courier.problems)])
+        problems = list(report.problems)
+        if self.badge is not None and self.badge.status() != "ok":
+            problems.append(f"badge reader: {self.badge.status()}")
+        if self.courier is not None:
+            problems += [f"sync: {p}" for p in self.courier.problems]
+        return report if problems == report.problems else dataclasses.replace(report, problems=problems)
 
     def app(self) -> Any:
         from device.panel.app import create_app
         from device.panel.kiosk import kiosk_router
 
         router = kiosk_router(self.screen, default_language=self.config.device.language,
-                              metrics=lambda: self.kiosk.counters().as_dict())
+                              metrics=lambda: self.kiosk.counters().as_dict(),
+                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None)
         return create_app(health=self.health, default_language=self.config.device.language, extra_routers=[router])
 
     # -- life cycle ------------------------------------------------------------------------------------
@@ -273,6 +286,8 @@ class Terminal:
             return
         self._closed = True
         closers = [self.camera.close, self.gpio.close, self.store.close]
+        if self.badge is not None:
+            closers.insert(0, self.badge.close)
         if self.courier is not None:
             closers.append(self.courier.store.close)
         for close in closers:
@@ -289,6 +304,7 @@ def open_terminal(
     that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
     """
     from device.attendance.vision_parts import open_vision
+    from device.hardware.badge import open_badge_reader
     from device.hardware.camera import open_camera
     from device.hardware.gpio import open_gpio
 
@@ -304,6 +320,9 @@ def open_terminal(
         opened.append(camera)
         gpio = open_gpio(config.gpio)
         opened.append(gpio)
+        badge = open_badge_reader(config.claim) if config.recognition.mode == "1:1" else None
+        if badge is not None:
+            opened.append(badge)
         courier = None
         if config.sync.enabled:
             from sync.courier import build
@@ -313,7 +332,7 @@ def open_terminal(
             courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
                             data_key=key)
         return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
-                        courier=courier)
+                        courier=courier, badge=badge)
     except BaseException:
         for part in reversed(opened):
             with contextlib.suppress(EdgehrError, OSError):  # the original error is the one to report
