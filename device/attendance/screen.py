@@ -134,6 +134,8 @@ class KioskScreen:
             guidance = guidance_for(outcome)
             if guidance is not None:
                 self._guidance = guidance
+            if isinstance(outcome, Claimed):
+                self._banner = None  # a new person's claim: the previous result is not theirs
             banner = banner_for(outcome, self._seq + 1, now)
             if banner is not None:
                 self._seq += 1

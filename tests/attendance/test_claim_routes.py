@@ -67,7 +67,7 @@ def test_claim_with_pin_through_the_route(kiosk: Kiosk) -> None:
         assert answer.status_code == 200 and answer.json()["employee_no"] == "E1"
         state = c.get("/kiosk/state").json()
         assert state["claim"]["pending"]["employee_no"] == "E1" and state["guidance"] == "look-at-camera"
-        assert state["banner"]["kind"] == "claim-refused"  # the wrong PIN's banner is still showing
+        assert state["banner"] is None  # the wrong PIN's banner went with the new claim
         assert c.post("/kiosk/claim/cancel", json={}).json() == {"ok": True, "cancelled": True}
         assert c.get("/kiosk/state").json()["claim"]["pending"] is None
 
