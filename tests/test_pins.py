@@ -53,3 +53,31 @@ def test_pins_are_4_to_8_digits_and_need_an_existing_employee(tmp_path: Path) ->
         assert store.conn.execute("SELECT count(*) FROM audit_log WHERE action = 'pin.set'").fetchone()[0] == 0
     finally:
         store.close()
+
+
+def test_pin_command_reads_the_pin_from_stdin_never_from_the_arguments(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "device.toml"
+    config.write_text(f'[device]\nid = "gate-1"\nstate_dir = "{tmp_path / "state"}"\n')
+    store = open_store(tmp_path / "state" / "device.db")
+    repo.upsert_employee(store, "E1", "Li Lei", AT, "admin")
+    store.close()
+    env_root = str(Path(__file__).resolve().parents[1])
+    command = [sys.executable, "-m", "device.cli.main", "device", "pin"]
+    done = subprocess.run([*command, "set", "--config", str(config), "--employee", "E1"], input="8642\n",
+                          capture_output=True, text=True, timeout=120, cwd=env_root, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "PIN set for employee E1" in done.stdout
+    store = open_store(tmp_path / "state" / "device.db")
+    try:
+        assert pin_hash(store, "E1").matches("8642")  # type: ignore[union-attr]
+    finally:
+        store.close()
+    bad = subprocess.run([*command, "set", "--config", str(config), "--employee", "E1"], input="12\n",
+                         capture_output=True, text=True, timeout=120, cwd=env_root, check=False)
+    assert bad.returncode == 1 and "4 to 8 digits" in bad.stderr + bad.stdout
+    cleared = subprocess.run([*command, "clear", "--config", str(config), "--employee", "E1"],
+                             capture_output=True, text=True, timeout=120, cwd=env_root, check=False)
+    assert cleared.returncode == 0 and "PIN removed" in cleared.stdout
