@@ -22,8 +22,8 @@ from device.store.database import Store
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 
-#: scrypt cost: N=2**14, r=8 uses 16 MiB and about 50 ms on this x86 machine per check (a Pi 4 is slower,
-#: still well under a second); p=1.
+#: scrypt cost: N=2**14, r=8, p=1 uses 16 MiB and about 0.1 s per check on this x86 machine (119 ms p50
+#: at load 9); a Pi 4 is slower but still well under a second per claim.
 COST_N, COST_R, COST_P = 2**14, 8, 1
 SALT_BYTES = 16
 HASH_BYTES = 32
@@ -61,7 +61,7 @@ def hash_pin(pin: str) -> PinHash:
 
 def set_pin(store: Store, employee_no: str, pin: str, *, at: datetime, actor: str) -> None:
     """Set (or replace) the employee's PIN; audited without the PIN."""
-    hashed = hash_pin(pin)  # outside the transaction: ~50 ms of scrypt must not hold the write lock
+    hashed = hash_pin(pin)  # outside the transaction: ~0.1 s of scrypt must not hold the write lock
     with store.transaction() as conn:
         row = conn.execute("SELECT id FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
         if row is None:
