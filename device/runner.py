@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from device.attendance.challenge import challenge_rule
+from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
@@ -29,7 +30,8 @@ from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
 from device.clock import Clock, SystemClock
 from device.config.device import DeviceConfig
-from device.errors import EdgehrError, NotBuiltError
+from device.errors import EdgehrError
+from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.hardware.gpio import GpioBoard
 from device.health import Health, collect
@@ -55,6 +57,8 @@ class FacePipelineView(Analyser, ImageEmbedder, Protocol):
 
 class RebuildableGallery(GalleryView, Protocol):
     def __len__(self) -> int: ...
+
+    def __contains__(self, employee_no: object) -> bool: ...
 
 
 @dataclass
@@ -101,12 +105,8 @@ class Terminal:
         clock: Clock,
         paced_replay: bool = True,
         courier: Courier | None = None,
+        badge: BadgeReader | None = None,
     ) -> None:
-        if config.recognition.mode != "1:N":
-            raise NotBuiltError(
-                "recognition.mode = '1:1' (employee number first, then face) is not built yet.",
-                "Use recognition.mode = '1:N'.",
-            )
         # Refused before anything is built: "blink" is not built, and must not silently mean "off".
         challenge = challenge_rule(
             config.recognition.active_challenge, max_yaw_degrees=config.recognition.max_yaw_degrees
@@ -130,6 +130,13 @@ class Terminal:
         self.snapshots = SnapshotStore(store, key, config.device.state_dir / "snapshots", clock,
                                        retention_days=config.attendance.snapshot_retention_days)
         self._next_purge_ns: int | None = None
+        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader).
+        self.claims = None
+        if rec.mode == "1:1":
+            gallery = vision.gallery
+            self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
+                                    monotonic_ns=clock.monotonic_ns)
+        self.badge = badge
         self.kiosk = Kiosk(
             device_id=config.device.id,
             camera=camera,
@@ -150,6 +157,8 @@ class Terminal:
             zone=zone,
             directions=gpio.buttons,
             snapshots=self.snapshots if config.attendance.snapshots else None,
+            claims=self.claims,
+            badge=badge,
         )
         self.enroller = Enroller(
             store=store,
@@ -183,9 +192,12 @@ class Terminal:
             models=self.vision.models,
             disk_alert_fraction=self.config.sync.backlog_alert_fraction,
         )
-        if self.courier is None:
-            return report
-        return dataclasses.replace(report, problems=[*report.problems, *(f"sync: {p}" for p in self.courier.problems)])
+        problems = list(report.problems)
+        if self.badge is not None and self.badge.status() != "ok":
+            problems.append(f"badge reader: {self.badge.status()}")
+        if self.courier is not None:
+            problems += [f"sync: {p}" for p in self.courier.problems]
+        return report if problems == report.problems else dataclasses.replace(report, problems=problems)
 
     def app(self) -> Any:
         from device.panel.admin_auth import AdminAuth, password_path
@@ -195,7 +207,8 @@ class Terminal:
 
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
-                              metrics=lambda: self.kiosk.counters().as_dict())
+                              metrics=lambda: self.kiosk.counters().as_dict(),
+                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None)
         enrol = enrolment_router(
             self.enroller,
             AdminAuth(password_path(self.config.device.state_dir)),
@@ -305,6 +318,8 @@ class Terminal:
             return
         self._closed = True
         closers = [self.camera.close, self.gpio.close, self.store.close]
+        if self.badge is not None:
+            closers.insert(0, self.badge.close)
         if self.courier is not None:
             closers.append(self.courier.store.close)
         for close in closers:
@@ -321,6 +336,7 @@ def open_terminal(
     that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
     """
     from device.attendance.vision_parts import open_vision
+    from device.hardware.badge import open_badge_reader
     from device.hardware.camera import open_camera
     from device.hardware.gpio import open_gpio
 
@@ -336,6 +352,9 @@ def open_terminal(
         opened.append(camera)
         gpio = open_gpio(config.gpio)
         opened.append(gpio)
+        badge = open_badge_reader(config.claim) if config.recognition.mode == "1:1" else None
+        if badge is not None:
+            opened.append(badge)
         courier = None
         if config.sync.enabled:
             from sync.courier import build
@@ -345,7 +364,7 @@ def open_terminal(
             courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
                             data_key=key)
         return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
-                        courier=courier)
+                        courier=courier, badge=badge)
     except BaseException:
         for part in reversed(opened):
             with contextlib.suppress(EdgehrError, OSError):  # the original error is the one to report

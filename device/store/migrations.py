@@ -142,11 +142,26 @@ ALTER TABLE punch_snapshots ADD COLUMN created_at TEXT;
 CREATE INDEX punch_snapshots_expiry ON punch_snapshots (expires_at);
 """
 
+# 1:1 mode: an employee's kiosk PIN, only as a salted scrypt hash with the cost it was made with (so the
+# cost can be raised later without breaking stored PINs). Number 4: number 3 is the punch snapshots table.
+SCHEMA_V4_PINS = """
+CREATE TABLE employee_pins (
+    employee_id INTEGER PRIMARY KEY REFERENCES employees (id) ON DELETE CASCADE,
+    salt BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    cost_n INTEGER NOT NULL,
+    cost_r INTEGER NOT NULL,
+    cost_p INTEGER NOT NULL,
+    set_at TEXT NOT NULL
+);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
     (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
     (3, "encrypted punch snapshots", SCHEMA_V3_SNAPSHOTS),
+    (4, "employee kiosk PINs (salted scrypt hashes) for 1:1 mode", SCHEMA_V4_PINS),
 ]
 
 
