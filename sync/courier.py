@@ -412,7 +412,8 @@ class Courier:
             log.warning("downlink %s ignored: this courier applies no commands", body.message_type.value)
             return
         for outcome in downlink.receive(context, body):
-            self.stats.downlinks[f"{outcome.type}:{outcome.outcome}"] += 1
+            label = "repeated" if outcome.repeated else outcome.outcome  # repeated: confirmed again only
+            self.stats.downlinks[f"{outcome.type}:{label}"] += 1
         if context.server_keys is not self.channel.server:  # a rotate-key changed the server's keys
             self.channel = self.channel.with_keys(server=context.server_keys)
         self._next_confirm_check = 0.0  # confirm at once
