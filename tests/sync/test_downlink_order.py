@@ -4,7 +4,6 @@ travels as pages from a real HR store through a real mosquitto, ingest worker an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from device.store import employees as device_employees
 from device.store.datakey import load_or_create
 from sync import downlink
 from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site, running_courier, running_worker, wait_for
+from sync.chaos_site import Site, running_courier, running_worker, wait_for
 from sync.courier import data_key_path
 from sync.protocol import CandidatesBody, EraseBody, GalleryBody, GalleryEntry, Identity, PeerKeys
 from sync.server.ingest import MAX_UPSERTS_PER_PAGE, command_bodies, store_gallery
-from sync.server.store import HRStore, devices, downlinks, open_hr_store, templates
+from sync.server.store import HRStore, devices, downlinks, templates
 from sync.server.store import employees as hr_employees
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -126,26 +125,8 @@ def test_gallery_pages_apply_together_once_all_arrived(state: Path) -> None:
     store.close()
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "site")
-
-
-@pytest.fixture
-def broker(site: Site) -> Iterator[Mosquitto]:
-    with site.broker() as running:
-        yield running
-
-
-@pytest.fixture
-def hr(site: Site) -> Iterator[HRStore]:
-    store = open_hr_store(site.server_database_url(), "Asia/Shanghai")
-    yield store
-    store.close()
-
-
 def test_a_gallery_of_250_employees_travels_as_pages_and_lands_whole(
-    site: Site, broker: Mosquitto, hr: HRStore
+    site: Site, site_broker: Mosquitto, hr: HRStore
 ) -> None:
     key = templates.load_data_key(site.server_state)
     numbers = [f"E{i:04d}" for i in range(250)]

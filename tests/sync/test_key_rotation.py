@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from device.store import open_store, outbox
 from device.store.punches import record_punch
 from sync.backoff import Backoff
 from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site, running_courier, running_worker, server_seqs, wait_for
+from sync.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
 from sync.courier_records import punch_record
 from sync.keyfiles import begin_rotation, commit_switch, load_device_keys, load_peer_keys, rotation_path
 from sync.mqtt import Endpoint, MqttLink
@@ -33,28 +32,10 @@ from sync.protocol import (
 )
 from sync.provision import load_keys, provision
 from sync.server.ingest import server_keys_path
-from sync.server.store import HRStore, devices, downlinks, open_hr_store
+from sync.server.store import HRStore, devices, downlinks
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "site")
-
-
-@pytest.fixture
-def broker(site: Site) -> Iterator[Mosquitto]:
-    with site.broker() as running:
-        yield running
-
-
-@pytest.fixture
-def hr(site: Site) -> Iterator[HRStore]:
-    store = open_hr_store(site.server_database_url(), "Asia/Shanghai")
-    yield store
-    store.close()
 
 
 def write_punches(site: Site, count: int, start_ms: int) -> None:
@@ -161,7 +142,7 @@ def test_key_files_keep_both_keys_through_a_kill_at_every_step(tmp_path: Path) -
 
 
 def test_hr_rotation_request_switches_the_device_and_retires_its_old_key(
-    site: Site, broker: Mosquitto, hr: HRStore
+    site: Site, site_broker: Mosquitto, hr: HRStore
 ) -> None:
     device = site.devices[DEVICE]
     old = device.identity
@@ -216,7 +197,7 @@ def test_hr_rotation_request_switches_the_device_and_retires_its_old_key(
     assert registered_sign_key(hr) == (new_sign_id, None)
 
 
-def test_a_device_killed_between_rotation_steps_loses_nothing(site: Site, broker: Mosquitto, hr: HRStore) -> None:
+def test_a_device_killed_between_rotation_steps_loses_nothing(site: Site, site_broker: Mosquitto, hr: HRStore) -> None:
     device = site.devices[DEVICE]
     old = device.identity
     server_keys = load_peer_keys(server_keys_path(site.server_state))
