@@ -156,12 +156,30 @@ CREATE TABLE employee_pins (
 );
 """
 
+# Downlink commands that arrived ahead of their turn (command_seq above floor + 1), and the pages of a
+# gallery command still missing some: held until the gap fills, then applied in order and deleted. The
+# body is sealed with the data key (it may carry face templates).
+SCHEMA_V5_DOWNLINK_HELD = """
+CREATE TABLE downlink_held (
+    command_seq INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    key_id TEXT,
+    nonce BLOB,
+    body BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (command_seq, page)
+);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
     (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
     (3, "encrypted punch snapshots", SCHEMA_V3_SNAPSHOTS),
     (4, "employee kiosk PINs (salted scrypt hashes) for 1:1 mode", SCHEMA_V4_PINS),
+    (5, "downlink commands held until their turn", SCHEMA_V5_DOWNLINK_HELD),
 ]
 
 
