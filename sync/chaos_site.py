@@ -38,6 +38,7 @@ from sync.pki import (
 )
 from sync.protocol import Identity, key_id
 from sync.provision import TLS_KEY, provision
+from sync.revocation import ensure_crl
 from sync.server.config import ServerConfig
 from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
 from sync.server.store import devices, open_hr_store, templates
@@ -73,7 +74,7 @@ class Site:
 
     @property
     def broker_tls(self) -> BrokerTls:
-        return BrokerTls(self.ca.cert_path, self.broker_certs)
+        return BrokerTls(self.ca.cert_path, self.broker_certs, ensure_crl(self.ca))
 
     def server_config(self) -> ServerConfig:
         return load_toml_model(self.server_config_path, ServerConfig)

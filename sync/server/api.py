@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from device.errors import EdgehrError, InputError, StoreError
 from sync.server import auth, export, timesheets
+from sync.server.cert_revocation import revoke_device_certificate
 from sync.server.config import ServerConfig
 from sync.server.enrolment import MAX_PHOTO_BYTES, EmbedderParts, Lazy, ServerEnroller, real_embedder_parts
 from sync.server.pages import pages_router, static_files
@@ -318,7 +319,10 @@ def create_app(
 
     @app.post("/api/devices/{device_id}/revoke")
     def revoke_device(device_id: str, who: WriteDevices) -> dict[str, Any]:
-        return devices.revoke(store, device_id, who.actor)
+        """Ingest refuses the device from now on; its broker certificate is revoked too when the server
+        holds the CA (``pki.ca_dir``), else ``certificate.command`` says what to run where the CA is."""
+        device = devices.revoke(store, device_id, who.actor)
+        return device | {"certificate": revoke_device_certificate(config.pki, device_id)}
 
     @app.put("/api/devices/{device_id}/employees")
     def assign_employees(device_id: str, body: AssignIn, who: AssignDevices) -> dict[str, Any]:

@@ -60,6 +60,20 @@ class ApiSection(Section):
     port: int = field(8443, "API port", "TCP port of the HR API and pages.", ge=1, le=65535)
 
 
+class PkiSection(Section):
+    ca_dir: Path | None = field(
+        None,
+        "CA folder",
+        "The site CA (made by ops/ca/edgehr-ca init). Set: revoking a device also revokes its broker certificate"
+        " and rewrites the CRL. Empty: the API answers with the edgehr-ca command to run where the CA is kept.",
+    )
+    crl_file: Path | None = field(
+        None,
+        "Broker CRL file",
+        "The broker's crlfile; after a revocation the new CRL is copied here. Empty: the CA's own crl.pem.",
+    )
+
+
 class ServerConfig(Section):
     """Root of the central server's configuration file."""
 
@@ -69,4 +83,5 @@ class ServerConfig(Section):
     broker: BrokerSection = field(..., "Broker", "MQTT broker connection.")
     ingest: IngestSection = field(IngestSection(), "Ingest", "Workers that store device records.")
     api: ApiSection = field(ApiSection(), "HR API", "HTTP API and HR pages.")
+    pki: PkiSection = field(PkiSection(), "PKI", "The site CA, for revoking device certificates.")
     logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")
