@@ -345,6 +345,20 @@ def create_app(
     def list_webhooks(who: WriteHR) -> dict[str, Any]:
         return {"webhooks": webhook_rows.list_all(store)}
 
+    @app.get("/api/webhooks/dead-letters")
+    def list_dead_letters(who: WriteHR) -> dict[str, Any]:
+        """Deliveries given up on after ``webhooks.max_attempts`` failed attempts, newest first."""
+        return {"dead_letters": webhook_rows.dead_letters(store)}
+
+    @app.post("/api/webhooks/deliveries/{delivery_id}/retry")
+    def retry_delivery(delivery_id: int, who: WriteHR) -> dict[str, Any]:
+        """Give a dead-lettered delivery a fresh schedule; the delivery loop sends it on its next round."""
+        if not webhook_rows.requeue(store, delivery_id, who.actor):
+            raise NotFound(
+                f"Delivery {delivery_id} is not dead-lettered.", "List them with GET /api/webhooks/dead-letters."
+            )
+        return {"id": delivery_id, "requeued": True}
+
     @app.get("/api/webhooks/{webhook_id}/deliveries")
     def list_deliveries(webhook_id: int, who: WriteHR) -> dict[str, Any]:
         return {"deliveries": webhook_rows.deliveries(store, webhook_id)}
