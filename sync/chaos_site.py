@@ -8,6 +8,7 @@ server's state (keys, HR database with the devices registered) and config, and e
 from __future__ import annotations
 
 import base64
+import secrets
 import sys
 import threading
 import time
@@ -91,6 +92,11 @@ class Site:
         return Mosquitto(self.folder / "broker", tls=self.broker_tls, port=self.broker_port, supervisor=supervisor)
 
 
+def new_share_group() -> str:
+    """An unguessable ingest share-group name (96 random bits), as provisioning a server should choose it."""
+    return "ingest-" + secrets.token_hex(12)
+
+
 def build_site(
     folder: Path,
     device_ids: tuple[str, ...] = ("site1-gate-a",),
@@ -119,7 +125,9 @@ def build_site(
             "cert_file": str(ingest_certs.cert),
             "key_file": str(ingest_certs.key),
         },
-        "ingest": {"workers": workers, "share_group": "ingest"},
+        # The group name is a secret: a device that knows it can join the group (mosquitto 2.0 does not check
+        # SUBSCRIBE against the ACL) and take turns of the uplink, which the courier must then resend.
+        "ingest": {"workers": workers, "share_group": new_share_group()},
         "api": {"host": "127.0.0.1", "port": api_port or free_port()},
         "logging": {"level": "INFO", "json_lines": False},
     }

@@ -28,6 +28,7 @@ from sync.server.webhooks import HttpPost, httpx_post
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SHARE_GROUP = "ingest"
 #: Restarts of one worker within a run before the server gives up on it and stops.
 MAX_RESTARTS = 20
 
@@ -43,6 +44,13 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
     state = config.server.state_dir
     # Keys and schema first, in this process: workers starting together must not race to create them.
     load_server_identity(state)
+    if config.ingest.share_group == DEFAULT_SHARE_GROUP:
+        log.warning(
+            "ingest.share_group is the default %r: a device that subscribes to $share/%s/... takes turns of the"
+            " uplink (the courier resends them, but slowly). Set it to a random name: openssl rand -hex 12",
+            DEFAULT_SHARE_GROUP,
+            DEFAULT_SHARE_GROUP,
+        )
     url = database_url(config.server.database_url, state)
     store = open_hr_store(url, config.server.timezone)
     from sync.server.api import create_app
