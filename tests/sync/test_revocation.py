@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import socket
 import ssl
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from sync import pki_cli, revocation
-from sync.broker import Mosquitto, client_tls_context
+from sync.broker import BrokerSettings, BrokerTls, Mosquitto, client_tls_context, render_config
 from sync.chaos_site import Site, build_site
 from sync.pki import CertFiles
 from sync.server.api import create_app
@@ -28,12 +29,15 @@ def site(tmp_path: Path) -> Site:
     return build_site(tmp_path / "site", (GATE_A, GATE_B))
 
 
-def mqtt_connect(site: Site, certs: CertFiles, client_id: str) -> bytes:
+def mqtt_connect(site: Site, certs: CertFiles, client_id: str, *, tls12: bool = False) -> bytes:
     """Open a TLS connection with ``certs``, send an MQTT 3.1.1 CONNECT and return the broker's CONNACK.
 
-    Raises ssl.SSLError when the broker refuses the handshake (with TLS 1.3 the refusal of a client
-    certificate arrives as an alert on the first read)."""
+    Raises ssl.SSLError (or OSError) when the broker refuses the handshake. With TLS 1.2 the broker checks
+    the client certificate inside the handshake, so the refusal is always the alert naming the reason;
+    with TLS 1.3 it comes after the client's side of the handshake, as that alert or a bare EOF."""
     context = client_tls_context(site.ca.cert_path, certs.cert, certs.key)
+    if tls12:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     name = client_id.encode()
     variable = b"\x00\x04MQTT\x04\x02\x00\x3c"  # protocol name, level 4, clean session, keepalive 60 s
     payload = len(name).to_bytes(2, "big") + name
@@ -55,6 +59,13 @@ def mqtt_connect(site: Site, certs: CertFiles, client_id: str) -> bytes:
 CONNACK_ACCEPTED = b"\x20\x02\x00\x00"
 
 
+def assert_refused_as_revoked(site: Site, certs: CertFiles, client_id: str) -> None:
+    with pytest.raises(ssl.SSLError, match="certificate revoked"):
+        mqtt_connect(site, certs, client_id, tls12=True)
+    with pytest.raises(OSError):  # ssl.SSLError is an OSError; so is a reset connection
+        mqtt_connect(site, certs, client_id + "-tls13")
+
+
 def device_certs(site: Site, device_id: str) -> CertFiles:
     return site.devices[device_id].certs
 
@@ -69,8 +80,7 @@ def test_revoked_device_is_refused_at_the_handshake_and_others_still_connect(
     assert [r.common_name for r in revoked] == [GATE_A]
     site_broker.reload()
 
-    with pytest.raises(ssl.SSLError, match="revoked"):
-        mqtt_connect(site, device_certs(site, GATE_A), "a2")
+    assert_refused_as_revoked(site, device_certs(site, GATE_A), "a2")
     assert mqtt_connect(site, device_certs(site, GATE_B), "b1") == CONNACK_ACCEPTED
     assert mqtt_connect(site, site.ingest_certs, "ingest-check") == CONNACK_ACCEPTED
 
@@ -80,8 +90,7 @@ def test_a_revocation_applies_only_after_the_broker_reloads(site: Site, site_bro
     # mosquitto read the CRL at start: until SIGHUP the old (empty) list applies.
     assert mqtt_connect(site, device_certs(site, GATE_B), "b1") == CONNACK_ACCEPTED
     site_broker.reload()
-    with pytest.raises(ssl.SSLError, match="revoked"):
-        mqtt_connect(site, device_certs(site, GATE_B), "b2")
+    assert_refused_as_revoked(site, device_certs(site, GATE_B), "b2")
 
 
 def test_ca_cli_revoke_records_the_index_and_writes_the_crl(
@@ -131,8 +140,7 @@ def test_revoking_a_device_on_the_hr_server_revokes_its_certificate(
 
     # The site broker reads the CA's crl.pem; the server wrote that one too.
     site_broker.reload()
-    with pytest.raises(ssl.SSLError, match="revoked"):
-        mqtt_connect(site, device_certs(site, GATE_A), "a1")
+    assert_refused_as_revoked(site, device_certs(site, GATE_A), "a1")
     assert mqtt_connect(site, device_certs(site, GATE_B), "b1") == CONNACK_ACCEPTED
 
 
@@ -145,3 +153,11 @@ def test_without_the_ca_the_server_answers_with_the_command_to_run(site: Site, h
     assert certificate["revoked"] is False
     assert certificate["command"] == f"ops/ca/edgehr-ca revoke CA_DIR --device-id {GATE_B}"
     assert revocation.revoked_serials(site.ca.folder / revocation.CRL_FILE) == set()
+
+
+def test_rendered_tls_listener_has_the_crl_only_when_given(tmp_path: Path) -> None:
+    tls = BrokerTls(tmp_path / "ca.crt", CertFiles(tmp_path / "broker.crt", tmp_path / "broker.key"))
+    settings = BrokerSettings(port=8883, persistence_dir=tmp_path, acl_file=tmp_path / "acl", tls=tls)
+    assert "\ncrlfile " not in render_config(settings)
+    with_crl = replace(settings, tls=replace(tls, crl_file=tmp_path / "crl.pem"))
+    assert f"\ncrlfile {tmp_path / 'crl.pem'}\n" in render_config(with_crl)
