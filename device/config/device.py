@@ -138,7 +138,27 @@ class RecognitionSection(Section):
     )
     liveness_frames: int = field(3, "Live frames", "Consecutive live frames needed before a punch.", ge=1, le=30)
     active_challenge: Literal["off", "blink", "turn"] = field(
-        "off", "Active challenge", "Ask for a blink or a head turn in addition to passive liveness."
+        "off",
+        "Active challenge",
+        "off, or turn: after passive liveness, ask for a head turn (recognition.turn_degrees within "
+        "recognition.turn_frames frames). blink is refused as not built: the 5-point detector cannot see eyelids.",
+    )
+    # Why 15 and 30: see device/attendance/challenge.py (yaw jitter of a still face vs a requested turn;
+    # 30 frames = 3-6 s at the kiosk's 5-10 frames per second).
+    turn_degrees: float = field(
+        15.0,
+        "Head turn needed",
+        "Degrees the head must turn away from its starting yaw (either side) for the turn challenge; at most "
+        "recognition.max_yaw_degrees. Lower passes more easily and stops fewer tilted photos.",
+        ge=5.0,
+        le=45.0,
+    )
+    turn_frames: int = field(
+        30,
+        "Frames for the head turn",
+        "Camera frames a person has to make the turn before the challenge fails (about 3-6 s at 5-10 frames/s).",
+        ge=5,
+        le=300,
     )
     min_face_px: int = field(
         80, "Minimum face size", "Smallest face width in pixels that is processed.", ge=40, le=1000
@@ -163,6 +183,16 @@ class RecognitionSection(Section):
     def _brightness_order(self) -> RecognitionSection:
         if self.min_brightness >= self.max_brightness:
             raise ValueError("recognition.min_brightness must be below recognition.max_brightness")
+        return self
+
+    @model_validator(mode="after")
+    def _turn_fits_the_quality_gate(self) -> RecognitionSection:
+        # The quality gate refuses faces turned beyond max_yaw_degrees, so a larger turn could never pass.
+        if self.active_challenge == "turn" and self.turn_degrees > self.max_yaw_degrees:
+            raise ValueError(
+                f"recognition.turn_degrees ({self.turn_degrees:g}) must not exceed recognition.max_yaw_degrees "
+                f"({self.max_yaw_degrees:g}) when active_challenge = 'turn'"
+            )
         return self
 
 
