@@ -88,8 +88,8 @@ def calibrate(args: argparse.Namespace) -> int:
     }
     if impostor.size * args.far < 10:
         summary["warning"] = "fewer than 10 impostor pairs lie above the target FAR: the threshold is uncertain"
-    margin_text = (f"; margin {summary['chosen_margin']:g} costs at most "
-                   f"{cal.MARGIN_MAX_GENUINE_COST:.0%} genuine acceptance in a {len(split.enrolled)}-person gallery"
+    margin_text = (f"; margin {summary['chosen_margin']:g} (best genuine acceptance - "
+                   f"{cal.MARGIN_ERROR_COST:g} x wrong acceptance in a {len(split.enrolled)}-person gallery)"
                    if margins else "; no person has more than --enrol-k images: no margin simulation")
     _emit(summary, args.json,
           f"threshold for FAR <= {args.far:g}: {threshold:.4f} (FAR {summary['far']:.5f}, FRR {summary['frr']:.4f}, "

@@ -1,4 +1,5 @@
-"""Handler of ``edgehr faces liveness IMAGE... [--config FILE] [--threshold X] [--json]``.
+"""Handlers of ``edgehr faces liveness IMAGE... [--config FILE] [--threshold X] [--json]`` and
+``edgehr bench liveness``.
 
 One line per image; with --json exactly ``{"path", "live", "score", "reason"}`` (a contract: nothing is
 added). ``score`` is MiniFAS's probability that the face is real (device.vision.liveness); ``live`` is
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from device.cli.faces import _emit
+from device.cli.faces import _emit, _print_rows
 from device.config.device import RecognitionSection
 from device.errors import InputError
 
@@ -57,3 +58,13 @@ def liveness(args: argparse.Namespace) -> int:
         _emit({"path": str(path), "live": live, "score": None if score is None else round(score, 6),
                "reason": reason}, args.json, text)
     return 0
+
+
+def bench_liveness(args: argparse.Namespace) -> int:
+    """``edgehr bench liveness``: see device.vision.liveness_bench for the method."""
+    from device.vision.liveness_bench import run_liveness_bench
+
+    if args.threshold and not 0.0 < args.threshold < 1.0:
+        raise InputError(f"--threshold {args.threshold} is not a probability between 0 and 1.",
+                         "Give e.g. --threshold 0.9, or leave it out for the configured default.")
+    return _print_rows(run_liveness_bench(args.max_images, args.threshold, args.variants), args.json)

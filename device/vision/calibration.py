@@ -165,8 +165,8 @@ def far_frr_rows(genuine: np.ndarray, impostor: np.ndarray, thresholds: Sequence
 
 #: Margins the gallery simulation reports.
 TABLE_MARGINS = (0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1)
-#: ``choose_margin``: the most genuine acceptance a margin may cost, relative to margin 0.
-MARGIN_MAX_GENUINE_COST = 0.01
+#: ``choose_margin``: how many retries of a genuine person one wrong-name (or stranger) punch is worth.
+MARGIN_ERROR_COST = 10.0
 
 
 @dataclass(frozen=True)
@@ -248,18 +248,22 @@ def _share(count: int, total: int) -> float:
     return round(count / total, 6) if total else 0.0
 
 
-def choose_margin(rows: Sequence[dict[str, float]], max_cost: float = MARGIN_MAX_GENUINE_COST) -> float:
-    """The largest margin whose genuine acceptance is at most ``max_cost`` below margin 0's.
+def choose_margin(rows: Sequence[dict[str, float]], error_cost: float = MARGIN_ERROR_COST) -> float:
+    """The margin maximising genuine acceptance - ``error_cost`` x (wrong-person + unknown acceptance).
 
-    Why this rule: the threshold (chosen for the target FAR) already bounds strangers; the margin guards
-    against two enrolled look-alikes, a risk that grows with the gallery and that a small lfw-dev
-    simulation cannot measure well. So take as much margin as costs almost nothing in genuine acceptance.
+    Why this rule: a larger margin turns some genuine punches into "look again" (a retry, seconds) and
+    some wrong-name or stranger punches into rejections (the one error a terminal must not make). Taking
+    a wrong punch as ``error_cost`` (10) times as costly as a retry states that trade-off in one number;
+    ties go to the smaller margin.
     """
-    ordered = sorted(rows, key=lambda r: r["margin"])
-    if not ordered or ordered[0]["margin"] != 0.0:
-        raise ValueError("margin rows must include margin 0")
-    base = ordered[0]["genuine_accept"]
-    return max(r["margin"] for r in ordered if base - r["genuine_accept"] <= max_cost + 1e-12)
+    if not rows:
+        raise ValueError("no margin rows")
+
+    def value(row: dict[str, float]) -> float:
+        return row["genuine_accept"] - error_cost * (row["wrong_person_accept"] + row["unknown_accept"])
+
+    best = max(value(r) for r in rows)
+    return min(r["margin"] for r in rows if value(r) >= best - 1e-12)
 
 
 def read_calibration(path: Path = CALIBRATION_FILE) -> dict[str, dict[str, object]]:

@@ -162,3 +162,21 @@ def test_probability_is_the_softmax_of_real_over_spoof(detector: YuNetDetector, 
     assert face is not None
     real, spoof = minifas.logits(frame, face)
     assert minifas.probability_real(frame, face) == pytest.approx(1.0 / (1.0 + np.exp(spoof - real)))
+
+
+@needs_faces
+def test_bench_liveness_reports_every_frame_kind_and_both_models(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from device.cli.main import main
+
+    assert main(["bench", "liveness", "--max-images", "3", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    frames = [r for r in rows if r["bench"] == "liveness"]
+    summaries = [r for r in rows if r["bench"] == "liveness-summary"]
+    assert {(r["model"], r["frames"]) for r in frames} == {
+        (m, k) for m in ("float32", "int8") for k in ("live photo", "live canvas", "print (synthetic)",
+                                                       "screen (synthetic)")}
+    assert all(r["faces"] == 3 and r["threshold"] == THRESHOLD and 0 <= r["accepted"] <= 1 for r in frames)
+    assert [s["model"] for s in summaries] == ["float32", "int8"]
+    assert all(0 <= s["auc_attacks"] <= 1 and s["minifas_p50_ms"] > 0 for s in summaries)
