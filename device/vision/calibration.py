@@ -236,7 +236,7 @@ def margin_rows(probes: Sequence[ProbeResult], threshold: float, margins: Sequen
 
         rows.append({
             "margin": float(margin),
-            "threshold": float(threshold),
+            "threshold": round(float(threshold), 6),
             "genuine_accept": _share(sum(accepted(p) and p.best == p.expected for p in known), len(known)),
             "wrong_person_accept": _share(sum(accepted(p) and p.best != p.expected for p in known), len(known)),
             "unknown_accept": _share(sum(accepted(p) for p in unknown), len(unknown)),

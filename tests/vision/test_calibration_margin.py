@@ -67,3 +67,11 @@ def test_choose_margin_weighs_wrong_punches_ten_times_a_retry() -> None:
     assert cal.choose_margin(rows) == 0.02
     assert cal.choose_margin(rows, error_cost=0.0) == 0.0  # errors free: genuine acceptance alone decides
     assert cal.choose_margin([row(0.0, 0.5, 0, 0), row(0.01, 0.5, 0, 0)]) == 0.0  # ties: the smaller margin
+
+
+def test_the_default_margin_is_the_recorded_calibration() -> None:
+    from device.config.device import RecognitionSection
+
+    entry = cal.read_calibration()["dlib_resnet_v1_int8"]
+    assert entry["margin"] == RecognitionSection().margin
+    assert entry["margin"] in cal.TABLE_MARGINS
