@@ -48,9 +48,9 @@ class OversizedPhoto:
 
 
 def _default_decoder(data: bytes, name: str) -> Image:
-    from device.hardware.image_files import decode_image_bytes
+    from device.vision.images import decode_image
 
-    return decode_image_bytes(data, name)
+    return decode_image(data, name)
 
 
 def _reason_of(error: InputError) -> str:
