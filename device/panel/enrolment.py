@@ -314,7 +314,7 @@ def enrolment_router(
             return refused(request, exc)
         if employee_entry(employee_no) is None:
             return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
-        if form.get("confirm", "").strip() != employee_no:
+        if form.get("confirm_withdraw", "").strip() != employee_no:
             return employee_page(request, session, employee_no, error="enrol.withdraw.mismatch", status=400)
         try:
             await run_in_threadpool(enroller.withdraw_consent, employee_no, actor=session.actor)

@@ -108,13 +108,13 @@ def test_withdrawal_needs_the_number_typed_then_deletes_face_data_and_refuses_en
 
     page = client.get("/admin/enrol/E7?lang=en")
     assert 'id="withdraw-consent"' in page.text
-    wrong = client.post("/admin/enrol/E7/withdraw?lang=en", data={"csrf": csrf, "confirm": "E8"})
+    wrong = client.post("/admin/enrol/E7/withdraw?lang=en", data={"csrf": csrf, "confirm_withdraw": "E8"})
     assert wrong.status_code == 400 and "nothing was withdrawn" in wrong.text
-    forged = client.post("/admin/enrol/E7/withdraw?lang=en", data={"csrf": "forged", "confirm": "E7"})
+    forged = client.post("/admin/enrol/E7/withdraw?lang=en", data={"csrf": "forged", "confirm_withdraw": "E7"})
     assert forged.status_code == 403
     assert templates(site) > 0 and snap_file.exists() and audits(site, "consent.withdraw") == []
 
-    done = client.post("/admin/enrol/E7/withdraw?lang=en", data={"csrf": csrf, "confirm": "E7"})
+    done = client.post("/admin/enrol/E7/withdraw?lang=en", data={"csrf": csrf, "confirm_withdraw": "E7"})
     assert done.status_code == 303 and done.headers["location"] == "/admin/enrol/E7?withdrawn=1&lang=en"
     assert templates(site) == 0 and not snap_file.exists() and "E7" not in vision.gallery
     assert [(a, s) for a, s, _ in audits(site, "consent.withdraw")] == [("panel:admin@testclient", "E7")]
@@ -128,7 +128,7 @@ def test_withdrawal_needs_the_number_typed_then_deletes_face_data_and_refuses_en
     refused = client.post("/admin/enrol/E7/photos?lang=zh-CN", data={"csrf": csrf}, files=files)
     assert refused.status_code == 400 and "未处理任何照片" in refused.text and templates(site) == 0
     # Withdrawing twice says there is nothing to withdraw (zh-CN).
-    twice = client.post("/admin/enrol/E7/withdraw?lang=zh-CN", data={"csrf": csrf, "confirm": "E7"})
+    twice = client.post("/admin/enrol/E7/withdraw?lang=zh-CN", data={"csrf": csrf, "confirm_withdraw": "E7"})
     assert twice.status_code == 409 and "无可撤回" in twice.text
     # Consent recorded again: enrolment works again.
     enrol(client, csrf, "E7")
