@@ -212,6 +212,7 @@ class Terminal:
             AdminAuth(password_path(self.config.device.state_dir)),
             default_language=language,
             camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
+            snapshots=self.snapshots,
         )
         return create_app(health=self.health, default_language=language, extra_routers=[router, enrol])
 

@@ -37,3 +37,11 @@ def register(commands: Any) -> None:
     enrol.add_argument("--root", type=Path, required=True, help="folder of photos, one sub-folder per employee")
     enrol.add_argument("--consent-version", required=True, help="version of the consent text the employees signed")
     enrol.set_defaults(handler="device.cli.faces_enrol:run_enrol")
+    # Consent withdrawal (kept in its own block: other subcommands above are edited independently).
+    withdraw = sub.add_parser(
+        "withdraw", help="an employee withdrew their consent: delete their face data and refuse enrolment"
+    )
+    withdraw.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    withdraw.add_argument("--employee", required=True, metavar="NO", help="the employee number")
+    withdraw.add_argument("--actor", required=True, metavar="WHO", help="who records the withdrawal (audit log)")
+    withdraw.set_defaults(handler="device.cli.faces_withdraw:run_withdraw")
