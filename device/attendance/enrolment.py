@@ -5,6 +5,8 @@ is on record. Photos are decoded in memory, embedded and dropped: only templates
 device data key) are stored. Every photo gets a verdict — accepted, or rejected with a reason code the
 panel and CLI translate — and a person is enrolled only with enough good photos of one face. Re-enrolment
 replaces the templates; deletion removes them at once, is audited, and takes effect in the live gallery.
+Each of these changes queues an "enrolment" record for the HR server in its own transaction (who, when,
+how many templates, model, consent version; never a template), so HR knows who is enrolled where.
 Withdrawing consent does what deletion does and more: the consent is marked withdrawn, the person's punch
 snapshots go too, the HR server is told, and enrolment is refused until a new consent is recorded.
 """
@@ -238,7 +240,8 @@ class Enroller:
     def delete(self, employee_no: str, *, actor: str, reason: str) -> int:
         """Remove the employee's templates now (audited) and from the live gallery; returns how many."""
         removed = employees_repo.delete_templates(
-            self.store, employee_no, at=self.clock.now(), actor=actor, reason=reason
+            self.store, employee_no, at=self.clock.now(), actor=actor, reason=reason, queue_for_server=True,
+            clock_synced=self.clock.synced(),
         )
         if self.gallery is not None:
             self.gallery.remove(employee_no)
@@ -274,7 +277,8 @@ class Enroller:
             return EnrolmentReport(employee_no, results, False, 0, needed)
         kept = vectors[: self.settings.max_templates]
         stored = employees_repo.replace_templates(
-            self.store, self.key, employee_no, kept, model=self.model, source=source, at=self.clock.now(), actor=actor
+            self.store, self.key, employee_no, kept, model=self.model, source=source, at=self.clock.now(), actor=actor,
+            queue_for_server=True, clock_synced=self.clock.synced(),
         )
         if self.gallery is not None:
             self.gallery.remove(employee_no)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,17 +87,24 @@ def replace_templates(
     at: datetime,
     actor: str,
     qualities: list[float] | None = None,
+    queue_for_server: bool = False,
+    clock_synced: bool = False,
 ) -> int:
-    """Make ``vectors`` the employee's only templates for ``model`` (enrolment and re-enrolment)."""
+    """Make ``vectors`` the employee's only templates for ``model`` (enrolment and re-enrolment).
+
+    ``queue_for_server``: an enrolment done on this device also queues an "enrolment" record (event
+    "enrolled", or "updated" when the employee had templates) in the same transaction. Templates that came
+    from the server in a gallery command are not reported back: the server sent them."""
     if not has_consent(store, employee_no, "face-attendance"):
         raise InputError(
             f"Employee {employee_no} has no recorded consent to face attendance.",
             "Record the employee's consent before enrolling their face.",
         )
     with store.transaction() as conn:
-        row = conn.execute("SELECT id FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
+        row = conn.execute("SELECT id, name FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
         if row is None:
             raise InputError(f"Employee {employee_no} does not exist on this device.", "Add the employee first.")
+        had = conn.execute("SELECT count(*) FROM face_templates WHERE employee_id = ?", (row[0],)).fetchone()[0]
         conn.execute("DELETE FROM face_templates WHERE employee_id = ? AND model = ?", (row[0], model))
         for i, vector in enumerate(vectors):
             plain = np.asarray(vector, dtype="<f4").tobytes()
@@ -123,10 +131,33 @@ def replace_templates(
             subject=employee_no,
             detail={"templates": len(vectors), "model": model, "source": source},
         )
+        if queue_for_server:
+            consent = conn.execute(
+                "SELECT text_version FROM consents WHERE subject_kind = 'employee' AND subject_ref = ?"
+                " AND purpose = 'face-attendance' AND withdrawn_at IS NULL ORDER BY id DESC LIMIT 1",
+                (employee_no,),
+            ).fetchone()
+            queue_enrolment_record(
+                conn, "updated" if had else "enrolled", employee_no, actor=actor, at=at, clock_synced=clock_synced,
+                name=str(row[1]), consent_ref=str(consent[0]) if consent else None, model=model,
+                template_count=len(vectors),
+            )
     return len(vectors)
 
 
-def delete_templates(store: Store, employee_no: str, *, at: datetime, actor: str, reason: str) -> int:
+def delete_templates(
+    store: Store,
+    employee_no: str,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str,
+    queue_for_server: bool = False,
+    clock_synced: bool = False,
+) -> int:
+    """Delete all the employee's templates. ``queue_for_server``: an admin's deletion on this device also
+    queues an "enrolment" record (event "removed", no consent_ref: the consent stands) in the same
+    transaction; a deletion the server ordered (erase, gallery removal) is not reported back."""
     with store.transaction() as conn:
         removed = conn.execute(
             "DELETE FROM face_templates WHERE employee_id = (SELECT id FROM employees WHERE employee_no = ?)",
@@ -140,6 +171,10 @@ def delete_templates(store: Store, employee_no: str, *, at: datetime, actor: str
             subject=employee_no,
             detail={"templates": removed, "reason": reason},
         )
+        if queue_for_server and removed:
+            queue_enrolment_record(
+                conn, "removed", employee_no, actor=actor, at=at, clock_synced=clock_synced, template_count=removed
+            )
     return int(removed)
 
 
@@ -160,9 +195,50 @@ def names(store: Store) -> dict[str, str]:
     return dict(store.conn.execute("SELECT employee_no, name FROM employees"))
 
 
-# -- consent withdrawal -----------------------------------------------------------------------------------
-#: Characters a record's ``admin`` may hold (the protocol's identifier rule); others become "_".
+# -- the HR server hears of every enrolment change made on this device ----------------------------------
+#: Characters a record's identifiers may hold (the protocol's identifier rule); others become "_".
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+def _ident(text: str, default: str) -> str:
+    return _NOT_IDENT.sub("_", text)[:64] or default
+
+
+def queue_enrolment_record(
+    conn: sqlite3.Connection,
+    event: str,
+    employee_no: str,
+    *,
+    actor: str,
+    at: datetime,
+    clock_synced: bool,
+    name: str | None = None,
+    consent_ref: str | None = None,
+    model: str | None = None,
+    template_count: int | None = None,
+    ref: str | None = None,
+) -> int:
+    """Queue the "enrolment" record of one change inside the caller's transaction (the change and its
+    record commit together); returns its outbox sequence. Never templates: who, when, how many, the model
+    and the consent text version. ``event``: "enrolled", "updated" or "removed" (with ``consent_ref``: the
+    consent was withdrawn)."""
+    body: dict[str, object] = {"event": event, "employee_no": employee_no, "admin": _ident(actor, "device")}
+    if name:
+        body["name"] = name[:128]
+    if consent_ref is not None:
+        body["consent_ref"] = _ident(consent_ref, "unknown")
+    if model is not None:
+        body["model"] = _ident(model, "unknown")
+    if template_count is not None:
+        body["template_count"] = template_count
+    at_ms = int(at.timestamp() * 1000)
+    return outbox.enqueue(
+        conn, "enrolment", (ref or f"face-{event}-{at_ms}-{employee_no}")[:64], body, created_at_ms=at_ms,
+        clock_synced=clock_synced,
+    )
+
+
+# -- consent withdrawal -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -219,18 +295,10 @@ def withdraw_consent(
             conn, at=at, actor=actor, action="consent.withdraw", subject=employee_no,
             detail={"purpose": purpose, "versions": versions, "templates": templates, "snapshots": len(snapshots)},
         )
-        seq = outbox.enqueue(
-            conn,
-            "enrolment",
-            f"consent-{open_rows[-1][0]}-withdrawn",
-            {
-                "event": "removed",
-                "employee_no": employee_no,
-                "admin": _NOT_IDENT.sub("_", actor)[:64] or "device",
-                "consent_ref": versions[-1][:64],
-            },
-            created_at_ms=int(at.timestamp() * 1000),
-            clock_synced=clock_synced,
+        # consent_ref on a "removed" record is what tells the server this was a withdrawal, not a deletion.
+        seq = queue_enrolment_record(
+            conn, "removed", employee_no, actor=actor, at=at, clock_synced=clock_synced,
+            consent_ref=versions[-1], template_count=int(templates), ref=f"consent-{open_rows[-1][0]}-withdrawn",
         )
     return Withdrawal(employee_no, versions, int(templates), [str(r[1]) for r in snapshots], seq)
 

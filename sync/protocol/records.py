@@ -121,6 +121,9 @@ class EnrolmentBody(WireModel):
     consent_ref: Ident | None = None
     model: Ident | None = None
     templates: Annotated[list[Template], Field(max_length=16)] = []
+    # How many templates the device now keeps ("enrolled"/"updated") or deleted ("removed"): a terminal
+    # reports its own enrolments with this count and no templates (templates stay on the device).
+    template_count: Annotated[int, Field(ge=0, le=1000)] | None = None
 
     @model_validator(mode="after")
     def _consent_before_templates(self) -> EnrolmentBody:

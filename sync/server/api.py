@@ -22,10 +22,20 @@ from sync.server.cert_revocation import revoke_device_certificate
 from sync.server.config import ServerConfig
 from sync.server.enrolment import MAX_PHOTO_BYTES, EmbedderParts, Lazy, ServerEnroller, real_embedder_parts
 from sync.server.pages import pages_router, static_files
-from sync.server.store import HRStore, attendance, devices, employees, records, templates, webhook_rows
+from sync.server.store import (
+    HRStore,
+    attendance,
+    consents,
+    device_enrolments,
+    devices,
+    employees,
+    records,
+    templates,
+    webhook_rows,
+)
 from sync.server.store.employees import NotFound
 
-_STATUS = {"not-found": 404, "conflict": 409, "unauthenticated": 401, "forbidden": 403}
+_STATUS = {"not-found": 404, "conflict": 409, "unauthenticated": 401, "forbidden": 403, "consent-withdrawn": 409}
 
 
 class _In(BaseModel):
@@ -35,6 +45,10 @@ class _In(BaseModel):
 class EmployeeIn(_In):
     employee_no: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=120)
+
+
+class ConsentIn(_In):
+    text_version: str = Field(min_length=1, max_length=64, description="version of the consent text signed")
 
 
 class DeviceIn(_In):
@@ -112,6 +126,8 @@ WriteDevices = Annotated[auth.Principal, Depends(_Role(auth.WRITE_DEVICES))]
 AssignDevices = Annotated[auth.Principal, Depends(_Role(auth.ASSIGN_DEVICES))]
 Operations = Annotated[auth.Principal, Depends(_Role(auth.OPERATIONS))]
 Admin = Annotated[auth.Principal, Depends(_Role(auth.ADMIN))]
+# Consent and enrolment records are for HR and admins only (not readonly, not IT).
+ManageConsent = Annotated[auth.Principal, Depends(_Role(auth.WRITE_HR))]
 From = Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")]
 To = Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD (inclusive)")]
 
@@ -274,6 +290,20 @@ def create_app(
     def erase_employee(employee_no: str, who: WriteHR) -> dict[str, Any]:
         queued = employees.erase(store, employee_no, who.actor)
         return {"employee_no": employee_no, "erased": True, "erase_sent_to": queued}
+
+    @app.get("/api/employees/{employee_no}/enrolments")
+    def employee_enrolments(employee_no: str, who: ManageConsent) -> dict[str, Any]:
+        """Consent status and history, each device's enrolment state, and the enrolment events devices
+        reported (who, when, how many templates, model, consent version): never a template."""
+        employees.get(store, employee_no)  # 404 for an unknown number
+        return device_enrolments.of_employee(store, employee_no)
+
+    @app.post("/api/employees/{employee_no}/consent", status_code=201)
+    def record_consent(employee_no: str, body: ConsentIn, who: ManageConsent) -> dict[str, Any]:
+        """HR records the employee's (new) consent to face attendance: who (the token), when (now), which
+        text version. After a withdrawal this is what lets templates reach devices again."""
+        return {"employee_no": employee_no,
+                "consent": consents.record_given(store, employee_no, body.text_version, who.actor)}
 
     @app.post("/api/employees/{employee_no}/photos")
     async def enrol_photos(

@@ -6,6 +6,10 @@ photo gets the verdict a terminal's enrolment would give (accepted, or rejected 
 codes); the person is enrolled only with ``min_good_images`` good photos of one face. On success the
 templates are sealed with the server's data key and a "gallery" downlink is queued for every active
 device the employee is assigned to; the ingest workers put the templates into its GalleryBody.
+
+Consent first: the upload names the consent text version the employee signed, which HR records as given
+(unless that very version is already the current consent). An employee who withdrew consent at a device
+is refused, no photo read, until HR records new consent (``consents.record_given``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from device.config.device import EnrolmentSection
 from device.errors import InputError
 from device.store.datakey import DataKey
 from device.vision.types import Image, Vector
-from sync.server.store import downlinks, templates
+from sync.server.store import consents, downlinks, templates
 from sync.server.store.database import Tx
 from sync.server.store.employees import NotFound
 from sync.server.store.hr_store import HRStore
@@ -163,10 +167,14 @@ class ServerEnroller:
         enrolled = len(kept) >= needed
         kept = kept[: self.settings.max_templates] if enrolled else []
         key = self._key() if enrolled else None
+        at = self.store.now()
         now = self.store.now_iso()
         sent_to: list[str] = []
         with self.store.db.transaction() as tx:
-            self._require_employee_in(tx, employee_no)  # not erased while the photos were embedded
+            self._require_employee_in(tx, employee_no)  # not erased, consent not withdrawn, while embedding
+            current = consents.status_in(tx, employee_no)
+            if current["status"] != "given" or current["text_version"] != consent:
+                consents.given_in(tx, at, employee_no, consent, actor)
             if key is not None:
                 templates.replace(tx, key, employee_no, parts.model, kept, now)
                 devices = [
@@ -210,3 +218,4 @@ class ServerEnroller:
                 "An erased employee cannot be enrolled again; create a new employee number.",
                 code="conflict",
             )
+        consents.require_not_withdrawn(tx, employee_no)

@@ -63,7 +63,7 @@ from sync.protocol import (
     to_ranges,
 )
 from sync.server.config import ServerConfig
-from sync.server.store import HRStore, devices, downlinks, templates
+from sync.server.store import HRStore, consents, devices, downlinks, templates
 from sync.server.store.hr_store import database_url, open_hr_store
 from sync.server.store.records import IngestResult
 
@@ -127,7 +127,10 @@ GallerySource = Callable[[list[str]], list[GalleryEntry]]
 
 
 def store_gallery(store: HRStore, key: DataKey | None) -> GallerySource:
-    """Gallery entries from the HR store's face templates, decrypted with the server's data key."""
+    """Gallery entries from the HR store's face templates, decrypted with the server's data key.
+
+    Read at send time, so a command queued before an erasure or a consent withdrawal reached HR carries
+    nobody erased and nobody whose consent is withdrawn (until HR records new consent)."""
 
     def entries(employee_nos: list[str]) -> list[GalleryEntry]:
         with store.db.read() as tx:
@@ -135,7 +138,8 @@ def store_gallery(store: HRStore, key: DataKey | None) -> GallerySource:
                 str(no): str(name)
                 for no, name in tx.execute("SELECT employee_no, name FROM employees WHERE erased_at IS NULL").all()
             }
-        wanted = [no for no in employee_nos if no in names]
+            withdrawn = consents.withdrawn_among(tx, [no for no in employee_nos if no in names])
+        wanted = [no for no in employee_nos if no in names and no not in withdrawn]
         if not wanted or not any(templates.counts(store, no) for no in wanted):
             return []
         if key is None:
@@ -416,7 +420,14 @@ class IngestWorker:
                     plans.append(_Stored(device_id, opened.seq, window, seqs, None))
                     continue
                 batch = [
-                    {"seq": r.seq, "type": r.type, "body": r.body.model_dump(mode="json", exclude_none=True)}
+                    {
+                        "seq": r.seq,
+                        "type": r.type,
+                        "body": r.body.model_dump(mode="json", exclude_none=True),
+                        # when the device made the record (enrolment events keep it; the digest does not)
+                        "created_at_ms": r.created_at_ms,
+                        "clock_synced": r.clock_synced,
+                    }
                     for r in body.records
                 ]
                 result = self.store.ingest(device_id, batch)

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
-from sync.server.store import audit, downlinks, webhook_rows
+from sync.server.store import audit, consents, device_enrolments, downlinks, webhook_rows
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
@@ -59,7 +59,8 @@ def get(store: HRStore, employee_no: str) -> dict[str, Any]:
                 "SELECT device_id FROM device_assignments WHERE employee_no = ? ORDER BY device_id", (employee_no,)
             ).all()
         ]
-    return _shape(rows[0]) | {"devices": devices}
+        consent = consents.status_in(tx, employee_no)
+    return _shape(rows[0]) | {"devices": devices, "consent": consent}
 
 
 def list_all(store: HRStore, include_erased: bool = False) -> list[dict[str, Any]]:
@@ -73,7 +74,12 @@ def list_all(store: HRStore, include_erased: bool = False) -> list[dict[str, Any
             "SELECT device_id, employee_no FROM device_assignments ORDER BY device_id"
         ).all():
             assigned.setdefault(employee_no, []).append(device_id)
-    return [_shape(r) | {"devices": assigned.get(r["employee_no"], [])} for r in rows]
+        consent = consents.statuses_in(tx)
+    return [
+        _shape(r) | {"devices": assigned.get(r["employee_no"], []),
+                     "consent": consent.get(r["employee_no"], {"status": "none"})}
+        for r in rows
+    ]
 
 
 def names(store: HRStore) -> dict[str, str]:
@@ -104,6 +110,7 @@ def erase(store: HRStore, employee_no: str, actor: str) -> list[str]:
         tx.execute("UPDATE employees SET active = 0, erased_at = ? WHERE employee_no = ?", (now, employee_no))
         tx.execute("DELETE FROM device_assignments WHERE employee_no = ?", (employee_no,))
         tx.execute("DELETE FROM face_templates WHERE employee_no = ?", (employee_no,))  # face data goes now
+        device_enrolments.mark_erased(tx, employee_no, now)  # every device gets the erase below
         devices = [r[0] for r in tx.execute("SELECT id FROM devices WHERE status = 'active' ORDER BY id").all()]
         queued: list[str] = []
         for device_id in devices:

@@ -188,11 +188,61 @@ ALTER TABLE devices ADD COLUMN previous_box_key_id TEXT;
 ALTER TABLE devices ADD COLUMN keys_rotated_at TEXT;
 """
 
+# Enrolment as the devices report it (who, when, how many templates, model, consent version; never a
+# template), each device's latest state per employee, and HR's consent record: given at HR, withdrawn at a
+# device. The newest consent row not superseded is the employee's status (sync/server/store/consents.py).
+SCHEMA_V4_ENROLMENT_CONSENT = """
+CREATE TABLE enrolment_events (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    employee_no TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ('enrolled', 'updated', 'removed')),
+    withdrawal INTEGER NOT NULL,
+    admin TEXT NOT NULL,
+    consent_ref TEXT,
+    model TEXT,
+    template_count INTEGER,
+    device_time_ms BIGINT NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX enrolment_events_employee ON enrolment_events (employee_no);
+CREATE TABLE device_enrolments (
+    employee_no TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('enrolled', 'removed', 'withdrawn', 'erased')),
+    template_count INTEGER,
+    model TEXT,
+    consent_ref TEXT,
+    seq BIGINT NOT NULL,
+    device_time_ms BIGINT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (employee_no, device_id)
+);
+CREATE TABLE consent_events (
+    id {pk},
+    employee_no TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('given', 'withdrawn')),
+    text_version TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    device_id TEXT,
+    seq BIGINT,
+    clock_synced INTEGER,
+    superseded INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (device_id, seq)
+);
+CREATE INDEX consent_events_employee ON consent_events (employee_no, id);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "HR store: devices, employees, records, punches, timesheet inputs, webhooks, tokens, downlinks", SCHEMA_V1),
     (2, "HR store: face templates from server-side enrolment, encrypted at rest", SCHEMA_V2_FACE_TEMPLATES),
     (3, "HR store: device keys kept across a rotation until the new ones are in use", SCHEMA_V3_DEVICE_KEY_ROTATION),
+    (4, "HR store: devices' enrolment events and state, employees' consent", SCHEMA_V4_ENROLMENT_CONSENT),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
 from sync.protocol import Reason
-from sync.server.store import webhook_rows
+from sync.server.store import device_enrolments, webhook_rows
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
@@ -68,22 +68,24 @@ class _Incoming:
     digest: str
     punch: dict[str, Any] | None = None
     correction: dict[str, Any] | None = None
+    enrolment: dict[str, Any] | None = None
 
 
 def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -> IngestResult:
     """Store a batch of ``{seq, type, body}`` records (``kind`` is accepted for ``type``) exactly once.
+    An item may also carry the record's ``created_at_ms`` and ``clock_synced`` (enrolment events keep them).
 
     A handful of statements per batch, not per record: one multi-row INSERT ... ON CONFLICT DO NOTHING
     RETURNING tells the new records from the known ones, one SELECT reads the known ones' digests (only
     when there are any), punches go in as multi-row INSERTs and their webhook rows as one executemany.
     """
-    parsed = sorted((_parse(item) for item in batch), key=lambda r: r[0])
+    parsed = sorted(((*_parse(item), item) for item in batch), key=lambda r: r[0])
     result = IngestResult()
     received_at = store.now_iso()
     rejections: Counter[str] = Counter()
     incoming: list[_Incoming] = []
     seen_in_batch: dict[int, str] = {}
-    for seq, record_type, body in parsed:
+    for seq, record_type, body, item in parsed:
         body_text = canonical(body)
         this_digest = digest_of(record_type, body_text)
         if seq in seen_in_batch:
@@ -96,6 +98,13 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -
                 record.punch = punch_row(store, device_id, seq, body, received_at)
             elif record_type == "punch-correction":
                 record.correction = correction_row(device_id, seq, body, received_at)
+            elif record_type == "enrolment":
+                at_ms, synced = item.get("created_at_ms"), item.get("clock_synced")
+                if not isinstance(at_ms, int) or isinstance(at_ms, bool):  # a caller without the record's time
+                    at_ms, synced = int(store.now().timestamp() * 1000), False
+                record.enrolment = device_enrolments.enrolment_row(
+                    device_id, seq, body, at_ms, synced is True, received_at
+                )
         except InputError:
             result.rejected.append(seq)
             rejections[Reason.BAD_PAYLOAD.value] += 1
@@ -156,13 +165,15 @@ def _digests(tx: Tx, device_id: str, seqs: Sequence[int]) -> dict[int, str]:
 
 
 def _write_typed_rows(store: HRStore, tx: Tx, device_id: str, new: Sequence[_Incoming]) -> int:
-    """Punches and corrections of the newly stored records, in sequence order (a correction finds a punch
-    stored earlier in the same batch); return how many punches were refused for a duplicate uid."""
+    """Punches, corrections and enrolment events of the newly stored records, in sequence order (a correction
+    finds a punch stored earlier in the same batch); return how many punches were refused for a duplicate uid."""
     refused = 0
     run: list[dict[str, Any]] = []
     for record in new:
         if record.punch is not None:
             run.append(record.punch)
+        elif record.enrolment is not None:
+            device_enrolments.apply(tx, store.now(), record.enrolment)
         elif record.correction is not None:
             refused += _write_punches(store, tx, run)
             run = []
