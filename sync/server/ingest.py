@@ -235,6 +235,18 @@ MAX_MESSAGES_PER_COMMIT = 50
 MAX_ACK_RANGES = 500
 
 
+def batch_item(record: Any) -> dict[str, Any]:
+    """A protocol record as the store's ingest takes it: seq, type, body, and when the device made it
+    (enrolment events keep the time; the digest covers type and body only)."""
+    return {
+        "seq": record.seq,
+        "type": record.type,
+        "body": record.body.model_dump(mode="json", exclude_none=True),
+        "created_at_ms": record.created_at_ms,
+        "clock_synced": record.clock_synced,
+    }
+
+
 @dataclass(frozen=True)
 class _Stored:
     """A records message whose records are committed: what to acknowledge once the commit is done."""
@@ -419,17 +431,7 @@ class IngestWorker:
                     self.store.count_rejection(DUPLICATE, device_id)
                     plans.append(_Stored(device_id, opened.seq, window, seqs, None))
                     continue
-                batch = [
-                    {
-                        "seq": r.seq,
-                        "type": r.type,
-                        "body": r.body.model_dump(mode="json", exclude_none=True),
-                        # when the device made the record (enrolment events keep it; the digest does not)
-                        "created_at_ms": r.created_at_ms,
-                        "clock_synced": r.clock_synced,
-                    }
-                    for r in body.records
-                ]
+                batch = [batch_item(r) for r in body.records]
                 result = self.store.ingest(device_id, batch)
                 if result.duplicates:
                     self.store.count_rejection(DUPLICATE, device_id)
