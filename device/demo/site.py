@@ -156,7 +156,9 @@ class Summary:
         with contextlib.suppress(sqlite3.Error), contextlib.closing(_readonly(self.device_db)) as db:
             counts["punches"] = db.execute("SELECT count(*) FROM punches").fetchone()[0]
             counts["delivered"], counts["backlog"] = db.execute(
-                "SELECT count(delivered_at_ms), count(*) - count(delivered_at_ms) FROM outbox"
+                # delivered punches (enrolment records travel too); the backlog is every record not yet acked
+                "SELECT coalesce(sum(type = 'punch' AND delivered_at_ms IS NOT NULL), 0),"
+                " count(*) - count(delivered_at_ms) FROM outbox"
             ).fetchone()
         with contextlib.suppress(sqlite3.Error), contextlib.closing(_readonly(self.server_db)) as db:
             counts["server"] = db.execute("SELECT count(*) FROM punches").fetchone()[0]

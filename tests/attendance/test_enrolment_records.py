@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from device.attendance.enrolment import PURPOSE, withdraw_consent
 from device.clock import FakeClock, to_ms
@@ -20,7 +21,7 @@ from device.store.datakey import DataKey, load_or_create
 from sync import downlink
 from sync.courier_records import to_record
 from sync.protocol import EraseBody, GalleryBody, GalleryEntry
-from sync.protocol.records import EnrolmentRecord
+from sync.protocol.records import EnrolmentBody, EnrolmentRecord
 from tests.sync.test_downlink_order import context
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -87,6 +88,9 @@ def test_enrol_reenrol_delete_and_withdraw_each_queue_one_record(store: Store, k
     assert [r.created_at_ms for r in records] == [to_ms(NOW), to_ms(NOW) + 60_000, to_ms(NOW) + 120_000,
                                                   to_ms(NOW), to_ms(NOW) + 180_000]
     assert [r.clock_synced for r in records] == [False, True, False, False, False]
+    # The count is part of the protocol's body: a negative one is refused like any malformed field.
+    with pytest.raises(ValidationError, match="template_count"):
+        EnrolmentBody.model_validate(bodies[0].model_dump() | {"template_count": -1})
 
 
 def test_a_failed_record_write_rolls_the_enrolment_back(store: Store, key: DataKey) -> None:
