@@ -104,8 +104,9 @@ def device_rows(state: Path) -> tuple[set[str], set[str]]:
     db = state / "site" / "devices" / "demo-gate-1" / "device.db"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         punched = {r[0] for r in conn.execute("SELECT uid FROM punches")}
+        # Punch rows only: the outbox carries the terminal's enrolment records too.
         delivered = {r[0] for r in conn.execute(
-            "SELECT ref FROM outbox WHERE type = 'punch' AND delivered_at_ms IS NOT NULL")}  # punches only: enrolments travel too
+            "SELECT ref FROM outbox WHERE type = 'punch' AND delivered_at_ms IS NOT NULL")}
     return punched, delivered
 
 
