@@ -72,6 +72,9 @@ class Site:
     server_state: Path
     server_config_path: Path
     devices: dict[str, DeviceSite] = field(default_factory=dict)
+    #: Certificate names the broker lets in as devices although the HR server does not know them (a drill's
+    #: rogue device: its messages must reach the server to be refused there as unknown-device).
+    broker_only: list[str] = field(default_factory=list)
 
     @property
     def broker_tls(self) -> BrokerTls:
@@ -91,7 +94,7 @@ class Site:
         """mosquitto with mutual TLS, persistence, and the dynamic-security rules letting in the site's devices."""
         return Mosquitto(
             self.folder / "broker", tls=self.broker_tls, port=self.broker_port, supervisor=supervisor,
-            devices=list(self.devices),
+            devices=[*self.devices, *self.broker_only],
         )  # fmt: skip
 
 
