@@ -5,6 +5,10 @@ too), starts ``/usr/sbin/mosquitto`` under a :class:`~device.supervisor.Supervis
 listener accepts connections. ``restart`` keeps the folder, the port and so the broker's persisted
 sessions and queued QoS 1 messages; ``kill`` is a crash (SIGKILL: nothing saved since the last autosave).
 
+Access control: with ``devices`` listed, mosquitto's dynamic-security plugin (``sync.dynsec``), which also
+refuses SUBSCRIBEs outside a client's topics (a device cannot join the ingest share group); without, the
+``acl_file`` of ops/mosquitto/acl.template, which grants every SUBSCRIBE and filters on delivery.
+
 ``render_config`` is the same rendering for a production broker (see ops/mosquitto/README.md).
 """
 
@@ -26,6 +30,7 @@ from string import Template
 from device.errors import EdgehrError
 from device.paths import CHECKOUT
 from device.supervisor import Supervisor
+from sync.dynsec import find_plugin, read_devices_file, render_dynsec
 from sync.pki import INGEST_IDENTITY, CertFiles, validate_client_cn
 
 TEMPLATES = CHECKOUT / "ops" / "mosquitto"
@@ -58,6 +63,7 @@ class BrokerSettings:
 
     port: int
     persistence_dir: Path
+    #: The mosquitto ACL file (grants every SUBSCRIBE); at most one of it and ``dynsec_file``.
     acl_file: Path | None
     tls: BrokerTls | None
     bind: str = "127.0.0.1"
@@ -68,6 +74,10 @@ class BrokerSettings:
     max_packet_size: int = 1_048_576
     #: Started as root, mosquitto switches to this user (Debian: "mosquitto"); None keeps that default.
     run_as: str | None = None
+    #: The dynamic-security plugin's file (``sync.dynsec``); needs TLS, since it names clients by certificate.
+    dynsec_file: Path | None = None
+    #: The plugin library; None looks for Debian's (``sync.dynsec.find_plugin``).
+    dynsec_plugin: Path | None = None
 
 
 def _template(name: str) -> Template:
@@ -87,7 +97,17 @@ def render_acl(ingest_identity: str = INGEST_IDENTITY) -> str:
 def render_config(settings: BrokerSettings) -> str:
     """The mosquitto.conf text for ``settings``."""
     crl = settings.tls.crl_file if settings.tls is not None else None
-    for path in (settings.persistence_dir, settings.acl_file, crl):
+    plugin = None
+    if settings.dynsec_file is not None:
+        if settings.acl_file is not None:
+            raise _error("Both an ACL file and a dynamic-security file were given.", "Give one of them.")
+        if settings.tls is None:
+            raise _error(
+                "The dynamic-security plugin needs the TLS listener: it knows clients by their certificate.",
+                "Give TLS settings, or use the ACL file on a plain test listener.",
+            )
+        plugin = settings.dynsec_plugin or find_plugin()
+    for path in (settings.persistence_dir, settings.acl_file, crl, settings.dynsec_file, plugin):
         if path is not None and any(c in str(path) for c in "\n\r"):
             raise _error(f"Path {path!r} cannot go into a mosquitto config.", "Use a path without line breaks.")
     if settings.tls is None:
@@ -105,7 +125,7 @@ def render_config(settings: BrokerSettings) -> str:
         # Without TLS nothing identifies a client, so a plain listener must accept user names as claimed.
         user_line=f"user {settings.run_as}" if settings.run_as else "# started as root: runs as user mosquitto",
         allow_anonymous="false" if settings.tls is not None else "true",
-        acl_line=f"acl_file {settings.acl_file}" if settings.acl_file is not None else "# no ACL: every topic open",
+        access_lines=_access_lines(settings, plugin),
         persistence_dir=settings.persistence_dir,
         autosave_interval=settings.autosave_interval,
         session_expiration=settings.session_expiration,
@@ -114,6 +134,14 @@ def render_config(settings: BrokerSettings) -> str:
         log_dest=settings.log_dest,
         listener=listener,
     )
+
+
+def _access_lines(settings: BrokerSettings, plugin: Path | None) -> str:
+    if settings.dynsec_file is not None:
+        return f"plugin {plugin}\nplugin_opt_config_file {settings.dynsec_file}"
+    if settings.acl_file is not None:
+        return f"acl_file {settings.acl_file}"
+    return "# no ACL: every topic open"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -144,7 +172,10 @@ class Mosquitto:
 
     ``tls=None`` gives a plain loopback listener; then ``acl=True`` still enforces the edgehr ACL with the
     CONNECT user name taken as the identity (unauthenticated: for tests only), ``acl=False`` opens every
-    topic. With TLS the ACL always applies. Pass ``supervisor`` to run it beside a site's other processes.
+    topic. With TLS access control always applies: ``devices`` (the device ids let in) selects the
+    dynamic-security plugin, as production runs it, which refuses a SUBSCRIBE outside a client's topics;
+    ``devices=None`` the ACL file, which grants every SUBSCRIBE (tests that make device certificates as they
+    go). Pass ``supervisor`` to run it beside a site's other processes.
     """
 
     def __init__(
@@ -159,9 +190,15 @@ class Mosquitto:
         autosave_interval: int = 60,
         supervisor: Supervisor | None = None,
         executable: str = MOSQUITTO,
+        devices: Sequence[str] | None = None,
     ) -> None:
         if tls is None and not acl and ingest_identity != INGEST_IDENTITY:
             raise _error("An ingest identity was given for a broker without ACL.", "Drop it, or set acl=True.")
+        if tls is None and devices is not None:
+            raise _error(
+                "A device list was given for a broker without TLS.",
+                "The dynamic-security plugin knows clients by certificate: give tls, or drop devices.",
+            )
         if shutil.which(executable) is None:
             raise _error(f"mosquitto was not found at {executable}.", "Install it: ops/setup.sh (apt mosquitto).")
         self.folder = folder
@@ -170,7 +207,9 @@ class Mosquitto:
         self.tls = tls
         self.executable = executable
         self.config_path = folder / "mosquitto.conf"
-        self.acl_path: Path | None = folder / "acl" if tls is not None or acl else None
+        self.devices: tuple[str, ...] | None = tuple(devices) if devices is not None else None
+        self.dynsec_path: Path | None = folder / "dynsec.json" if self.devices is not None else None
+        self.acl_path: Path | None = folder / "acl" if self.dynsec_path is None and (tls is not None or acl) else None
         self.persistence_dir = folder / "data"
         self._own_supervisor = supervisor is None
         self.supervisor = supervisor or Supervisor(folder)
@@ -181,6 +220,7 @@ class Mosquitto:
             persistence_dir=self.persistence_dir,
             acl_file=self.acl_path,
             tls=tls,
+            dynsec_file=self.dynsec_path,
             max_queued_messages=max_queued_messages,
             autosave_interval=autosave_interval,
             # Its own log file rather than stdout: stdout into a file is block-buffered, so lines would come
@@ -196,7 +236,21 @@ class Mosquitto:
         self.persistence_dir.mkdir(exist_ok=True)
         if self.acl_path is not None:
             self.acl_path.write_text(render_acl(self._ingest_identity), encoding="utf-8")
+        if self.dynsec_path is not None and self.devices is not None:
+            # Rewritten on every start: the plugin reads it only then, and no client may change it ($CONTROL).
+            self.dynsec_path.write_text(render_dynsec(self.devices, self._ingest_identity), encoding="utf-8")
         self.config_path.write_text(render_config(self._settings), encoding="utf-8")
+
+    def add_devices(self, device_ids: Sequence[str]) -> None:
+        """Let more devices in. mosquitto 2.0.11's plugin reads its file only at start: a running broker restarts
+        (clients reconnect; persistent sessions and queued messages are kept)."""
+        if self.devices is None:
+            raise _error("This broker has no device list (it uses the ACL file).", "Create it with devices=[...].")
+        self.devices = tuple(dict.fromkeys([*self.devices, *device_ids]))
+        if self.running():
+            self.restart()
+        else:
+            self.write_config()
 
     def running(self) -> bool:
         child = self.supervisor.children.get(CHILD_NAME)
@@ -265,12 +319,21 @@ class Mosquitto:
 
 def _render_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sync.broker render", description="Write a production mosquitto config and ACL for edgehr."
+        prog="python -m sync.broker render",
+        description="Write a production mosquitto config and its dynamic-security rules for edgehr.",
     )
     parser.add_argument(
         "--out", type=Path, required=True, help="config file to write, e.g. /etc/mosquitto/mosquitto.conf"
     )
-    parser.add_argument("--acl-out", type=Path, required=True, help="ACL file to write, e.g. /etc/mosquitto/edgehr.acl")
+    parser.add_argument(
+        "--dynsec-out", type=Path, required=True,
+        help="dynamic-security file to write, e.g. /etc/mosquitto/edgehr-dynsec.json",
+    )  # fmt: skip
+    parser.add_argument(
+        "--devices-file", type=Path, required=True,
+        help="device ids the broker lets in, one a line (e.g. /etc/mosquitto/edgehr-devices)",
+    )  # fmt: skip
+    parser.add_argument("--plugin", type=Path, default=None, help="mosquitto_dynamic_security.so (default: Debian's)")
     parser.add_argument("--port", type=int, default=8883)
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")  # noqa: S104
     parser.add_argument("--ca-file", type=Path, required=True, help="site CA certificate (ca.crt)")
@@ -289,19 +352,23 @@ def _render_main(argv: Sequence[str] | None = None) -> int:
         settings = BrokerSettings(
             port=args.port,
             persistence_dir=args.persistence_dir,
-            acl_file=args.acl_out,
+            acl_file=None,
             tls=BrokerTls(args.ca_file, CertFiles(args.cert_file, args.key_file), args.crl_file),
+            dynsec_file=args.dynsec_out,
+            dynsec_plugin=args.plugin,
             bind=args.bind,
             log_dest=args.log_dest,
             max_queued_messages=args.max_queued_messages,
             run_as=args.user,
         )
-        args.acl_out.write_text(render_acl(args.ingest_identity), encoding="utf-8")
-        args.out.write_text(render_config(settings), encoding="utf-8")
+        config = render_config(settings)  # checks everything before writing anything
+        dynsec = render_dynsec(read_devices_file(args.devices_file), args.ingest_identity)
+        args.dynsec_out.write_text(dynsec, encoding="utf-8")
+        args.out.write_text(config, encoding="utf-8")
     except EdgehrError as exc:
         print(f"edgehr broker: error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out} and {args.acl_out}; check with: mosquitto -c {args.out} -v", file=sys.stderr)
+    print(f"wrote {args.out} and {args.dynsec_out}; check with: mosquitto -c {args.out} -v", file=sys.stderr)
     return 0
 
 

@@ -342,6 +342,7 @@ def run_chaos(plan: ChaosPlan, folder: Path, progress: Callable[[str], None] = l
     # The broker has a supervisor of its own: its readiness check must not trip over the generator's
     # normal exit once it has written every punch.
     broker_supervisor = Supervisor(folder / "logs")
+    site.broker_only.append(ROGUE)  # the broker lets it in: the server must be the one to refuse it
     broker = site.broker(broker_supervisor)
     drill = Drill(site, supervisor, broker, plan)
     try:

@@ -72,6 +72,9 @@ class Site:
     server_state: Path
     server_config_path: Path
     devices: dict[str, DeviceSite] = field(default_factory=dict)
+    #: Certificate names the broker lets in as devices although the HR server does not know them (a drill's
+    #: rogue device: its messages must reach the server to be refused there as unknown-device).
+    broker_only: list[str] = field(default_factory=list)
 
     @property
     def broker_tls(self) -> BrokerTls:
@@ -88,8 +91,11 @@ class Site:
         return issue_client_cert(self.ca, common_name, self.folder / "pki" / "clients")
 
     def broker(self, supervisor: Supervisor | None = None) -> Mosquitto:
-        """mosquitto with mutual TLS, the edgehr ACL and persistence, on the site's port."""
-        return Mosquitto(self.folder / "broker", tls=self.broker_tls, port=self.broker_port, supervisor=supervisor)
+        """mosquitto with mutual TLS, persistence, and the dynamic-security rules letting in the site's devices."""
+        return Mosquitto(
+            self.folder / "broker", tls=self.broker_tls, port=self.broker_port, supervisor=supervisor,
+            devices=[*self.devices, *self.broker_only],
+        )  # fmt: skip
 
 
 def new_share_group() -> str:
@@ -125,8 +131,8 @@ def build_site(
             "cert_file": str(ingest_certs.cert),
             "key_file": str(ingest_certs.key),
         },
-        # The group name is a secret: a device that knows it can join the group (mosquitto 2.0 does not check
-        # SUBSCRIBE against the ACL) and take turns of the uplink, which the courier must then resend.
+        # The site broker refuses a device's SUBSCRIBE to the group (dynamic-security rules); the name is still
+        # a secret, for brokers run with the ACL file, which grants every SUBSCRIBE.
         "ingest": {"workers": workers, "share_group": new_share_group()},
         "api": {"host": "127.0.0.1", "port": api_port or free_port()},
         "logging": {"level": "INFO", "json_lines": False},

@@ -24,10 +24,14 @@ import tomllib
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from device.errors import EdgehrError
 from device.paths import shared_dir, state_home
+
+if TYPE_CHECKING:
+    from device.supervisor import Supervisor
+    from sync.broker import Mosquitto
 
 DEMO_DEVICE_ID = "demo-gate-1"
 CONSENT_VERSION = "demo-consent-1"  # demo data: no real person signed anything
@@ -215,15 +219,7 @@ def run_demo(args: argparse.Namespace) -> int:
     env = python_env()
     try:
         with Supervisor(state / "logs") as supervisor:
-            from sync.broker import BrokerTls, Mosquitto
-            from sync.pki import CertFiles
-
-            # The same files and port build_site made on the first run (sync.chaos_site.Site.broker).
-            pki = state / "site" / "pki"
-            broker_files = CertFiles(pki / "broker" / "broker.crt", pki / "broker" / "broker.key")
-            tls = BrokerTls(pki / "ca" / "ca.crt", broker_files)
-            broker = Mosquitto(state / "site" / "broker", tls=tls, port=_broker_port(device_config),
-                               supervisor=supervisor)
+            broker = demo_broker(state / "site", _broker_port(device_config), supervisor)
             broker.start()
             supervisor.start("server", [*edgehr, "server", "run", "--config", str(server_config)], env=env)
             supervisor.start("terminal", [*edgehr, "--log-json", "device", "run", "--config", str(device_config)],
@@ -246,6 +242,21 @@ def run_demo(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print("\nedgehr demo site stopped.", flush=True)
     return 0
+
+
+def demo_broker(site_dir: Path, port: int, supervisor: Supervisor | None = None) -> Mosquitto:
+    """The site's mosquitto as ``sync.chaos_site.Site.broker`` makes it, from the files build_site left in
+    ``site_dir``: mutual TLS checking the CA's CRL (a revoked certificate cannot connect), and the
+    dynamic-security rules letting in the demo terminal."""
+    from sync.broker import BrokerTls, Mosquitto
+    from sync.pki import CertFiles, load_ca
+    from sync.revocation import ensure_crl
+
+    pki = site_dir / "pki"
+    ca = load_ca(pki / "ca")
+    broker_files = CertFiles(pki / "broker" / "broker.crt", pki / "broker" / "broker.key")
+    tls = BrokerTls(ca.cert_path, broker_files, ensure_crl(ca))
+    return Mosquitto(site_dir / "broker", tls=tls, port=port, supervisor=supervisor, devices=[DEMO_DEVICE_ID])
 
 
 def _broker_port(device_config: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import socket
@@ -14,6 +15,7 @@ import pytest
 from device.errors import EdgehrError
 from device.supervisor import Supervisor
 from sync.broker import MOSQUITTO, Mosquitto, accepts_connections, free_port
+from sync.dynsec import read_devices_file, render_dynsec
 from sync.pki import INGEST_IDENTITY
 from tests.mqtt_helpers import MqttTestClient, SiteCa
 
@@ -37,14 +39,43 @@ def test_rendered_config_has_the_security_settings(broker: Mosquitto) -> None:
     assert "$share/<group>" in acl  # the template's escaped "$$" became a literal "$"
 
 
+def test_rendered_config_with_devices_uses_the_dynamic_security_plugin(ca: SiteCa, tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "b", tls=ca.broker_tls, devices=["dev-a"])
+    broker.write_config()
+    lines = broker.config_path.read_text().splitlines()
+    assert f"plugin_opt_config_file {broker.dynsec_path}" in lines
+    assert any(line.startswith("plugin /") and line.endswith("mosquitto_dynamic_security.so") for line in lines)
+    assert not any(line.startswith("acl_file") for line in lines) and broker.acl_path is None
+    rules = json.loads(broker.dynsec_path.read_text()) if broker.dynsec_path else {}
+    assert {c["username"] for c in rules["clients"]} == {INGEST_IDENTITY, "dev-a"}
+    assert rules["defaultACLAccess"]["subscribe"] is False
+
+
+def test_dynsec_rules_refuse_bad_device_lists(tmp_path: Path) -> None:
+    with pytest.raises(EdgehrError, match="ingest identity"):
+        render_dynsec([INGEST_IDENTITY])
+    with pytest.raises(EdgehrError):
+        render_dynsec(["Not/An+Id"])
+    listed = tmp_path / "devices"
+    listed.write_text("# site 1\ngate-1\n\ngate-2  # the back door\n")
+    assert read_devices_file(listed) == ["gate-1", "gate-2"]
+    listed.write_text("gate-1\n$share/x\n")
+    with pytest.raises(EdgehrError, match="not a device id"):
+        read_devices_file(listed)
+    with pytest.raises(EdgehrError, match="without TLS"):
+        Mosquitto(tmp_path / "b", tls=None, devices=["gate-1"])
+
+
 def test_production_render_runs_under_mosquitto(ca: SiteCa, tmp_path: Path) -> None:
     port = free_port()
-    conf, acl, data = tmp_path / "mosquitto.conf", tmp_path / "edgehr.acl", tmp_path / "data"
+    conf, rules, data = tmp_path / "mosquitto.conf", tmp_path / "edgehr-dynsec.json", tmp_path / "data"
+    devices = tmp_path / "edgehr-devices"
+    devices.write_text("dev-a\n")
     data.mkdir()
     done = subprocess.run(
         [
             sys.executable, "-m", "sync.broker", "render",
-            "--out", str(conf), "--acl-out", str(acl),
+            "--out", str(conf), "--dynsec-out", str(rules), "--devices-file", str(devices),
             "--port", str(port), "--bind", "127.0.0.1",
             "--ca-file", str(ca.ca_file), "--cert-file", str(ca.server.cert), "--key-file", str(ca.server.key),
             "--persistence-dir", str(data), "--log-dest", "stdout",
@@ -65,6 +96,7 @@ def test_production_render_runs_under_mosquitto(ca: SiteCa, tmp_path: Path) -> N
             a.connect()
             assert a.publish("edgehr/v1/dev-b/up/punches", b"x").value == 0x87
             assert not a.publish("edgehr/v1/dev-a/up/punches", b"x").is_failure
+            assert a.subscribe("$share/ingest/edgehr/v1/+/up/#")[0].value == 0x87
 
 
 def test_killed_broker_starts_again_on_the_same_port(broker: Mosquitto, ca: SiteCa) -> None:

@@ -65,6 +65,7 @@ def test_tampered_unknown_and_replayed_messages_are_refused_counted_and_duplicat
     as_device = link(site, device.certs, "test-device", stop)
     as_device.subscribe(device_subscription(DEVICE))
     rogue_id = "rogue-device"
+    site_broker.add_devices([rogue_id])  # a certificate the broker lets in but the server does not know
     rogue = link(site, site.client_certs(rogue_id), "test-rogue", stop)
     rogue_channel = DeviceChannel(rogue_id, LocalKeys(Identity.generate()), server_keys)
     acks: list[AckBody] = []
