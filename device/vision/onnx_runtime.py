@@ -25,7 +25,4 @@ def session(model: str | bytes, threads: int = 1) -> onnxruntime.InferenceSessio
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Warnings only: YuNet's declared output shapes are those of its 640 x 640 export and ORT warns on
-    # every run at another input size, although the outputs are right (checked in tests/vision).
-    options.log_severity_level = 3
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
