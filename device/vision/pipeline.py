@@ -167,6 +167,9 @@ def real_pipeline(
     shipped 0.9 threshold, boxes from 640 vs 320 px detection: live accepted 91.7% vs 90.8% (one frame),
     prints 15.8% vs 15.8%, screens 5.7% vs 3.4%; detection 22 vs 5.5 ms (ONNX Runtime, one x86 thread).
     (At upstream's 0.5 threshold 320 px accepted fewer live frames, 95.0% vs 99.2%; the product runs 0.9.)
+    Landmarks from 320 px are coarser (up to ~7% of the face width apart from 640 px ones), yet embeddings of
+    120 live frames kept a cosine of 0.993 on average (min 0.979) to the 640 px ones, and same-person scores
+    against photo-enrolled templates moved from 0.9533 to 0.9521 on average (66 LFW people).
     """
     photos = YuNetDetector(max_side=640, min_side=320, threads=threads)
     return FacePipeline(
