@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from device.attendance.challenge import challenge_rule
+from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
@@ -29,13 +30,15 @@ from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
 from device.clock import Clock, SystemClock
 from device.config.device import DeviceConfig
-from device.errors import EdgehrError, NotBuiltError
+from device.errors import EdgehrError
+from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.hardware.gpio import GpioBoard
 from device.health import Health, collect
 from device.store import Store, open_store
 from device.store.datakey import DataKey, load_or_create
 from device.store.employees import load_templates
+from device.store.snapshots import SnapshotStore
 
 if TYPE_CHECKING:
     from sync.courier import Courier
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: How often the runner checks whether templates changed under the gallery (courier downlinks, panel).
 GALLERY_CHECK_SECONDS = 1.0
+#: How often expired punch snapshots are purged (also once at start, and whether or not snapshots are on now).
+SNAPSHOT_PURGE_SECONDS = 3600.0
 
 
 class FacePipelineView(Analyser, ImageEmbedder, Protocol):
@@ -52,6 +57,8 @@ class FacePipelineView(Analyser, ImageEmbedder, Protocol):
 
 class RebuildableGallery(GalleryView, Protocol):
     def __len__(self) -> int: ...
+
+    def __contains__(self, employee_no: object) -> bool: ...
 
 
 @dataclass
@@ -98,12 +105,8 @@ class Terminal:
         clock: Clock,
         paced_replay: bool = True,
         courier: Courier | None = None,
+        badge: BadgeReader | None = None,
     ) -> None:
-        if config.recognition.mode != "1:N":
-            raise NotBuiltError(
-                "recognition.mode = '1:1' (employee number first, then face) is not built yet.",
-                "Use recognition.mode = '1:N'.",
-            )
         # Refused before anything is built: "blink" is not built, and must not silently mean "off".
         challenge = challenge_rule(
             config.recognition.active_challenge, max_yaw_degrees=config.recognition.max_yaw_degrees
@@ -124,6 +127,16 @@ class Terminal:
             preview=config.kiosk.preview,
         )
         rec = config.recognition
+        self.snapshots = SnapshotStore(store, key, config.device.state_dir / "snapshots", clock,
+                                       retention_days=config.attendance.snapshot_retention_days)
+        self._next_purge_ns: int | None = None
+        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader).
+        self.claims = None
+        if rec.mode == "1:1":
+            gallery = vision.gallery
+            self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
+                                    monotonic_ns=clock.monotonic_ns)
+        self.badge = badge
         self.kiosk = Kiosk(
             device_id=config.device.id,
             camera=camera,
@@ -143,6 +156,9 @@ class Terminal:
             models=vision.models,
             zone=zone,
             directions=gpio.buttons,
+            snapshots=self.snapshots if config.attendance.snapshots else None,
+            claims=self.claims,
+            badge=badge,
         )
         self.enroller = Enroller(
             store=store,
@@ -176,17 +192,30 @@ class Terminal:
             models=self.vision.models,
             disk_alert_fraction=self.config.sync.backlog_alert_fraction,
         )
-        if self.courier is None:
-            return report
-        return dataclasses.replace(report, problems=[*report.problems, *(f"sync: {p}" for p in self.courier.problems)])
+        problems = list(report.problems)
+        if self.badge is not None and self.badge.status() != "ok":
+            problems.append(f"badge reader: {self.badge.status()}")
+        if self.courier is not None:
+            problems += [f"sync: {p}" for p in self.courier.problems]
+        return report if problems == report.problems else dataclasses.replace(report, problems=problems)
 
     def app(self) -> Any:
+        from device.panel.admin_auth import AdminAuth, password_path
         from device.panel.app import create_app
+        from device.panel.enrolment import enrolment_router
         from device.panel.kiosk import kiosk_router
 
-        router = kiosk_router(self.screen, default_language=self.config.device.language,
-                              metrics=lambda: self.kiosk.counters().as_dict())
-        return create_app(health=self.health, default_language=self.config.device.language, extra_routers=[router])
+        language = self.config.device.language
+        router = kiosk_router(self.screen, default_language=language,
+                              metrics=lambda: self.kiosk.counters().as_dict(),
+                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None)
+        enrol = enrolment_router(
+            self.enroller,
+            AdminAuth(password_path(self.config.device.state_dir)),
+            default_language=language,
+            camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
+        )
+        return create_app(health=self.health, default_language=language, extra_routers=[router, enrol])
 
     # -- life cycle ------------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -257,6 +286,22 @@ class Terminal:
             if self._thread is not None and not self._thread.is_alive():
                 self.stop_event.set()
             self.check_gallery()
+            self.purge_snapshots_if_due()
+
+    def purge_snapshots_if_due(self) -> bool:
+        """Purge expired punch snapshots at most once per SNAPSHOT_PURGE_SECONDS; True when it ran."""
+        now = self.clock.monotonic_ns()
+        if self._next_purge_ns is not None and now < self._next_purge_ns:
+            return False
+        self._next_purge_ns = now + int(SNAPSHOT_PURGE_SECONDS * 1e9)
+        try:
+            result = self.snapshots.purge()
+        except (EdgehrError, OSError) as exc:
+            log.error("punch snapshot purge failed: %s", type(exc).__name__)
+            return False
+        if result.removed or result.orphans:
+            log.info("punch snapshots purged", extra={"removed": result.removed, "orphans": result.orphans})
+        return True
 
     def stop(self) -> None:
         """Stop the loop (it finishes its frame), the panel, then close camera, GPIO and store. Idempotent."""
@@ -273,6 +318,8 @@ class Terminal:
             return
         self._closed = True
         closers = [self.camera.close, self.gpio.close, self.store.close]
+        if self.badge is not None:
+            closers.insert(0, self.badge.close)
         if self.courier is not None:
             closers.append(self.courier.store.close)
         for close in closers:
@@ -289,6 +336,7 @@ def open_terminal(
     that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
     """
     from device.attendance.vision_parts import open_vision
+    from device.hardware.badge import open_badge_reader
     from device.hardware.camera import open_camera
     from device.hardware.gpio import open_gpio
 
@@ -304,6 +352,9 @@ def open_terminal(
         opened.append(camera)
         gpio = open_gpio(config.gpio)
         opened.append(gpio)
+        badge = open_badge_reader(config.claim) if config.recognition.mode == "1:1" else None
+        if badge is not None:
+            opened.append(badge)
         courier = None
         if config.sync.enabled:
             from sync.courier import build
@@ -313,7 +364,7 @@ def open_terminal(
             courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
                             data_key=key)
         return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
-                        courier=courier)
+                        courier=courier, badge=badge)
     except BaseException:
         for part in reversed(opened):
             with contextlib.suppress(EdgehrError, OSError):  # the original error is the one to report

@@ -35,7 +35,14 @@ from device.store.datakey import load_or_create as load_data_key
 from sync import downlink
 from sync.backoff import Backoff
 from sync.courier_records import UnsendableRecord, to_record
-from sync.keyfiles import load_peer_keys, save_peer_keys
+from sync.keyfiles import (
+    DeviceKeyState,
+    begin_rotation,
+    complete_rotation,
+    load_device_keys,
+    load_peer_keys,
+    save_peer_keys,
+)
 from sync.mqtt import Endpoint, MqttLink, Received, Will
 from sync.protocol import (
     AckBody,
@@ -44,10 +51,10 @@ from sync.protocol import (
     DeviceChannel,
     DeviceStatus,
     HelloBody,
-    Identity,
-    LocalKeys,
     PeerKeys,
     ProtocolError,
+    PublicIdentity,
+    PublicKeys,
     RecordsBody,
     Stamp,
     device_subscription,
@@ -56,7 +63,6 @@ from sync.protocol import (
     status_topic,
     to_ranges,
 )
-from sync.provision import load_keys
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,7 @@ class Flight:
     commands: list[int]
     sent_at: float
     attempts: int = 1
+    new_keys: bytes | None = None  # a hello announcing these keys (signing key id): its ack switches
 
 
 @dataclass
@@ -150,7 +157,10 @@ class Courier:
         downlink_context: downlink.DownlinkContext | None = None,
         backoff: Backoff | None = None,
         state_dir: Path | None = None,
+        device_keys: DeviceKeyState | None = None,
     ) -> None:
+        """``device_keys`` (with ``state_dir``): the device's key files, so a rotate-key command can
+        rotate them (PROTOCOL.md section 12); without them such a command is refused."""
         self.device_id = device_id
         self.store = store
         self.channel = channel
@@ -168,6 +178,10 @@ class Courier:
         self._next_disk_check = 0.0
         self._next_confirm_check = 0.0
         self._counter = EnvelopeCounter(store)
+        self.device_keys = device_keys
+        self._hello_due = False
+        if downlink_context is not None and device_keys is not None and state_dir is not None:
+            downlink_context.rotate_device_keys = self._begin_rotation
         self.link = MqttLink(
             endpoint,
             client_id=f"device-{device_id}",
@@ -201,6 +215,8 @@ class Courier:
         self._record_deliveries()
         now = time.monotonic()
         if self.link.connected:
+            if self._hello_due:
+                self._send_hello()
             self._resend_due(now)
             if now >= self._next_confirm_check:
                 self._next_confirm_check = now + self.options.confirm_check_seconds
@@ -226,6 +242,17 @@ class Courier:
             protocol_version=PROTOCOL_VERSION,
         )
         self.link.publish(status_topic(self.device_id), encode_status(status), retain=True)
+        self._send_hello()
+        # Give messages sent before the break a fresh wait: paho resends them within the session.
+        now = time.monotonic()
+        for flight in self.flights.values():
+            flight.sent_at = now
+
+    def _send_hello(self) -> None:
+        """Hello after every (re)connect; during a key rotation it announces the pending keys (signed by
+        the current ones) and waits for its ack like a records message, resent until answered."""
+        self._hello_due = False
+        pending = self.device_keys.pending if self.device_keys is not None else None
         row = self.store.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
         hello = HelloBody(
             protocol_version=PROTOCOL_VERSION,
@@ -233,13 +260,42 @@ class Courier:
             next_record_seq=int(row[0]) + 1,
             command_floor=downlink.command_floor(self.store),
             clock_synced=self.clock.synced(),
+            new_keys=None if pending is None else PublicKeys(sign=pending.public.sign_raw, box=pending.public.box_raw),
         )
         sealed = self.channel.seal(hello, seq=self._counter.next(), stamp=self._stamp())
-        self.link.publish(sealed.topic, sealed.payload)
-        # Give messages sent before the break a fresh wait: paho resends them within the session.
-        now = time.monotonic()
-        for flight in self.flights.values():
-            flight.sent_at = now
+        published = self.link.publish(sealed.topic, sealed.payload)
+        if pending is None:
+            return
+        for seq in [s for s, f in self.flights.items() if f.new_keys is not None]:
+            del self.flights[seq]  # an older announcement: this one replaces it
+        if not published:
+            self._hello_due = True
+            return
+        self.flights[sealed.seq] = Flight(
+            sealed.topic, sealed.payload, set(), [], time.monotonic(), new_keys=pending.public.sign_id
+        )
+
+    def _begin_rotation(self) -> PublicIdentity:
+        """A rotate-key command asked for new keys: make them pending (durably) and announce them."""
+        assert self.state_dir is not None
+        state = begin_rotation(self.state_dir)
+        assert state.pending is not None
+        self.device_keys = state
+        self.channel = self.channel.with_keys(keys=state.local_keys())  # the pending key also decrypts
+        self._hello_due = True
+        log.info("device keys: new key %s pending", state.pending.public.sign_id.hex())
+        return state.pending.public
+
+    def _switch_keys(self, sign_id: bytes) -> None:
+        """The server registered our new keys: sign with them from now on. Messages in flight were signed
+        with the old key, which the server retires once it sees the new one, so they are sealed again."""
+        assert self.state_dir is not None
+        state = complete_rotation(self.state_dir, sign_id)
+        self.device_keys = state
+        self.channel = self.channel.with_keys(keys=state.local_keys())
+        self.flights.clear()
+        self._sent_upto = 0
+        log.info("device keys: switched to key %s", sign_id.hex())
 
     def _fill(self) -> None:
         while len(self.flights) < self.options.max_inflight:
@@ -327,10 +383,13 @@ class Courier:
         # The server answers again: messages waiting out a long timeout (it was away) go again soon.
         for waiting in self.flights.values():
             waiting.attempts = 1
+        switch_to: bytes | None = None
         for seq in body.messages:
             answered = self.flights.pop(seq, None)
             if answered is None:
                 continue
+            if answered.new_keys is not None:
+                switch_to = answered.new_keys
             if answered.commands:
                 downlink.mark_confirmed(self.store, answered.commands, to_ms(self.clock.now()))
             refused = answered.records - acked
@@ -342,16 +401,19 @@ class Courier:
                 )
         for seq, flight in list(self.flights.items()):
             flight.records -= acked
-            if not flight.records and not flight.commands:
+            if not flight.records and not flight.commands and flight.new_keys is None:
                 del self.flights[seq]
+        if switch_to is not None:
+            self._switch_keys(switch_to)
 
     def _command(self, body: Command) -> None:
         context = self.downlink_context
         if context is None:
             log.warning("downlink %s ignored: this courier applies no commands", body.message_type.value)
             return
-        outcome = downlink.apply_command(context, body)
-        self.stats.downlinks[f"{outcome.type}:{outcome.outcome}"] += 1
+        for outcome in downlink.receive(context, body):
+            label = "repeated" if outcome.repeated else outcome.outcome  # repeated: confirmed again only
+            self.stats.downlinks[f"{outcome.type}:{label}"] += 1
         if context.server_keys is not self.channel.server:  # a rotate-key changed the server's keys
             self.channel = self.channel.with_keys(server=context.server_keys)
         self._next_confirm_check = 0.0  # confirm at once
@@ -403,9 +465,8 @@ def build(
         )
     state_dir = config.device.state_dir
     server_keys = load_peer_keys(sync.server_key_file)
-    keys = load_keys(state_dir)  # made by `edgehr device provision`
-    identity = Identity(keys.identity, keys.box)
-    channel = DeviceChannel(config.device.id, LocalKeys(identity), server_keys)
+    device_keys = load_device_keys(state_dir)  # made by `edgehr device provision`, maybe rotated since
+    channel = DeviceChannel(config.device.id, device_keys.local_keys(), server_keys)
     server_key_file = sync.server_key_file
 
     def save_server_keys(peer: PeerKeys) -> None:
@@ -432,6 +493,7 @@ def build(
         downlink_context=context,
         backoff=Backoff(sync.backoff_min_seconds, sync.backoff_max_seconds),
         state_dir=state_dir,
+        device_keys=device_keys,
     )
 
 

@@ -1,9 +1,16 @@
-"""Downlink commands from the server, applied on the device exactly once each.
+"""Downlink commands from the server, applied on the device exactly once each, in command_seq order.
 
-Each command carries the server's ``command_seq``. Applying it and recording it in
-``downlink_commands`` happen in one transaction, so a command met again (the server resent it because
-our confirmation was lost) is not applied twice: it is only confirmed again. The courier sends the
-confirmations (``ack-downlink``) until the server acknowledges them.
+Each command carries the server's ``command_seq`` (gap-free per device). The device applies command
+``floor + 1`` only (PROTOCOL.md section 10): one that arrives early (``command_seq > floor + 1``: a
+shared-subscription worker overtook another, or a page is missing) is *held* in ``downlink_held``
+(sealed with the data key: it may carry face templates) and applied when the gap fills, so an erase is
+never undone by an older gallery command arriving late. Held commands survive a restart.
+
+Applying a command and recording it in ``downlink_commands`` happen in one transaction, so a command
+met again (the server resent it because our confirmation was lost) is not applied twice: it is only
+confirmed again. The courier sends the confirmations (``ack-downlink``) until the server acknowledges
+them. A gallery command may come as several pages with the same ``command_seq``; it is applied once all
+its pages are there, as one transaction (one gallery version).
 """
 
 from __future__ import annotations
@@ -33,9 +40,13 @@ from sync.protocol import (
     ConfigBody,
     EraseBody,
     GalleryBody,
+    MessageType,
     PeerKeys,
+    ProtocolError,
     PublicIdentity,
     RotateKeyBody,
+    decode_body,
+    encode_body,
     key_id,
 )
 
@@ -43,20 +54,25 @@ log = logging.getLogger(__name__)
 
 ACTOR = "server"
 CONSENT_PURPOSE = "face-attendance"
+#: Pages held ahead of the floor at most; beyond that an early command is dropped unconfirmed (the
+#: server sends it again until confirmed), so a confused or hostile stream cannot fill the disk.
+MAX_HELD = 2000
 
 
 @dataclass(frozen=True)
 class Outcome:
     command_seq: int
     type: str
-    outcome: str  # "applied" or "refused"
+    outcome: str  # "applied", "refused", "held" (waiting for its turn or its other pages) or "dropped"
     detail: dict[str, Any]
     repeated: bool = False  # met before: only its confirmation is sent again
 
 
 @dataclass
 class DownlinkContext:
-    """What the handlers may change: the store, the data key, the config file and the server's keys."""
+    """What the handlers may change: the store, the data key, the config file, the server's keys, and
+    (``rotate_device_keys``, set by the courier) the device's own keys: it makes a new identity pending
+    and returns its public half."""
 
     store: Store
     clock: Clock
@@ -65,20 +81,48 @@ class DownlinkContext:
     data_key: DataKey | None
     server_keys: PeerKeys
     save_server_keys: Callable[[PeerKeys], None]
+    rotate_device_keys: Callable[[], PublicIdentity] | None = None
+
+
+def receive(ctx: DownlinkContext, body: Command) -> list[Outcome]:
+    """Take a command as it arrives: apply it (and any held commands it unblocks) if its turn has come,
+    hold it if it is early, confirm it again if it was applied before. Returns what happened, in order."""
+    seq = body.command_seq
+    kind = body.message_type.value
+    row = ctx.store.conn.execute(
+        "SELECT type, outcome, detail FROM downlink_commands WHERE command_seq = ?", (seq,)
+    ).fetchone()
+    if row is not None:  # met before (a resend after a lost confirmation, or a page of it): confirm again
+        with ctx.store.transaction() as conn:
+            conn.execute("UPDATE downlink_commands SET confirmed_at_ms = NULL WHERE command_seq = ?", (seq,))
+        return [Outcome(seq, row[0], row[1], json.loads(row[2]), repeated=True)]
+    floor = command_floor(ctx.store)
+    if seq <= floor:  # below the floor without a row: nothing to apply or confirm (cannot happen in order)
+        return [Outcome(seq, kind, "dropped", {"reason": f"stale: at or below the floor {floor}"})]
+    pages = body.pages if isinstance(body, GalleryBody) else 1
+    outcomes: list[Outcome] = []
+    if seq == floor + 1 and pages == 1:
+        outcomes.append(_apply(ctx, body))
+    elif not _hold(ctx, body):
+        return [Outcome(seq, kind, "dropped", {"reason": f"more than {MAX_HELD} pages held already"})]
+    while True:  # held commands whose turn has come, strictly in order
+        ready = _ready(ctx, command_floor(ctx.store) + 1)
+        if ready is None:
+            break
+        outcomes.append(_apply(ctx, ready))
+    if not any(o.command_seq == seq for o in outcomes):
+        outcomes.append(Outcome(seq, kind, "held", {"floor": command_floor(ctx.store), "pages": pages}))
+    return outcomes
 
 
 def apply_command(ctx: DownlinkContext, body: Command) -> Outcome:
-    """Apply ``body`` unless it was met before; either way it is left waiting for confirmation."""
+    """``receive`` for one command, returning what happened to it (applied, held, repeated...)."""
+    outcomes = receive(ctx, body)
+    return next((o for o in outcomes if o.command_seq == body.command_seq), outcomes[-1])
+
+
+def _apply(ctx: DownlinkContext, body: Command) -> Outcome:
     kind = body.message_type.value
-    row = ctx.store.conn.execute(
-        "SELECT type, outcome, detail FROM downlink_commands WHERE command_seq = ?", (body.command_seq,)
-    ).fetchone()
-    if row is not None:
-        with ctx.store.transaction() as conn:
-            conn.execute(
-                "UPDATE downlink_commands SET confirmed_at_ms = NULL WHERE command_seq = ?", (body.command_seq,)
-            )
-        return Outcome(body.command_seq, row[0], row[1], json.loads(row[2]), repeated=True)
     at = ctx.clock.now()
     handler = _HANDLERS[type(body)]
     with ctx.store.transaction() as conn:
@@ -95,6 +139,7 @@ def apply_command(ctx: DownlinkContext, body: Command) -> Outcome:
             "INSERT INTO downlink_commands (command_seq, type, outcome, detail, applied_at_ms) VALUES (?, ?, ?, ?, ?)",
             (body.command_seq, kind, outcome, json.dumps(detail, ensure_ascii=False, sort_keys=True), to_ms(at)),
         )
+        conn.execute("DELETE FROM downlink_held WHERE command_seq <= ?", (body.command_seq,))
         audit.record(
             conn,
             at=at,
@@ -105,6 +150,87 @@ def apply_command(ctx: DownlinkContext, body: Command) -> Outcome:
         )
     log.info("downlink %s #%d %s", kind, body.command_seq, outcome, extra={"detail": detail})
     return Outcome(body.command_seq, kind, outcome, detail)
+
+
+def _context(seq: int, page: int) -> bytes:
+    return f"downlink-held:{seq}:{page}".encode()
+
+
+def _hold(ctx: DownlinkContext, body: Command) -> bool:
+    """Keep an early command (or page) until its turn; False if too many are held already."""
+    seq = body.command_seq
+    page, pages = (body.page, body.pages) if isinstance(body, GalleryBody) else (1, 1)
+    if isinstance(body, GalleryBody) and ctx.data_key is None:
+        # Without a data key the gallery is refused when applied anyway; never keep templates in clear.
+        body = body.model_copy(update={"upserts": []})
+    plain = encode_body(body)
+    key_id_text, nonce, stored = None, None, plain
+    if ctx.data_key is not None:
+        nonce, stored = ctx.data_key.seal(plain, _context(seq, page))
+        key_id_text = ctx.data_key.key_id
+    with ctx.store.transaction() as conn:
+        held = conn.execute("SELECT count(*) FROM downlink_held").fetchone()[0]
+        if held >= MAX_HELD:
+            return False
+        # Pages of one command agree on their number; a different paging replaces the older one.
+        conn.execute("DELETE FROM downlink_held WHERE command_seq = ? AND pages != ?", (seq, pages))
+        conn.execute(
+            "INSERT INTO downlink_held (command_seq, page, pages, type, key_id, nonce, body, received_at_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (command_seq, page) DO NOTHING",
+            (seq, page, pages, body.message_type.value, key_id_text, nonce, stored, to_ms(ctx.clock.now())),
+        )
+    return True
+
+
+def _ready(ctx: DownlinkContext, seq: int) -> Command | None:
+    """Held command ``seq`` if all its pages are there (gallery pages merged into one body), else None."""
+    rows = ctx.store.conn.execute(
+        "SELECT page, pages, type, key_id, nonce, body FROM downlink_held WHERE command_seq = ? ORDER BY page",
+        (seq,),
+    ).fetchall()
+    if not rows or len(rows) != int(rows[0][1]):
+        return None
+    bodies: list[Command] = []
+    for page, _, kind, kid, nonce, stored in rows:
+        plain = bytes(stored)
+        if nonce is not None:
+            if ctx.data_key is None or kid != ctx.data_key.key_id:
+                log.error("held downlink %d page %d is sealed with another data key; dropped", seq, page)
+                _drop(ctx, seq)
+                return None
+            plain = ctx.data_key.open(bytes(nonce), plain, _context(seq, int(page)))
+        try:
+            decoded = decode_body(MessageType(kind), plain)
+        except ProtocolError as exc:
+            log.error("held downlink %d page %d cannot be read (%s); dropped", seq, page, exc)
+            _drop(ctx, seq)
+            return None
+        assert isinstance(decoded, Command)
+        bodies.append(decoded)
+    if len(bodies) == 1:
+        return bodies[0]
+    return merge_pages([b for b in bodies if isinstance(b, GalleryBody)])
+
+
+def _drop(ctx: DownlinkContext, seq: int) -> None:
+    with ctx.store.transaction() as conn:
+        conn.execute("DELETE FROM downlink_held WHERE command_seq = ?", (seq,))
+
+
+def merge_pages(pages: list[GalleryBody]) -> GalleryBody:
+    """One gallery command from its pages: every page's upserts, and the removals, applied together."""
+    upserts = [entry for page in sorted(pages, key=lambda p: p.page) for entry in page.upserts]
+    removals = list(dict.fromkeys(no for page in pages for no in page.removals))
+    first = pages[0]
+    # Built without validation: each page was validated, and the merged lists may exceed one page's limits.
+    return GalleryBody.model_construct(
+        command_seq=first.command_seq,
+        gallery_version=max(p.gallery_version for p in pages),
+        page=1,
+        pages=len(pages),
+        upserts=upserts,
+        removals=removals,
+    )
 
 
 def unconfirmed(store: Store, limit: int = 1000) -> list[int]:
@@ -124,8 +250,13 @@ def mark_confirmed(store: Store, command_seqs: list[int], at_ms: int) -> None:
 
 
 def command_floor(store: Store) -> int:
-    """Highest command sequence n such that every command 1..n has been met (the hello's floor)."""
-    floor = 0
+    """Highest command sequence n such that every command 1..n has been applied (the hello's floor)."""
+    count, highest = store.conn.execute(
+        "SELECT count(*), coalesce(max(command_seq), 0) FROM downlink_commands"
+    ).fetchone()
+    if count == highest:  # applied in order: 1..highest, no gap (the usual case, one indexed query)
+        return int(highest)
+    floor = 0  # a store from before in-order application may have gaps
     for (seq,) in store.conn.execute("SELECT command_seq FROM downlink_commands ORDER BY command_seq"):
         if seq != floor + 1:
             break
@@ -171,7 +302,7 @@ def _gallery(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: 
         removed += employees.delete_templates(ctx.store, employee_no, at=at, actor=ACTOR, reason="gallery removal")
     return "applied", {
         "gallery_version": body.gallery_version,
-        "page": body.page,
+        "pages": body.pages,
         "upserts": len(body.upserts),
         "removed_templates": removed,
     }
@@ -226,8 +357,14 @@ def _candidates(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, a
 
 def _rotate_key(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
     assert isinstance(body, RotateKeyBody)
+    detail: dict[str, Any] = {}
     if body.rotate_device_keys:
-        return "refused", {"reason": "device key rotation is not built yet; rotate by re-provisioning"}
+        if ctx.rotate_device_keys is None:
+            return "refused", {"reason": "this courier was started without the device's key folder"}
+        # The new identity is durable (pending) before this command's row commits: a crash in between
+        # brings the command again, and the same pending keys are announced (PROTOCOL.md section 12).
+        pending = ctx.rotate_device_keys()
+        detail["pending_sign_key_id"] = pending.sign_id.hex()
     peer = ctx.server_keys
     if body.server_keys is not None:
         peer = peer.rotated(PublicIdentity.from_raw(body.server_keys.sign, body.server_keys.box))
@@ -236,9 +373,14 @@ def _rotate_key(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, a
         if {peer.current.sign_id, peer.current.box_id} & retired:
             return "refused", {"reason": "cannot retire the server's current key"}
         peer = PeerKeys(peer.peer_id, peer.current, [p for p in peer.previous if not {p.sign_id, p.box_id} & retired])
-    ctx.save_server_keys(peer)
-    ctx.server_keys = peer
-    return "applied", {"server_key_id": key_id(peer.current.box_raw).hex(), "previous": len(peer.previous)}
+    if peer is not ctx.server_keys:
+        ctx.save_server_keys(peer)
+        ctx.server_keys = peer
+    return "applied", {
+        **detail,
+        "server_key_id": key_id(peer.current.box_raw).hex(),
+        "previous": len(peer.previous),
+    }
 
 
 _HANDLERS: dict[type[Command], Callable[[DownlinkContext, sqlite3.Connection, Command, datetime], Result]] = {

@@ -10,12 +10,18 @@ import base64
 import binascii
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from device.errors import ConfigError, ConfigProblem
-from sync.protocol import Identity, PeerKeys, PublicIdentity
+from sync.protocol import Identity, LocalKeys, PeerKeys, PublicIdentity
 from sync.protocol.channel import SERVER_PEER_ID
+from sync.provision import BOX_KEY, IDENTITY_KEY, keys_dir, load_keys
 
 
 def identity_path(state_dir: Path) -> Path:
@@ -115,3 +121,137 @@ def load_peer_keys(path: Path) -> PeerKeys:
         _public(data.get("current"), path),
         [_public(p, path) for p in previous],
     )
+
+
+# -- a device's own keys during a rotation (PROTOCOL.md section 12) ---------------------------------------
+#
+# The device's current identity lives in the provisioning files ``identity.key`` and ``box.key`` (PEM).
+# A rotation adds one journal file, ``rotation.json`` (0600), written atomically at each step, so a
+# process killed at any moment loses neither key:
+#
+#   1. begin:  {"pending": NEW, "previous": [...]}        NEW is announced in hello.new_keys
+#   2. switch: {"switch_to": NEW, "previous": [OLD, ...]}  the commit point, on the server's ack
+#   3. done:   PEM files rewritten with NEW, then {"previous": [OLD]}
+#
+# Loading after a crash between 2 and 3 rolls forward (rewrites the PEM files from the journal). OLD
+# stays in "previous": its X25519 half opens downlink the server sealed before it learnt NEW.
+
+ROTATION_FILE = "rotation.json"
+#: Superseded identities kept to open downlink sealed to them (one rotation back is enough).
+KEEP_PREVIOUS = 1
+
+
+@dataclass(frozen=True)
+class DeviceKeyState:
+    """The device's identities: current (signs), previous (decrypt only), pending (announced, not yet
+    registered by the server: also decrypts, since the server seals to it once it has registered it)."""
+
+    current: Identity
+    previous: tuple[Identity, ...] = ()
+    pending: Identity | None = None
+
+    def local_keys(self) -> LocalKeys:
+        """The keyring the device channel uses: the current key signs, every other one only decrypts."""
+        others = ((self.pending,) if self.pending is not None else ()) + self.previous
+        return LocalKeys(self.current, others)
+
+
+def rotation_path(state_dir: Path) -> Path:
+    return state_dir / "keys" / ROTATION_FILE
+
+
+def _identity_json(identity: Identity) -> dict[str, str]:
+    sign, box = identity.private_bytes()
+    return {"sign": _b64(sign), "box": _b64(box)}
+
+
+def _identity_of(data: Any, path: Path, what: str) -> Identity:
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), [ConfigProblem(None, what, "must be an object with sign and box")])
+    return Identity.from_private_bytes(_unb64(data, "sign", path), _unb64(data, "box", path))
+
+
+def _same(a: Identity, b: Identity) -> bool:
+    return a.public.sign_raw == b.public.sign_raw and a.public.box_raw == b.public.box_raw
+
+
+def _write_journal(
+    path: Path, *, pending: Identity | None = None, switch_to: Identity | None = None, previous: tuple[Identity, ...]
+) -> None:
+    body: dict[str, Any] = {"previous": [_identity_json(p) for p in previous[:KEEP_PREVIOUS]]}
+    if pending is not None:
+        body["pending"] = _identity_json(pending)
+    if switch_to is not None:
+        body["switch_to"] = _identity_json(switch_to)
+    write_atomic(path, json.dumps(body).encode(), mode=0o600)
+
+
+def _write_current(state_dir: Path, identity: Identity) -> None:
+    def pem(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    folder = keys_dir(state_dir)
+    write_atomic(folder / IDENTITY_KEY, pem(identity.sign), mode=0o600)
+    write_atomic(folder / BOX_KEY, pem(identity.box), mode=0o600)
+
+
+def load_device_keys(state_dir: Path) -> DeviceKeyState:
+    """The device's keys from its provisioning files and rotation journal, finishing a switch that a
+    killed process left half done."""
+    keys = load_keys(state_dir)
+    current = Identity(keys.identity, keys.box)
+    path = rotation_path(state_dir)
+    if not path.exists():
+        return DeviceKeyState(current)
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(str(path), [ConfigProblem(None, "", f"private keys readable by others; chmod 600 {path}")])
+    data = _read_json(path)
+    raw_previous = data.get("previous", [])
+    if not isinstance(raw_previous, list):
+        raise ConfigError(str(path), [ConfigProblem(None, "previous", "must be a list")])
+    previous = tuple(_identity_of(p, path, "previous") for p in raw_previous)
+    if data.get("switch_to") is not None:
+        new = _identity_of(data["switch_to"], path, "switch_to")
+        if not _same(new, current):
+            _write_current(state_dir, new)
+        _write_journal(path, previous=previous)
+        return DeviceKeyState(new, previous)
+    pending = _identity_of(data["pending"], path, "pending") if data.get("pending") is not None else None
+    if pending is not None and _same(pending, current):
+        pending = None
+    return DeviceKeyState(current, previous, pending)
+
+
+def begin_rotation(state_dir: Path) -> DeviceKeyState:
+    """Make a new identity pending (durably) unless one is pending already: a repeated rotate command or a
+    restart announces the same keys again."""
+    state = load_device_keys(state_dir)
+    if state.pending is not None:
+        return state
+    pending = Identity.generate()
+    _write_journal(rotation_path(state_dir), pending=pending, previous=state.previous)
+    return DeviceKeyState(state.current, state.previous, pending)
+
+
+def commit_switch(state_dir: Path, pending_sign_id: bytes) -> DeviceKeyState:
+    """Step 2 alone (the commit point): the pending identity becomes current once this returns, even if
+    the process dies before the PEM files are rewritten. Idempotent when already switched."""
+    state = load_device_keys(state_dir)
+    if state.pending is None or state.pending.public.sign_id != pending_sign_id:
+        if state.current.public.sign_id == pending_sign_id:
+            return state  # switched before
+        raise ConfigError(
+            str(rotation_path(state_dir)),
+            [ConfigProblem(None, "pending", f"no pending key {pending_sign_id.hex()} to switch to")],
+        )
+    previous = (state.current, *state.previous)[:KEEP_PREVIOUS]
+    _write_journal(rotation_path(state_dir), switch_to=state.pending, previous=previous)
+    return DeviceKeyState(state.pending, previous)
+
+
+def complete_rotation(state_dir: Path, pending_sign_id: bytes) -> DeviceKeyState:
+    """Switch to the pending identity (the server registered it): commit, then rewrite the key files."""
+    commit_switch(state_dir, pending_sign_id)
+    return load_device_keys(state_dir)  # rolls the commit forward

@@ -88,3 +88,22 @@ def test_key_lines_handles_arrays_of_tables_and_multiline_strings() -> None:
     assert lines[("shift", 0, "name")] == 2
     assert lines[("shift", 1, "name")] == 7
     assert ("shift", 1, "x") not in lines
+
+
+def test_one_to_one_needs_a_claim_source_and_pin_needs_the_keypad() -> None:
+    import pytest as _pytest
+    from pydantic import ValidationError
+
+    from device.config.device import DeviceConfig
+
+    base = {"device": {"id": "gate-1"}, "recognition": {"mode": "1:1"}}
+    assert DeviceConfig.model_validate(base).claim.keypad  # keypad by default
+    with _pytest.raises(ValidationError, match="needs a way to claim"):
+        DeviceConfig.model_validate({**base, "claim": {"keypad": False}})
+    with _pytest.raises(ValidationError, match="claim.pin = true needs claim.keypad"):
+        DeviceConfig.model_validate({**base, "claim": {"keypad": False, "pin": True, "badge": "evdev",
+                                                       "badge_device": "/dev/input/event0"}})
+    with _pytest.raises(ValidationError, match="claim.badge_device"):
+        DeviceConfig.model_validate({**base, "claim": {"badge": "serial"}})
+    with _pytest.raises(ValidationError):
+        DeviceConfig.model_validate({**base, "claim": {"keypad_prefix": "E 1"}})

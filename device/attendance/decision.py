@@ -51,12 +51,16 @@ class FrameEvidence:
 
 @dataclass(frozen=True)
 class Confirmed:
-    """One identity confirmed: the weakest match and liveness scores seen over the confirming frames."""
+    """One identity confirmed: the weakest match and liveness scores seen over the confirming frames.
+
+    ``claimed_by`` is set in 1:1 mode: how the identity was claimed first ("keypad" or "badge").
+    """
 
     employee_no: str
     match_score: float
     liveness_score: float
     kind: str = "confirmed"
+    claimed_by: str | None = None
 
 
 Verdict = Confirmed | Unknown | Spoof | PoorImage | Waiting | Idle

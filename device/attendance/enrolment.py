@@ -40,6 +40,13 @@ REJECT_REASONS = ("unreadable", "too-large", "no-face", "many-faces", "too-small
 Decoder = Callable[[bytes, str], Image]
 
 
+@dataclass(frozen=True)
+class OversizedPhoto:
+    """Stands in for a photo whose bytes were refused unread for their size (an upload over the limit)."""
+
+    size: int
+
+
 def _default_decoder(data: bytes, name: str) -> Image:
     from device.hardware.image_files import decode_image_bytes
 
@@ -66,6 +73,7 @@ class EnrolmentReport:
     templates: int  # templates stored (0 when not enrolled)
     needed: int  # good images needed
     detail: dict[str, int] = field(default_factory=dict)  # e.g. rejected frames by reason (camera enrolment)
+    frames: list[ImageResult] = field(default_factory=list)  # camera enrolment: every frame taken, in order
 
     @property
     def good(self) -> int:
@@ -124,13 +132,21 @@ class Enroller:
             )
 
     # -- photos ---------------------------------------------------------------------------------------
-    def enrol_photos(self, employee_no: str, photos: Iterable[tuple[str, bytes]], *, actor: str) -> EnrolmentReport:
-        """Enrol from uploaded photos given as (file name, bytes). Stores templates only if enough are good."""
+    def enrol_photos(
+        self, employee_no: str, photos: Iterable[tuple[str, bytes | OversizedPhoto]], *, actor: str
+    ) -> EnrolmentReport:
+        """Enrol from uploaded photos given as (file name, bytes). Stores templates only if enough are good.
+
+        An ``OversizedPhoto`` in place of the bytes is reported as "too-large" (the caller refused to read it).
+        """
         self.require_consent(employee_no)
         results: list[ImageResult] = []
         vectors: list[Vector] = []
         owners: list[int] = []  # index in results of each vector
         for name, data in photos:
+            if isinstance(data, OversizedPhoto):
+                results.append(ImageResult(name, False, "too-large"))
+                continue
             try:
                 image = self.decode(data, name)
             except InputError as exc:
@@ -189,18 +205,22 @@ class Enroller:
         self.require_consent(employee_no)
         candidates: list[tuple[float, float, Vector]] = []
         rejected: dict[str, int] = {}
-        for image in frames:
+        per_frame: list[ImageResult] = []
+        for number, image in enumerate(frames, start=1):
             analysis = analyser.analyse(image)
             face = analysis.face
             if not analysis.quality.ok or face is None or analysis.embedding is None:
                 reason = analysis.quality.reason or "no-face"
                 rejected[reason] = rejected.get(reason, 0) + 1
+                per_frame.append(ImageResult(f"camera-{number}", False, reason))
                 continue
             if analysis.liveness is None or analysis.liveness < liveness_threshold:
                 rejected["not-live"] = rejected.get("not-live", 0) + 1
+                per_frame.append(ImageResult(f"camera-{number}", False, "not-live"))
                 continue
             area = face.box[2] * face.box[3]
             candidates.append((area, analysis.liveness, analysis.embedding))
+            per_frame.append(ImageResult(f"camera-{number}", True))
         candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
         best = [c[2] for c in candidates[: self.settings.max_templates]]
         results = [ImageResult(f"frame-{i + 1}", True) for i in range(len(best))]
@@ -209,7 +229,7 @@ class Enroller:
         kept = [v for i, v in enumerate(best) if results[i].accepted]
         report = self._store(employee_no, results, kept, source="camera", actor=actor)
         return EnrolmentReport(report.employee_no, report.images, report.enrolled, report.templates, report.needed,
-                               rejected)
+                               rejected, per_frame)
 
     # -- deletion -------------------------------------------------------------------------------------
     def delete(self, employee_no: str, *, actor: str, reason: str) -> int:
@@ -253,3 +273,29 @@ class Enroller:
             self.gallery.add(employee_no, np.stack(kept).astype(np.float32))
         log.info("face enrolled", extra={"employee_no": employee_no, "templates": stored, "source": source})
         return EnrolmentReport(employee_no, results, True, stored, needed)
+
+
+# -- the roster the panel lists (names and counts only: never a template or a photo) --------------------
+@dataclass(frozen=True)
+class RosterEntry:
+    employee_no: str
+    name: str
+    templates: int
+    consent_version: str | None  # the latest face-attendance consent on record, if any
+    consent_at: str | None
+    consent_by: str | None
+
+
+def roster(store: Store) -> list[RosterEntry]:
+    """Every employee on this device with their template count and latest face-attendance consent."""
+    rows = store.conn.execute(
+        "SELECT e.employee_no, e.name,"
+        " (SELECT count(*) FROM face_templates t WHERE t.employee_id = e.id),"
+        " c.text_version, c.recorded_at, c.recorded_by"
+        " FROM employees e LEFT JOIN consents c ON c.id = ("
+        "   SELECT max(id) FROM consents WHERE subject_kind = 'employee' AND subject_ref = e.employee_no"
+        "   AND purpose = ? AND withdrawn_at IS NULL)"
+        " WHERE e.active = 1 ORDER BY e.employee_no",
+        (PURPOSE,),
+    ).fetchall()
+    return [RosterEntry(str(r[0]), str(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows]

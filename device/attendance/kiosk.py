@@ -3,10 +3,16 @@
 ``Kiosk.process`` handles one frame and reads top to bottom; ``Kiosk.run`` repeats it until a stop event,
 a frame budget, or (for replays) the end of the recording. The punch and its outbox row are written in
 one transaction (device/store/punches.record_punch) *before* the screen says OK and the door opens.
+
+In 1:1 mode (``claims`` given) nobody is looked for until someone claims an identity (``claim`` from the
+kiosk page's keypad, or a badge read by ``badge``); the following frames are then verified against that
+person's templates only, through the same decision (liveness, K agreeing frames), rules and transaction.
+A face that does not match, a spoof or the claim's timeout ends the claim without a punch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import threading
@@ -16,9 +22,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from device.attendance import history
+from device.attendance.claims import Claim, ClaimDesk, ClaimSource, Expired
 from device.attendance.decision import Confirmed, Decision, FrameEvidence, Verdict
 from device.attendance.outcomes import (
+    Claimed,
+    ClaimRefused,
     Debounced,
+    Idle,
     Outcome,
     PoorImage,
     Punched,
@@ -32,9 +42,11 @@ from device.attendance.rules import Accept, Bounce, PunchRules
 from device.attendance.screen import KioskScreen
 from device.clock import Clock, to_ms
 from device.errors import InputError, StoreError
+from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.store import Store
-from device.store.punches import NewPunch, record_punch
+from device.store.punches import NewPunch, Punch, record_punch
+from device.store.snapshots import SnapshotStore
 from device.vision.quality import estimate_yaw
 from device.vision.types import Image
 
@@ -53,9 +65,13 @@ class KioskCounters:
     debounced: int = 0
     punch_failed: int = 0
     poor_image: Counter[str] = field(default_factory=Counter)
+    claims: int = 0  # 1:1 claims accepted
+    claims_refused: Counter[str] = field(default_factory=Counter)  # by ClaimRefused code
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "claims": self.claims,
+            "claims_refused": dict(self.claims_refused),
             "frames": self.frames,
             "punches": self.punches,
             "unknown": self.unknown,
@@ -84,6 +100,9 @@ class Kiosk:
         zone: ZoneInfo,
         directions: DirectionSource | None = None,
         idle_wait_seconds: float = 0.02,
+        snapshots: SnapshotStore | None = None,
+        claims: ClaimDesk | None = None,
+        badge: BadgeReader | None = None,
     ) -> None:
         self.device_id = device_id
         self.camera = camera
@@ -99,6 +118,9 @@ class Kiosk:
         self.zone = zone
         self.directions = directions
         self.idle_wait_seconds = idle_wait_seconds
+        self.claims = claims  # None = 1:N
+        self.badge = badge
+        self._claim_serial = 0  # of the claim the decision is currently deciding (1:1)
         self._counters = KioskCounters()
         self._lock = threading.Lock()
         self._last: Outcome | None = None
@@ -106,19 +128,93 @@ class Kiosk:
         self._tap: list[Image] | None = None  # frames handed to an enrolment instead of the decision
         self._tap_wanted = 0
         self._tap_done = threading.Event()
+        self.snapshots = snapshots  # None unless attendance.snapshots is on
+        self._deciding: tuple[Image, tuple[float, float, float, float] | None] | None = None
 
     def process(self, image: Image) -> Outcome:
         """One frame, start to finish. Returns what the person is shown."""
         self.screen.offer_frame(image)
+        claim: Claim | None = None
+        if self.claims is not None:
+            pending = self._pending_claim(self.claims)
+            if not isinstance(pending, Claim):  # no claim (nobody is looked for) or it just timed out
+                return self._shown(pending)
+            claim = pending
         analysis = self.pipeline.analyse(image)
-        match = self.gallery.search(analysis.embedding) if analysis.embedding is not None else None
+        match = None
+        if analysis.embedding is not None:
+            # 1:1 compares with the claimed person only: nobody else can be matched, let alone punched.
+            match = (self.gallery.search(analysis.embedding) if claim is None
+                     else self.gallery.verify(claim.employee_no, analysis.embedding))
         face = analysis.face
         yaw = estimate_yaw(face) if face is not None else None  # read only by the head-turn challenge
+        if self.snapshots is not None:  # a punch snapshot is cut from the frame that decided it
+            self._deciding = (image, face.box if face else None)
         evidence = FrameEvidence(face.box if face else None, analysis.quality, analysis.liveness, match, yaw)
         verdict = self.decision.step(evidence)
-        outcome = self._act(verdict)
+        outcome = self._act(verdict) if claim is None else self._act_on_claim(verdict, claim)
+        return self._shown(outcome)
+
+    def _shown(self, outcome: Outcome) -> Outcome:
         self.screen.show(outcome)
         self._count(outcome)
+        return outcome
+
+    # -- 1:1 mode ------------------------------------------------------------------------------------------
+    def claim(self, typed: str, *, source: ClaimSource = "keypad", pin: str | None = None) -> Outcome:
+        """An identity claim (the kiosk page's keypad calls this from the panel's thread; badges from the loop)."""
+        if self.claims is None:
+            raise InputError("This terminal recognises faces without an employee number (1:N mode).",
+                             "Set recognition.mode = '1:1' to use the keypad or a badge reader.")
+        outcome = self.claims.submit(typed, source=source, pin=pin)
+        if isinstance(outcome, ClaimRefused) and outcome.code != "pin-required":
+            self.feedback.rejected()
+        if not (isinstance(outcome, ClaimRefused) and outcome.code == "pin-required"):
+            # The page asks for the PIN itself; everything else is shown and counted (not as a frame).
+            self.screen.show(outcome)
+            self._count(outcome, frame=False)
+        return outcome
+
+    def _pending_claim(self, desk: ClaimDesk) -> Claim | Outcome:
+        if self.badge is not None:
+            badge = self.badge.poll()
+            if badge is not None:
+                self.claim(badge, source="badge")
+        pending = desk.current()
+        if isinstance(pending, Expired):
+            self.decision.reset()
+            return ClaimRefused("timeout", pending.claim.employee_no)
+        if pending is None:
+            self._awaiting_button = None
+            return Waiting(desk.prompt)
+        if pending.serial != self._claim_serial:
+            # A new claim: whatever the decision saw before (another claim, a punch just made) is forgotten.
+            self._claim_serial = pending.serial
+            self._awaiting_button = None
+            self.decision.reset()
+        return pending
+
+    def _act_on_claim(self, verdict: Verdict, claim: Claim) -> Outcome:
+        assert self.claims is not None
+        if isinstance(verdict, Unknown):  # live face, confirmed over K frames not to be the claimed person
+            self.claims.finish(claim, failed=True)
+            self.feedback.rejected()
+            return ClaimRefused("face-mismatch", claim.employee_no)
+        if isinstance(verdict, Confirmed) and verdict.employee_no != claim.employee_no:
+            # Cannot happen with Gallery.verify (it only scores the claimed person); never punch if it does.
+            self.claims.finish(claim, failed=True)
+            self.decision.reset()
+            self.feedback.rejected()
+            return ClaimRefused("face-mismatch", claim.employee_no)
+        if isinstance(verdict, Confirmed):
+            verdict = dataclasses.replace(verdict, claimed_by=claim.source)
+        outcome = self._act(verdict)
+        if isinstance(outcome, Spoof):
+            self.claims.finish(claim, failed=True)
+        elif isinstance(outcome, Punched | Debounced | PunchFailed):
+            self.claims.finish(claim, failed=False)
+        elif isinstance(outcome, Idle):
+            return Waiting("look-at-camera")  # the claim waits for a face
         return outcome
 
     def _act(self, verdict: Verdict) -> Outcome:
@@ -165,13 +261,13 @@ class Kiosk:
             device_time_ms=to_ms(now),
             monotonic_ns=self.clock.monotonic_ns(),
             clock_synced=self.clock.synced(),
-            source=result.source,
+            source=f"{who.claimed_by}+{result.source}" if who.claimed_by else result.source,  # badge+face
             match_score=round(who.match_score, 4),
             liveness_score=round(who.liveness_score, 4),
             models=self.models,
         )
         try:
-            record_punch(self.store, punch, self.device_id)
+            stored = record_punch(self.store, punch, self.device_id)
         except (StoreError, sqlite3.Error) as exc:
             # Not stored = not punched (the transaction rolled back): the person sees an error and may
             # simply try again; the loop keeps running for everyone else.
@@ -180,16 +276,29 @@ class Kiosk:
             self.feedback.rejected()
             return PunchFailed(who.employee_no, "store")
         self.feedback.accepted()
+        self._keep_snapshot(stored)
         log.info(
             "punch",
             extra={"employee_no": who.employee_no, "direction": result.direction, "score": punch.match_score},
         )
         return Punched(name, who.employee_no, result.direction, local, who.match_score, who.liveness_score)
 
-    def _count(self, outcome: Outcome) -> None:
+    # -- punch snapshots (attendance.snapshots) ---------------------------------------------------------
+    def _keep_snapshot(self, punch: Punch) -> None:
+        """Keep the deciding frame's face crop; the punch stands whether or not this succeeds."""
+        if self.snapshots is None or self._deciding is None:
+            return
+        image, box = self._deciding
+        try:
+            self.snapshots.keep(punch, image, box)
+        except (StoreError, InputError, OSError, sqlite3.Error) as exc:
+            # The error's type only: a snapshot (or its path) never reaches the log.
+            log.error("punch snapshot not stored: %s", type(exc).__name__, extra={"employee_no": punch.employee_no})
+
+    def _count(self, outcome: Outcome, *, frame: bool = True) -> None:
         with self._lock:
             c = self._counters
-            c.frames += 1
+            c.frames += int(frame)
             if isinstance(outcome, Punched):
                 c.punches += 1
             elif isinstance(outcome, Unknown):
@@ -202,15 +311,17 @@ class Kiosk:
                 c.punch_failed += 1
             elif isinstance(outcome, PoorImage) and outcome != self._last:
                 c.poor_image[outcome.reason] += 1
+            elif isinstance(outcome, Claimed):
+                c.claims += 1
+            elif isinstance(outcome, ClaimRefused):
+                c.claims_refused[outcome.code] += 1
             self._last = outcome
 
     def counters(self) -> KioskCounters:
         """A consistent copy of the counters (safe to read from another thread)."""
         with self._lock:
             c = self._counters
-            return KioskCounters(
-                c.frames, c.punches, c.unknown, c.spoof, c.debounced, c.punch_failed, Counter(c.poor_image)
-            )
+            return dataclasses.replace(c, poor_image=Counter(c.poor_image), claims_refused=Counter(c.claims_refused))
 
     def borrow_frames(self, count: int, *, timeout_seconds: float) -> list[Image]:
         """Take the next ``count`` camera frames from the running loop (enrolment at the terminal).

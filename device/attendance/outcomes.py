@@ -14,7 +14,9 @@ Direction = Literal["in", "out"]
 
 #: Guidance codes shown while the kiosk waits (i18n keys "guidance.<code>").
 GUIDANCE_CODES = ("look-at-camera", "move-closer", "hold-still", "one-person", "more-light", "less-light",
-                  "center-face", "press-in-out", "step-away", "turn-head")
+                  "center-face", "press-in-out", "step-away", "turn-head",
+                  # 1:1 mode, while no identity is claimed:
+                  "enter-number", "show-badge", "number-or-badge")
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,36 @@ class PunchFailed:
     kind: str = "punch-failed"
 
 
-Outcome = Punched | Unknown | Spoof | PoorImage | Debounced | Waiting | Idle | PunchFailed
+@dataclass(frozen=True)
+class Claimed:
+    """1:1 mode: an identity claim was accepted; the next frames are compared with this person only."""
+
+    employee_no: str
+    source: str  # "keypad" or "badge"
+    timeout_seconds: float
+    kind: str = "claimed"
+
+
+#: Why a 1:1 claim was refused (i18n keys "kiosk.claim.<code>").
+CLAIM_REFUSALS = ("unknown-number", "wrong-pin", "pin-required", "not-enrolled", "locked", "face-mismatch",
+                  "timeout")
+
+
+@dataclass(frozen=True)
+class ClaimRefused:
+    """1:1 mode: the claim is refused (see CLAIM_REFUSALS) or its face did not match; no punch.
+
+    ``employee_no`` is only given where saying it reveals nothing (the person proved the number, or the face
+    was compared with it); ``retry_after_seconds`` only for "locked".
+    """
+
+    code: str
+    employee_no: str | None
+    retry_after_seconds: int | None = None
+    kind: str = "claim-refused"
+
+
+Outcome = Punched | Unknown | Spoof | PoorImage | Debounced | Waiting | Idle | PunchFailed | Claimed | ClaimRefused
 
 #: Quality reason -> what the person can do about it.
 GUIDANCE_FOR_QUALITY = {

@@ -44,6 +44,10 @@ class ImageEmbedder(Protocol):
 class GalleryView(Protocol):
     def search(self, vector: Vector) -> Match: ...
 
+    def verify(self, employee_no: str, vector: Vector) -> Match:
+        """1:1: the claimed person's score (accepted only over the threshold and the margin over everyone else)."""
+        ...
+
     def add(self, employee_no: str, vectors: npt.NDArray[np.float32]) -> None:
         """Add templates (N x 128 float32, unit rows) for the person."""
         ...

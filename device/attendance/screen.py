@@ -17,6 +17,8 @@ import numpy as np
 
 from device.attendance.outcomes import (
     GUIDANCE_FOR_QUALITY,
+    Claimed,
+    ClaimRefused,
     Debounced,
     Idle,
     Outcome,
@@ -39,7 +41,7 @@ class Banner:
     """The result of the last decision, shown large and coloured for a few seconds."""
 
     seq: int  # increases with each new banner, so the page can tell a new result from the same one
-    kind: str  # punched, debounced, unknown, spoof, punch-failed
+    kind: str  # punched, debounced, unknown, spoof, punch-failed, claim-refused
     tone: str  # ok, info, error: the banner's colour
     name: str | None
     employee_no: str | None
@@ -84,6 +86,10 @@ def banner_for(outcome: Outcome, seq: int, now_ns: int) -> Banner | None:
     if isinstance(outcome, PunchFailed):
         return Banner(seq, outcome.kind, "error", None, outcome.employee_no, None, None, both("kiosk.punch-failed"),
                       now_ns)
+    if isinstance(outcome, ClaimRefused):
+        message = both(f"kiosk.claim.{outcome.code}", number=outcome.employee_no or "",
+                       seconds=outcome.retry_after_seconds or 0)
+        return Banner(seq, outcome.kind, "error", None, outcome.employee_no, None, None, message, now_ns)
     return None
 
 
@@ -95,6 +101,8 @@ def guidance_for(outcome: Outcome) -> str | None:
         return GUIDANCE_FOR_QUALITY.get(outcome.reason, "look-at-camera")
     if isinstance(outcome, Idle):
         return "idle"
+    if isinstance(outcome, Claimed):
+        return "look-at-camera"
     return None
 
 
@@ -126,6 +134,8 @@ class KioskScreen:
             guidance = guidance_for(outcome)
             if guidance is not None:
                 self._guidance = guidance
+            if isinstance(outcome, Claimed):
+                self._banner = None  # a new person's claim: the previous result is not theirs
             banner = banner_for(outcome, self._seq + 1, now)
             if banner is not None:
                 self._seq += 1

@@ -18,3 +18,13 @@ def register(commands: Any) -> None:
         "--rotate", action="store_true", help="make new keys; the replaced ones are kept as *.previous"
     )
     provision.set_defaults(handler="sync.provision:provision_command")
+    password = sub.add_parser("admin-password", help="set or change the local panel's admin password")
+    password.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    password.add_argument("--stdin", action="store_true", help="read the password from one line of stdin")
+    password.set_defaults(handler="device.panel.admin_auth:set_password_command")
+    pin = sub.add_parser("pin", help="set or clear an employee's kiosk PIN (1:1 mode with claim.pin)")
+    pin.add_argument("pin_action", choices=["set", "clear"], help="set (PIN read from the terminal or stdin) or clear")
+    pin.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    pin.add_argument("--employee", required=True, help="employee number")
+    pin.add_argument("--actor", default="admin", help="who makes the change (written to the audit log)")
+    pin.set_defaults(handler="device.cli.device_pin:pin_command")

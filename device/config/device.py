@@ -113,7 +113,10 @@ class GpioSection(Section):
 
 class RecognitionSection(Section):
     mode: Literal["1:N", "1:1"] = field(
-        "1:N", "Matching mode", "1:N searches every enrolled face; 1:1 asks for an employee number first."
+        "1:N",
+        "Matching mode",
+        "1:N searches every enrolled face; 1:1 asks who the person is first (employee number on the kiosk "
+        "keypad, or a badge; see the [claim] section) and compares the face only with that person's templates.",
     )
     threshold: float = field(
         0.0,
@@ -166,6 +169,67 @@ class RecognitionSection(Section):
         return self
 
 
+class ClaimSection(Section):
+    """1:1 mode: how a person says who they are before their face is compared with that person only."""
+
+    keypad: bool = field(
+        True, "Keypad", "Show a numeric keypad on the kiosk screen to type the employee number (1:1 mode)."
+    )
+    keypad_prefix: str = field(
+        "",
+        "Employee number prefix",
+        "Put in front of the digits typed on the keypad, for sites whose numbers are e.g. 'E1001': "
+        "typing 1001 then claims E1001. Empty = the digits are the employee number.",
+        max_length=16,
+        pattern=r"^[A-Za-z0-9-]*$",
+    )
+    pin: bool = field(
+        False,
+        "PIN after the number",
+        "After typing the employee number, ask for the person's PIN (4-8 digits; the device keeps only a salted "
+        "scrypt hash, set with `edgehr device pin set`). Badge claims need no PIN.",
+    )
+    badge: Literal["none", "evdev", "serial", "fake"] = field(
+        "none",
+        "Badge reader",
+        "evdev: a keyboard-wedge (USB HID) reader at claim.badge_device, e.g. /dev/input/by-id/...-event-kbd, taken "
+        "exclusively so its keystrokes never reach the screen; serial: a reader that writes one line per badge on "
+        "a serial port or pipe; fake: lines from claim.badge_device (a text file), for tests only. The badge "
+        "carries the employee number.",
+    )
+    badge_device: Path | None = field(
+        None, "Badge reader device", "Device path of the badge reader (or the text file of the fake reader)."
+    )
+    badge_baud: int = field(
+        9600, "Badge reader speed", "Baud rate of a serial badge reader (ignored unless it is a tty).", ge=1200,
+        le=921600,
+    )
+    timeout_seconds: float = field(
+        10.0,
+        "Claim timeout",
+        "Seconds after the number or badge within which the face must be verified; then the claim is dropped.",
+        ge=2,
+        le=120,
+    )
+    max_failures: int = field(
+        5,
+        "Failed claims allowed",
+        "Failed claims (unknown number, wrong PIN, face not matching the number, spoof) in the window below "
+        "after which the terminal refuses new claims until the oldest failure leaves the window.",
+        ge=1,
+        le=100,
+    )
+    failure_window_seconds: int = field(
+        300, "Failure window", "Seconds over which failed claims are counted.", ge=10, le=86400
+    )
+
+    @model_validator(mode="after")
+    def _badge_needs_device(self) -> ClaimSection:
+        if self.badge != "none" and self.badge_device is None:
+            raise ValueError(f"claim.badge = '{self.badge}' needs claim.badge_device (the reader's device path)")
+        return self
+
+
 class AttendanceSection(Section):
     direction: Literal["buttons", "alternate"] = field(
         "alternate",
@@ -185,8 +249,15 @@ class AttendanceSection(Section):
         ge=0,
         le=3600,
     )
-    snapshots: bool = field(False, "Punch snapshots", "Keep a photo of each punch for disputes (off by default).")
-    snapshot_retention_days: int = field(7, "Snapshot retention", "Days a punch snapshot is kept.", ge=1, le=90)
+    snapshots: bool = field(
+        False,
+        "Punch snapshots",
+        "Keep the face crop of the frame that decided each punch, for disputes (off by default; encrypted with "
+        "the device data key, never logged, deleted after the retention).",
+    )
+    snapshot_retention_days: int = field(
+        7, "Snapshot retention", "Days a punch snapshot is kept before it is purged (1 to 365).", ge=1, le=365
+    )
 
 
 class EnrolmentSection(Section):
@@ -265,6 +336,11 @@ class DeviceConfig(Section):
     microphone: MicrophoneSection = field(MicrophoneSection(), "Microphone", "Where audio comes from (booths).")
     gpio: GpioSection = field(GpioSection(), "GPIO", "LEDs, buzzer, door relay, buttons and motion sensor.")
     recognition: RecognitionSection = field(RecognitionSection(), "Recognition", "Face matching and liveness.")
+    claim: ClaimSection = field(
+        ClaimSection(),
+        "Identity claim (1:1)",
+        "Employee number, PIN or badge before the face (recognition.mode = 1:1).",
+    )
     attendance: AttendanceSection = field(AttendanceSection(), "Attendance", "Punch rules.")
     enrolment: EnrolmentSection = field(EnrolmentSection(), "Enrolment", "How many good photos enrol a face.")
     kiosk: KioskSection = field(KioskSection(), "Kiosk screen", "What the terminal's screen shows.")
@@ -276,4 +352,10 @@ class DeviceConfig(Section):
     def _cross_section(self) -> DeviceConfig:
         if self.attendance.direction == "buttons" and self.gpio.button_in is None:
             raise ValueError("attendance.direction = 'buttons' needs gpio.button_in and gpio.button_out")
+        if self.recognition.mode == "1:1" and not self.claim.keypad and self.claim.badge == "none":
+            raise ValueError(
+                "recognition.mode = '1:1' needs a way to claim an identity: claim.keypad = true or a claim.badge reader"
+            )
+        if self.claim.pin and not self.claim.keypad:
+            raise ValueError("claim.pin = true needs claim.keypad = true (the PIN is typed on the kiosk keypad)")
         return self

@@ -2,25 +2,42 @@
 
 The page polls /kiosk/state; everything it shows comes from the KioskScreen the kiosk loop writes.
 No external resources: the page, script and style are served from this package.
+
+In 1:1 mode the page shows a keypad and POSTs the typed employee number (and PIN) to /kiosk/claim,
+which hands it to the running kiosk loop. Claims are taken only from the terminal itself (the kiosk
+browser runs on the device: a loopback client) and only as JSON, which a page from another site cannot
+send without a CORS pre-flight this app never grants: nobody on the LAN can guess PINs through the panel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from device.attendance.claims import ClaimDesk, ClaimSource
+from device.attendance.outcomes import Claimed, ClaimRefused, Outcome
 from device.attendance.screen import KioskScreen
-from device.i18n import Language, catalog
+from device.i18n import Language, both, catalog
 
 _HERE = Path(__file__).parent
 _STATIC = {"kiosk.js": "text/javascript", "kiosk.css": "text/css"}
 
 #: The i18n keys the page needs in the browser (the rest of each message arrives with the state).
-_PAGE_KEYS = ("kiosk.title", "kiosk.out-of-order", "kiosk.offline", "lang.switch")
+_PAGE_KEYS = ("kiosk.title", "kiosk.out-of-order", "kiosk.offline", "lang.switch", "keypad.number", "keypad.pin",
+              "keypad.ok", "keypad.clear", "keypad.back", "keypad.cancel", "keypad.claimed", "keypad.locked",
+              "keypad.sending")
+
+#: Clients a claim is taken from: the kiosk browser on the terminal itself.
+LOOPBACK = ("127.0.0.1", "::1")
+#: Longest field accepted in a claim (an employee number or a PIN); longer is refused before any check.
+MAX_FIELD = 64
+
+Claim = Callable[..., Outcome]
 
 
 def kiosk_router(
@@ -28,8 +45,14 @@ def kiosk_router(
     *,
     default_language: Language,
     metrics: Callable[[], dict[str, object]] | None = None,
+    claims: ClaimDesk | None = None,
+    claim: Claim | None = None,
 ) -> APIRouter:
-    """Routes of the kiosk screen; ``metrics`` (the kiosk loop's counters) adds GET /kiosk/metrics."""
+    """Routes of the kiosk screen; ``metrics`` (the kiosk loop's counters) adds GET /kiosk/metrics.
+
+    1:1 mode passes the kiosk's ``claims`` desk (its state is shown on the page) and ``claim`` (the running
+    kiosk's ``Kiosk.claim``), which add the keypad and POST /kiosk/claim and /kiosk/claim/cancel.
+    """
     router = APIRouter()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
@@ -48,13 +71,42 @@ def kiosk_router(
                 "strings": strings,
                 "device_name": screen.device_name,
                 "preview": screen.preview_enabled,
+                "one_to_one": claims is not None,
+                "keypad": claims is not None and claims.settings.keypad,
+                "pin": claims is not None and claims.settings.pin,
             },
         )
 
     @router.get("/kiosk/state")
     def kiosk_state() -> JSONResponse:
         # Never cached: the page polls this several times a second.
-        return JSONResponse(screen.state(), headers={"Cache-Control": "no-store"})
+        state = screen.state()
+        if claims is not None:
+            state["claim"] = claims.view()
+        return JSONResponse(state, headers={"Cache-Control": "no-store"})
+
+    if claims is not None and claim is not None:
+        desk, submit = claims, claim
+
+        @router.post("/kiosk/claim")
+        async def kiosk_claim(request: Request) -> JSONResponse:
+            body = await _claim_body(request)
+            number, pin = body.get("employee_no"), body.get("pin")
+            if not isinstance(number, str) or not isinstance(pin, str | None):
+                raise HTTPException(422, "Send {\"employee_no\": \"...\", \"pin\": \"...\" or null}.")
+            if len(number) > MAX_FIELD or len(pin or "") > MAX_FIELD:
+                raise HTTPException(422, f"employee_no and pin are at most {MAX_FIELD} characters.")
+            source: ClaimSource = "keypad"
+            # scrypt and the store's lock: run in FastAPI's worker threads, not on the event loop.
+            from starlette.concurrency import run_in_threadpool
+
+            outcome = await run_in_threadpool(lambda: submit(number, source=source, pin=pin or None))
+            return _claim_answer(outcome)
+
+        @router.post("/kiosk/claim/cancel")
+        async def kiosk_claim_cancel(request: Request) -> JSONResponse:
+            await _claim_body(request)
+            return JSONResponse({"ok": True, "cancelled": desk.cancel()}, headers={"Cache-Control": "no-store"})
 
     @router.get("/kiosk/preview.jpg")
     def kiosk_preview() -> Response:
@@ -80,3 +132,39 @@ def kiosk_router(
         return FileResponse(_HERE / "static" / name, media_type=_STATIC[name])
 
     return router
+
+
+async def _claim_body(request: Request) -> dict[str, Any]:
+    """The JSON object of a claim request from the terminal itself; 403/415/422 otherwise."""
+    host = request.client.host if request.client else ""
+    if host not in LOOPBACK:
+        raise HTTPException(403, "Claims are taken only from the kiosk screen on the terminal itself.")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(415, "Send the claim as application/json.")
+    origin = request.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+        raise HTTPException(403, "A claim must come from the kiosk page of this terminal.")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise HTTPException(422, "The claim is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise HTTPException(422, "The claim must be a JSON object.")
+    return body
+
+
+def _claim_answer(outcome: Outcome) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if isinstance(outcome, Claimed):
+        return JSONResponse({"ok": True, "kind": outcome.kind, "employee_no": outcome.employee_no,
+                             "timeout_seconds": outcome.timeout_seconds}, headers=headers)
+    if isinstance(outcome, ClaimRefused):
+        status = 429 if outcome.code == "locked" else 401 if outcome.code == "pin-required" else 400
+        if outcome.retry_after_seconds:
+            headers["Retry-After"] = str(outcome.retry_after_seconds)
+        message = both(f"kiosk.claim.{outcome.code}", number=outcome.employee_no or "",
+                       seconds=outcome.retry_after_seconds or 0)
+        return JSONResponse({"ok": False, "kind": outcome.kind, "code": outcome.code, "message": message,
+                             "retry_after_seconds": outcome.retry_after_seconds}, status_code=status,
+                            headers=headers)
+    raise AssertionError(f"a claim answers Claimed or ClaimRefused, not {outcome!r}")

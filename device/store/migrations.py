@@ -132,10 +132,54 @@ CREATE TABLE downlink_commands (
 CREATE INDEX downlink_commands_unconfirmed ON downlink_commands (command_seq) WHERE confirmed_at_ms IS NULL;
 """
 
+# Punch snapshots (off by default): the deciding frame's face crop, encrypted with the device data key, in a
+# file named by ``path`` (so the erasure downlink, which deletes rows and unlinks paths, keeps working).
+# The nonce and key id live in the row: the file alone is ciphertext without its nonce. Purged by age.
+SCHEMA_V3_SNAPSHOTS = """
+ALTER TABLE punch_snapshots ADD COLUMN key_id TEXT;
+ALTER TABLE punch_snapshots ADD COLUMN nonce BLOB;
+ALTER TABLE punch_snapshots ADD COLUMN created_at TEXT;
+CREATE INDEX punch_snapshots_expiry ON punch_snapshots (expires_at);
+"""
+
+# 1:1 mode: an employee's kiosk PIN, only as a salted scrypt hash with the cost it was made with (so the
+# cost can be raised later without breaking stored PINs). Number 4: number 3 is the punch snapshots table.
+SCHEMA_V4_PINS = """
+CREATE TABLE employee_pins (
+    employee_id INTEGER PRIMARY KEY REFERENCES employees (id) ON DELETE CASCADE,
+    salt BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    cost_n INTEGER NOT NULL,
+    cost_r INTEGER NOT NULL,
+    cost_p INTEGER NOT NULL,
+    set_at TEXT NOT NULL
+);
+"""
+
+# Downlink commands that arrived ahead of their turn (command_seq above floor + 1), and the pages of a
+# gallery command still missing some: held until the gap fills, then applied in order and deleted. The
+# body is sealed with the data key (it may carry face templates).
+SCHEMA_V5_DOWNLINK_HELD = """
+CREATE TABLE downlink_held (
+    command_seq INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    key_id TEXT,
+    nonce BLOB,
+    body BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (command_seq, page)
+);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
     (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
+    (3, "encrypted punch snapshots", SCHEMA_V3_SNAPSHOTS),
+    (4, "employee kiosk PINs (salted scrypt hashes) for 1:1 mode", SCHEMA_V4_PINS),
+    (5, "downlink commands held until their turn", SCHEMA_V5_DOWNLINK_HELD),
 ]
 
 

@@ -320,6 +320,12 @@ def create_app(
     def revoke_device(device_id: str, who: WriteDevices) -> dict[str, Any]:
         return devices.revoke(store, device_id, who.actor)
 
+    @app.post("/api/devices/{device_id}/rotate-keys", status_code=202)
+    def rotate_device_keys(device_id: str, who: WriteDevices) -> dict[str, Any]:
+        """Ask the device for new keys (a rotate-key command); it registers them with its next hello."""
+        command_seq = devices.request_key_rotation(store, device_id, who.actor)
+        return devices.get(store, device_id) | {"command_seq": command_seq}
+
     @app.put("/api/devices/{device_id}/employees")
     def assign_employees(device_id: str, body: AssignIn, who: AssignDevices) -> dict[str, Any]:
         return devices.assign(store, device_id, body.employee_nos, who.actor)

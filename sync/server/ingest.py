@@ -14,9 +14,9 @@ record the device's confirmations (``ack-downlink``).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import logging
+import math
 import signal
 import sys
 import threading
@@ -54,13 +54,16 @@ from sync.protocol import (
     RotateKeyBody,
     ServerChannel,
     Stamp,
+    UnknownDevice,
+    UnknownKey,
     ingest_subscription,
     iter_seqs,
+    key_id,
     parse_message_topic,
     to_ranges,
 )
 from sync.server.config import ServerConfig
-from sync.server.store import HRStore, downlinks, templates
+from sync.server.store import HRStore, devices, downlinks, templates
 from sync.server.store.hr_store import database_url, open_hr_store
 from sync.server.store.records import IngestResult
 
@@ -88,7 +91,9 @@ def load_server_identity(state_dir: Path) -> LocalKeys:
 
 
 class StoreDirectory:
-    """Registered, active devices' public keys from the HR store, cached for a few seconds."""
+    """Registered, active devices' public keys from the HR store (current, and previous during a key
+    rotation), cached for a few seconds. ``forget`` drops one device's entry: after a rotation this worker
+    registered, or before retrying a message refused with a stale entry (another worker registered it)."""
 
     def __init__(self, store: HRStore, ttl_seconds: float = 5.0) -> None:
         self._store = store
@@ -100,16 +105,21 @@ class StoreDirectory:
         hit = self._cache.get(device_id)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        with self._store.db.read() as tx:
-            row = tx.execute(
-                "SELECT sign_public_key, box_public_key FROM devices WHERE id = ? AND status = 'active'", (device_id,)
-            ).one()
+        found = devices.public_keys(self._store, device_id)
         peer = None
-        if row is not None:
-            sign, box = (base64.b64decode(str(v)) for v in row)
-            peer = PeerKeys(device_id, PublicIdentity.from_raw(sign, box))
+        if found is not None:
+            current, previous = found
+            peer = PeerKeys(
+                device_id,
+                PublicIdentity.from_raw(*current),
+                [PublicIdentity.from_raw(*previous)] if previous is not None else [],
+            )
         self._cache[device_id] = (now, peer)
         return peer
+
+    def forget(self, device_id: str) -> bool:
+        """Drop the cached entry; True if there was one (so a lookup now reads the store afresh)."""
+        return self._cache.pop(device_id, None) is not None
 
 
 #: Builds the gallery entries (with templates) of the named employees: those with no templates are left out.
@@ -143,54 +153,77 @@ def store_gallery(store: HRStore, key: DataKey | None) -> GallerySource:
 
 
 def command_body(row: dict[str, Any], gallery: GallerySource | None = None) -> DownlinkBody:
-    """The protocol body of a ``downlinks`` row (the store keeps the HR side's description)."""
-    seq, body, kind = int(row["command_seq"]), dict(row["body"]), str(row["type"])
-    if kind == "erase":
-        nos: list[Any] = body.get("employee_nos") or [body.get("employee_no")]
-        return EraseBody(
-            command_seq=seq,
-            erasure_id=str(body.get("erasure_id") or f"erase-{row['device_id']}-{seq}"),
-            employee_nos=[str(n) for n in nos],
-            reason=str(body.get("reason") or "erased-by-hr"),
+    """The protocol body of a one-page ``downlinks`` row (the store keeps the HR side's description)."""
+    bodies = command_bodies(row, gallery)
+    if len(bodies) != 1:
+        raise EdgehrError(
+            f"Downlink {row['command_seq']} travels as {len(bodies)} gallery pages, not one body.",
+            "Use command_bodies for gallery commands.",
         )
+    return bodies[0]
+
+
+def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) -> list[DownlinkBody]:
+    """The protocol bodies of a ``downlinks`` row: one, or a gallery command's pages (PROTOCOL.md 8.2).
+
+    A gallery command naming more than ``MAX_UPSERTS_PER_PAGE`` employees is sent as ``pages`` envelopes
+    with the same ``command_seq``: page i names employees [100 (i-1), 100 i) of the row's list, in its
+    order, so a resend pages the same way (templates are read at send time; an employee erased since is
+    simply missing from its page). Removals travel on page 1. The device applies the command once all
+    its pages are there, in one transaction."""
+    seq, body, kind = int(row["command_seq"]), dict(row["body"]), str(row["type"])
     if kind == "gallery":
         # Employees newly assigned to the device ("added") or enrolled again ("enrolled") travel with
         # their templates, read at send time (so a resend carries the newest ones, an erased person none).
-        named = [str(n) for n in (body.get("added") or []) + (body.get("enrolled") or [])]
+        named = list(dict.fromkeys(str(n) for n in (body.get("added") or []) + (body.get("enrolled") or [])))
         if named and gallery is None:
             raise EdgehrError(f"Gallery downlink {seq} names employees but no template source was given.",
-                              "Pass the store's gallery (store_gallery) to command_body.")
-        upserts = gallery(named) if named and gallery is not None else []
-        if len(upserts) > MAX_UPSERTS_PER_COMMAND:
-            raise EdgehrError(
-                f"Gallery downlink {seq} has {len(upserts)} employees with templates; one command carries at"
-                f" most {MAX_UPSERTS_PER_COMMAND}.",
-                f"Assign employees to the device in groups of at most {MAX_UPSERTS_PER_COMMAND}.",
+                              "Pass the store's gallery (store_gallery) to command_bodies.")
+        pages = max(1, math.ceil(len(named) / MAX_UPSERTS_PER_PAGE))
+        removals = [str(n) for n in body.get("removed") or body.get("removals") or []]
+        out: list[DownlinkBody] = []
+        for page in range(1, pages + 1):
+            chunk = named[(page - 1) * MAX_UPSERTS_PER_PAGE : page * MAX_UPSERTS_PER_PAGE]
+            out.append(
+                GalleryBody(
+                    command_seq=seq,
+                    gallery_version=int(body.get("gallery_version", seq)),
+                    page=page,
+                    pages=pages,
+                    upserts=gallery(chunk) if chunk and gallery is not None else [],
+                    removals=removals if page == 1 else [],
+                )
             )
-        return GalleryBody(
-            command_seq=seq,
-            gallery_version=int(body.get("gallery_version", seq)),
-            page=1,
-            pages=1,
-            upserts=upserts,
-            removals=[str(n) for n in body.get("removed") or body.get("removals") or []],
-        )
+        return out
+    if kind == "erase":
+        nos: list[Any] = body.get("employee_nos") or [body.get("employee_no")]
+        return [
+            EraseBody(
+                command_seq=seq,
+                erasure_id=str(body.get("erasure_id") or f"erase-{row['device_id']}-{seq}"),
+                employee_nos=[str(n) for n in nos],
+                reason=str(body.get("reason") or "erased-by-hr"),
+            )
+        ]
     if kind == "config":
-        return ConfigBody(
-            command_seq=seq,
-            config_version=int(body.get("config_version", seq)),
-            settings=body.get("settings", {}),
-        )
+        return [
+            ConfigBody(
+                command_seq=seq,
+                config_version=int(body.get("config_version", seq)),
+                settings=body.get("settings", {}),
+            )
+        ]
     if kind == "candidates":
-        return CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})
+        return [CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})]
     if kind == "rotate-key":
-        return RotateKeyBody.model_validate({"command_seq": seq, **body})
+        return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")
 
 
-#: Employees with templates in one gallery command: ~7 KB each (10 templates, base64) keeps the
-#: sealed envelope well under the protocol's 1 MiB.
-MAX_UPSERTS_PER_COMMAND = 100
+#: Employees with templates on one gallery page: ~7 KB each (10 templates, base64) keeps the sealed
+#: envelope well under the protocol's 1 MiB. A bigger gallery command is sent as several pages.
+MAX_UPSERTS_PER_PAGE = 100
+MAX_UPSERTS_PER_COMMAND = MAX_UPSERTS_PER_PAGE  # the name older callers use
 
 #: At most this many records messages share one transaction (bounds its size and the ack delay).
 MAX_MESSAGES_PER_COMMIT = 50
@@ -232,7 +265,8 @@ class IngestWorker:
         self.gallery = store_gallery(store, data_key)
         self.worker_id = worker_id
         self.stop = stop
-        self.channel = ServerChannel(keys, StoreDirectory(store))
+        self.directory = StoreDirectory(store)
+        self.channel = ServerChannel(keys, self.directory)
         self.windows = ReplayWindows(self._load_window)
         self.counts: Counter[str] = Counter()
         self._downlink_interval = downlink_interval_seconds
@@ -319,10 +353,28 @@ class IngestWorker:
         except ProtocolError:
             topic_device = None
         try:
-            return self.channel.open(message.topic, message.payload)
+            try:
+                opened = self.channel.open(message.topic, message.payload)
+            except (UnknownKey, UnknownDevice):
+                # Our cached keys may predate a registration or rotation another worker made: read again.
+                if topic_device is None or not self.directory.forget(topic_device):
+                    raise
+                opened = self.channel.open(message.topic, message.payload)
         except ProtocolError as exc:
             self._reject(exc.reason.value, topic_device, exc)
             return None
+        self._retire_superseded_key(opened)
+        return opened
+
+    def _retire_superseded_key(self, opened: Opened) -> None:
+        """A device that signs with its new key has switched (PROTOCOL.md section 12): its old key is
+        retired, so anything signed with it from now on is ``unknown-key``."""
+        peer = self.directory.peer_keys(opened.device_id)
+        if peer is None or not peer.previous or opened.header.sender_key_id != peer.current.sign_id:
+            return
+        if devices.retire_previous_keys(self.store, opened.device_id, peer.current.sign_id.hex()):
+            log.info("device %s uses its new key; the previous one is retired", opened.device_id)
+        self.directory.forget(opened.device_id)
 
     def _other(self, opened: Opened) -> None:
         device_id, body = opened.device_id, opened.body
@@ -331,7 +383,7 @@ class IngestWorker:
             self.counts["confirmed"] += confirmed
             self._ack(device_id, [], opened.seq)
         elif isinstance(body, HelloBody):
-            self._hello(device_id, opened.seq, body)
+            self._hello(device_id, opened, body)
 
     def _store_run(self, run: list[tuple[Received, Opened, RecordsBody]]) -> None:
         if not run:
@@ -402,17 +454,41 @@ class IngestWorker:
             for seqs, envelope_seqs in groups:
                 self._ack(device_id, seqs, *envelope_seqs)
 
-    def _hello(self, device_id: str, envelope_seq: int, body: HelloBody) -> None:
+    def _hello(self, device_id: str, opened: Opened, body: HelloBody) -> None:
         highest = self.store.highest_contiguous_seq(device_id)
         if body.next_record_seq <= highest:
             # The device's counter went backwards (a restored SD card): its new records would reuse
             # stored sequences. The store refuses those as conflicts; flag the device now.
             self._reject(Reason.REPLAY.value, device_id, f"hello next_record_seq {body.next_record_seq} <= {highest}")
+        if body.new_keys is not None and not self._register_new_keys(device_id, opened, body):
+            return  # refused and counted: no ack, so the device keeps its current keys
+        # Commands above the device's floor that we hold confirmed were lost on its side (a restored
+        # store): send them again, in order.
+        reopened = downlinks.reopen_above(self.store, device_id, body.command_floor)
+        if reopened:
+            log.warning("device %s reports command floor %d: %d commands sent again", device_id,
+                        body.command_floor, reopened)
         # A device that (re)connects gets its pending commands at once.
         for key in [k for k in self._downlink_sent if k[0] == device_id]:
             del self._downlink_sent[key]
         self._next_downlink_check = 0.0
-        self._ack(device_id, [], envelope_seq)
+        self._ack(device_id, [], opened.seq)
+
+    def _register_new_keys(self, device_id: str, opened: Opened, body: HelloBody) -> bool:
+        """The device half of a key rotation: its new keys, signed by its current key, become current
+        (the old ones previous). Idempotent: a repeated hello changes nothing and is acknowledged again."""
+        assert body.new_keys is not None
+        try:
+            outcome = devices.register_new_keys(
+                self.store, device_id, body.new_keys.sign, body.new_keys.box, opened.header.sender_key_id
+            )
+        except EdgehrError as exc:
+            self._reject(Reason.UNKNOWN_KEY.value, device_id, exc)
+            return False
+        self.directory.forget(device_id)
+        self.counts[f"keys-{outcome}"] += 1
+        log.info("device %s new keys %s (sign key %s)", device_id, outcome, key_id(body.new_keys.sign).hex())
+        return True
 
     def _ack(self, device_id: str, seqs: list[int], *envelope_seqs: int) -> None:
         ack = AckBody(records=to_ranges(seqs), messages=list(envelope_seqs))
@@ -429,14 +505,17 @@ class IngestWorker:
             if now - self._downlink_sent.get(key, -1e9) < self._downlink_resend:
                 continue
             try:
-                body = command_body(row, self.gallery)
-                sealed = self.channel.seal(key[0], body, seq=self._next_seq(), stamp=Stamp.now(True))
+                sealed = [
+                    self.channel.seal(key[0], body, seq=self._next_seq(), stamp=Stamp.now(True))
+                    for body in command_bodies(row, self.gallery)
+                ]
             except (ProtocolError, EdgehrError, ValueError) as exc:
                 log.error("downlink %s cannot be sent: %s", key, exc)
                 self._downlink_sent[key] = now + 3600  # look again in an hour, not every second
                 continue
-            if not self.link.publish(sealed.topic, sealed.payload):
-                return
+            for page in sealed:  # every page of a gallery command, in order
+                if not self.link.publish(page.topic, page.payload):
+                    return
             self._downlink_sent[key] = now
             sent.setdefault(key[0], []).append(key[1])
         for device_id, seqs in sent.items():

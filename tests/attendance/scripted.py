@@ -63,6 +63,19 @@ class OneHotGallery:
             return Match(None, 0.2, 0.1, False)
         return Match(no, 0.9, 0.2, True)
 
+    def verify(self, employee_no: str, vector: Vector) -> Match:
+        """1:1: accepted only when the face is the claimed (enrolled) person's."""
+        index = int(np.argmax(vector))
+        no = PEOPLE[index] if index < len(PEOPLE) else None
+        if employee_no not in self.enrolled:
+            return Match(employee_no, -1.0, -1.0, False)
+        if no == employee_no:
+            return Match(employee_no, 0.9, 0.2, True)
+        return Match(employee_no, 0.2, 0.9 if no in self.enrolled else 0.1, False)
+
+    def __contains__(self, employee_no: object) -> bool:
+        return employee_no in self.enrolled
+
     def add(self, employee_no: str, vectors: np.ndarray) -> None:
         self.enrolled.add(employee_no)
 

@@ -46,13 +46,13 @@ def test_one_batch_of_new_known_reused_and_bad_records(store: HRStore) -> None:
     assert result.stored == [4, 5, 6]
     assert result.duplicates == [1, 2] and result.conflicts == [3, 6] and result.rejected == [7]
     assert result.ackable == [1, 2, 4, 5, 6]
-    assert counts(store) == {"seq-reuse": 1, "bad-record": 1}
+    assert counts(store) == {"replay": 1, "bad-payload": 1}
     assert store.ingest("gate-1", batch).ackable == [1, 2, 4, 5, 6]
     # Seq 3 reused again (counted); seq 6's second copy differs from its first (a conflict within the batch,
     # not counted as reuse, as before batching); the bad record is counted again.
-    assert counts(store) == {"seq-reuse": 2, "bad-record": 2}
+    assert counts(store) == {"replay": 2, "bad-payload": 2}
     assert store.ingest("gate-1", [punch_record(s, employee_no="E7") for s in (1, 2)]).conflicts == [1, 2]
-    assert counts(store) == {"seq-reuse": 4, "bad-record": 2}  # two occurrences, one statement
+    assert counts(store) == {"replay": 4, "bad-payload": 2}  # two occurrences, one statement
     stored = {p["seq"]: p["employee_no"] for p in attendance.punches(store, device_id="gate-1")}
     assert stored == {1: "E001", 2: "E001", 3: "E001", 4: "E001", 5: "E001", 6: "E999"}
 
@@ -70,7 +70,7 @@ def test_punches_corrections_and_their_webhooks_keep_sequence_order(store: HRSto
     (fix,) = attendance.corrections(store)
     assert fix["punch_uid"] == "gate-1-punch-1"
     assert [p["seq"] for p in attendance.punches(store)] == [1, 3]
-    assert counts(store) == {"duplicate-punch-uid": 1}
+    assert counts(store) == {"duplicate": 1}
     queued = [(d["webhook_id"], d["event"]) for d in webhook_rows.deliveries(store)]
     assert queued == [(1, "punch"), (2, "punch"), (1, "correction"), (1, "punch"), (2, "punch")]
     with store.db.read() as tx:

@@ -42,7 +42,7 @@ def test_seq_reuse_with_other_content_is_a_counted_conflict_never_stored(store: 
     store.ingest("gate-1", [punch_record(1)])
     other = store.ingest("gate-1", [punch_record(1, employee_no="E999")])
     assert other.conflicts == [1] and other.stored == [] and other.duplicates == []
-    assert {"reason": "seq-reuse", "device_id": "gate-1"}.items() <= records.rejection_counts(store)[0].items()
+    assert {"reason": "replay", "device_id": "gate-1"}.items() <= records.rejection_counts(store)[0].items()
     assert [p["employee_no"] for p in attendance.punches(store)] == ["E001"]
 
 
@@ -82,7 +82,7 @@ def test_malformed_record_refuses_the_batch_before_writing(store: HRStore) -> No
 def test_unusable_punch_body_is_rejected_and_counted(store: HRStore) -> None:
     result = store.ingest("gate-1", [punch_record(1), {"seq": 2, "type": "punch", "body": {"direction": "in"}}])
     assert result.stored == [1] and result.rejected == [2]
-    assert records.rejection_counts(store)[0]["reason"] == "bad-record"
+    assert records.rejection_counts(store)[0]["reason"] == "bad-payload"
 
 
 def test_protocol_punch_body_is_accepted_too(store: HRStore) -> None:

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from device.store import Store, open_store, outbox
 from device.store.punches import record_punch
 from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site, running_courier, running_worker, server_seqs, wait_for
+from sync.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "site")
-
-
-@pytest.fixture
-def broker(site: Site) -> Iterator[Mosquitto]:
-    with site.broker() as running:
-        yield running
 
 
 def device_store(site: Site) -> Store:
@@ -36,7 +21,7 @@ def write_punches(store: Store, count: int, start_ms: int = 1_790_000_000_000) -
     return [record_punch(store, punch(f"E{i % 7:03d}", "in", start_ms + i), DEVICE).seq for i in range(count)]
 
 
-def test_puback_alone_delivers_nothing_the_server_ack_does(site: Site, broker: Mosquitto) -> None:
+def test_puback_alone_delivers_nothing_the_server_ack_does(site: Site, site_broker: Mosquitto) -> None:
     store = device_store(site)
     seqs = write_punches(store, 12)
     with running_courier(site, DEVICE, batch_size=5, ack_timeout_seconds=1.0) as courier:
@@ -52,21 +37,21 @@ def test_puback_alone_delivers_nothing_the_server_ack_does(site: Site, broker: M
     store.close()
 
 
-def test_courier_resends_after_a_broker_restart_and_loses_nothing(site: Site, broker: Mosquitto) -> None:
+def test_courier_resends_after_a_broker_restart_and_loses_nothing(site: Site, site_broker: Mosquitto) -> None:
     store = device_store(site)
     first = write_punches(store, 20)
     with running_worker(site), running_courier(site, DEVICE, batch_size=4, ack_timeout_seconds=1.0):
         wait_for(lambda: outbox.backlog(store) == 0, "first punches delivered")
-        broker.kill()  # a crash: whatever the broker had not saved is gone
+        site_broker.kill()  # a crash: whatever the broker had not saved is gone
         second = write_punches(store, 30, start_ms=1_790_000_100_000)  # punching goes on while it is down
         assert outbox.backlog(store) == 30
-        broker.start()
+        site_broker.start()
         wait_for(lambda: outbox.backlog(store) == 0, "punches written while the broker was down")
     assert server_seqs(site, DEVICE) == first + second
     store.close()
 
 
-def test_records_written_while_the_server_is_away_arrive_once(site: Site, broker: Mosquitto) -> None:
+def test_records_written_while_the_server_is_away_arrive_once(site: Site, site_broker: Mosquitto) -> None:
     store = device_store(site)
     with running_courier(site, DEVICE, batch_size=3, ack_timeout_seconds=0.5) as courier:
         seqs = write_punches(store, 9)

@@ -7,17 +7,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 
 from device.store import employees as device_employees
 from device.store import open_store
 from device.store.datakey import load_or_create
 from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site, running_courier, wait_for
+from sync.chaos_site import Site, running_courier, wait_for
 from sync.courier import data_key_path
 from sync.mqtt import Endpoint
 from sync.server.api import create_app
@@ -30,24 +28,6 @@ from tests.attendance.real_vision import lfw_people, requires_vision
 pytestmark = requires_vision
 
 DEVICE = "site1-gate-a"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "site")
-
-
-@pytest.fixture
-def broker(site: Site) -> Iterator[Mosquitto]:
-    with site.broker() as running:
-        yield running
-
-
-@pytest.fixture
-def hr(site: Site) -> Iterator[HRStore]:
-    store = open_hr_store(site.server_database_url(), "Asia/Shanghai")
-    yield store
-    store.close()
 
 
 @contextmanager
@@ -76,7 +56,7 @@ def worker_with_data_key(site: Site) -> Iterator[IngestWorker]:
 
 
 def test_an_employee_enrolled_on_the_server_gets_templates_on_the_device(
-    site: Site, broker: Mosquitto, hr: HRStore
+    site: Site, site_broker: Mosquitto, hr: HRStore
 ) -> None:
     [(person, images)] = lfw_people(min_images=4, max_images=30, count=1)
     parts = real_embedder_parts()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from device.store import employees as device_employees
 from device.store import open_store
 from device.store.datakey import load_or_create
 from sync.backoff import Backoff
 from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site, running_courier, running_worker, server_seqs, wait_for
+from sync.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
 from sync.courier import data_key_path
 from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
@@ -36,29 +33,11 @@ from sync.protocol import (
     message_topic,
 )
 from sync.server.ingest import server_keys_path
-from sync.server.store import HRStore, open_hr_store
+from sync.server.store import HRStore
 from sync.server.store import employees as hr_employees
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "site")
-
-
-@pytest.fixture
-def broker(site: Site) -> Iterator[Mosquitto]:
-    with site.broker() as running:
-        yield running
-
-
-@pytest.fixture
-def hr(site: Site) -> Iterator[HRStore]:
-    store = open_hr_store(site.server_database_url(), "Asia/Shanghai")
-    yield store
-    store.close()
 
 
 def link(site: Site, certs: CertFiles, client_id: str, stop: threading.Event) -> MqttLink:
@@ -77,7 +56,7 @@ def rejections(hr: HRStore) -> dict[str, int]:
 
 
 def test_tampered_unknown_and_replayed_messages_are_refused_counted_and_duplicates_reacked(
-    site: Site, broker: Mosquitto, hr: HRStore
+    site: Site, site_broker: Mosquitto, hr: HRStore
 ) -> None:
     device = site.devices[DEVICE]
     server_keys = load_peer_keys(server_keys_path(site.server_state))
@@ -132,7 +111,7 @@ def test_tampered_unknown_and_replayed_messages_are_refused_counted_and_duplicat
 
 
 def test_erase_removes_templates_on_the_device_and_the_confirmation_reaches_the_server(
-    site: Site, broker: Mosquitto, hr: HRStore
+    site: Site, site_broker: Mosquitto, hr: HRStore
 ) -> None:
     device = site.devices[DEVICE]
     store = open_store(device.database)

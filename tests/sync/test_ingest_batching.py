@@ -6,40 +6,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from sync.backoff import Backoff
 from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site, server_seqs, wait_for
+from sync.chaos_site import Site, server_seqs, wait_for
 from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
 from sync.mqtt import Endpoint, MqttLink, Received
 from sync.protocol import AckBody, DeviceChannel, LocalKeys, RecordsBody, Stamp, device_subscription, iter_seqs
 from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
-from sync.server.store import HRStore, open_hr_store
+from sync.server.store import HRStore
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "site")
-
-
-@pytest.fixture
-def broker(site: Site) -> Iterator[Mosquitto]:
-    with site.broker() as running:
-        yield running
-
-
-@pytest.fixture
-def hr(site: Site) -> Iterator[HRStore]:
-    store = open_hr_store(site.server_database_url(), "Asia/Shanghai")
-    yield store
-    store.close()
 
 
 class Rig:
@@ -86,7 +67,7 @@ class Rig:
 
 
 @pytest.fixture
-def rig(site: Site, broker: Mosquitto, hr: HRStore) -> Iterator[Rig]:
+def rig(site: Site, site_broker: Mosquitto, hr: HRStore) -> Iterator[Rig]:
     r = Rig(site, hr)
     yield r
     r.close()

@@ -8,16 +8,19 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
+from sync.protocol import key_id as protocol_key_id
+from sync.protocol.topics import is_valid_device_id
 from sync.server.store import audit, downlinks
 from sync.server.store.employees import NotFound
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # the sync protocol's key id: 8 bytes as lowercase hex
 
 _COLUMNS = "id, name, site, sign_public_key, sign_key_id, box_public_key, box_key_id, status, registered_at, revoked_at"
+#: What get/list show besides: the keys a rotation replaced (until retired) and when it happened.
+_ROTATION_COLUMNS = "previous_sign_key_id, previous_box_key_id, keys_rotated_at"
 
 
 def _raw_key(value: str, what: str) -> str:
@@ -43,8 +46,11 @@ def register(
     actor: str,
 ) -> dict[str, Any]:
     """Register a device with its Ed25519 (sign) and X25519 (box) public keys, base64 of 32 bytes each."""
-    if not DEVICE_ID.match(device_id):
-        raise InputError(f"Device id {device_id!r} is not 1-64 letters, digits or . _ : -", "Choose another id.")
+    if not is_valid_device_id(device_id):  # the protocol's rule: the id names topics and a certificate
+        raise InputError(
+            f"Device id {device_id!r} is not 1-64 characters from a-z, 0-9 and '-'.",
+            "Choose another id: it names the device's MQTT topics and broker certificate.",
+        )
     for key_id in (sign_key_id, box_key_id):
         if not KEY_ID.match(key_id):
             raise InputError(f"Key id {key_id!r} is not 16 lowercase hex digits.", "Copy the key id from the device.")
@@ -84,7 +90,9 @@ def register(
 
 def get(store: HRStore, device_id: str) -> dict[str, Any]:
     with store.db.read() as tx:
-        rows = tx.execute(f"SELECT {_COLUMNS} FROM devices WHERE id = ?", (device_id,)).dicts()  # noqa: S608
+        rows = tx.execute(
+            f"SELECT {_COLUMNS}, {_ROTATION_COLUMNS} FROM devices WHERE id = ?", (device_id,)  # noqa: S608
+        ).dicts()
         if not rows:
             raise NotFound(f"There is no device {device_id}.", "Check the device id, or register the device.")
         employees = [
@@ -98,7 +106,7 @@ def get(store: HRStore, device_id: str) -> dict[str, Any]:
 
 def list_all(store: HRStore) -> list[dict[str, Any]]:
     with store.db.read() as tx:
-        rows = tx.execute(f"SELECT {_COLUMNS} FROM devices ORDER BY id").dicts()  # noqa: S608
+        rows = tx.execute(f"SELECT {_COLUMNS}, {_ROTATION_COLUMNS} FROM devices ORDER BY id").dicts()  # noqa: S608
         counts = dict(tx.execute("SELECT device_id, count(*) FROM device_assignments GROUP BY device_id").all())
         last = dict(tx.execute("SELECT device_id, max(received_at) FROM records GROUP BY device_id").all())
     return [r | {"assigned": int(counts.get(r["id"], 0)), "last_record_at": last.get(r["id"])} for r in rows]
@@ -163,3 +171,93 @@ def assign(store: HRStore, device_id: str, employee_nos: list[str], actor: str) 
 def is_active(store: HRStore, device_id: str) -> bool:
     with store.db.read() as tx:
         return bool(tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar() == "active")
+
+
+def request_key_rotation(store: HRStore, device_id: str, actor: str) -> int:
+    """Queue a ``rotate-key`` command asking the device for new keys; return its command_seq. The device
+    answers with a hello carrying the new keys (``register_new_keys``)."""
+    now = store.now_iso()
+    with store.db.transaction() as tx:
+        status = tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar()
+        if status is None:
+            raise NotFound(f"There is no device {device_id}.", "Check the device id.")
+        if status != "active":
+            raise InputError(
+                f"Device {device_id} is revoked.", "Only an active device can rotate keys.", code="conflict"
+            )
+        command_seq = downlinks.emit(tx, device_id, "rotate-key", {"rotate_device_keys": True}, now)
+        audit.record(tx, now, actor, "device.rotate-keys", f"device:{device_id}", {"command_seq": command_seq})
+    return command_seq
+
+
+def register_new_keys(store: HRStore, device_id: str, sign_raw: bytes, box_raw: bytes, signed_by: bytes) -> str:
+    """A device announced new keys in a hello signed with key id ``signed_by``: make them current and keep
+    the old ones as previous. Returns "rotated", or "unchanged" for a repeated announcement (idempotent).
+    Only the current key may introduce new keys: raises InputError otherwise (or if the keys are bad)."""
+    sign_id, box_id = protocol_key_id(sign_raw).hex(), protocol_key_id(box_raw).hex()
+    now = store.now_iso()
+    with store.db.transaction() as tx:
+        row = tx.execute(
+            "SELECT sign_public_key, sign_key_id, box_public_key, box_key_id, status FROM devices WHERE id = ?",
+            (device_id,),
+        ).one()
+        if row is None or row[4] != "active":
+            raise NotFound(f"There is no active device {device_id}.", "Register it first.")
+        if row[1] == sign_id and row[3] == box_id:
+            return "unchanged"
+        if row[1] != signed_by.hex():
+            raise InputError(
+                f"Device {device_id} announced new keys signed with key {signed_by.hex()}, not its current key.",
+                "Only the current key can introduce new ones; re-provision the device if it lost its keys.",
+                code="unknown-key",
+            )
+        tx.execute(
+            "UPDATE devices SET previous_sign_public_key = sign_public_key, previous_sign_key_id = sign_key_id,"
+            " previous_box_public_key = box_public_key, previous_box_key_id = box_key_id,"
+            " sign_public_key = ?, sign_key_id = ?, box_public_key = ?, box_key_id = ?, keys_rotated_at = ?"
+            " WHERE id = ?",
+            (base64.b64encode(sign_raw).decode(), sign_id, base64.b64encode(box_raw).decode(), box_id, now, device_id),
+        )
+        audit.record(
+            tx, now, f"device:{device_id}", "device.keys-rotated", f"device:{device_id}",
+            {"sign_key_id": sign_id, "box_key_id": box_id, "previous_sign_key_id": row[1]},
+        )
+    return "rotated"
+
+
+def retire_previous_keys(store: HRStore, device_id: str, current_sign_key_id: str) -> bool:
+    """The device signed with its new key, so it has switched: stop accepting the old one. True if a key
+    was retired (False when there was none, or the current key is no longer ``current_sign_key_id``)."""
+    now = store.now_iso()
+    with store.db.transaction() as tx:
+        old = tx.execute(
+            "SELECT previous_sign_key_id FROM devices WHERE id = ? AND sign_key_id = ?"
+            " AND previous_sign_key_id IS NOT NULL",
+            (device_id, current_sign_key_id),
+        ).scalar()
+        if old is None:
+            return False
+        tx.execute(
+            "UPDATE devices SET previous_sign_public_key = NULL, previous_sign_key_id = NULL,"
+            " previous_box_public_key = NULL, previous_box_key_id = NULL WHERE id = ?",
+            (device_id,),
+        )
+        audit.record(tx, now, "server", "device.key-retired", f"device:{device_id}", {"sign_key_id": old})
+    return True
+
+
+def public_keys(store: HRStore, device_id: str) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes] | None] | None:
+    """An active device's raw (sign, box) public keys: current, and previous during a rotation."""
+    with store.db.read() as tx:
+        row = tx.execute(
+            "SELECT sign_public_key, box_public_key, previous_sign_public_key, previous_box_public_key"
+            " FROM devices WHERE id = ? AND status = 'active'",
+            (device_id,),
+        ).one()
+    if row is None:
+        return None
+    current = (base64.b64decode(str(row[0])), base64.b64decode(str(row[1])))
+    previous = None
+    if row[2] is not None and row[3] is not None:
+        previous = (base64.b64decode(str(row[2])), base64.b64decode(str(row[3])))
+    return current, previous

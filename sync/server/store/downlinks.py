@@ -67,3 +67,16 @@ def confirm(store: HRStore, device_id: str, command_seqs: Iterable[int]) -> int:
                 (store.now_iso(), device_id, seq),
             ).rowcount
     return confirmed
+
+
+def reopen_above(store: HRStore, device_id: str, command_floor: int) -> int:
+    """The device says it has applied commands 1..``command_floor`` only: any confirmed command above
+    that was lost on its side (a restored store), so it becomes pending again. Returns how many."""
+    with store.db.transaction() as tx:
+        return int(
+            tx.execute(
+                "UPDATE downlinks SET confirmed_at = NULL, sent_at = NULL WHERE device_id = ? AND command_seq > ?"
+                " AND confirmed_at IS NOT NULL",
+                (device_id, command_floor),
+            ).rowcount
+        )

@@ -178,10 +178,21 @@ CREATE TABLE face_templates (
 CREATE INDEX face_templates_employee ON face_templates (employee_no, model);
 """
 
+# A device's keys before its last rotation (PROTOCOL.md section 12): still accepted for its signatures
+# until the server has verified a message signed by the new keys, then cleared (retired).
+SCHEMA_V3_DEVICE_KEY_ROTATION = """
+ALTER TABLE devices ADD COLUMN previous_sign_public_key TEXT;
+ALTER TABLE devices ADD COLUMN previous_sign_key_id TEXT;
+ALTER TABLE devices ADD COLUMN previous_box_public_key TEXT;
+ALTER TABLE devices ADD COLUMN previous_box_key_id TEXT;
+ALTER TABLE devices ADD COLUMN keys_rotated_at TEXT;
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "HR store: devices, employees, records, punches, timesheet inputs, webhooks, tokens, downlinks", SCHEMA_V1),
     (2, "HR store: face templates from server-side enrolment, encrypted at rest", SCHEMA_V2_FACE_TEMPLATES),
+    (3, "HR store: device keys kept across a rotation until the new ones are in use", SCHEMA_V3_DEVICE_KEY_ROTATION),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

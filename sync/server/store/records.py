@@ -3,7 +3,9 @@
 A batch is stored in ONE transaction: either every new record of it is stored or none is, so an ingest
 worker acknowledges a batch only after ``ingest`` returns. A record already stored with the same
 content is a duplicate (harmless: re-acknowledge it); the same (device, seq) with different content is
-a sequence reuse, never stored over the original, and counted as a rejection.
+a sequence reuse, never stored over the original, and counted as a rejection. Counter labels are the
+protocol's reason codes (``sync.protocol.Reason``, PROTOCOL.md section 11): a reuse is ``replay``, a
+body unusable for its type ``bad-payload``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
+from sync.protocol import Reason
 from sync.server.store import webhook_rows
 from sync.server.store.database import Tx
 
@@ -95,7 +98,7 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -
                 record.correction = correction_row(device_id, seq, body, received_at)
         except InputError:
             result.rejected.append(seq)
-            rejections["bad-record"] += 1
+            rejections[Reason.BAD_PAYLOAD.value] += 1
             continue
         incoming.append(record)
     with store.db.transaction() as tx:
@@ -107,10 +110,11 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -
                 result.duplicates.append(record.seq)
             else:
                 result.conflicts.append(record.seq)
-                rejections["seq-reuse"] += 1
+                rejections[Reason.REPLAY.value] += 1
         new = [r for r in incoming if r.seq in inserted]
         result.stored.extend(r.seq for r in new)
-        rejections["duplicate-punch-uid"] += _write_typed_rows(store, tx, device_id, new)
+        # The same punch uid under another seq: already stored, so "duplicate" (the first is kept).
+        rejections[Reason.DUPLICATE.value] += _write_typed_rows(store, tx, device_id, new)
         for reason, count in sorted(rejections.items()):
             if count:
                 count_rejection_tx(tx, reason, device_id, received_at, count)
@@ -307,7 +311,8 @@ def count_rejection(store: HRStore, reason: str, device_id: str | None) -> None:
 
 
 def count_rejection_tx(tx: Tx, reason: str, device_id: str | None, at: str, count: int = 1) -> None:
-    """Add ``count`` occurrences of ``reason`` for the device (one statement however many)."""
+    """Add ``count`` occurrences of ``reason`` (a protocol reason code) for the device (one statement)."""
+    Reason(reason)  # one set of labels everywhere: a ValueError names any other
     tx.execute(
         "INSERT INTO rejections (reason, device_id, count, last_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (reason, device_id) DO UPDATE SET count = rejections.count + excluded.count,"
