@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from device.attendance.challenge import challenge_rule
+from device.attendance.challenge import configured_rule
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
@@ -108,9 +108,7 @@ class Terminal:
         badge: BadgeReader | None = None,
     ) -> None:
         # Refused before anything is built: "blink" is not built, and must not silently mean "off".
-        challenge = challenge_rule(
-            config.recognition.active_challenge, max_yaw_degrees=config.recognition.max_yaw_degrees
-        )
+        challenge = configured_rule(config.recognition)
         self.config = config
         self.store = store
         self.key = key
@@ -214,6 +212,7 @@ class Terminal:
             AdminAuth(password_path(self.config.device.state_dir)),
             default_language=language,
             camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
+            snapshots=self.snapshots,
         )
         return create_app(health=self.health, default_language=language, extra_routers=[router, enrol])
 

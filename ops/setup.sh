@@ -8,6 +8,7 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients   # the MQTT broker the demo and the tests start on loopback
   portaudio19-dev               # PyAudio builds against it (interview booth microphones)
   chromium                      # Playwright drives Debian's Chromium in the browser tests
+  fonts-wqy-microhei            # a CJK font (1.6 MB): without one, zh-CN screens show empty boxes
   postgresql                    # the server's multi-worker store; tests start their own cluster
   openssl                       # demo CA and broker certificates
   python3-venv python3-dev build-essential

@@ -34,6 +34,7 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 MAX_QUEUED_MESSAGES = 100_000
 CHILD_NAME = "mosquitto"
 _RUNNING = " running\n"  # mosquitto logs "mosquitto version X running" once its listeners are open
+_RELOADED = "Reloading config."  # logged on SIGHUP
 
 
 def _error(what: str, fix: str) -> EdgehrError:
@@ -46,6 +47,9 @@ class BrokerTls:
 
     ca_file: Path
     server: CertFiles
+    #: The site CA's revocation list (``crl.pem``). mosquitto refuses to start if it is missing or unreadable,
+    #: and refuses every client once it is past its next-update date; None checks no revocation at all.
+    crl_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ def render_acl(ingest_identity: str = INGEST_IDENTITY) -> str:
 
 def render_config(settings: BrokerSettings) -> str:
     """The mosquitto.conf text for ``settings``."""
-    for path in (settings.persistence_dir, settings.acl_file):
+    crl = settings.tls.crl_file if settings.tls is not None else None
+    for path in (settings.persistence_dir, settings.acl_file, crl):
         if path is not None and any(c in str(path) for c in "\n\r"):
             raise _error(f"Path {path!r} cannot go into a mosquitto config.", "Use a path without line breaks.")
     if settings.tls is None:
@@ -94,6 +99,7 @@ def render_config(settings: BrokerSettings) -> str:
             cafile=settings.tls.ca_file,
             certfile=settings.tls.server.cert,
             keyfile=settings.tls.server.key,
+            crl_line=f"crlfile {crl}" if crl is not None else "# no crlfile: revoked certificates still connect",
         )
     return _template("edgehr.conf.template").substitute(
         # Without TLS nothing identifies a client, so a plain listener must accept user names as claimed.
@@ -226,6 +232,14 @@ class Mosquitto:
         self.stop()
         self.start(timeout)
 
+    def reload(self, timeout: float = 10.0) -> None:
+        """SIGHUP: mosquitto reads its config again, and with it the CRL (``crlfile``); returns once it has."""
+        reloads_before = self.log_text().count(_RELOADED)
+        self.supervisor.signal(CHILD_NAME, signal.SIGHUP)
+        self.supervisor.wait_until(
+            lambda: self.log_text().count(_RELOADED) > reloads_before, timeout, "mosquitto to reload its config"
+        )
+
     def pause(self) -> None:
         """SIGSTOP: the broker hangs with its sockets open (a drill for clients' keepalive)."""
         self.supervisor.signal(CHILD_NAME, signal.SIGSTOP)
@@ -262,6 +276,9 @@ def _render_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ca-file", type=Path, required=True, help="site CA certificate (ca.crt)")
     parser.add_argument("--cert-file", type=Path, required=True, help="broker certificate")
     parser.add_argument("--key-file", type=Path, required=True, help="broker private key")
+    parser.add_argument(
+        "--crl-file", type=Path, default=None, help="copy of the site CA's crl.pem (revoked device certificates)"
+    )
     parser.add_argument("--persistence-dir", type=Path, default=Path("/var/lib/mosquitto"))
     parser.add_argument("--log-dest", default="syslog", help="mosquitto log_dest value (default syslog)")
     parser.add_argument("--ingest-identity", default=INGEST_IDENTITY)
@@ -273,7 +290,7 @@ def _render_main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             persistence_dir=args.persistence_dir,
             acl_file=args.acl_out,
-            tls=BrokerTls(args.ca_file, CertFiles(args.cert_file, args.key_file)),
+            tls=BrokerTls(args.ca_file, CertFiles(args.cert_file, args.key_file), args.crl_file),
             bind=args.bind,
             log_dest=args.log_dest,
             max_queued_messages=args.max_queued_messages,

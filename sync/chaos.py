@@ -82,6 +82,7 @@ class Drill:
     stop: threading.Event = field(default_factory=threading.Event)
     impostor: MqttLink | None = None
     replay_attempts: int = 0
+    bad_attempts: int = 0
 
     # -- processes --------------------------------------------------------------------------------
 
@@ -199,26 +200,35 @@ class Drill:
             if time.monotonic() > deadline:
                 raise EdgehrError("The drill captured no envelope to replay.", "Read the courier log.")
             self.pause(0.05)
-        topic = message_topic(DEVICE, MessageType.RECORDS)
-        impostor = self._link(self.site.devices[DEVICE].certs, "chaos-inject")
-        latest = self.captured[-1]
+        self.impostor = self._link(self.site.devices[DEVICE].certs, "chaos-inject")
         for _ in range(2):
-            self.publish_connected(impostor, topic, latest)
+            self.publish_connected(self.impostor, message_topic(DEVICE, MessageType.RECORDS), self.captured[-1])
             self.injected["duplicate"] += 1
-        tampered = bytearray(latest)
-        tampered[header_length(DEVICE) + 3] ^= 0x01
-        self.publish_connected(impostor, topic, bytes(tampered))
-        self.injected["tampered"] += 1
-        rogue_certs = self.site.client_certs(ROGUE)
-        rogue = self._link(rogue_certs, f"device-{ROGUE}")
-        channel = DeviceChannel(
-            ROGUE, LocalKeys(Identity.generate()), load_peer_keys(server_keys_path(self.site.server_state))
-        )
-        punch = punch_record(1, make_punch(1, int(time.time() * 1000)), ROGUE)
-        sealed = channel.seal(RecordsBody(records=[punch]), seq=1, stamp=Stamp.now(False))
-        self.publish_connected(rogue, sealed.topic, sealed.payload)
-        self.injected["unknown-device"] += 1
-        self.impostor = impostor
+        self.send_bad("tampered")
+        self.send_bad("unknown-device")
+
+    def send_bad(self, kind: str) -> None:
+        """Publish one bad message: a tampered copy of a captured envelope, or a stranger's sealed punch.
+
+        ``injected`` counts each kind once (it is one fault); ``bad_attempts`` counts every sending, since
+        the final check sends again one that a crashed broker lost (see ``run``).
+        """
+        if self.impostor is None:
+            raise EdgehrError("Bad messages need the captured envelopes first.", "Call inject_bad_messages before.")
+        if kind == "tampered":
+            tampered = bytearray(self.captured[-1])
+            tampered[header_length(DEVICE) + 3] ^= 0x01
+            self.publish_connected(self.impostor, message_topic(DEVICE, MessageType.RECORDS), bytes(tampered))
+        else:
+            rogue = self._link(self.site.client_certs(ROGUE), f"device-{ROGUE}-{self.bad_attempts}")
+            channel = DeviceChannel(
+                ROGUE, LocalKeys(Identity.generate()), load_peer_keys(server_keys_path(self.site.server_state))
+            )
+            punch = punch_record(1, make_punch(1, int(time.time() * 1000)), ROGUE)
+            sealed = channel.seal(RecordsBody(records=[punch]), seq=1, stamp=Stamp.now(False))
+            self.publish_connected(rogue, sealed.topic, sealed.payload)
+        self.injected[kind] = 1
+        self.bad_attempts += 1
 
     def inject_replay(self) -> None:
         """Publish the first captured envelope again, long after the server stored and acked it."""
@@ -367,24 +377,32 @@ def run_chaos(plan: ChaosPlan, folder: Path, progress: Callable[[str], None] = l
             drill.pause(0.2)
         replay_counted = None
         if plan.bad_messages:
-            # The replay, sent after every fault, must be recognised and counted once it reaches a worker.
-            # After a crashed mosquitto 2.0 restores its sessions, a shared-subscription group can hand one
-            # message to a member that never gets it (the courier's own records are resent until acked, so
-            # nothing is lost; a one-off replay is): the drill sends it again, at most REPLAY_ATTEMPTS times.
+            # The replay, sent after every fault, must be recognised and counted once it reaches a worker, and
+            # so must the tampered and the stranger's message sent during the faults. After a crashed
+            # mosquitto 2.0 restores its sessions, a shared-subscription group can hand one message to a
+            # member that never gets it, and a message acked by a broker that is SIGKILLed before its next
+            # save is gone (the courier's own records are resent until the server acks them, so nothing is
+            # lost; a one-off bad message is): the drill sends a missing one again, at most
+            # REPLAY_ATTEMPTS times, and reports how many sendings it took.
             before = compare(site, DEVICE)["duplicate_deliveries"]
-            expected = {"bad-signature": 1, "unknown-device": 1}
+            expected = {"bad-signature": "tampered", "unknown-device": "unknown-device"}
             replay_counted = False
             for _ in range(REPLAY_ATTEMPTS):
-                drill.inject_replay()
+                if not replay_counted:
+                    drill.inject_replay()
                 wait_deadline = time.monotonic() + 10
+                missing = list(expected)
                 while time.monotonic() < wait_deadline:
                     state = compare(site, DEVICE)
                     replay_counted = state["duplicate_deliveries"] > before
-                    if replay_counted and all(state["rejected"].get(k, 0) >= v for k, v in expected.items()):
+                    missing = [k for k in expected if state["rejected"].get(k, 0) < 1]
+                    if replay_counted and not missing:
                         break
                     drill.pause(0.2)
-                if replay_counted:
+                if replay_counted and not missing:
                     break
+                for reason in missing:
+                    drill.send_bad(expected[reason])
         result = compare(site, DEVICE)
     finally:
         drill.stop.set()
@@ -400,6 +418,7 @@ def run_chaos(plan: ChaosPlan, folder: Path, progress: Callable[[str], None] = l
             "server_down_seconds": plan.server_down_seconds,
             "replay_counted": replay_counted,
             "replay_attempts": drill.replay_attempts,
+            "bad_message_attempts": drill.bad_attempts,
             "logs": str(folder / "logs"),
         }
     )

@@ -8,6 +8,7 @@ server's state (keys, HR database with the devices registered) and config, and e
 from __future__ import annotations
 
 import base64
+import secrets
 import sys
 import threading
 import time
@@ -38,6 +39,7 @@ from sync.pki import (
 )
 from sync.protocol import Identity, key_id
 from sync.provision import TLS_KEY, provision
+from sync.revocation import ensure_crl
 from sync.server.config import ServerConfig
 from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
 from sync.server.store import devices, open_hr_store, templates
@@ -73,7 +75,7 @@ class Site:
 
     @property
     def broker_tls(self) -> BrokerTls:
-        return BrokerTls(self.ca.cert_path, self.broker_certs)
+        return BrokerTls(self.ca.cert_path, self.broker_certs, ensure_crl(self.ca))
 
     def server_config(self) -> ServerConfig:
         return load_toml_model(self.server_config_path, ServerConfig)
@@ -88,6 +90,11 @@ class Site:
     def broker(self, supervisor: Supervisor | None = None) -> Mosquitto:
         """mosquitto with mutual TLS, the edgehr ACL and persistence, on the site's port."""
         return Mosquitto(self.folder / "broker", tls=self.broker_tls, port=self.broker_port, supervisor=supervisor)
+
+
+def new_share_group() -> str:
+    """An unguessable ingest share-group name (96 random bits), as provisioning a server should choose it."""
+    return "ingest-" + secrets.token_hex(12)
 
 
 def build_site(
@@ -118,7 +125,9 @@ def build_site(
             "cert_file": str(ingest_certs.cert),
             "key_file": str(ingest_certs.key),
         },
-        "ingest": {"workers": workers, "share_group": "ingest"},
+        # The group name is a secret: a device that knows it can join the group (mosquitto 2.0 does not check
+        # SUBSCRIBE against the ACL) and take turns of the uplink, which the courier must then resend.
+        "ingest": {"workers": workers, "share_group": new_share_group()},
         "api": {"host": "127.0.0.1", "port": api_port or free_port()},
         "logging": {"level": "INFO", "json_lines": False},
     }

@@ -321,7 +321,10 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
         ).fetchall()
         conn.executemany("DELETE FROM punch_snapshots WHERE punch_id = ?", [(r[0],) for r in rows])
         snapshots.extend(str(r[1]) for r in rows)
-    for path in snapshots:  # the rows go with the transaction; a file left by a crash holds no row
+    # Unlinked before the command's transaction commits, on purpose: should it roll back, its rows point at
+    # files already gone (read as "no snapshot") and the server's resend deletes them; a committed erase
+    # never leaves a face picture behind.
+    for path in snapshots:
         with suppress(FileNotFoundError):
             Path(path).unlink()
     return "applied", {"erasure_id": body.erasure_id, "templates": templates, "snapshots": len(snapshots)}

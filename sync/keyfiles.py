@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from device.errors import ConfigError, ConfigProblem
 from sync.protocol import Identity, LocalKeys, PeerKeys, PublicIdentity
 from sync.protocol.channel import SERVER_PEER_ID
-from sync.provision import BOX_KEY, IDENTITY_KEY, keys_dir, load_keys
+from sync.provision import BOX_KEY, ENROLMENT, IDENTITY_KEY, keys_dir, load_keys, refreshed_enrolment
 
 
 def identity_path(state_dir: Path) -> Path:
@@ -131,7 +131,7 @@ def load_peer_keys(path: Path) -> PeerKeys:
 #
 #   1. begin:  {"pending": NEW, "previous": [...]}        NEW is announced in hello.new_keys
 #   2. switch: {"switch_to": NEW, "previous": [OLD, ...]}  the commit point, on the server's ack
-#   3. done:   PEM files rewritten with NEW, then {"previous": [OLD]}
+#   3. done:   PEM files and enrolment.json rewritten with NEW, then {"previous": [OLD]}
 #
 # Loading after a crash between 2 and 3 rolls forward (rewrites the PEM files from the journal). OLD
 # stays in "previous": its X25519 half opens downlink the server sealed before it learnt NEW.
@@ -197,6 +197,14 @@ def _write_current(state_dir: Path, identity: Identity) -> None:
     write_atomic(folder / BOX_KEY, pem(identity.box), mode=0o600)
 
 
+def _write_enrolment(state_dir: Path, identity: Identity) -> None:
+    """Make ``keys/enrolment.json`` (what the operator sends the HR server) show ``identity``'s public
+    keys; written atomically and only when it differs."""
+    text = refreshed_enrolment(state_dir, identity.public.sign_raw, identity.public.box_raw)
+    if text is not None:
+        write_atomic(keys_dir(state_dir) / ENROLMENT, text.encode("utf-8"))
+
+
 def load_device_keys(state_dir: Path) -> DeviceKeyState:
     """The device's keys from its provisioning files and rotation journal, finishing a switch that a
     killed process left half done."""
@@ -216,8 +224,11 @@ def load_device_keys(state_dir: Path) -> DeviceKeyState:
         new = _identity_of(data["switch_to"], path, "switch_to")
         if not _same(new, current):
             _write_current(state_dir, new)
+        _write_enrolment(state_dir, new)  # before the journal forgets switch_to: a crash here redoes both
         _write_journal(path, previous=previous)
         return DeviceKeyState(new, previous)
+    # A rotation finished before enrolment.json was part of step 3 left the file showing the old keys.
+    _write_enrolment(state_dir, current)
     pending = _identity_of(data["pending"], path, "pending") if data.get("pending") is not None else None
     if pending is not None and _same(pending, current):
         pending = None

@@ -6,8 +6,9 @@ CN is its device id, the ingest workers share the CN :data:`INGEST_IDENTITY`. De
 TLS key and send only a certificate signing request (see ``sync.provision``); their private key never
 leaves the device. Keys are ECDSA P-256, which mosquitto (OpenSSL), paho and a Pi all handle quickly.
 
-A CA folder holds ``ca.key`` (mode 0600, keep it offline in production) and ``ca.crt`` (give it to
-every device and to the broker).
+A CA folder holds ``ca.key`` (mode 0600, keep it offline in production), ``ca.crt`` (give it to
+every device and to the broker), and ``index.json`` and ``crl.pem``: what it issued and what it revoked
+(see ``sync.revocation``; give ``crl.pem`` to the broker).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from device.errors import EdgehrError
+from sync.revocation import record_issued, write_crl
 
 #: Certificate CN (and so broker user name) shared by the server's ingest workers.
 INGEST_IDENTITY = "edgehr-ingest"
@@ -160,7 +162,9 @@ def create_ca(folder: Path, name: str = "edgehr site CA", days: int = CA_DAYS) -
     folder.mkdir(parents=True, exist_ok=True)
     write_private(folder / CA_KEY, key_pem(key))
     write_public(folder / CA_CERT, cert.public_bytes(serialization.Encoding.PEM))
-    return CertificateAuthority(folder, cert, key)
+    ca = CertificateAuthority(folder, cert, key)
+    write_crl(ca)  # empty: a broker configured with the CRL can start before anything is revoked
+    return ca
 
 
 def load_ca(folder: Path) -> CertificateAuthority:
@@ -229,6 +233,7 @@ def issue_server_cert(
     key = new_private_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns[1] if len(dns) > 1 else dns[0])])
     cert = _leaf(ca, subject, key.public_key(), ExtendedKeyUsageOID.SERVER_AUTH, days, san)
+    record_issued(ca.folder, cert)
     files = CertFiles(out_dir / f"{name}.crt", out_dir / f"{name}.key")
     write_private(files.key, key_pem(key))
     write_public(files.cert, cert.public_bytes(serialization.Encoding.PEM))
@@ -241,6 +246,7 @@ def issue_client_cert(ca: CertificateAuthority, common_name: str, out_dir: Path,
     key = new_private_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = _leaf(ca, subject, key.public_key(), ExtendedKeyUsageOID.CLIENT_AUTH, days)
+    record_issued(ca.folder, cert)
     files = CertFiles(out_dir / f"{common_name}.crt", out_dir / f"{common_name}.key")
     write_private(files.key, key_pem(key))
     write_public(files.cert, cert.public_bytes(serialization.Encoding.PEM))
@@ -309,6 +315,7 @@ def sign_csr(
     assert isinstance(public_key, ec.EllipticCurvePublicKey)  # checked by read_csr
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = _leaf(ca, subject, public_key, ExtendedKeyUsageOID.CLIENT_AUTH, days)
+    record_issued(ca.folder, cert)
     write_public(out_path, cert.public_bytes(serialization.Encoding.PEM))
     return common_name
 

@@ -4,6 +4,10 @@ edgehr-ca init CA_DIR                                  make the CA (once per sit
 edgehr-ca server CA_DIR --out DIR --hostname hr.example.internal    the broker's certificate
 edgehr-ca client CA_DIR edgehr-ingest --out DIR        the ingest workers' certificate
 edgehr-ca sign CA_DIR --enrolment enrolment.json --device-id ID --out ID.crt    a device's certificate
+edgehr-ca revoke CA_DIR --device-id ID [--reason R]    revoke a device's certificates, rewrite crl.pem
+edgehr-ca revoke CA_DIR --cert FILE                    revoke one certificate (also one issued before the index)
+edgehr-ca crl CA_DIR                                   rewrite crl.pem (renews its validity)
+edgehr-ca list CA_DIR                                  every certificate issued, and which are revoked
 edgehr-ca show CERT                                    who a certificate is for, who issued it, until when
 """
 
@@ -18,7 +22,7 @@ from pathlib import Path
 from cryptography import x509
 
 from device.errors import EdgehrError
-from sync import pki
+from sync import pki, revocation
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--csr", type=Path, help="a PEM certificate request (tls.csr)")
     sign.add_argument("--device-id", required=True, help="the device id you registered; the request must match")
     sign.add_argument("--out", type=Path, required=True, help="certificate file to write")
+    revoke = sub.add_parser("revoke", help="revoke a device's certificates and rewrite the CRL (crl.pem)")
+    revoke.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--device-id", help="revoke every certificate the CA issued to this device id")
+    which.add_argument("--cert", type=Path, help="revoke the certificate in this file")
+    revoke.add_argument("--reason", choices=revocation.REASONS, default="retired")
+    crl = sub.add_parser("crl", help="rewrite the CRL from the CA's index (renews its validity)")
+    crl.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    listing = sub.add_parser("list", help="list issued certificates and their revocations")
+    listing.add_argument("ca_dir", type=Path, metavar="CA_DIR")
     show = sub.add_parser("show", help="print a certificate's subject, issuer and validity")
     show.add_argument("cert", type=Path, metavar="CERT")
     return parser
@@ -81,9 +95,37 @@ def run(args: argparse.Namespace) -> str:
     if args.action == "client":
         files = pki.issue_client_cert(ca, args.common_name, args.out)
         return f"client certificate: {files.cert}\nclient key:         {files.key}"
+    if args.action in ("revoke", "crl"):
+        return _revoke(ca, args)
+    if args.action == "list":
+        rows = revocation.read_index(ca.folder)
+        return "\n".join(
+            f"{r.serial:>40}  {r.common_name:<24} until {r.not_after[:10]}"
+            + (f"  REVOKED {r.revoked_at[:19]} ({r.reason})" if r.revoked_at else "")
+            for r in rows
+        ) or f"{ca.folder / revocation.INDEX_FILE}: no certificates recorded"
     data, source = _request(args)
     name = pki.sign_csr(ca, data, args.out, expected_cn=args.device_id, source=source)
     return f"certificate for {name}: {args.out}; install it on the device with {ca.cert_path}."
+
+
+def reload_hint(crl_path: Path) -> str:
+    """What the operator does next: the broker reads its CRL copy again on SIGHUP."""
+    return (
+        f"Copy {crl_path} to the broker's crlfile (e.g. /etc/mosquitto/certs/crl.pem) and reload it: "
+        "`systemctl reload mosquitto` (or `kill -HUP <mosquitto pid>`); connected clients keep their "
+        "session until they reconnect, so restart the broker (`systemctl restart mosquitto`) to drop them now."
+    )
+
+
+def _revoke(ca: pki.CertificateAuthority, args: argparse.Namespace) -> str:
+    if args.action == "crl":
+        path = revocation.write_crl(ca)
+        return f"CRL written: {path}\n{reload_hint(path)}"
+    done = revocation.revoke(ca, common_name=args.device_id, cert_path=args.cert, reason=args.reason)
+    path = ca.folder / revocation.CRL_FILE
+    lines = [f"revoked {r.common_name} serial {r.serial}" for r in done] or ["already revoked; CRL rewritten"]
+    return "\n".join([*lines, f"CRL written: {path}", reload_hint(path)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -196,21 +196,44 @@ def provision(device_id: str, state_dir: Path, rotate: bool = False) -> Provisio
     else:
         write_public(csr_path, make_csr(tls, device_id))
         result.created.append(csr_path)
-    sign_raw, box_raw = _raw_public(identity), _raw_public(box)
+    text = enrolment_text(device_id, _raw_public(identity), _raw_public(box), csr_path.read_text(encoding="ascii"))
+    enrolment_path = folder / ENROLMENT
+    if not enrolment_path.exists() or enrolment_path.read_text(encoding="utf-8") != text:
+        write_public(enrolment_path, text.encode())
+        result.created.append(enrolment_path)
+    return result
+
+
+def enrolment_text(device_id: str, sign_raw: bytes, box_raw: bytes, csr: str) -> str:
+    """The content of ``enrolment.json``: the device id, its current public keys and the CSR."""
     enrolment = {
         "device_id": device_id,
         "sign_public": base64.b64encode(sign_raw).decode(),
         "box_public": base64.b64encode(box_raw).decode(),
         "sign_key_id": key_id(sign_raw),
         "box_key_id": key_id(box_raw),
-        "csr": csr_path.read_text(encoding="ascii"),
+        "csr": csr,
     }
-    text = json.dumps(enrolment, indent=2) + "\n"
-    enrolment_path = folder / ENROLMENT
-    if not enrolment_path.exists() or enrolment_path.read_text(encoding="utf-8") != text:
-        write_public(enrolment_path, text.encode())
-        result.created.append(enrolment_path)
-    return result
+    return json.dumps(enrolment, indent=2) + "\n"
+
+
+def refreshed_enrolment(state_dir: Path, sign_raw: bytes, box_raw: bytes) -> str | None:
+    """What ``enrolment.json`` must hold once the device's sync keys are ``sign_raw``/``box_raw`` (a key
+    rotation switched them; the TLS key and its CSR stay), or None when the file already holds it or the
+    device has no CSR to name it by (never provisioned with this tool: nothing to refresh)."""
+    folder = keys_dir(state_dir)
+    try:
+        csr = (folder / TLS_CSR).read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    _, device_id = read_csr(csr.encode("ascii"), str(folder / TLS_CSR))
+    text = enrolment_text(device_id, sign_raw, box_raw, csr)
+    try:
+        if (folder / ENROLMENT).read_text(encoding="utf-8") == text:
+            return None
+    except FileNotFoundError:
+        pass
+    return text
 
 
 def describe(result: ProvisionResult, device_id: str, cert_file: Path | None, key_file: Path | None) -> str:

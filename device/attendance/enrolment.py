@@ -5,12 +5,15 @@ is on record. Photos are decoded in memory, embedded and dropped: only templates
 device data key) are stored. Every photo gets a verdict — accepted, or rejected with a reason code the
 panel and CLI translate — and a person is enrolled only with enough good photos of one face. Re-enrolment
 replaces the templates; deletion removes them at once, is audited, and takes effect in the live gallery.
+Withdrawing consent does what deletion does and more: the consent is marked withdrawn, the person's punch
+snapshots go too, the HR server is told, and enrolment is refused until a new consent is recorded.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,9 +51,9 @@ class OversizedPhoto:
 
 
 def _default_decoder(data: bytes, name: str) -> Image:
-    from device.hardware.image_files import decode_image_bytes
+    from device.vision.images import decode_image
 
-    return decode_image_bytes(data, name)
+    return decode_image(data, name)
 
 
 def _reason_of(error: InputError) -> str:
@@ -242,6 +245,11 @@ class Enroller:
         log.info("face templates deleted", extra={"employee_no": employee_no, "templates": removed})
         return removed
 
+    # -- consent withdrawal ---------------------------------------------------------------------------
+    def withdraw_consent(self, employee_no: str, *, actor: str) -> employees_repo.Withdrawal:
+        """See ``withdraw_consent`` below; the live gallery is this enroller's."""
+        return withdraw_consent(self.store, employee_no, actor=actor, clock=self.clock, gallery=self.gallery)
+
     # -- shared ---------------------------------------------------------------------------------------
     def _outliers(self, vectors: list[Vector]) -> list[int]:
         """Indexes of vectors unlike the others (leave-one-out mean), when a threshold is set."""
@@ -273,6 +281,33 @@ class Enroller:
             self.gallery.add(employee_no, np.stack(kept).astype(np.float32))
         log.info("face enrolled", extra={"employee_no": employee_no, "templates": stored, "source": source})
         return EnrolmentReport(employee_no, results, True, stored, needed)
+
+
+def withdraw_consent(
+    store: Store, employee_no: str, *, actor: str, clock: Clock, gallery: GalleryView | None = None
+) -> employees_repo.Withdrawal:
+    """The employee withdrew their consent: in one transaction the consent is marked withdrawn, their
+    templates and punch snapshot rows are deleted, the withdrawal is audited and queued for the HR server;
+    then the snapshot files are unlinked and the person leaves ``gallery`` (a running terminal without it
+    in hand drops them when it sees the templates change). Enrolment is refused afterwards until consent
+    is recorded again: ``Enroller.require_consent`` sees no open consent."""
+    withdrawal = employees_repo.withdraw_consent(
+        store, employee_no, purpose=PURPOSE, actor=actor, at=clock.now(), clock_synced=clock.synced()
+    )
+    if gallery is not None:
+        gallery.remove(employee_no)
+    unlinked = 0
+    for path in withdrawal.snapshot_paths:  # after the commit: a rolled-back withdrawal keeps its files
+        try:
+            with suppress(FileNotFoundError):
+                Path(path).unlink()
+            unlinked += 1
+        except OSError as exc:
+            # Its row is gone, so the snapshot purge sweeps the file as an orphan; never log the path.
+            log.error("snapshot file not removed on withdrawal: %s", type(exc).__name__)
+    log.info("consent withdrawn", extra={"employee_no": employee_no, "templates": withdrawal.templates,
+                                         "snapshots": unlinked})
+    return withdrawal
 
 
 # -- the roster the panel lists (names and counts only: never a template or a photo) --------------------

@@ -17,6 +17,16 @@ def register(commands: Any) -> None:
     search = sub.add_parser("search", help="1:N gallery search time for 1k..100k templates")
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler="device.cli.faces:bench_search")
+    liveness = sub.add_parser(
+        "liveness", help="MiniFAS on live faces and SYNTHETIC print/screen attacks: APCER, BPCER, AUC, speed"
+    )
+    liveness.add_argument("--max-images", type=int, default=0, help="bound the faces used (default 0 = all)")
+    liveness.add_argument("--threshold", type=float, default=0.0,
+                          help="liveness threshold (default 0 = recognition.liveness_threshold's default)")
+    liveness.add_argument("--variants", action="store_true",
+                          help="also measure altered preprocessing (BGR, 0-255, other crop scales) for comparison")
+    liveness.add_argument("--json", action="store_true")
+    liveness.set_defaults(handler="device.cli.faces_liveness:bench_liveness")
     sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
     sync.add_argument("--records", type=int, default=20000)
     sync.add_argument("--batch-size", type=int, default=100, help="records per MQTT message (1..500)")

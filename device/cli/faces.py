@@ -1,4 +1,5 @@
-"""Handlers of ``edgehr faces compare|liveness|calibrate`` and ``edgehr bench faces|search``.
+"""Handlers of ``edgehr faces compare`` and ``edgehr bench faces|search``, and the output helpers the other
+``faces`` handlers (faces_liveness.py, faces_calibrate.py) share.
 
 Output is for people (a table) or, with --json, one JSON object per line for scripts. Face images and
 templates are never printed or logged, only file names and scores.
@@ -85,92 +86,6 @@ def compare(args: argparse.Namespace) -> int:
         text = f"{score:.4f}\t{a}\t{b}" if score is not None else f"-\t{a}\t{b}\t{error} ({where})"
         _emit({"a": a, "b": b, "score": None if score is None else round(score, 6), "error": error}, args.json, text)
     _emit({"threshold": round(threshold, 6)}, args.json, f"threshold\t{threshold:.4f} (cosine; same person at/above)")
-    return 0
-
-
-def liveness(args: argparse.Namespace) -> int:
-    from device.vision.detector import YuNetDetector, largest
-    from device.vision.images import load_image
-    from device.vision.liveness import MiniFasLiveness
-
-    cfg = RecognitionSection()
-    detector = YuNetDetector()
-    model = MiniFasLiveness()
-    for path in args.images:
-        score: float | None = None
-        reason: str | None
-        try:
-            image = load_image(path)
-            face = largest(detector.detect(image))
-            if face is None:
-                reason = "no-face"
-            else:
-                score = model.probability_real(image, face)
-                reason = None if score >= cfg.liveness_threshold else "spoof"
-        except InputError as exc:
-            reason = exc.code
-        live = reason is None
-        text = f"{'live' if live else 'NOT live'}\t{'-' if score is None else f'{score:.4f}'}\t{path}" + (
-            f"\t{reason}" if reason else "")
-        _emit({"path": str(path), "live": live, "score": None if score is None else round(score, 6),
-               "reason": reason}, args.json, text)
-    return 0
-
-
-def calibrate(args: argparse.Namespace) -> int:
-    from device.vision import calibration as cal
-    from device.vision.images import load_image
-    from device.vision.pipeline import real_pipeline
-
-    if not 0 < args.far < 1:
-        raise InputError(f"--far {args.far} is not a rate between 0 and 1.", "Give e.g. --far 1e-3.")
-    items = cal.labelled_images(args.root)
-    if not items:
-        raise InputError(f"{args.root} holds no ROOT/<person>/<image> files.",
-                         "Point --root at a folder with one sub-folder of photos per person.")
-    pipeline = real_pipeline(RecognitionSection())
-    labels: list[str] = []
-    vectors: list[np.ndarray] = []
-    failed = 0
-    for person, path in items:
-        try:
-            vector, _ = pipeline.embed_for_compare(load_image(path))
-        except InputError:
-            vector = None
-        if vector is None:
-            failed += 1
-            continue
-        labels.append(person)
-        vectors.append(vector)
-    genuine_idx, impostor_idx = cal.pair_protocol(labels)
-    if len(genuine_idx) == 0 or len(impostor_idx) == 0:
-        raise InputError("Calibration needs at least two images of one person and two people.",
-                         "Add more labelled photos under --root.")
-    matrix = np.stack(vectors)
-    genuine = cal.pair_scores(matrix, genuine_idx)
-    impostor = cal.pair_scores(matrix, impostor_idx)
-    for row in cal.far_frr_rows(genuine, impostor, TABLE_THRESHOLDS):
-        _emit(row, args.json, f"threshold {row['threshold']:.3f}  FAR {row['far']:.5f}  FRR {row['frr']:.4f}")
-    threshold = cal.threshold_at_far(impostor, args.far)
-    summary = {
-        "target_far": args.far,
-        "threshold": round(threshold, 6),
-        "far": cal.far(impostor, threshold),
-        "frr": cal.frr(genuine, threshold),
-        "auc": round(cal.roc_auc(genuine, impostor), 6),
-        "genuine_pairs": int(genuine.size),
-        "impostor_pairs": int(impostor.size),
-        "images": len(items),
-        "failed_images": failed,
-        "embedder": pipeline.embedder.name,
-        "version": pipeline.embedder.version,
-    }
-    if impostor.size * args.far < 10:
-        summary["warning"] = "fewer than 10 impostor pairs lie above the target FAR: the threshold is uncertain"
-    _emit(summary, args.json,
-          f"threshold for FAR <= {args.far:g}: {threshold:.4f} (FAR {summary['far']:.5f}, FRR {summary['frr']:.4f}, "
-          f"AUC {summary['auc']:.4f}; {summary['genuine_pairs']} genuine / {summary['impostor_pairs']} impostor "
-          f"pairs; {failed} of {len(items)} images without a face)")
     return 0
 
 

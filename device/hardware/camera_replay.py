@@ -17,8 +17,8 @@ from device.clock import Clock, SystemClock
 from device.errors import InputError
 from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
 from device.hardware.camera_device import to_bgr
-from device.hardware.image_files import DEFAULT_MAX_PIXELS, read_image_file
 from device.hardware.pacing import Pacer
+from device.vision.images import MAX_PIXELS, load_image
 from device.vision.types import Image
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class ImageFolderCamera(_Replay):
         paced: bool = True,
         frames_per_image: int = 5,
         max_size: tuple[int, int] | None = None,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_pixels: int = MAX_PIXELS,
         clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -193,7 +193,7 @@ class ImageFolderCamera(_Replay):
 
     def _load(self, path: Path) -> Image | None:
         try:
-            return read_image_file(path, max_pixels=self.max_pixels, fit=self.max_size)
+            return load_image(path, max_pixels=self.max_pixels, fit=self.max_size)
         except InputError as exc:
             if path.name not in self.skipped:
                 log.warning("camera replay skips a file: %s", exc.what)

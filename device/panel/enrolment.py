@@ -1,9 +1,11 @@
-"""The admin enrolment pages: roster, consent, enrolment from photos or the kiosk camera, deletion.
+"""The admin enrolment pages: roster, consent, enrolment from photos or the kiosk camera, deletion,
+consent withdrawal, and the employee's punch snapshots (for disputes).
 
 Server-rendered HTML in zh-CN and en, usable on the terminal's 800x480 screen and on a desktop. Every
 page needs an admin session (device/panel/admin_auth.py); every form carries the session's CSRF token and
 a cross-site Origin is refused. Photos go through the same Enroller as ``edgehr faces enrol`` (quality
 gate, liveness and embedding live there, not here), are held in memory only and dropped after embedding.
+A punch snapshot is decrypted in memory for each view, audited, and served with Cache-Control: no-store.
 """
 
 from __future__ import annotations
@@ -20,18 +22,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from device.attendance.enrolment import Enroller, EnrolmentReport, OversizedPhoto, roster
-from device.errors import InputError
+from device.attendance.enrolment import PURPOSE, Enroller, EnrolmentReport, OversizedPhoto, roster
+from device.errors import InputError, StoreError
 from device.i18n import Language, t
 from device.panel.admin_auth import COOKIE, AdminAuth, Session, csrf_ok
 from device.panel.app import pick_language
 from device.panel.uploads import DEFAULT_LIMITS, Limits, UploadError, read_upload
+from device.store.employees import consent_history
+from device.store.snapshots import SnapshotStore
 
 _HERE = Path(__file__).parent
 EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_NAME = 80
 #: Small forms (login, consent, delete) are url-encoded and never larger than this.
 MAX_FORM_BYTES = 16 * 1024
+
+#: Punches with a snapshot listed on an employee's page (newest first).
+SNAPSHOTS_LISTED = 20
 
 #: (employee_no, actor) -> the report of an enrolment from the kiosk camera (the terminal's own camera).
 CameraEnrol = Callable[[str, str], EnrolmentReport]
@@ -60,7 +67,9 @@ def enrolment_router(
     default_language: Language,
     camera: CameraEnrol | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    snapshots: SnapshotStore | None = None,
 ) -> APIRouter:
+    """``snapshots``: the device's punch snapshots (listed and shown per employee); None hides them."""
     router = APIRouter()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
@@ -134,7 +143,7 @@ def enrolment_router(
 
     def employee_page(
         request: Request, session: Session, employee_no: str, *, report: EnrolmentReport | None = None,
-        source: str = "", error: str = "", status: int = 200,
+        source: str = "", error: str = "", status: int = 200, notice: str = "",
     ) -> Response:
         entry = employee_entry(employee_no)
         if entry is None:
@@ -144,7 +153,9 @@ def enrolment_router(
             request, "enrol_employee.html", session, status=status, entry=entry, report=report, source=source,
             error=error, camera=camera is not None, here=f"/admin/enrol/{quote(employee_no)}",
             needed=enroller.settings.min_good_images, limits=limits, max_mb=limits.max_file_bytes // (1024 * 1024),
-            version=consent_version(),
+            version=consent_version(), notice=notice,
+            consents=consent_history(enroller.store, employee_no, PURPOSE),
+            snapshots=None if snapshots is None else snapshots.recent(employee_no, SNAPSHOTS_LISTED),
         )
 
     # -- login ----------------------------------------------------------------------------------------
@@ -230,7 +241,8 @@ def enrolment_router(
         session = current(request)
         if session is None:
             return redirect(request, "/admin/login")
-        return employee_page(request, session, employee_no)
+        withdrawn = request.query_params.get("withdrawn") == "1"
+        return employee_page(request, session, employee_no, notice="enrol.withdraw.done" if withdrawn else "")
 
     @router.post("/admin/enrol/{employee_no}/photos", response_class=HTMLResponse)
     async def upload_photos(request: Request, employee_no: str) -> Response:
@@ -291,5 +303,44 @@ def enrolment_router(
         reason = form.get("reason", "").strip()[:200] or "deleted at the device panel"
         await run_in_threadpool(enroller.delete, employee_no, actor=session.actor, reason=reason)
         return redirect(request, f"/admin/enrol?deleted={quote(employee_no)}")
+
+    # -- consent withdrawal ---------------------------------------------------------------------------
+    @router.post("/admin/enrol/{employee_no}/withdraw", response_class=HTMLResponse)
+    async def withdraw(request: Request, employee_no: str) -> Response:
+        try:
+            form = await small_form(request)
+            session = check_post(request, form.get("csrf"))
+        except _Refused as exc:
+            return refused(request, exc)
+        if employee_entry(employee_no) is None:
+            return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
+        if form.get("confirm_withdraw", "").strip() != employee_no:
+            return employee_page(request, session, employee_no, error="enrol.withdraw.mismatch", status=400)
+        try:
+            await run_in_threadpool(enroller.withdraw_consent, employee_no, actor=session.actor)
+        except InputError as exc:
+            return employee_page(request, session, employee_no, error=f"enrol.withdraw.{exc.code}", status=409)
+        return redirect(request, f"/admin/enrol/{quote(employee_no)}?withdrawn=1")
+
+    # -- punch snapshots (disputes) -------------------------------------------------------------------
+    @router.get("/admin/enrol/{employee_no}/snapshots/{punch_id}")
+    async def snapshot(request: Request, employee_no: str, punch_id: int) -> Response:
+        session = current(request)
+        if session is None:
+            return redirect(request, "/admin/login")
+        if snapshots is None:
+            return render(request, "admin_message.html", session, status=404, key="enrol.snapshot.missing", values={})
+        try:
+            jpeg = await run_in_threadpool(snapshots.view, punch_id, employee_no=employee_no, actor=session.actor)
+        except StoreError:
+            return render(request, "admin_message.html", session, status=409, key="enrol.snapshot.damaged", values={})
+        if jpeg is None:
+            return render(request, "admin_message.html", session, status=404, key="enrol.snapshot.missing", values={})
+        # Decrypted for this response only: never cached by the browser or a proxy, never saved in clear.
+        return Response(jpeg, media_type="image/jpeg", headers={
+            "Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+            "Content-Disposition": f'inline; filename="punch-{punch_id}.jpg"',
+        })
 
     return router

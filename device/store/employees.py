@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
 from device.errors import InputError
-from device.store import audit
+from device.store import audit, outbox
 from device.store.database import Store
 from device.store.datakey import DataKey
 
@@ -157,3 +158,98 @@ def load_templates(store: Store, key: DataKey, model: str) -> list[Template]:
 
 def names(store: Store) -> dict[str, str]:
     return dict(store.conn.execute("SELECT employee_no, name FROM employees"))
+
+
+# -- consent withdrawal -----------------------------------------------------------------------------------
+#: Characters a record's ``admin`` may hold (the protocol's identifier rule); others become "_".
+_NOT_IDENT = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What a consent withdrawal did. ``snapshot_paths`` are the files of the deleted snapshot rows: the
+    caller unlinks them once the transaction has committed."""
+
+    employee_no: str
+    versions: list[str]  # the consent text versions withdrawn
+    templates: int
+    snapshot_paths: list[str]
+    outbox_seq: int
+
+
+def withdraw_consent(
+    store: Store, employee_no: str, *, purpose: str, actor: str, at: datetime, clock_synced: bool
+) -> Withdrawal:
+    """Withdraw the employee's consent to ``purpose`` and delete their face data, in ONE transaction.
+
+    Marks every open consent withdrawn (when, by whom; the rows stay as the record of what was signed),
+    deletes all their face templates and punch snapshot rows, audits it, and queues an "enrolment"
+    record (event "removed") so the HR server learns of it. Raises InputError ("no-consent") when no
+    consent is open: nothing is changed then.
+    """
+    with store.transaction() as conn:
+        employee = conn.execute("SELECT id FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
+        if employee is None:
+            raise InputError(f"Employee {employee_no} does not exist on this device.",
+                             "Check the employee number.", code="unknown-employee")
+        open_rows = conn.execute(
+            "SELECT id, text_version FROM consents WHERE subject_kind = 'employee' AND subject_ref = ?"
+            " AND purpose = ? AND withdrawn_at IS NULL ORDER BY id",
+            (employee_no, purpose),
+        ).fetchall()
+        if not open_rows:
+            raise InputError(
+                f"Employee {employee_no} has no consent to {purpose} on record; there is nothing to withdraw.",
+                "Check the employee number; a withdrawn consent stays withdrawn until it is recorded again.",
+                code="no-consent",
+            )
+        conn.executemany(
+            "UPDATE consents SET withdrawn_at = ?, withdrawn_by = ? WHERE id = ?",
+            [(at.isoformat(), actor, row[0]) for row in open_rows],
+        )
+        templates = conn.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee[0],)).rowcount
+        snapshots = conn.execute(
+            "SELECT s.punch_id, s.path FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"
+            " WHERE p.employee_no = ?",
+            (employee_no,),
+        ).fetchall()
+        conn.executemany("DELETE FROM punch_snapshots WHERE punch_id = ?", [(r[0],) for r in snapshots])
+        versions = [str(row[1]) for row in open_rows]
+        audit.record(
+            conn, at=at, actor=actor, action="consent.withdraw", subject=employee_no,
+            detail={"purpose": purpose, "versions": versions, "templates": templates, "snapshots": len(snapshots)},
+        )
+        seq = outbox.enqueue(
+            conn,
+            "enrolment",
+            f"consent-{open_rows[-1][0]}-withdrawn",
+            {
+                "event": "removed",
+                "employee_no": employee_no,
+                "admin": _NOT_IDENT.sub("_", actor)[:64] or "device",
+                "consent_ref": versions[-1][:64],
+            },
+            created_at_ms=int(at.timestamp() * 1000),
+            clock_synced=clock_synced,
+        )
+    return Withdrawal(employee_no, versions, int(templates), [str(r[1]) for r in snapshots], seq)
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    """One consent record of an employee, as the panel lists it (newest first)."""
+
+    text_version: str
+    recorded_at: str
+    recorded_by: str
+    withdrawn_at: str | None
+    withdrawn_by: str | None
+
+
+def consent_history(store: Store, employee_no: str, purpose: str) -> list[ConsentEntry]:
+    rows = store.conn.execute(
+        "SELECT text_version, recorded_at, recorded_by, withdrawn_at, withdrawn_by FROM consents"
+        " WHERE subject_kind = 'employee' AND subject_ref = ? AND purpose = ? ORDER BY id DESC",
+        (employee_no, purpose),
+    ).fetchall()
+    return [ConsentEntry(str(r[0]), str(r[1]), str(r[2]), r[3], r[4]) for r in rows]

@@ -173,6 +173,12 @@ CREATE TABLE downlink_held (
 );
 """
 
+# Consent withdrawal: who withdrew it (withdrawn_at is in the initial schema). A withdrawn consent row stays
+# as the record of what was signed and when it ended; the person's face data goes with the withdrawal.
+SCHEMA_V6_CONSENT_WITHDRAWAL = """
+ALTER TABLE consents ADD COLUMN withdrawn_by TEXT;
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
@@ -180,6 +186,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "encrypted punch snapshots", SCHEMA_V3_SNAPSHOTS),
     (4, "employee kiosk PINs (salted scrypt hashes) for 1:1 mode", SCHEMA_V4_PINS),
     (5, "downlink commands held until their turn", SCHEMA_V5_DOWNLINK_HELD),
+    (6, "consent withdrawal: who withdrew it", SCHEMA_V6_CONSENT_WITHDRAWAL),
 ]
 
 

@@ -69,6 +69,17 @@ def face_crop_jpeg(image: Image, box: Sequence[float] | None) -> bytes:
 
 
 @dataclass(frozen=True)
+class SnapshotEntry:
+    """A punch that has a snapshot, as the admin panel lists it (never the image itself)."""
+
+    punch_id: int
+    uid: str
+    direction: str
+    device_time: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
 class PurgeResult:
     removed: int  # snapshots (rows and their files) past retention
     orphans: int  # files with no row, left by a crash between writing the file and its row
@@ -182,6 +193,35 @@ class SnapshotStore:
                     entry.unlink()
                     swept += 1
         return swept
+
+    def recent(self, employee_no: str, limit: int = 20) -> list[SnapshotEntry]:
+        """The employee's newest punches that have a snapshot (for an admin settling a dispute)."""
+        rows = self.store.conn.execute(
+            "SELECT p.id, p.uid, p.direction, p.device_time, s.expires_at FROM punch_snapshots s"
+            " JOIN punches p ON p.id = s.punch_id WHERE p.employee_no = ? ORDER BY p.device_time_ms DESC, p.id DESC"
+            " LIMIT ?",
+            (employee_no, limit),
+        ).fetchall()
+        return [SnapshotEntry(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+    def view(self, punch_id: int, *, employee_no: str, actor: str) -> bytes | None:
+        """The snapshot of ``employee_no``'s punch ``punch_id`` as JPEG bytes, audited as "snapshot.view" by
+        ``actor``; None if that punch of that employee has no snapshot. Decrypted in memory only."""
+        row = self.store.conn.execute(
+            "SELECT p.uid FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"
+            " WHERE s.punch_id = ? AND p.employee_no = ?",
+            (punch_id, employee_no),
+        ).fetchone()
+        if row is None:
+            return None
+        jpeg = self.load(punch_id)
+        if jpeg is None:
+            return None
+        # Audited before a byte is shown: a view that reached the screen is always on record.
+        with self.store.transaction() as conn:
+            audit.record(conn, at=self.clock.now(), actor=actor, action="snapshot.view", subject=employee_no,
+                         detail={"punch_uid": str(row[0])})
+        return jpeg
 
     def count(self) -> int:
         return int(self.store.conn.execute("SELECT count(*) FROM punch_snapshots").fetchone()[0])

@@ -4,6 +4,15 @@ A "genuine" pair is two images of one person, an "impostor" pair two people. Sco
 similarities (higher = more alike). FAR(t) = share of impostor pairs scoring >= t; FRR(t) = share of
 genuine pairs scoring < t. The operating threshold is the smallest t with FAR(t) <= the target.
 
+Margin (1:N gallery simulation): the kiosk accepts a search only when the best person's score reaches
+the threshold AND beats the best OTHER person's by recognition.margin. ``gallery_split`` enrols the first
+``enrol_k`` images (sorted by path) of each person who has more, except every ``holdout_every``-th such
+person, who is held out as unknown with everyone who has too few images; each remaining image probes
+the real ``Gallery``. ``margin_rows`` then counts, per margin: genuine acceptance (right person
+accepted), wrong-person acceptance (an enrolled person's probe accepted as someone else) and unknown
+acceptance (a held-out person accepted as anyone). ``choose_margin`` picks the default by a written
+rule (see there); models/calibration.toml records the run it came from.
+
 The product's default threshold (recognition.threshold = 0) is read from models/calibration.toml, one
 table per embedder, written from a recorded ``edgehr faces calibrate`` run; the embedder's version (the
 hash of its model file) is stored with it, and a mismatch is an error rather than a silently wrong
@@ -23,6 +32,7 @@ import numpy as np
 from device.config.device import RecognitionSection
 from device.errors import ModelError
 from device.paths import CHECKOUT
+from device.vision.gallery import Gallery
 
 CALIBRATION_FILE = CHECKOUT / "models" / "calibration.toml"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".pgm", ".gif"}
@@ -151,6 +161,109 @@ def summarise(genuine: np.ndarray, impostor: np.ndarray) -> Verification:
 
 def far_frr_rows(genuine: np.ndarray, impostor: np.ndarray, thresholds: Sequence[float]) -> list[dict[str, float]]:
     return [{"threshold": float(t), "far": far(impostor, t), "frr": frr(genuine, t)} for t in thresholds]
+
+
+#: Margins the gallery simulation reports.
+TABLE_MARGINS = (0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1)
+#: ``choose_margin``: how many retries of a genuine person one wrong-name (or stranger) punch is worth.
+MARGIN_ERROR_COST = 10.0
+
+
+@dataclass(frozen=True)
+class GallerySplit:
+    """Indexes into the labelled images: who is enrolled with which images, and the probes."""
+
+    enrolled: dict[str, list[int]]
+    known_probes: list[int]  # images of enrolled people not used as templates
+    unknown_probes: list[int]  # images of people held out of the gallery
+
+
+def gallery_split(labels: Sequence[str], enrol_k: int = 1, holdout_every: int = 5) -> GallerySplit:
+    """Enrol k images per person, probe with the rest, hold some people out (see module docstring)."""
+    if enrol_k < 1 or holdout_every < 2:
+        raise ValueError("enrol_k must be >= 1 and holdout_every >= 2")
+    by_person: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_person.setdefault(label, []).append(i)
+    enrolled: dict[str, list[int]] = {}
+    known: list[int] = []
+    unknown: list[int] = []
+    eligible = 0
+    for person in sorted(by_person):
+        images = by_person[person]
+        if len(images) <= enrol_k:
+            unknown.extend(images)
+            continue
+        eligible += 1
+        if eligible % holdout_every == 0:
+            unknown.extend(images)
+            continue
+        enrolled[person] = images[:enrol_k]
+        known.extend(images[enrol_k:])
+    return GallerySplit(enrolled, sorted(known), sorted(unknown))
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe searched in the simulated gallery (``expected`` None = a held-out person)."""
+
+    expected: str | None
+    best: str | None
+    score: float
+    runner_up: float
+
+
+def gallery_probes(embeddings: np.ndarray, labels: Sequence[str], split: GallerySplit) -> list[ProbeResult]:
+    """Search every probe in a real ``Gallery`` holding the enrolled templates."""
+    gallery = Gallery(threshold=-1.0, margin=0.0)  # scores only: the acceptance rule is applied per margin
+    gallery.add_many((person, embeddings[idx]) for person, idx in split.enrolled.items())
+    results = []
+    for i in split.known_probes + split.unknown_probes:
+        match = gallery.search(embeddings[i])
+        expected = labels[i] if labels[i] in split.enrolled else None
+        results.append(ProbeResult(expected, match.employee_no, match.score, match.runner_up))
+    return results
+
+
+def margin_rows(probes: Sequence[ProbeResult], threshold: float, margins: Sequence[float]) -> list[dict[str, float]]:
+    """Per margin: genuine, wrong-person and unknown acceptance rates (``Gallery.search``'s rule)."""
+    known = [p for p in probes if p.expected is not None]
+    unknown = [p for p in probes if p.expected is None]
+    rows = []
+    for margin in margins:
+        def accepted(p: ProbeResult, m: float = margin) -> bool:
+            return p.score >= threshold and p.score - p.runner_up >= m
+
+        rows.append({
+            "margin": float(margin),
+            "threshold": round(float(threshold), 6),
+            "genuine_accept": _share(sum(accepted(p) and p.best == p.expected for p in known), len(known)),
+            "wrong_person_accept": _share(sum(accepted(p) and p.best != p.expected for p in known), len(known)),
+            "unknown_accept": _share(sum(accepted(p) for p in unknown), len(unknown)),
+        })
+    return rows
+
+
+def _share(count: int, total: int) -> float:
+    return round(count / total, 6) if total else 0.0
+
+
+def choose_margin(rows: Sequence[dict[str, float]], error_cost: float = MARGIN_ERROR_COST) -> float:
+    """The margin maximising genuine acceptance - ``error_cost`` x (wrong-person + unknown acceptance).
+
+    Why this rule: a larger margin turns some genuine punches into "look again" (a retry, seconds) and
+    some wrong-name or stranger punches into rejections (the one error a terminal must not make). Taking
+    a wrong punch as ``error_cost`` (10) times as costly as a retry states that trade-off in one number;
+    ties go to the smaller margin.
+    """
+    if not rows:
+        raise ValueError("no margin rows")
+
+    def value(row: dict[str, float]) -> float:
+        return row["genuine_accept"] - error_cost * (row["wrong_person_accept"] + row["unknown_accept"])
+
+    best = max(value(r) for r in rows)
+    return min(r["margin"] for r in rows if value(r) >= best - 1e-12)
 
 
 def read_calibration(path: Path = CALIBRATION_FILE) -> dict[str, dict[str, object]]:

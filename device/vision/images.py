@@ -1,10 +1,16 @@
-"""Safe image loading: any photo an admin uploads or a dataset holds becomes a BGR uint8 H x W x 3 array.
+"""Safe image loading: any photo an admin uploads, a dataset holds or a replay folder holds becomes a BGR
+uint8 H x W x 3 array. The one image decoder of the product (vision, enrolment, the server's photo
+uploads and the folder camera all use it).
 
 The size is read from the file's header (Pillow opens lazily) before any pixel is decoded, so a
-"decompression bomb" is refused without allocating its pixels. JPEG and PNG and PGM are decoded by
-OpenCV from bytes (``cv2.imread`` cannot take non-ASCII paths on every platform, bytes can); GIF by
-Pillow (OpenCV has no GIF reader). Phone JPEGs carry their rotation in EXIF: it is applied, so a
-portrait selfie is upright for the detector.
+"decompression bomb" or a photo above ``max_pixels`` is refused without allocating its pixels. JPEG, PNG
+and PGM are decoded by OpenCV from bytes (``cv2.imread`` cannot take non-ASCII paths on every platform,
+bytes can); GIF by Pillow (OpenCV has no GIF reader), first frame only. Grey, 16-bit and alpha images
+become 8-bit BGR. Phone JPEGs carry their rotation in EXIF: it is applied, so a portrait selfie is
+upright for the detector. ``fit`` = (width, height) scales a larger image down to fit that box (never
+up), as a camera set to that resolution would deliver it; a JPEG is then decoded at 1/2, 1/4 or 1/8
+size directly (DCT scaling), far faster for a large photo. Every refusal is an InputError with code
+"unreadable" or "too-large" and a message naming the file.
 """
 
 from __future__ import annotations
@@ -30,9 +36,15 @@ def _unreadable(path: Path, why: str) -> InputError:
     )
 
 
-def _too_large(path: Path, width: int, height: int) -> InputError:
+def _too_large(path: Path, width: int, height: int, max_pixels: int = MAX_PIXELS) -> InputError:
+    if width * height == 0:  # Pillow's own bomb check fired before the size was known
+        return InputError(
+            f"Image {path.name} declares more pixels than any photo needs (a decompression bomb?).",
+            "Use an ordinary photo (a face needs only a few hundred pixels).",
+            code="too-large",
+        )
     return InputError(
-        f"Image {path.name} is {width} x {height} pixels, above the limit of {MAX_PIXELS // 1_000_000} megapixels.",
+        f"Image {path.name} is {width} x {height} pixels, above the limit of {max_pixels / 1e6:g} megapixels.",
         "Resize the photo (a face needs only a few hundred pixels) and try again.",
         code="too-large",
     )
@@ -103,10 +115,13 @@ def to_bgr(pixels: np.ndarray) -> Image:
     return np.ascontiguousarray(out, dtype=np.uint8)
 
 
-def decode_image(data: bytes, path: Path) -> Image:
-    """Decode image bytes (named by ``path`` in messages) into BGR uint8; see module docstring."""
+def decode_image(
+    data: bytes, path: Path | str, *, max_pixels: int = MAX_PIXELS, fit: tuple[int, int] | None = None
+) -> Image:
+    """Decode image bytes (``path`` only names the file in messages) into BGR uint8; see module docstring."""
     import cv2
 
+    path = Path(path)
     if not data:
         raise _unreadable(path, "the file is empty")
     if len(data) > MAX_BYTES:
@@ -116,22 +131,39 @@ def decode_image(data: bytes, path: Path) -> Image:
             code="too-large",
         )
     width, height, fmt, orientation = _header_size(path, data)
-    if width * height > MAX_PIXELS:
-        raise _too_large(path, width, height)
+    if width * height > max_pixels:
+        raise _too_large(path, width, height, max_pixels)
     if width < 1 or height < 1:
         raise _unreadable(path, "it has no pixels")
+    rotated = fmt == "JPEG" and orientation in (5, 6, 7, 8)  # EXIF turns these a quarter: upright w/h swap
+    upright = (height, width) if rotated else (width, height)
+    scale = 1.0 if fit is None else min(1.0, fit[0] / upright[0], fit[1] / upright[1])
+    reduce = 1
     if fmt == "GIF":
         pixels = _decode_with_pillow(data, path)
     else:
-        buffer = np.frombuffer(data, dtype=np.uint8)
-        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+        # DCT scaling only by a factor that still leaves at least the pixels ``fit`` asks for.
+        reduce = next((f for f in (8, 4, 2) if fmt == "JPEG" and f * scale <= 1.0), 1)
+        flag = {1: cv2.IMREAD_UNCHANGED, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
+        decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
         # OpenCV returns None for corrupt data and for the few formats Pillow identifies but this
         # OpenCV build lacks: Pillow then decodes it, or raises "unreadable" for corrupt pixels.
-        pixels = _decode_with_pillow(data, path) if decoded is None else np.asarray(decoded)
+        if decoded is None:
+            pixels, reduce = _decode_with_pillow(data, path), 1
+        else:
+            pixels = np.asarray(decoded)
     image = to_bgr(pixels)
-    if image.shape[0] != height or image.shape[1] != width:
+    # libjpeg's scaled size is the ceiling of size / factor.
+    if image.shape[0] != -(-height // reduce) or image.shape[1] != -(-width // reduce):
         raise _unreadable(path, "the decoded size differs from the header (truncated or corrupt file)")
-    return _apply_orientation(image, orientation) if fmt == "JPEG" else image
+    if fmt == "JPEG":
+        image = _apply_orientation(image, orientation)
+    if scale < 1.0:
+        size = (max(1, round(upright[0] * scale)), max(1, round(upright[1] * scale)))
+        if (image.shape[1], image.shape[0]) != size:
+            image = np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return image
 
 
 def _decode_with_pillow(data: bytes, path: Path) -> np.ndarray:
@@ -147,12 +179,12 @@ def _decode_with_pillow(data: bytes, path: Path) -> np.ndarray:
                 img.seek(0)  # first frame of an animated GIF
                 rgb = img.convert("RGB")
                 rgb.load()
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise _unreadable(path, "the pixel data is corrupt or truncated") from exc
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
 
 
-def load_image(path: Path) -> Image:
+def load_image(path: Path, *, max_pixels: int = MAX_PIXELS, fit: tuple[int, int] | None = None) -> Image:
     """Read an image file into BGR uint8 H x W x 3; InputError (code unreadable/too-large) if it cannot be used."""
     try:
         size = path.stat().st_size
@@ -168,4 +200,4 @@ def load_image(path: Path) -> Image:
         data = path.read_bytes()
     except OSError as exc:
         raise _unreadable(path, "the file cannot be opened") from exc
-    return decode_image(data, path)
+    return decode_image(data, path, max_pixels=max_pixels, fit=fit)

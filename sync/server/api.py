@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from device.errors import EdgehrError, InputError, StoreError
 from sync.server import auth, export, timesheets
+from sync.server.cert_revocation import revoke_device_certificate
 from sync.server.config import ServerConfig
 from sync.server.enrolment import MAX_PHOTO_BYTES, EmbedderParts, Lazy, ServerEnroller, real_embedder_parts
 from sync.server.pages import pages_router, static_files
@@ -318,7 +319,10 @@ def create_app(
 
     @app.post("/api/devices/{device_id}/revoke")
     def revoke_device(device_id: str, who: WriteDevices) -> dict[str, Any]:
-        return devices.revoke(store, device_id, who.actor)
+        """Ingest refuses the device from now on; its broker certificate is revoked too when the server
+        holds the CA (``pki.ca_dir``), else ``certificate.command`` says what to run where the CA is."""
+        device = devices.revoke(store, device_id, who.actor)
+        return device | {"certificate": revoke_device_certificate(config.pki, device_id)}
 
     @app.post("/api/devices/{device_id}/rotate-keys", status_code=202)
     def rotate_device_keys(device_id: str, who: WriteDevices) -> dict[str, Any]:
@@ -346,6 +350,20 @@ def create_app(
     @app.get("/api/webhooks")
     def list_webhooks(who: WriteHR) -> dict[str, Any]:
         return {"webhooks": webhook_rows.list_all(store)}
+
+    @app.get("/api/webhooks/dead-letters")
+    def list_dead_letters(who: WriteHR) -> dict[str, Any]:
+        """Deliveries given up on after ``webhooks.max_attempts`` failed attempts, newest first."""
+        return {"dead_letters": webhook_rows.dead_letters(store)}
+
+    @app.post("/api/webhooks/deliveries/{delivery_id}/retry")
+    def retry_delivery(delivery_id: int, who: WriteHR) -> dict[str, Any]:
+        """Give a dead-lettered delivery a fresh schedule; the delivery loop sends it on its next round."""
+        if not webhook_rows.requeue(store, delivery_id, who.actor):
+            raise NotFound(
+                f"Delivery {delivery_id} is not dead-lettered.", "List them with GET /api/webhooks/dead-letters."
+            )
+        return {"id": delivery_id, "requeued": True}
 
     @app.get("/api/webhooks/{webhook_id}/deliveries")
     def list_deliveries(webhook_id: int, who: WriteHR) -> dict[str, Any]:

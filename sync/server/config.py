@@ -60,6 +60,45 @@ class ApiSection(Section):
     port: int = field(8443, "API port", "TCP port of the HR API and pages.", ge=1, le=65535)
 
 
+class WebhooksSection(Section):
+    enabled: bool = field(True, "Deliver webhooks", "Send queued webhook deliveries from `edgehr server run`.")
+    interval_seconds: float = field(
+        5.0, "Delivery interval", "Seconds between two looks for due deliveries.", gt=0, le=3600
+    )
+    first_retry_seconds: float = field(
+        30.0, "First retry", "Wait after a failed attempt; it doubles with each failure in a row.", gt=0, le=86400
+    )
+    max_retry_seconds: float = field(
+        43200.0, "Longest retry wait", "The doubling waits stop growing here (12 h).", gt=0, le=7 * 86400
+    )
+    max_attempts: int = field(
+        12, "Attempts", "Failed attempts before a delivery is dead-lettered (GET /api/webhooks/dead-letters).",
+        ge=1, le=100,
+    )
+    timeout_seconds: float = field(10.0, "Request timeout", "Seconds a receiver has to answer.", gt=0, le=120)
+    batch: int = field(100, "Batch", "Deliveries tried per round at most.", ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _waits_in_order(self) -> WebhooksSection:
+        if self.max_retry_seconds < self.first_retry_seconds:
+            raise ValueError("webhooks.max_retry_seconds must be at least webhooks.first_retry_seconds")
+        return self
+
+
+class PkiSection(Section):
+    ca_dir: Path | None = field(
+        None,
+        "CA folder",
+        "The site CA (made by ops/ca/edgehr-ca init). Set: revoking a device also revokes its broker certificate"
+        " and rewrites the CRL. Empty: the API answers with the edgehr-ca command to run where the CA is kept.",
+    )
+    crl_file: Path | None = field(
+        None,
+        "Broker CRL file",
+        "The broker's crlfile; after a revocation the new CRL is copied here. Empty: the CA's own crl.pem.",
+    )
+
+
 class ServerConfig(Section):
     """Root of the central server's configuration file."""
 
@@ -69,4 +108,6 @@ class ServerConfig(Section):
     broker: BrokerSection = field(..., "Broker", "MQTT broker connection.")
     ingest: IngestSection = field(IngestSection(), "Ingest", "Workers that store device records.")
     api: ApiSection = field(ApiSection(), "HR API", "HTTP API and HR pages.")
+    pki: PkiSection = field(PkiSection(), "PKI", "The site CA, for revoking device certificates.")
+    webhooks: WebhooksSection = field(WebhooksSection(), "Webhooks", "Delivery of outgoing webhooks.")
     logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")

@@ -1,8 +1,10 @@
 """``edgehr server run --config FILE``: the ingest workers and the HR API in one command.
 
 The workers are child processes under a Supervisor (own process groups, dying with this process),
-restarted if one exits; the HR API runs on uvicorn in this process. SIGINT or SIGTERM stops the API,
-then the workers (SIGTERM, a grace period, SIGKILL), and returns.
+restarted if one exits; the HR API runs on uvicorn in this process, and so does the webhook delivery
+loop (a thread with its own store connection, see ``sync.server.webhook_loop``). SIGINT or SIGTERM stops
+the API, the webhook loop (after its current round), then the workers (SIGTERM, a grace period,
+SIGKILL), and returns.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from device.supervisor import Supervisor
 from sync.server.config import ServerConfig
 from sync.server.ingest import load_server_identity, server_keys_path
 from sync.server.store.hr_store import database_url, open_hr_store
+from sync.server.webhook_loop import WebhookLoop
+from sync.server.webhooks import HttpPost, httpx_post
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SHARE_GROUP = "ingest"
 #: Restarts of one worker within a run before the server gives up on it and stops.
 MAX_RESTARTS = 20
 
@@ -32,19 +37,36 @@ def worker_names(config: ServerConfig) -> list[str]:
     return [f"ingest-{n}" for n in range(1, config.ingest.workers + 1)]
 
 
-def run_server(config_path: Path, stop: threading.Event) -> int:
+def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost = httpx_post) -> int:
+    """Run until ``stop`` is set; ``http_post`` is the webhooks' transport (the real one unless a tool
+    passes another)."""
     config = load_toml_model(config_path, ServerConfig)
     state = config.server.state_dir
     # Keys and schema first, in this process: workers starting together must not race to create them.
     load_server_identity(state)
-    store = open_hr_store(database_url(config.server.database_url, state), config.server.timezone)
+    if config.ingest.share_group == DEFAULT_SHARE_GROUP:
+        log.warning(
+            "ingest.share_group is the default %r: a device that subscribes to $share/%s/... takes turns of the"
+            " uplink (the courier resends them, but slowly). Set it to a random name: openssl rand -hex 12",
+            DEFAULT_SHARE_GROUP,
+            DEFAULT_SHARE_GROUP,
+        )
+    url = database_url(config.server.database_url, state)
+    store = open_hr_store(url, config.server.timezone)
     from sync.server.api import create_app
 
     api = BackgroundServer(create_app(config, store), config.api.host, config.api.port)
     supervisor = Supervisor(state / "logs")
     env = {"PYTHONPATH": str(CHECKOUT)}
     names = worker_names(config)
+    webhooks_stop = threading.Event()
+    webhooks_thread: threading.Thread | None = None
     try:
+        if config.webhooks.enabled:
+            loop = WebhookLoop(
+                lambda: open_hr_store(url, config.server.timezone), config.webhooks, webhooks_stop, http_post
+            )
+            webhooks_thread = loop.start_thread()
         for name in names:
             supervisor.start(
                 name,
@@ -69,6 +91,10 @@ def run_server(config_path: Path, stop: threading.Event) -> int:
                     supervisor.start(name, child.argv, env=env)
     finally:
         api.stop()
+        webhooks_stop.set()
+        if webhooks_thread is not None:
+            # A round ends within batch x timeout; the thread is not a daemon, so this join is the bound.
+            webhooks_thread.join(config.webhooks.batch * config.webhooks.timeout_seconds + 5)
         supervisor.stop_all(grace=10.0)
         store.close()
     return 0

@@ -269,3 +269,49 @@ def test_runner_refuses_blink(tmp_path: Path) -> None:
     finally:
         gpio.close()
         store.close()
+
+
+def test_turn_settings_come_from_the_config() -> None:
+    from device.attendance.challenge import configured_rule
+    from device.config.device import RecognitionSection
+
+    assert configured_rule(RecognitionSection()) is None  # off by default
+    default = RecognitionSection(active_challenge="turn")
+    assert (default.turn_degrees, default.turn_frames) == (TURN_MIN_DEGREES, TURN_MAX_FRAMES)
+    rule = configured_rule(RecognitionSection(active_challenge="turn", turn_degrees=20.0, turn_frames=10))
+    assert rule == TurnRule(20.0, 10)
+    assert rule is not None
+    turn = HeadTurn(rule, 0.0)
+    assert [turn.step(y) for y in (5.0, 17.0, 19.9)] == ["waiting"] * 3  # 17 passed the default, not 20
+    assert turn.step(20.5) == "passed"
+    slow = HeadTurn(rule, 0.0)
+    assert [slow.step(1.0) for _ in range(10)][-1] == "timed-out"  # the 10th frame ends it
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"turn_degrees": 4.0}, {"turn_degrees": 46.0}, {"turn_frames": 4}, {"turn_frames": 301},
+     {"active_challenge": "turn", "turn_degrees": 25.0, "max_yaw_degrees": 20.0}],
+    ids=["turn-too-small", "turn-too-large", "too-few-frames", "too-many-frames", "turn-beyond-quality-gate"],
+)
+def test_turn_settings_are_validated(settings: dict[str, object]) -> None:
+    from pydantic import ValidationError
+
+    from device.config.device import RecognitionSection
+
+    with pytest.raises(ValidationError):
+        RecognitionSection(**settings)
+
+
+def test_a_turn_beyond_the_quality_gate_is_fine_while_the_challenge_is_off() -> None:
+    from device.config.device import RecognitionSection
+
+    assert RecognitionSection(active_challenge="off", turn_degrees=25.0, max_yaw_degrees=20.0).turn_degrees == 25.0
+
+
+def test_turn_settings_are_documented_for_the_panel() -> None:
+    from device.config.device import RecognitionSection
+
+    for name in ("turn_degrees", "turn_frames", "active_challenge"):
+        info = RecognitionSection.model_fields[name]
+        assert info.title and info.description and len(info.description) > 40

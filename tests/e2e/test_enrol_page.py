@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from device.panel.enrolment import consent_version
 from device.panel.serve import BackgroundServer
 from tests.attendance.real_vision import requires_vision
+from tests.e2e.cjk import assert_cjk_renders
 from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos
 
 pytestmark = requires_vision
@@ -67,6 +68,7 @@ def test_enrol_from_photos_then_delete(site: tuple[str, Site]) -> None:
             page.locator("input[name=password]").fill(PASSWORD)
             page.locator("#login").click()
             expect(page.locator("h1")).to_have_text("人脸录入")
+            assert_cjk_renders(page)  # the Chinese is drawn with real glyphs, not empty boxes
             # Consent: the text and its version are shown; the admin records that the employee signed.
             expect(page.locator("#consent-version")).to_contain_text(consent_version())
             expect(page.locator("#consent-text")).to_contain_text("人脸模板")

@@ -20,6 +20,7 @@ from device.panel.enrolment import CameraEnrol, enrolment_router
 from device.panel.uploads import DEFAULT_LIMITS, Limits
 from device.store import Store, open_store
 from device.store.datakey import load_or_create
+from device.store.snapshots import SnapshotStore
 from tests.attendance.real_vision import CELEB, celeb_identities, recognition_settings
 
 PASSWORD = "correct horse battery"  # set by the test itself: the repository holds no password
@@ -37,10 +38,11 @@ class Site:
     store: Store
     enroller: Enroller
     auth: AdminAuth
+    snapshots: SnapshotStore | None = None
 
 
 def build_site(state: Path, vision: Any, *, limits: Limits = DEFAULT_LIMITS, camera: CameraEnrol | None = None,
-               password: str | None = PASSWORD) -> Site:
+               password: str | None = PASSWORD, with_snapshots: bool = False) -> Site:
     config = device_config(state)
     store = open_store(state / "device.db", check_same_thread=False)
     enroller = Enroller(store=store, key=load_or_create(state / "keys" / "data.key"), embedder=vision.pipeline,
@@ -49,10 +51,12 @@ def build_site(state: Path, vision: Any, *, limits: Limits = DEFAULT_LIMITS, cam
     if password is not None:
         write_password(password_path(state), password)
     auth = AdminAuth(password_path(state))
+    snapshots = SnapshotStore(store, enroller.key, state / "snapshots", enroller.clock,
+                              retention_days=7) if with_snapshots else None
     app = create_app(health=lambda: collect("gate-1", store, state, SystemClock()), default_language="zh-CN",
                      extra_routers=[enrolment_router(enroller, auth, default_language="zh-CN", camera=camera,
-                                                     limits=limits)])
-    return Site(app, store, enroller, auth)
+                                                     limits=limits, snapshots=snapshots)])
+    return Site(app, store, enroller, auth, snapshots)
 
 
 def good_photos() -> list[Path]:

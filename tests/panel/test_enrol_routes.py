@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from device.attendance.enrolment import PURPOSE
-from device.hardware.image_files import decode_image_bytes
 from device.panel.admin_auth import MAX_FAILURES, verify_password
 from device.panel.enrolment import consent_version
 from device.panel.uploads import Limits
+from device.vision.images import decode_image
 from tests.attendance.real_vision import celeb_identities, requires_vision
 from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos
 
@@ -174,7 +174,7 @@ def test_delete_needs_confirmation_and_is_audited(site: Site) -> None:
     gallery = site.enroller.gallery
     assert gallery is not None
     other = celeb_identities()["id00"][5]
-    vector, _ = site.enroller.embedder.embed_image(decode_image_bytes(other.read_bytes(), other.name))
+    vector, _ = site.enroller.embedder.embed_image(decode_image(other.read_bytes(), other.name))
     assert vector is not None and gallery.search(vector).employee_no == "E7"
     wrong = client.post("/admin/enrol/E7/delete?lang=en", data={"csrf": csrf, "confirm": "E8", "reason": "left"})
     assert wrong.status_code == 400 and templates(site) == 4

@@ -3,48 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from sync.server import webhooks
 from sync.server.store import HRStore, webhook_rows
+from tests.http_receiver import Receiver
 from tests.server.builders import punch_record
 
 SECRET = "s3cret-for-tests-0123456789"
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1 that answers with the statuses it is given, and keeps requests."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(outer.statuses.pop(0) if outer.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="receiver", daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -60,12 +29,13 @@ def test_signed_delivery_retried_with_backoff_until_accepted(store: HRStore, rec
     store.ingest("gate-1", [punch_record(1)])  # a duplicate queues nothing more
     start = store.now()
 
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == {"delivered": 0, "retry": 1, "failed": 0}
+    none = {"delivered": 0, "retry": 0, "failed": 0, "held": 0}
+    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none | {"retry": 1}
     # Not due again until the first backoff has passed.
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == {"delivered": 0, "retry": 0, "failed": 0}
-    store.clock = lambda: start + webhooks.BACKOFF[0] + timedelta(seconds=1)
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == {"delivered": 1, "retry": 0, "failed": 0}
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == {"delivered": 0, "retry": 0, "failed": 0}
+    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none
+    store.clock = lambda: start + webhooks.DEFAULT_POLICY.delay(1) + timedelta(seconds=1)
+    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none | {"delivered": 1}
+    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none
 
     assert len(receiver.requests) == 2
     headers, body = receiver.requests[1]
@@ -90,11 +60,12 @@ def test_unreachable_receiver_gives_up_after_the_schedule(store: HRStore) -> Non
     store.ingest("gate-1", [punch_record(1)])
     moment = store.now()
     outcomes = []
-    for _ in range(len(webhooks.BACKOFF) + 1):
+    attempts = webhooks.DEFAULT_POLICY.max_attempts
+    for _ in range(attempts):
         outcomes.append(webhooks.deliver_pending(store, webhooks.httpx_post, timeout=2.0))
         moment += timedelta(days=1)
         store.clock = lambda m=moment: m  # type: ignore[misc]
-    assert [o["retry"] for o in outcomes] == [1] * len(webhooks.BACKOFF) + [0]
+    assert [o["retry"] for o in outcomes] == [1] * (attempts - 1) + [0]
     assert outcomes[-1]["failed"] == 1
     (delivery,) = webhook_rows.deliveries(store)
     assert delivery["failed_at"] is not None and "Connect" in delivery["last_error"]
@@ -106,3 +77,42 @@ def test_wecom_format_body() -> None:
     body = json.loads(webhooks.render_body("wecom", stored))
     assert body == {"records": [{"userid": "E001", "checkin_time": 1_772_413_260, "device_type": 2,
                                  "device_detail": "edgehr gate-1", "notes": ""}]}
+
+
+def test_a_failing_endpoint_is_backed_off_as_a_whole_and_others_still_get_theirs(store: HRStore) -> None:
+    down, healthy = Receiver([500, 500]), Receiver([])
+    try:
+        down_id = webhook_rows.create(store, url=down.url, secret=SECRET, events=["punch"], actor="t")
+        webhook_rows.create(store, url=healthy.url, secret=SECRET, events=["punch"], actor="t")
+        store.ingest("gate-1", [punch_record(1), punch_record(2), punch_record(3)])
+        policy = webhooks.RetryPolicy(first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=40))
+        gate = webhooks.EndpointGate()
+        start = store.now()
+
+        # One doomed attempt for the endpoint that is down, not one per queued delivery.
+        first = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate)
+        assert first == {"delivered": 3, "retry": 1, "failed": 0, "held": 2}
+        assert len(down.requests) == 1 and len(healthy.requests) == 3
+        assert gate.held(down_id, start) and gate.failures(down_id) == 1
+
+        # After the endpoint's wait the first due delivery probes it; it fails again: the wait doubles.
+        store.clock = lambda: start + timedelta(seconds=11)
+        second = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate)
+        assert second == {"delivered": 0, "retry": 1, "failed": 0, "held": 2}
+        assert gate.failures(down_id) == 2 and gate.held(down_id, start + timedelta(seconds=11 + 19))
+
+        # Once it answers, one success opens it and everything due goes through.
+        store.clock = lambda: start + timedelta(seconds=11 + 21)
+        third = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate)
+        assert third == {"delivered": 3, "retry": 0, "failed": 0, "held": 0}
+        assert gate.failures(down_id) == 0
+        ids = [h["x-edgehr-delivery"] for h, _ in down.requests]
+        assert len(down.requests) == 5 and len(set(ids)) == 3  # each delivery arrived; retries reuse their id
+    finally:
+        down.close()
+        healthy.close()
+
+
+def test_retry_waits_double_up_to_the_cap() -> None:
+    policy = webhooks.RetryPolicy(first_delay=timedelta(seconds=30), max_delay=timedelta(minutes=5), max_attempts=9)
+    assert [policy.delay(n).total_seconds() for n in range(1, 7)] == [30, 60, 120, 240, 300, 300]

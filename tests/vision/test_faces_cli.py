@@ -77,6 +77,47 @@ def test_liveness_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert lines[2] == {"path": str(corrupt), "live": False, "score": None, "reason": "unreadable"}
 
 
+def _attack_frame(tmp_path: Path) -> Path:
+    """A synthetic print attack saved as PNG: MiniFAS gives it a middling score, room for thresholds both sides."""
+    import cv2
+
+    from device.vision.attacks import printed_photo
+    from device.vision.images import load_image
+
+    path = tmp_path / "print.png"
+    cv2.imwrite(str(path), printed_photo(load_image(FACES / "celeb-dev" / "img5.jpg"), seed=1))
+    return path
+
+
+def test_liveness_threshold_comes_from_the_option_or_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _attack_frame(tmp_path)
+    (default,) = run_json(capsys, ["faces", "liveness", str(frame), "--json"])
+    score = float(default["score"])  # type: ignore[arg-type]
+    assert 0.001 < score < 0.999, "the test image needs a score away from 0 and 1"
+    assert default["live"] is (score >= 0.9)  # recognition.liveness_threshold's default
+    below, above = score / 2, (score + 1) / 2
+    (low,) = run_json(capsys, ["faces", "liveness", str(frame), "--threshold", f"{below}", "--json"])
+    (high,) = run_json(capsys, ["faces", "liveness", str(frame), "--threshold", f"{above}", "--json"])
+    assert low == {"path": str(frame), "live": True, "score": default["score"], "reason": None}
+    assert high == {"path": str(frame), "live": False, "score": default["score"], "reason": "spoof"}
+    config = tmp_path / "device.toml"
+    config.write_text(f'[device]\nid = "t1"\n\n[recognition]\nliveness_threshold = {below}\n', encoding="utf-8")
+    (configured,) = run_json(capsys, ["faces", "liveness", str(frame), "--config", str(config), "--json"])
+    assert configured == low
+    # --threshold wins over the config file.
+    (both,) = run_json(capsys, ["faces", "liveness", str(frame), "--config", str(config), "--threshold",
+                                f"{above}", "--json"])
+    assert both == high
+
+
+def test_liveness_refuses_a_threshold_outside_0_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["faces", "liveness", str(FACES / "celeb-dev" / "img2.jpg"), "--threshold", "1.5", "--json"]) == 1
+    err = capsys.readouterr().err
+    assert "--threshold 1.5" in err
+
+
 def test_calibrate_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "people"
     for subject in ("s1", "s2", "s3", "s4", "s5", "s6"):
@@ -84,8 +125,19 @@ def test_calibrate_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         for i in range(1, 6):
             (root / subject / f"{i}.pgm").symlink_to(FACES / "orl" / subject / f"{i}.pgm")
     lines = run_json(capsys, ["faces", "calibrate", "--root", str(root), "--far", "0.01", "--json"])
-    table, summary = lines[:-1], lines[-1]
-    assert all(set(r) == {"threshold", "far", "frr"} for r in table)
+    summary = lines[-1]  # the summary stays the last line
+    table = [r for r in lines[:-1] if set(r) == {"threshold", "far", "frr"}]
+    margins = [r for r in lines[:-1] if "margin" in r]
+    assert len(table) + len(margins) == len(lines) - 1
+    assert lines[:len(table)] == table  # the FAR/FRR table first, as before
+    assert [r["margin"] for r in margins] == list(cal.TABLE_MARGINS)
+    assert all(set(r) == {"margin", "threshold", "genuine_accept", "wrong_person_accept", "unknown_accept"}
+               for r in margins)
+    genuine = [float(r["genuine_accept"]) for r in margins]  # type: ignore[arg-type]
+    assert genuine == sorted(genuine, reverse=True)  # a larger margin never accepts more
+    # 6 people with 5 images each, k = 1: every 5th person held out (s5), 5 enrolled with 4 probes each.
+    assert summary["gallery_people"] == 5 and summary["known_probes"] == 20 and summary["unknown_probes"] == 5
+    assert summary["chosen_margin"] in cal.TABLE_MARGINS
     fars = [float(r["far"]) for r in table]  # type: ignore[arg-type]
     assert fars == sorted(fars, reverse=True)  # FAR falls as the threshold rises
     assert summary["genuine_pairs"] == 6 * 10 and summary["impostor_pairs"] == 15 * 25

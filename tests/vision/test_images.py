@@ -110,3 +110,57 @@ def test_huge_image_is_refused_from_its_header(tmp_path: Path) -> None:
         load_image(tmp_path / "bomb.png")
     assert caught.value.code == "too-large"
     assert f"{side} x {side}" in str(caught.value)
+
+
+def test_a_pillow_bomb_is_too_large_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "bomb.png").write_bytes(_png_claiming(60_000, 60_000))  # past Pillow's own bomb limit
+    with pytest.raises(InputError) as caught:
+        load_image(tmp_path / "bomb.png")
+    assert caught.value.code == "too-large" and "bomb.png" in str(caught.value)
+
+
+def test_a_lower_pixel_limit_is_applied(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "wide.png"), np.zeros((100, 200, 3), np.uint8))
+    assert load_image(tmp_path / "wide.png", max_pixels=20_000).shape == (100, 200, 3)
+    with pytest.raises(InputError) as caught:
+        load_image(tmp_path / "wide.png", max_pixels=19_999)
+    assert caught.value.code == "too-large" and "200 x 100" in str(caught.value)
+
+
+def _gradient(height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    return np.dstack([xx * 255 // width, yy * 255 // height, np.full((height, width), 90)]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_fit_shrinks_to_the_box_keeping_the_aspect(tmp_path: Path, suffix: str) -> None:
+    pixels = _gradient(900, 1600)
+    cv2.imwrite(str(tmp_path / f"big{suffix}"), pixels)
+    image = load_image(tmp_path / f"big{suffix}", fit=(320, 240))
+    _check_bgr(image, 180, 320)  # 1600 x 900 -> 320 x 180: width is the limit
+    # Same picture, smaller (a JPEG decoded at 1/4 scale, then area-resized): compare to a full decode.
+    expected = cv2.resize(pixels, (320, 180), interpolation=cv2.INTER_AREA).astype(np.int16)
+    assert np.abs(image.astype(np.int16) - expected).mean() < 3
+
+
+def test_fit_never_enlarges(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "small.jpg"), _gradient(60, 80))
+    _check_bgr(load_image(tmp_path / "small.jpg", fit=(640, 480)), 60, 80)
+
+
+def test_fit_applies_to_the_upright_picture(tmp_path: Path) -> None:
+    """A portrait phone JPEG is stored landscape with EXIF orientation 6: fit must use the upright size."""
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    stored = _gradient(600, 800)[..., ::-1]  # RGB for Pillow
+    PILImage.fromarray(np.ascontiguousarray(stored)).save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
+    image = load_image(tmp_path / "phone.jpg", fit=(300, 300))
+    _check_bgr(image, 300, 225)  # upright 600 x 800 (w x h) -> 225 x 300
+
+
+def test_decode_image_names_the_file_given_as_text() -> None:
+    from device.vision.images import decode_image
+
+    with pytest.raises(InputError) as caught:
+        decode_image(b"nope", "upload-7.jpg")
+    assert caught.value.code == "unreadable" and "upload-7.jpg" in str(caught.value)

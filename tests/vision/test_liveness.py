@@ -1,10 +1,10 @@
-"""MiniFAS on live faces and on SYNTHETIC presentation attacks (device.vision.attacks), and the turn challenge.
+"""MiniFAS on live faces and on SYNTHETIC presentation attacks (device.vision.attacks), and its preprocessing.
 
-The attack frames are simulated from real dataset faces at test time (no spoof data exists here). The
-rates asserted are the ones measured on these synthetic frames (celeb-dev + every 40th LFW image, 120
-frames each): live 99.2% accepted, synthetic print 45% accepted, synthetic screen 12% accepted at
-threshold 0.5. MiniFAS lets many synthetic prints through: the tests pin that down honestly rather than
-hiding it, so a change that makes it worse fails.
+The attack frames are simulated from real dataset faces at test time (no spoof data exists here). Rates are
+asserted at the configured default threshold (recognition.liveness_threshold), the one the kiosk and
+``faces liveness`` use. Bounds are the rates measured on celeb-dev with some room (see each test);
+``edgehr bench liveness`` gives the full figures. MiniFAS lets some synthetic prints through: the tests pin
+that down honestly rather than hiding it, so a change that makes it worse fails.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.errors import ModelError, NotBuiltError
+from device.config.device import RecognitionSection
+from device.errors import ModelError
 from device.vision.attacks import live_frame, printed_photo, screen_replay
 from device.vision.detector import YuNetDetector, largest
 from device.vision.liveness import (
     INPUT_SIZE,
     FakeLiveness,
     MiniFasLiveness,
-    TurnChallenge,
     liveness_crop,
-    make_challenge,
-    turn_passed,
+    to_input,
 )
 from device.vision.types import Face
 from tests.vision.conftest import FACES, face_image, needs_faces
 
 MINIFAS = FACES.parent.parent / "models-src" / "minifas" / "minifas_v2_128.onnx"
+THRESHOLD = RecognitionSection().liveness_threshold
 
 
 @pytest.fixture(scope="module")
@@ -51,35 +51,41 @@ def accepted_rate(detector: YuNetDetector, model: MiniFasLiveness, make, paths: 
         frame = make(load_image(path), seed=i)
         face = largest(detector.detect(frame))
         if face is not None:
-            results.append(model.probability_real(frame, face) >= 0.5)
+            results.append(model.probability_real(frame, face) >= THRESHOLD)
     assert len(results) >= len(paths) * 0.8  # the detector must see most attack frames for the rate to mean anything
     return float(np.mean(results))
 
 
 @needs_faces
 def test_live_faces_are_accepted(detector: YuNetDetector, minifas: MiniFasLiveness) -> None:
-    assert accepted_rate(detector, minifas, live_frame, celeb_paths()) >= 0.95  # measured 1.00 on celeb-dev
+    assert accepted_rate(detector, minifas, live_frame, celeb_paths()) >= 0.9  # measured 0.97 (32/33) at 0.9
 
 
 @needs_faces
 def test_synthetic_screen_replays_are_mostly_rejected(detector: YuNetDetector, minifas: MiniFasLiveness) -> None:
-    assert accepted_rate(detector, minifas, screen_replay, celeb_paths()) <= 0.30  # measured ~0.12
+    assert accepted_rate(detector, minifas, screen_replay, celeb_paths()) <= 0.15  # measured 0.06 (2/33) at 0.9
 
 
 @needs_faces
 def test_synthetic_prints_are_rejected_more_often_than_live(detector: YuNetDetector, minifas: MiniFasLiveness) -> None:
     rate = accepted_rate(detector, minifas, printed_photo, celeb_paths())
-    assert rate <= 0.65  # measured ~0.45 over 120 frames: weak, reported as such
+    assert rate <= 0.30  # measured 0.15 (5/33) at 0.9; 0.45 at upstream's 0.5: weak, reported as such
 
 
 @needs_faces
-def test_float_and_int8_agree_on_live_faces(detector: YuNetDetector, minifas: MiniFasLiveness) -> None:
+def test_float_and_int8_decide_alike(detector: YuNetDetector, minifas: MiniFasLiveness) -> None:
+    """Decisions at the configured threshold, not probabilities: near 0.5 a small logit change moves the
+    probability a lot (measured: 32 of the 33 celeb-dev live frames with a face decided alike)."""
     int8 = MiniFasLiveness("int8")
-    for path in celeb_paths()[:8]:
-        frame = live_frame(face_image(str(path.relative_to(FACES))), seed=0)
+    same = []
+    for i, path in enumerate(celeb_paths()):
+        frame = live_frame(face_image(str(path.relative_to(FACES))), seed=i)
         face = largest(detector.detect(frame))
-        assert face is not None
-        assert abs(minifas.probability_real(frame, face) - int8.probability_real(frame, face)) < 0.2
+        if face is None:
+            continue
+        same.append((minifas.probability_real(frame, face) >= THRESHOLD) == (int8.probability_real(frame, face)
+                                                                            >= THRESHOLD))
+    assert len(same) >= 30 and np.mean(same) >= 0.9
 
 
 def test_crop_is_square_128_and_reflects_at_the_edges() -> None:
@@ -111,33 +117,66 @@ def test_fake_liveness_is_explicit() -> None:
     assert fake.name == "fake"
 
 
-def _face(nose_x: float) -> Face:
-    marks = np.array([[40, 50], [80, 50], [nose_x, 70], [45, 90], [75, 90]], np.float32)
-    return Face(box=(20, 20, 80, 100), landmarks=marks, score=0.9)
+def test_the_configured_threshold_is_stricter_than_upstreams_default() -> None:
+    assert 0.5 < THRESHOLD < 1.0  # 0.9: see the note on recognition.liveness_threshold
 
 
-def test_turn_challenge_needs_both_sides() -> None:
-    assert turn_passed([_face(60), _face(72), _face(60), _face(48)])
-    assert not turn_passed([_face(60), _face(72), _face(74), _face(72)])  # one side only: a tilted photo
-    challenge = TurnChallenge(max_frames=3)
-    assert challenge.update(_face(60)) is None
-    assert challenge.update(_face(60)) is None
-    assert challenge.update(_face(60)) is False  # bounded: gives up
+def test_crop_follows_upstream_arithmetic_to_the_pixel() -> None:
+    """Upstream (face-antispoof-onnx src/inference/preprocess.py): integer box, side int(1.5 x max(w, h)),
+    corner int(centre - side / 2), BORDER_REFLECT_101 outside the image, LANCZOS4 when enlarging."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    face = Face(box=(10.7, 20.2, 50.9, 60.3), landmarks=np.zeros((5, 2), np.float32), score=0.9)
+    # Whole box (10, 20, 50, 60): side 90, corner (-10, 5): 10 columns reflected on the left.
+    expected_square = cv2.copyMakeBorder(image[5:95, 0:80], 0, 0, 10, 0, cv2.BORDER_REFLECT_101)
+    assert expected_square.shape == (90, 90, 3)
+    expected = cv2.resize(expected_square, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LANCZOS4)
+    assert np.array_equal(liveness_crop(image, face), expected)
+
+
+def test_large_faces_are_shrunk_with_area_averaging() -> None:
+    import cv2
+
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (600, 600, 3), dtype=np.uint8)
+    face = Face(box=(200.0, 180.0, 200.0, 240.0), landmarks=np.zeros((5, 2), np.float32), score=0.9)
+    # side int(240 * 1.5) = 360, corner (300 - 180, 300 - 180) = (120, 120): fully inside.
+    expected = cv2.resize(image[120:480, 120:480], (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(liveness_crop(image, face), expected)
+
+
+def test_model_input_is_rgb_in_unit_range_channels_first() -> None:
+    crop = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    crop[..., 0] = 255  # blue in OpenCV's BGR
+    batch = to_input(crop)
+    assert batch.shape == (1, 3, INPUT_SIZE, INPUT_SIZE) and batch.dtype == np.float32
+    assert batch[0, 2].min() == 1.0 and batch[0, 0].max() == 0.0 and batch[0, 1].max() == 0.0  # B is last
 
 
 @needs_faces
-def test_turn_challenge_on_a_real_head_turn(detector: YuNetDetector) -> None:
-    """Abel_Pacheco_0001 is turned about 30 degrees; its mirror image turns the other way."""
-    image = face_image("lfw-dev/Abel_Pacheco/Abel_Pacheco_0001.jpg")
-    one = largest(detector.detect(image))
-    other = largest(detector.detect(np.ascontiguousarray(image[:, ::-1])))
-    assert one is not None and other is not None
-    assert turn_passed([one, other])
-    assert not turn_passed([one, one, one])
+def test_probability_is_the_softmax_of_real_over_spoof(detector: YuNetDetector, minifas: MiniFasLiveness) -> None:
+    frame = live_frame(face_image("celeb-dev/img2.jpg"), seed=0)
+    face = largest(detector.detect(frame))
+    assert face is not None
+    real, spoof = minifas.logits(frame, face)
+    assert minifas.probability_real(frame, face) == pytest.approx(1.0 / (1.0 + np.exp(spoof - real)))
 
 
-def test_blink_is_not_built() -> None:
-    assert make_challenge("off") is None
-    assert isinstance(make_challenge("turn"), TurnChallenge)
-    with pytest.raises(NotBuiltError):
-        make_challenge("blink")
+@needs_faces
+def test_bench_liveness_reports_every_frame_kind_and_both_models(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from device.cli.main import main
+
+    assert main(["bench", "liveness", "--max-images", "3", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    frames = [r for r in rows if r["bench"] == "liveness"]
+    summaries = [r for r in rows if r["bench"] == "liveness-summary"]
+    assert {(r["model"], r["frames"]) for r in frames} == {
+        (m, k) for m in ("float32", "int8") for k in ("live photo", "live canvas", "print (synthetic)",
+                                                       "screen (synthetic)")}
+    assert all(r["faces"] == 3 and r["threshold"] == THRESHOLD and 0 <= r["accepted"] <= 1 for r in frames)
+    assert [s["model"] for s in summaries] == ["float32", "int8"]
+    assert all(0 <= s["auc_attacks"] <= 1 and s["minifas_p50_ms"] > 0 for s in summaries)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from device.errors import StoreError
+from device.store.database import open_durable
 
 Dialect = Literal["sqlite", "postgresql"]
 Param = str | int | float | bytes | None
@@ -207,23 +208,13 @@ def redact(url: str) -> str:
 
 
 def _connect_sqlite(path: Path | None) -> sqlite3.Connection:
-    try:
-        if path is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # Records are acknowledged to devices only after they are stored: they must survive power loss.
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
-    except (sqlite3.Error, OSError) as exc:
-        raise StoreError(
-            f"Cannot open the HR database {path or ':memory:'}: {exc}.",
-            "Check that server.state_dir exists, is writable and is not on a full disk.",
-        ) from exc
-    return conn
+    # Records are acknowledged to devices only after they are stored: they must survive power loss.
+    return open_durable(
+        path,
+        check_same_thread=False,
+        what="the HR database",
+        fix="Check that server.state_dir exists, is writable and is not on a full disk.",
+    )
 
 
 def _connect_postgresql(url: str) -> Any:

@@ -149,3 +149,28 @@ def deliveries(store: HRStore, webhook_id: int | None = None) -> list[dict[str, 
         if webhook_id is None:
             return tx.execute(sql + " ORDER BY id").dicts()
         return tx.execute(sql + " WHERE webhook_id = ? ORDER BY id", (webhook_id,)).dicts()
+
+
+def dead_letters(store: HRStore, limit: int = 1000) -> list[dict[str, Any]]:
+    """Deliveries given up on after their last attempt (newest first), with the receiver's URL and error."""
+    with store.db.read() as tx:
+        return tx.execute(
+            "SELECT d.id, d.webhook_id, w.url, d.event, d.created_at, d.attempts, d.failed_at, d.last_error"
+            " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+            " WHERE d.failed_at IS NOT NULL ORDER BY d.failed_at DESC, d.id DESC LIMIT ?",
+            (limit,),
+        ).dicts()
+
+
+def requeue(store: HRStore, delivery_id: int, actor: str) -> bool:
+    """Give a dead-lettered delivery a fresh schedule (due now); False if it is not dead-lettered."""
+    now = store.now()
+    with store.db.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE webhook_deliveries SET failed_at = NULL, attempts = 0, next_attempt_ms = ?"
+            " WHERE id = ? AND failed_at IS NOT NULL",
+            (_ms(now), delivery_id),
+        ).rowcount
+        if changed:
+            audit.record(tx, store.now_iso(), actor, "webhook.requeue", f"delivery:{delivery_id}")
+    return bool(changed)
