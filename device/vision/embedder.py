@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from device.errors import InputError, ModelError
 from device.vision.model_files import file_sha256
+from device.vision.onnx_runtime import session
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -82,11 +83,6 @@ class OnnxEmbedder:
         expected_sha256: str | None = None,
         intra_op_threads: int = 1,
     ) -> None:
-        # One intra-op thread by default: the kiosk runs the detector, liveness and this model
-        # side by side on a 4-core Pi, so each model keeps to one core instead of all of them
-        # spinning up thread pools that compete; raise it for batch enrolment.
-        import onnxruntime as ort
-
         if not model_path.is_file():
             raise ModelError(f"Embedder model {model_path} not found.", "Build it with `python models/build.py`.")
         digest = file_sha256(model_path)
@@ -95,13 +91,10 @@ class OnnxEmbedder:
                 f"Embedder model {model_path} has sha256 {digest}, the manifest expects {expected_sha256}.",
                 "Rebuild it with `python models/build.py`.",
             )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self._session: onnxruntime.InferenceSession = ort.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        # One intra-op thread by default: the kiosk runs the detector, liveness and this model
+        # one after another on a 4-core Pi, so each model keeps to one core instead of all of them
+        # spinning up thread pools that compete; raise it for batch enrolment.
+        self._session: onnxruntime.InferenceSession = session(str(model_path), intra_op_threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1 or list(inputs[0].shape[1:]) != [3, CHIP_SIZE, CHIP_SIZE]:
             raise ModelError(

@@ -30,6 +30,7 @@ import numpy as np
 from device.errors import InputError, ModelError
 from device.paths import shared_dir
 from device.vision.model_files import file_sha256
+from device.vision.onnx_runtime import session
 from device.vision.types import Face, Image
 
 if TYPE_CHECKING:
@@ -90,8 +91,6 @@ class MiniFasLiveness:
     name = "minifas-v2-se"
 
     def __init__(self, variant: str = "float32", *, model_path: Path | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         if variant not in MINIFAS_FILES:
             raise ModelError(f"Unknown MiniFAS variant {variant!r}.", f"Use one of {sorted(MINIFAS_FILES)}.")
         relative, expected = MINIFAS_FILES[variant]
@@ -107,14 +106,8 @@ class MiniFasLiveness:
                 f"Liveness model {path} has sha256 {digest}, expected {expected}.",
                 "Replace it with the file named in models-src/SOURCES.md (same bytes).",
             )
-        options = ort.SessionOptions()
         # One thread: the Pi's other cores run the detector, the embedder and the screen.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self._session: onnxruntime.InferenceSession = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session: onnxruntime.InferenceSession = session(str(path), threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or list(inputs[0].shape[1:]) != [3, INPUT_SIZE, INPUT_SIZE] or len(outputs) != 1:
             raise ModelError(f"{path} is not a 3 x 128 x 128 -> 2 MiniFAS model.", "Use the MiniFAS files.")

@@ -84,3 +84,62 @@ def test_detection_rate_on_every_orl_and_yale_image(detector: YuNetDetector) -> 
     paths = sorted((FACES / "orl").glob("s*/*.pgm")) + sorted((FACES / "yale").glob("subject*"))
     found = sum(bool(detector.detect(load_image(p))) for p in paths)
     assert found == len(paths)  # measured: 400/400 ORL, 164/164 Yale
+
+
+def _cv2_reference(detector: YuNetDetector, image: np.ndarray) -> np.ndarray:
+    """OpenCV's own FaceDetectorYN on the working image our detector builds (same border and resize),
+    mapped back to the image's pixels: N x 15 rows, most confident first."""
+    height, width = image.shape[:2]
+    pad, work = 0, image
+    if max(height, width) < detector.min_side:
+        pad = int(round(detector.small_pad * max(height, width)))
+        work = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    work_h, work_w = work.shape[:2]
+    longest = max(work_h, work_w)
+    scale = detector.max_side / longest if longest > detector.max_side else (
+        detector.min_side / longest if longest < detector.min_side else 1.0)
+    if scale != 1.0:
+        size = (max(1, round(work_w * scale)), max(1, round(work_h * scale)))
+        work = cv2.resize(work, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    net = cv2.FaceDetectorYN.create(str(YUNET), "", (work.shape[1], work.shape[0]), detector.score_threshold,
+                                    detector.nms_threshold, 5000)
+    _, rows = net.detect(work)
+    if rows is None:
+        return np.zeros((0, 15), np.float32)
+    rows = rows.copy()
+    sx, sy = work_w / work.shape[1], work_h / work.shape[0]
+    rows[:, 0:14:2] *= sx  # x, width and the landmarks' x
+    rows[:, 1:14:2] *= sy
+    rows[:, [0, 4, 6, 8, 10, 12]] -= pad
+    rows[:, [1, 5, 7, 9, 11, 13]] -= pad
+    return rows[np.argsort(-rows[:, 14])]
+
+
+@pytest.mark.parametrize("relative", [
+    "orl/s3/4.pgm", "yale/subject07.happy", "celeb-dev/couple.jpg", "celeb-dev/selfie-many-people.jpg",
+    "celeb-dev/img1.jpg", *(f"lfw-dev/{p}" for p in LFW_SAMPLES)])
+@pytest.mark.parametrize("max_side", [640, 320])
+def test_onnxruntime_decode_gives_opencvs_faces(detector: YuNetDetector, relative: str, max_side: int) -> None:
+    """The network runs in ONNX Runtime with our port of FaceDetectorYN's decode and NMS: the same faces,
+    boxes, landmarks and scores as OpenCV's own implementation on the same working image."""
+    sized = detector.sized(max_side=max_side, min_side=min(320, max_side))
+    image = face_image(relative)
+    ours = sized.detect(image)
+    reference = _cv2_reference(sized, image)
+    assert len(ours) == len(reference) >= 1
+    for face, row in zip(ours, reference, strict=True):
+        assert np.allclose(face.box, row[0:4], atol=0.05 + 1e-3 * face.box[2])
+        assert np.allclose(face.landmarks.reshape(-1), row[4:14], atol=0.05 + 1e-3 * face.box[2])
+        assert face.score == pytest.approx(float(row[14]), abs=1e-4)
+
+
+def test_sized_detectors_share_the_network_and_map_back(detector: YuNetDetector) -> None:
+    frame = cv2.resize(face_image("celeb-dev/img1.jpg"), (480, 640), interpolation=cv2.INTER_AREA)
+    small = detector.sized(max_side=320)
+    assert small.version == detector.version and small.max_side == 320 and detector.max_side == 640
+    full, half = largest(detector.detect(frame)), largest(small.detect(frame))
+    assert full is not None and half is not None
+    assert half.box[2] == pytest.approx(full.box[2], rel=0.1)  # both in the frame's own pixels
+    assert np.abs(half.landmarks - full.landmarks).max() < 0.1 * full.box[2]  # 7% measured (coarser input)
+    with pytest.raises(ValueError):
+        detector.sized(max_side=100, min_side=200)

@@ -147,3 +147,75 @@ def test_searches_see_a_whole_gallery_while_it_changes(rng: np.random.Generator)
         thread.join(timeout=30)
     assert not errors, errors
     assert len(gallery) == 50
+
+
+def reference_match(templates: dict[str, np.ndarray], query: np.ndarray) -> tuple[str, float, float]:
+    """Brute force: every person's best template score, then the best person and the best other one."""
+    best = {person: float(np.max(rows @ query)) for person, rows in templates.items()}
+    ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+    runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
+    return ranked[0][0], ranked[0][1], runner_up
+
+
+def test_search_equals_brute_force_with_many_templates_per_person(rng: np.random.Generator) -> None:
+    """People with 1 to 60 templates, queries near one template of someone: best person, score and the best
+    OTHER person's score must be exactly what a per-person maximum over every template gives."""
+    templates = {}
+    for i in range(40):
+        count = int(rng.integers(1, 61))
+        centre = unit(rng.standard_normal(DIM))
+        templates[f"P{i:02d}"] = np.stack([near(centre, float(rng.uniform(0.7, 0.99)), rng) for _ in range(count)])
+    gallery = Gallery(threshold=0.6, margin=0.05)
+    gallery.add_many(templates)
+    assert len(gallery) == sum(len(rows) for rows in templates.values())
+    people = list(templates)
+    for _ in range(200):
+        owner = templates[people[int(rng.integers(len(people)))]]
+        query = near(owner[int(rng.integers(len(owner)))], float(rng.uniform(0.3, 1.0)), rng)
+        match = gallery.search(query)
+        who, score, runner_up = reference_match(templates, query)
+        assert match.employee_no == who
+        assert match.score == pytest.approx(score, abs=1e-5)
+        assert match.runner_up == pytest.approx(runner_up, abs=1e-5)
+        assert match.accepted == (score >= 0.6 and score - runner_up >= 0.05)
+
+
+def test_runner_up_found_when_the_best_person_holds_every_top_template(rng: np.random.Generator) -> None:
+    """Alice's 200 templates all score above Bob's only one: the runner-up is still Bob's score, from far
+    down the ranking, never one of Alice's own templates (which would fail every margin)."""
+    alice = unit(rng.standard_normal(DIM))
+    rows = np.stack([near(alice, float(c), rng) for c in np.linspace(0.8, 0.99, 200)])
+    bob = near(alice, 0.5, rng)
+    carol = near(alice, 0.3, rng)
+    gallery = Gallery(threshold=0.6, margin=0.05)
+    gallery.add_many({"alice": rows, "bob": bob, "carol": carol})
+    match = gallery.search(alice)
+    assert match.employee_no == "alice" and match.accepted
+    assert match.score == pytest.approx(0.99, abs=1e-5)
+    assert match.runner_up == pytest.approx(0.5, abs=1e-5)
+    # The same with Alice's block in the middle of the matrix (people are sorted: "b..." < "bz" < "c...").
+    gallery.replace("alice", np.zeros((1, DIM), np.float32) + unit(rng.standard_normal(DIM)))
+    gallery.add("bz", rows)
+    match = gallery.search(alice)
+    assert match.employee_no == "bz" and match.runner_up == pytest.approx(0.5, abs=1e-5)
+
+
+def test_two_people_tied_are_not_accepted(rng: np.random.Generator) -> None:
+    alice = unit(rng.standard_normal(DIM))
+    gallery = Gallery(threshold=0.6, margin=0.05)
+    gallery.add_many({"alice": np.stack([alice, near(alice, 0.9, rng)]), "twin": alice.copy()})
+    match = gallery.search(alice)
+    assert match.score == pytest.approx(1.0, abs=1e-5) and match.runner_up == pytest.approx(1.0, abs=1e-5)
+    assert not match.accepted
+
+
+def test_verify_runner_up_is_the_best_other_person_with_many_templates(rng: np.random.Generator) -> None:
+    alice = unit(rng.standard_normal(DIM))
+    gallery = Gallery(threshold=0.6, margin=0.05)
+    gallery.add_many({"alice": np.stack([near(alice, 0.95, rng) for _ in range(30)]),
+                      "bob": np.stack([near(alice, c, rng) for c in (0.2, 0.4, 0.7)])})
+    match = gallery.verify("alice", alice)
+    assert match.runner_up == pytest.approx(0.7, abs=1e-5) and match.accepted
+    claim_bob = gallery.verify("bob", alice)
+    assert claim_bob.score == pytest.approx(0.7, abs=1e-5) and claim_bob.runner_up == pytest.approx(0.95, abs=1e-5)
+    assert not claim_bob.accepted

@@ -66,3 +66,21 @@ def test_compare_embeds_tiny_orl_faces(pipeline: FacePipeline) -> None:
     other = pipeline.embed_for_compare(face_image("orl/s9/1.pgm"))[0]
     assert same[0] is not None and same[1] is not None and other is not None
     assert float(same[0] @ same[1]) > float(same[0] @ other)
+
+
+def test_camera_frames_use_the_frame_detector_and_photos_the_photo_detector(detector: YuNetDetector) -> None:
+    from device.vision.detector import FakeDetector
+
+    frame = live_frame(face_image("lfw-dev/Aaron_Peirsol/Aaron_Peirsol_0001.jpg"), seed=1)
+    pipe = FacePipeline(FakeDetector([]), FakeLiveness(1.0), FakeEmbedder(), RecognitionSection(),
+                        frame_detector=detector.sized(max_side=320))
+    assert pipe.analyse(frame).embedding is not None  # found by the frame detector
+    assert pipe.embed_image(frame) == (None, "no-face")  # the photo detector (here: finds nothing)
+
+
+def test_real_pipeline_detects_frames_at_320_px(pipeline: FacePipeline) -> None:
+    from device.vision.pipeline import FRAME_DETECT_SIDE
+
+    assert isinstance(pipeline.frame_detector, YuNetDetector) and isinstance(pipeline.detector, YuNetDetector)
+    assert pipeline.frame_detector.max_side == FRAME_DETECT_SIDE == 320
+    assert pipeline.detector.max_side == 640 and pipeline.frame_detector.version == pipeline.detector.version
