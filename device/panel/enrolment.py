@@ -289,8 +289,11 @@ def enrolment_router(
             return employee_page(request, session, employee_no, error=f"enrol.error.{exc.code}", status=409)
         return employee_page(request, session, employee_no, report=report, source="camera")
 
-    @router.post("/admin/enrol/{employee_no}/delete", response_class=HTMLResponse)
-    async def delete(request: Request, employee_no: str) -> Response:
+    async def confirmed_post(
+        request: Request, employee_no: str, field: str, mismatch_key: str
+    ) -> tuple[Session, dict[str, str]] | Response:
+        """A destructive form's checks: admin session, CSRF, a known employee, and the employee number
+        typed again into ``field`` (so a slip of the finger on the wrong row deletes nothing)."""
         try:
             form = await small_form(request)
             session = check_post(request, form.get("csrf"))
@@ -298,8 +301,16 @@ def enrolment_router(
             return refused(request, exc)
         if employee_entry(employee_no) is None:
             return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
-        if form.get("confirm", "").strip() != employee_no:
-            return employee_page(request, session, employee_no, error="enrol.delete.mismatch", status=400)
+        if form.get(field, "").strip() != employee_no:
+            return employee_page(request, session, employee_no, error=mismatch_key, status=400)
+        return session, form
+
+    @router.post("/admin/enrol/{employee_no}/delete", response_class=HTMLResponse)
+    async def delete(request: Request, employee_no: str) -> Response:
+        checked = await confirmed_post(request, employee_no, "confirm", "enrol.delete.mismatch")
+        if isinstance(checked, Response):
+            return checked
+        session, form = checked
         reason = form.get("reason", "").strip()[:200] or "deleted at the device panel"
         await run_in_threadpool(enroller.delete, employee_no, actor=session.actor, reason=reason)
         return redirect(request, f"/admin/enrol?deleted={quote(employee_no)}")
@@ -307,15 +318,10 @@ def enrolment_router(
     # -- consent withdrawal ---------------------------------------------------------------------------
     @router.post("/admin/enrol/{employee_no}/withdraw", response_class=HTMLResponse)
     async def withdraw(request: Request, employee_no: str) -> Response:
-        try:
-            form = await small_form(request)
-            session = check_post(request, form.get("csrf"))
-        except _Refused as exc:
-            return refused(request, exc)
-        if employee_entry(employee_no) is None:
-            return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
-        if form.get("confirm_withdraw", "").strip() != employee_no:
-            return employee_page(request, session, employee_no, error="enrol.withdraw.mismatch", status=400)
+        checked = await confirmed_post(request, employee_no, "confirm_withdraw", "enrol.withdraw.mismatch")
+        if isinstance(checked, Response):
+            return checked
+        session, _ = checked
         try:
             await run_in_threadpool(enroller.withdraw_consent, employee_no, actor=session.actor)
         except InputError as exc:

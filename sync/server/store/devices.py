@@ -11,6 +11,7 @@ from device.errors import InputError
 from sync.protocol import key_id as protocol_key_id
 from sync.protocol.topics import is_valid_device_id
 from sync.server.store import audit, downlinks
+from sync.server.store.database import Tx
 from sync.server.store.employees import NotFound
 
 if TYPE_CHECKING:
@@ -128,18 +129,20 @@ def revoke(store: HRStore, device_id: str, actor: str) -> dict[str, Any]:
     return get(store, device_id)
 
 
+def _require_active(tx: Tx, device_id: str, fix: str) -> None:
+    status = tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar()
+    if status is None:
+        raise NotFound(f"There is no device {device_id}.", "Check the device id.")
+    if status != "active":
+        raise InputError(f"Device {device_id} is revoked.", fix, code="conflict")
+
+
 def assign(store: HRStore, device_id: str, employee_nos: list[str], actor: str) -> dict[str, Any]:
     """Make the device know exactly these employees; queue a "gallery" command naming the change."""
     wanted = sorted(set(employee_nos))
     now = store.now_iso()
     with store.db.transaction() as tx:
-        status = tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar()
-        if status is None:
-            raise NotFound(f"There is no device {device_id}.", "Check the device id.")
-        if status != "active":
-            raise InputError(
-                f"Device {device_id} is revoked.", "Assign employees to an active device.", code="conflict"
-            )
+        _require_active(tx, device_id, "Assign employees to an active device.")
         usable = {r[0] for r in tx.execute("SELECT employee_no FROM employees WHERE erased_at IS NULL").all()}
         unknown = [no for no in wanted if no not in usable]
         if unknown:
@@ -178,13 +181,7 @@ def request_key_rotation(store: HRStore, device_id: str, actor: str) -> int:
     answers with a hello carrying the new keys (``register_new_keys``)."""
     now = store.now_iso()
     with store.db.transaction() as tx:
-        status = tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar()
-        if status is None:
-            raise NotFound(f"There is no device {device_id}.", "Check the device id.")
-        if status != "active":
-            raise InputError(
-                f"Device {device_id} is revoked.", "Only an active device can rotate keys.", code="conflict"
-            )
+        _require_active(tx, device_id, "Only an active device can rotate keys.")
         command_seq = downlinks.emit(tx, device_id, "rotate-key", {"rotate_device_keys": True}, now)
         audit.record(tx, now, actor, "device.rotate-keys", f"device:{device_id}", {"command_seq": command_seq})
     return command_seq
