@@ -35,6 +35,7 @@ from device.store import Store, audit, employees
 from device.store.datakey import DataKey
 from sync.keyfiles import write_atomic
 from sync.protocol import (
+    CONSENT_WITHDRAWN,
     CandidatesBody,
     Command,
     ConfigBody,
@@ -53,7 +54,6 @@ from sync.protocol import (
 log = logging.getLogger(__name__)
 
 ACTOR = "server"
-CONSENT_PURPOSE = "face-attendance"
 #: Pages held ahead of the floor at most; beyond that an early command is dropped unconfirmed (the
 #: server sends it again until confirmed), so a confused or hostile stream cannot fill the disk.
 MAX_HELD = 2000
@@ -275,13 +275,13 @@ def _gallery(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: 
         return "refused", {"reason": "this device has no data key to store templates with"}
     for entry in body.upserts:
         employees.upsert_employee(ctx.store, entry.employee_no, entry.name, at, ACTOR)
-        if not employees.has_consent(ctx.store, entry.employee_no, CONSENT_PURPOSE):
+        if not employees.has_consent(ctx.store, entry.employee_no, employees.FACE_PURPOSE):
             # The server sends templates only of employees whose consent it recorded at enrolment;
             # the device keeps a pointer to that record rather than a consent of its own making.
             employees.record_consent(
                 ctx.store,
                 entry.employee_no,
-                purpose=CONSENT_PURPOSE,
+                purpose=employees.FACE_PURPOSE,
                 text_version="recorded-on-server",
                 recorded_by=ACTOR,
                 at=at,
@@ -314,6 +314,10 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
     snapshots: list[str] = []
     for employee_no in body.employee_nos:
         templates += employees.delete_templates(ctx.store, employee_no, at=at, actor=ACTOR, reason=body.reason)
+        if body.reason == CONSENT_WITHDRAWN:  # withdrawn elsewhere: no enrolment here without new consent
+            employees.close_consents(
+                conn, employees.open_consent_ids(conn, employee_no, employees.FACE_PURPOSE), actor=ACTOR, at=at
+            )
         rows = conn.execute(
             "SELECT s.punch_id, s.path FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"
             " WHERE p.employee_no = ?",

@@ -32,8 +32,7 @@ from device.vision.types import Image, Vector
 
 log = logging.getLogger(__name__)
 
-#: The consent purpose face templates are kept under (device/store/employees checks the same string).
-PURPOSE = "face-attendance"
+PURPOSE = employees_repo.FACE_PURPOSE
 
 #: Files in an enrolment folder that are read as photos (others are listed as unreadable).
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pgm", ".gif", ".bmp", ".webp", ".tif", ".tiff"})

@@ -39,6 +39,10 @@ def upsert_employee(store: Store, employee_no: str, name: str, at: datetime, act
     return int(row[0])
 
 
+#: The consent purpose face templates are kept under (enrolment checks it; HR's store uses the same string).
+FACE_PURPOSE = "face-attendance"
+
+
 def record_consent(
     store: Store,
     employee_no: str,
@@ -253,6 +257,23 @@ class Withdrawal:
     outbox_seq: int
 
 
+def open_consent_ids(conn: sqlite3.Connection, employee_no: str, purpose: str) -> list[int]:
+    rows = conn.execute(
+        "SELECT id FROM consents WHERE subject_kind = 'employee' AND subject_ref = ? AND purpose = ?"
+        " AND withdrawn_at IS NULL ORDER BY id",
+        (employee_no, purpose),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def close_consents(conn: sqlite3.Connection, consent_ids: list[int], *, actor: str, at: datetime) -> None:
+    """Mark consents withdrawn (when, by whom); the rows stay as the record of what was signed."""
+    conn.executemany(
+        "UPDATE consents SET withdrawn_at = ?, withdrawn_by = ? WHERE id = ?",
+        [(at.isoformat(), actor, cid) for cid in consent_ids],
+    )
+
+
 def withdraw_consent(
     store: Store, employee_no: str, *, purpose: str, actor: str, at: datetime, clock_synced: bool
 ) -> Withdrawal:
@@ -279,10 +300,7 @@ def withdraw_consent(
                 "Check the employee number; a withdrawn consent stays withdrawn until it is recorded again.",
                 code="no-consent",
             )
-        conn.executemany(
-            "UPDATE consents SET withdrawn_at = ?, withdrawn_by = ? WHERE id = ?",
-            [(at.isoformat(), actor, row[0]) for row in open_rows],
-        )
+        close_consents(conn, [int(row[0]) for row in open_rows], actor=actor, at=at)
         templates = conn.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee[0],)).rowcount
         snapshots = conn.execute(
             "SELECT s.punch_id, s.path FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"

@@ -1,6 +1,7 @@
 """edgehr sync protocol v1: envelope, crypto, message types (see sync/PROTOCOL.md)."""
 
 from .bodies import (
+    CONSENT_WITHDRAWN,
     AckBody,
     AckDownlinkBody,
     AnyBody,
@@ -95,6 +96,7 @@ __all__ = [
     "EnrolmentBody",
     "EnrolmentRecord",
     "Envelope",
+    "CONSENT_WITHDRAWN",
     "EraseBody",
     "GalleryBody",
     "GalleryEntry",

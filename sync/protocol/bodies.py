@@ -167,6 +167,11 @@ class GalleryBody(Command):
         return self
 
 
+#: The erase ``reason`` HR sends when an employee withdrew consent (at another terminal or at HR): the
+#: device then also closes its own record of that consent, so it cannot enrol them again without new consent.
+CONSENT_WITHDRAWN = "consent-withdrawn"
+
+
 class EraseBody(Command):
     """Erase employees' face data (templates, snapshots) from the device, now."""
 

@@ -15,7 +15,7 @@ from device.store import open_store
 from device.store.punches import record_punch
 from device.store.snapshots import SnapshotStore
 from sync import downlink
-from sync.protocol import EraseBody
+from sync.protocol import CONSENT_WITHDRAWN, EraseBody
 from tests.attendance.real_vision import CELEB
 from tests.factories import punch
 from tests.sync.test_downlink_order import MODEL, NOW, context, vector
@@ -60,5 +60,32 @@ def test_erase_removes_the_employees_snapshot_rows_and_files(tmp_path: Path) -> 
         detail = store.conn.execute(
             "SELECT detail FROM audit_log WHERE action = 'downlink.erase'").fetchone()[0]
         assert json.loads(detail)["snapshots"] == 3
+    finally:
+        store.close()
+
+
+def test_an_erase_for_a_withdrawal_closes_the_consent_here_and_an_ordinary_one_does_not(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    store = open_store(state / "device.db")
+    try:
+        ctx = context(state, store)
+        assert ctx.data_key is not None
+        for seed, no in enumerate(("E1", "E2")):
+            device_employees.upsert_employee(store, no, f"name {no}", NOW, "admin")
+            device_employees.record_consent(store, no, purpose=device_employees.FACE_PURPOSE, text_version="v1",
+                                            recorded_by="admin", at=NOW)
+            device_employees.replace_templates(store, ctx.data_key, no, [vector(seed)], model=MODEL,
+                                               source="photos", at=NOW, actor="admin")
+
+        downlink.apply_command(ctx, EraseBody(command_seq=1, employee_nos=["E1"], reason=CONSENT_WITHDRAWN))
+        downlink.apply_command(ctx, EraseBody(command_seq=2, employee_nos=["E2"], reason="left the company"))
+
+        # Withdrawn at another terminal: this one may not enrol E1 again until new consent is recorded.
+        assert not device_employees.has_consent(store, "E1", device_employees.FACE_PURPOSE)
+        withdrawn = store.conn.execute(
+            "SELECT withdrawn_by FROM consents WHERE subject_ref = 'E1'").fetchone()[0]
+        assert withdrawn == downlink.ACTOR
+        # An ordinary erasure deletes face data only: the signed consent stands.
+        assert device_employees.has_consent(store, "E2", device_employees.FACE_PURPOSE)
     finally:
         store.close()

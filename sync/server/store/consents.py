@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
+from sync.protocol.bodies import CONSENT_WITHDRAWN
 from sync.server.store import audit, downlinks
 from sync.server.store.database import Tx
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 #: The one purpose HR records consent for here (devices use the same string).
 PURPOSE = "face-attendance"
 #: Why the erase command sent to the other devices on a withdrawal was sent (the device audits it).
-WITHDRAWN_REASON = "consent-withdrawn"
+WITHDRAWN_REASON = CONSENT_WITHDRAWN
 
 
 class ConsentWithdrawn(InputError):
