@@ -233,7 +233,7 @@ def issue_server_cert(
     key = new_private_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns[1] if len(dns) > 1 else dns[0])])
     cert = _leaf(ca, subject, key.public_key(), ExtendedKeyUsageOID.SERVER_AUTH, days, san)
-    record_issued(ca.folder, cert)
+    record_issued(ca.folder, cert, "server")
     files = CertFiles(out_dir / f"{name}.crt", out_dir / f"{name}.key")
     write_private(files.key, key_pem(key))
     write_public(files.cert, cert.public_bytes(serialization.Encoding.PEM))
@@ -246,7 +246,7 @@ def issue_client_cert(ca: CertificateAuthority, common_name: str, out_dir: Path,
     key = new_private_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = _leaf(ca, subject, key.public_key(), ExtendedKeyUsageOID.CLIENT_AUTH, days)
-    record_issued(ca.folder, cert)
+    record_issued(ca.folder, cert, "client")
     files = CertFiles(out_dir / f"{common_name}.crt", out_dir / f"{common_name}.key")
     write_private(files.key, key_pem(key))
     write_public(files.cert, cert.public_bytes(serialization.Encoding.PEM))
@@ -315,7 +315,7 @@ def sign_csr(
     assert isinstance(public_key, ec.EllipticCurvePublicKey)  # checked by read_csr
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = _leaf(ca, subject, public_key, ExtendedKeyUsageOID.CLIENT_AUTH, days)
-    record_issued(ca.folder, cert)
+    record_issued(ca.folder, cert, "device")
     write_public(out_path, cert.public_bytes(serialization.Encoding.PEM))
     return common_name
 

@@ -8,6 +8,7 @@ edgehr-ca revoke CA_DIR --device-id ID [--reason R]    revoke a device's certifi
 edgehr-ca revoke CA_DIR --cert FILE                    revoke one certificate (also one issued before the index)
 edgehr-ca crl CA_DIR                                   rewrite crl.pem (renews its validity)
 edgehr-ca list CA_DIR                                  every certificate issued, and which are revoked
+edgehr-ca devices CA_DIR [--out FILE]                  device ids with a live certificate: the broker's device list
 edgehr-ca show CERT                                    who a certificate is for, who issued it, until when
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     crl.add_argument("ca_dir", type=Path, metavar="CA_DIR")
     listing = sub.add_parser("list", help="list issued certificates and their revocations")
     listing.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    devices = sub.add_parser(
+        "devices", help="device ids holding a certificate neither revoked nor expired (the broker's device list)"
+    )
+    devices.add_argument("ca_dir", type=Path, metavar="CA_DIR")
+    devices.add_argument("--out", type=Path, help="write the list to this file (replaced whole) instead of printing")
     show = sub.add_parser("show", help="print a certificate's subject, issuer and validity")
     show.add_argument("cert", type=Path, metavar="CERT")
     return parser
@@ -104,9 +111,22 @@ def run(args: argparse.Namespace) -> str:
             + (f"  REVOKED {r.revoked_at[:19]} ({r.reason})" if r.revoked_at else "")
             for r in rows
         ) or f"{ca.folder / revocation.INDEX_FILE}: no certificates recorded"
+    if args.action == "devices":
+        return _devices(ca, args.out)
     data, source = _request(args)
     name = pki.sign_csr(ca, data, args.out, expected_cn=args.device_id, source=source)
     return f"certificate for {name}: {args.out}; install it on the device with {ca.cert_path}."
+
+
+def _devices(ca: pki.CertificateAuthority, out: Path | None) -> str:
+    ids = revocation.admitted_devices(ca.folder)
+    text = "".join(f"{device_id}\n" for device_id in ids)
+    if out is None:
+        return text.rstrip("\n") or "# no device certificates"
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(f"# written by edgehr-ca devices {ca.folder}\n{text}", encoding="utf-8")
+    os.replace(tmp, out)  # the broker's render never reads half a list
+    return f"{len(ids)} device(s) in {out}; render the broker's rules again and restart mosquitto."
 
 
 def reload_hint(crl_path: Path) -> str:

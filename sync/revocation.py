@@ -60,6 +60,9 @@ class IssuedCert:
     issued_at: str
     revoked_at: str | None = None
     reason: str | None = None
+    #: "device" (signed from a device's request), "client" (made here: ingest) or "server" (the broker);
+    #: None in an index written before kinds were recorded.
+    kind: str | None = None
 
 
 def _index_path(folder: Path) -> Path:
@@ -94,7 +97,7 @@ def _common_name(cert: x509.Certificate) -> str:
     return str(names[0].value) if names else ""
 
 
-def record_issued(folder: Path, cert: x509.Certificate) -> None:
+def record_issued(folder: Path, cert: x509.Certificate, kind: str) -> None:
     """Add a certificate the CA in ``folder`` has just issued to its index."""
     rows = read_index(folder)
     rows.append(
@@ -103,9 +106,23 @@ def record_issued(folder: Path, cert: x509.Certificate) -> None:
             common_name=_common_name(cert),
             not_after=cert.not_valid_after_utc.isoformat(),
             issued_at=_now().isoformat(),
+            kind=kind,
         )
     )
     _write_index(folder, rows)
+
+
+def admitted_devices(folder: Path) -> list[str]:
+    """Device ids holding a device certificate that is neither revoked nor expired: the broker's device
+    list (its rules let exactly these in), so a revocation also drops the device at the next render."""
+    now = _now()
+    return sorted(
+        {
+            r.common_name
+            for r in read_index(folder)
+            if r.kind == "device" and r.revoked_at is None and dt.datetime.fromisoformat(r.not_after) > now
+        }
+    )
 
 
 def revoke(

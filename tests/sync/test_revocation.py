@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from sync import pki_cli, revocation
 from sync.broker import BrokerSettings, BrokerTls, Mosquitto, client_tls_context, render_config
 from sync.chaos_site import Site, build_site
-from sync.pki import CertFiles
+from sync.dynsec import read_devices_file, render_dynsec
+from sync.pki import INGEST_IDENTITY, CertFiles
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.config import PkiSection
@@ -161,3 +162,16 @@ def test_rendered_tls_listener_has_the_crl_only_when_given(tmp_path: Path) -> No
     assert "\ncrlfile " not in render_config(settings)
     with_crl = replace(settings, tls=replace(tls, crl_file=tmp_path / "crl.pem"))
     assert f"\ncrlfile {tmp_path / 'crl.pem'}\n" in render_config(with_crl)
+
+
+def test_the_brokers_device_list_comes_from_the_ca_and_drops_a_revoked_device(site: Site, tmp_path: Path) -> None:
+    ca_dir = str(site.ca.folder)
+    listed = tmp_path / "edgehr-devices"
+    # Devices signed from their requests are listed; the ingest identity and the broker's own are not.
+    assert pki_cli.main(["devices", ca_dir, "--out", str(listed)]) == 0
+    assert read_devices_file(listed) == [GATE_A, GATE_B]
+
+    assert pki_cli.main(["revoke", ca_dir, "--device-id", GATE_A]) == 0
+    assert pki_cli.main(["devices", ca_dir, "--out", str(listed)]) == 0
+    assert read_devices_file(listed) == [GATE_B]
+    assert render_dynsec(read_devices_file(listed), INGEST_IDENTITY).count(GATE_A) == 0
