@@ -32,6 +32,8 @@ from device.clock import Clock, to_ms
 from device.config.device import DeviceConfig
 from device.errors import InputError, StoreError
 from device.store import Store, audit, employees
+from device.store import candidates as booth_candidates
+from device.store.candidates import BoothCandidate
 from device.store.datakey import DataKey
 from sync.keyfiles import write_atomic
 from sync.protocol import (
@@ -354,11 +356,16 @@ def _config(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: d
 
 def _candidates(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
     assert isinstance(body, CandidatesBody)
-    # Booths arrive in the next wave: the validated list is kept in the audit log until they do.
+    # The list replaces the booth's whole list (device.store.candidates); names stay out of the audit detail.
+    listed = [
+        BoothCandidate(c.candidate_id, c.name, c.role_id, c.question_bank_id, c.valid_until_ms)
+        for c in body.candidates
+    ]
+    dropped = booth_candidates.replace(conn, listed, command_seq=body.command_seq, at_ms=to_ms(at))
     return "applied", {
-        "candidates": len(body.candidates),
-        "ids": [c.candidate_id for c in body.candidates][:100],
-        "stored": "audit-only",
+        "candidates": len(listed),
+        "ids": [c.candidate_id for c in listed][:100],
+        "replaced": dropped,
     }
 
 

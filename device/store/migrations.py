@@ -179,6 +179,20 @@ SCHEMA_V6_CONSENT_WITHDRAWAL = """
 ALTER TABLE consents ADD COLUMN withdrawn_by TEXT;
 """
 
+# A booth's candidate list as the server last sent it (a "candidates" downlink command replaces it whole):
+# who may start an interview here, for which role and question bank, until when. The booth reads it.
+SCHEMA_V7_BOOTH_CANDIDATES = """
+CREATE TABLE booth_candidates (
+    candidate_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    question_bank_id TEXT NOT NULL,
+    valid_until_ms INTEGER NOT NULL,
+    command_seq INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", SCHEMA_V1),
@@ -187,6 +201,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "employee kiosk PINs (salted scrypt hashes) for 1:1 mode", SCHEMA_V4_PINS),
     (5, "downlink commands held until their turn", SCHEMA_V5_DOWNLINK_HELD),
     (6, "consent withdrawal: who withdrew it", SCHEMA_V6_CONSENT_WITHDRAWAL),
+    (7, "a booth's candidate list from the server", SCHEMA_V7_BOOTH_CANDIDATES),
 ]
 
 

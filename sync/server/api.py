@@ -8,6 +8,7 @@ Everything is passed in: ``create_app(config, store)``; nothing is looked up glo
 
 from collections.abc import Callable
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
@@ -25,10 +26,12 @@ from sync.server.pages import pages_router, static_files
 from sync.server.store import (
     HRStore,
     attendance,
+    candidates,
     consents,
     device_enrolments,
     devices,
     employees,
+    interviews,
     records,
     templates,
     webhook_rows,
@@ -101,6 +104,22 @@ class TokenIn(_In):
     label: str = Field("", max_length=80)
 
 
+_IDENT = r"^[A-Za-z0-9._:-]{1,64}$"  # the sync protocol's identifiers (they travel to the booth)
+
+
+class CandidateChange(_In):
+    name: str = Field(min_length=1, max_length=128, description="the candidate's name as the booth shows it")
+    role_id: str = Field(pattern=_IDENT, description="the role interviewed for")
+    question_bank_id: str = Field(pattern=_IDENT, description="the booth's question bank for this interview")
+    window_start: datetime = Field(description="start of the scheduled window, ISO 8601 (no offset = server zone)")
+    window_end: datetime = Field(description="end of the window; the booth accepts the candidate until then")
+    device_id: str | None = Field(None, description="the booth expecting the candidate; none = not scheduled yet")
+
+
+class CandidateIn(CandidateChange):
+    candidate_id: str = Field(pattern=_IDENT, description="HR's id of the candidate (no personal data in it)")
+
+
 def _principal(request: Request) -> auth.Principal:
     """The caller of an API route, from its bearer token (the store travels in ``app.state``)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -128,6 +147,8 @@ Operations = Annotated[auth.Principal, Depends(_Role(auth.OPERATIONS))]
 Admin = Annotated[auth.Principal, Depends(_Role(auth.ADMIN))]
 # Consent and enrolment records are for HR and admins only (not readonly, not IT).
 ManageConsent = Annotated[auth.Principal, Depends(_Role(auth.WRITE_HR))]
+# Candidates and interview reports (transcripts are the candidate's words): HR and admins only, to read too.
+Interviews = Annotated[auth.Principal, Depends(_Role(auth.WRITE_HR))]
 From = Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")]
 To = Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD (inclusive)")]
 
@@ -420,6 +441,81 @@ def create_app(
             raise NotFound(f"There is no active token {token_id}.", "List tokens with GET /api/tokens.")
         return {"id": token_id, "revoked": True}
 
+    _interview_routes(app, store)
     app.include_router(pages_router(config, store))
     app.mount("/static", static_files(), name="static")
     return app
+
+
+def _interview_routes(app: FastAPI, store: HRStore) -> None:
+    """Candidates (each change sends the booth its whole list) and interview sessions from booths."""
+    tags: list[str | Enum] = ["interviews"]
+    RoleFilter = Annotated[str | None, Query(description="only this role id")]
+    Booth = Annotated[str | None, Query(description="only this booth (device id)")]
+
+    @app.post("/api/candidates", status_code=201, tags=tags)
+    def create_candidate(body: CandidateIn, who: Interviews) -> dict[str, Any]:
+        """Add a candidate; if a booth is named it gets its new candidate list (``list_sent_to``: booth ->
+        downlink command_seq)."""
+        return candidates.save(store, **body.model_dump(), actor=who.actor, create=True)
+
+    @app.get("/api/candidates", tags=tags)
+    def list_candidates(who: Interviews, device_id: Booth = None) -> dict[str, Any]:
+        """Every candidate, or one booth's, soonest window first."""
+        return {"candidates": candidates.list_all(store, device_id)}
+
+    @app.get("/api/candidates/{candidate_id}", tags=tags)
+    def get_candidate(candidate_id: str, who: Interviews) -> dict[str, Any]:
+        """One candidate: name, role, question bank, window, booth."""
+        return candidates.get(store, candidate_id)
+
+    @app.put("/api/candidates/{candidate_id}", tags=tags)
+    def update_candidate(candidate_id: str, body: CandidateChange, who: Interviews) -> dict[str, Any]:
+        """Replace a candidate's details; the booth they leave and the booth they join get their new lists."""
+        return candidates.save(store, candidate_id=candidate_id, **body.model_dump(), actor=who.actor, create=False)
+
+    @app.delete("/api/candidates/{candidate_id}", tags=tags)
+    def delete_candidate(candidate_id: str, who: Interviews) -> dict[str, Any]:
+        """Remove a candidate (their interview sessions stay); their booth gets its new list."""
+        return candidates.delete(store, candidate_id, who.actor)
+
+    @app.get("/api/interviews", tags=tags)
+    def list_interviews(
+        who: Interviews,
+        first: Annotated[date | None, Query(alias="from", description="first day completed, YYYY-MM-DD")] = None,
+        last: Annotated[date | None, Query(alias="to", description="last day completed (inclusive)")] = None,
+        role_id: RoleFilter = None,
+        device_id: Booth = None,
+        candidate_id: Annotated[str | None, Query(description="only this candidate")] = None,
+    ) -> dict[str, Any]:
+        """Interview sessions completed in a date range (server time zone), newest first, with their rubric
+        scores (advice for a human reviewer, not a decision); transcripts are in each session's report."""
+        rows = interviews.list_sessions(
+            store, first=first, last=last, role_id=role_id, device_id=device_id, candidate_id=candidate_id
+        )
+        return {"interviews": rows}
+
+    @app.get("/api/interviews.csv", tags=tags)
+    def interviews_csv(
+        who: Interviews, first: From, last: To, role_id: RoleFilter = None, device_id: Booth = None
+    ) -> Response:
+        """One CSV row per competency score of the sessions completed in the range (UTF-8 with a BOM, for
+        Excel); no transcripts or evidence sentences."""
+        text = export.interview_scores_csv(interviews.score_rows(store, first, last, role_id, device_id))
+        filename = f"interview_scores_{first.isoformat()}_{last.isoformat()}.csv"
+        return Response(
+            text.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @app.get("/api/interviews/{session_id}", tags=tags)
+    def get_interview(session_id: str, who: Interviews) -> dict[str, Any]:
+        """A session's report: answers with transcripts, scores with their evidence sentences, the consent
+        id, the booth, the times, delivery figures (apart from the scores), and conflicting records if any."""
+        return interviews.report(store, session_id)
+
+    @app.delete("/api/interviews/{session_id}", tags=tags)
+    def erase_interview(session_id: str, who: Interviews) -> dict[str, Any]:
+        """Erase a session's transcripts, scores and ids (a candidate's request); the audit log keeps the act."""
+        return interviews.erase(store, session_id, who.actor)

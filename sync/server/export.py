@@ -2,6 +2,9 @@
 
 One row per employee per day; header names in English (payroll systems map columns by name); times as
 local HH:MM in the server's zone (the day column says which day); flags joined with ";".
+
+Interview scores go out the same way: one row per competency score of a session, never a transcript or an
+evidence sentence (those stay in the report, behind HR's and admins' tokens).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sync.server.timesheets import DayRow
@@ -67,6 +71,44 @@ def timesheet_csv(rows: Iterable[DayRow], names: Mapping[str, str], tz: ZoneInfo
                 int(row.absent),
                 int(row.missing_punch),
                 ";".join(row.flags),
+            ]
+        )
+    return out.getvalue()
+
+
+INTERVIEW_COLUMNS = (
+    "session_id",
+    "candidate_id",
+    "candidate_name",
+    "role_id",
+    "device_id",
+    "completed_at",
+    "clock_synced",
+    "competency",
+    "score",
+    "scale_max",
+)
+
+
+def interview_scores_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows of ``interviews.score_rows`` as CSV (completed_at is local time with its offset)."""
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(INTERVIEW_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                _cell(str(row["session_id"])),
+                _cell(str(row["candidate_id"])),
+                _cell(str(row["candidate_name"] or "")),
+                _cell(str(row["role_id"])),
+                _cell(str(row["device_id"])),
+                row["completed_at"],
+                int(bool(row["clock_synced"])),
+                _cell(str(row["competency"])),
+                f"{float(row['score']):g}",
+                int(row["scale_max"]),
             ]
         )
     return out.getvalue()

@@ -237,12 +237,82 @@ CREATE TABLE consent_events (
 CREATE INDEX consent_events_employee ON consent_events (employee_no, id);
 """
 
+# Interviews from booths (PROTOCOL.md section 8, "interview-result"): one session per session_id, kept with
+# the (device, seq) of the record that brought it and that record's digest (a resend under another seq is
+# told from a conflicting one by it), its answers (transcripts: personal data, HR and admin only) and its
+# rubric scores with their evidence sentences. A record naming a stored session with other content is
+# kept in interview_conflicts for an operator (the first session stays). An erased session keeps its row
+# (ids, device, seq, digest: no words of the candidate) so a late resend cannot bring it back. Candidates are
+# HR's list of who is expected at which booth and when; a booth receives its whole list as a "candidates"
+# downlink command.
+SCHEMA_V5_INTERVIEWS = """
+CREATE TABLE interview_sessions (
+    session_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    digest TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    consent_id TEXT NOT NULL,
+    completed_ms BIGINT NOT NULL,
+    completed_day TEXT NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    integrity_flags TEXT NOT NULL DEFAULT '[]',
+    delivery TEXT NOT NULL DEFAULT '{}',
+    received_at TEXT NOT NULL,
+    erased_at TEXT,
+    UNIQUE (device_id, seq)
+);
+CREATE INDEX interview_sessions_day ON interview_sessions (completed_day, role_id);
+CREATE INDEX interview_sessions_candidate ON interview_sessions (candidate_id);
+CREATE TABLE interview_answers (
+    session_id TEXT NOT NULL REFERENCES interview_sessions (session_id),
+    position INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    transcript TEXT NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    typed INTEGER NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
+CREATE TABLE interview_scores (
+    session_id TEXT NOT NULL REFERENCES interview_sessions (session_id),
+    position INTEGER NOT NULL,
+    competency TEXT NOT NULL,
+    score {real} NOT NULL,
+    scale_max INTEGER NOT NULL,
+    evidence TEXT NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
+CREATE TABLE interview_conflicts (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    session_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX interview_conflicts_session ON interview_conflicts (session_id);
+CREATE TABLE candidates (
+    candidate_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    question_bank_id TEXT NOT NULL,
+    window_start_ms BIGINT NOT NULL,
+    window_end_ms BIGINT NOT NULL,
+    device_id TEXT REFERENCES devices (id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX candidates_device ON candidates (device_id, window_start_ms);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "HR store: devices, employees, records, punches, timesheet inputs, webhooks, tokens, downlinks", SCHEMA_V1),
     (2, "HR store: face templates from server-side enrolment, encrypted at rest", SCHEMA_V2_FACE_TEMPLATES),
     (3, "HR store: device keys kept across a rotation until the new ones are in use", SCHEMA_V3_DEVICE_KEY_ROTATION),
     (4, "HR store: devices' enrolment events and state, employees' consent", SCHEMA_V4_ENROLMENT_CONSENT),
+    (5, "HR store: interview sessions, answers, scores and conflicts from booths; candidates", SCHEMA_V5_INTERVIEWS),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

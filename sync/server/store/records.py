@@ -5,7 +5,9 @@ worker acknowledges a batch only after ``ingest`` returns. A record already stor
 content is a duplicate (harmless: re-acknowledge it); the same (device, seq) with different content is
 a sequence reuse, never stored over the original, and counted as a rejection. Counter labels are the
 protocol's reason codes (``sync.protocol.Reason``, PROTOCOL.md section 11): a reuse is ``replay``, a
-body unusable for its type ``bad-payload``.
+body unusable for its type ``bad-payload``. An ``interview-result`` is also stored once per session_id
+(``interviews``): another record naming a stored session counts ``duplicate`` (same device and content) or
+``replay`` (anything else); either is acknowledged, and the first session is kept.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from device.errors import InputError
 from sync.protocol import Reason
-from sync.server.store import device_enrolments, webhook_rows
+from sync.server.store import device_enrolments, interviews, webhook_rows
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ class _Incoming:
     punch: dict[str, Any] | None = None
     correction: dict[str, Any] | None = None
     enrolment: dict[str, Any] | None = None
+    interview: dict[str, Any] | None = None
 
 
 def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -> IngestResult:
@@ -105,6 +108,8 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -
                 record.enrolment = device_enrolments.enrolment_row(
                     device_id, seq, body, at_ms, synced is True, received_at
                 )
+            elif record_type == "interview-result":
+                record.interview = interviews.session_row(store.tz, device_id, seq, body, this_digest, received_at)
         except InputError:
             result.rejected.append(seq)
             rejections[Reason.BAD_PAYLOAD.value] += 1
@@ -123,7 +128,7 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -
         new = [r for r in incoming if r.seq in inserted]
         result.stored.extend(r.seq for r in new)
         # The same punch uid under another seq: already stored, so "duplicate" (the first is kept).
-        rejections[Reason.DUPLICATE.value] += _write_typed_rows(store, tx, device_id, new)
+        _write_typed_rows(store, tx, device_id, new, rejections)
         for reason, count in sorted(rejections.items()):
             if count:
                 count_rejection_tx(tx, reason, device_id, received_at, count)
@@ -164,9 +169,12 @@ def _digests(tx: Tx, device_id: str, seqs: Sequence[int]) -> dict[int, str]:
     return found
 
 
-def _write_typed_rows(store: HRStore, tx: Tx, device_id: str, new: Sequence[_Incoming]) -> int:
-    """Punches, corrections and enrolment events of the newly stored records, in sequence order (a correction
-    finds a punch stored earlier in the same batch); return how many punches were refused for a duplicate uid."""
+def _write_typed_rows(
+    store: HRStore, tx: Tx, device_id: str, new: Sequence[_Incoming], rejections: Counter[str]
+) -> None:
+    """Punches, corrections, enrolment events and interview sessions of the newly stored records, in sequence
+    order (a correction finds a punch stored earlier in the same batch); count in ``rejections`` the punches
+    refused for a duplicate uid and the interview results naming a session already stored."""
     refused = 0
     run: list[dict[str, Any]] = []
     for record in new:
@@ -174,11 +182,15 @@ def _write_typed_rows(store: HRStore, tx: Tx, device_id: str, new: Sequence[_Inc
             run.append(record.punch)
         elif record.enrolment is not None:
             device_enrolments.apply(tx, store.now(), record.enrolment)
+        elif record.interview is not None:
+            reason = interviews.apply(tx, store.now(), record.interview)
+            if reason is not None:
+                rejections[reason] += 1
         elif record.correction is not None:
             refused += _write_punches(store, tx, run)
             run = []
             _write_correction(store, tx, device_id, record.correction)
-    return refused + _write_punches(store, tx, run)
+    rejections[Reason.DUPLICATE.value] += refused + _write_punches(store, tx, run)
 
 
 def _write_punches(store: HRStore, tx: Tx, rows: Sequence[dict[str, Any]]) -> int:

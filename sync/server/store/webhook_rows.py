@@ -18,7 +18,7 @@ from sync.server.store.database import Param, Tx
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-EVENTS = ("punch", "correction", "employee.erased")
+EVENTS = ("punch", "correction", "employee.erased", "interview.completed")
 FORMATS = ("json", "wecom")
 
 
