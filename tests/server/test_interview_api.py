@@ -99,6 +99,10 @@ def test_every_candidate_change_sends_the_booth_its_whole_upcoming_list(client: 
     listed = client.get("/api/candidates", params={"device_id": "booth-2"}, headers=hr).json()["candidates"]
     assert [c["candidate_id"] for c in listed] == ["C-1"]
     assert client.get("/api/candidates/C-2", headers=hr).status_code == 404
+    # Times without an offset are the server's local time (Asia/Shanghai here).
+    naive = candidate("C-3", None, start="2026-03-05T09:00:00", end="2026-03-05T10:00:00")
+    reply = client.post("/api/candidates", json=naive, headers=hr)
+    assert reply.json()["window_start"] == "2026-03-05T09:00:00+08:00" and reply.json()["list_sent_to"] == {}
 
 
 def test_bad_candidates_are_refused_with_a_reason(client: TestClient, store: HRStore) -> None:
