@@ -90,9 +90,24 @@ def _build_int8(entry: dict[str, Any], out: Path, built: dict[str, Path], shared
     quantize_embedder.build(float_model, out, shared=shared)
 
 
+def _build_minifas_tflite(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import minifas_tflite
+
+    source = shared / entry["source_path"]
+    print(f"  source {source}")
+    if not source.is_file():
+        raise SystemExit(f"{source} is missing: set EDGEHR_SHARED to the folder holding models-src/minifas")
+    got = file_sha256(source)
+    if got != entry["source_sha256"]:
+        raise SystemExit(f"{source} has sha256 {got}, the manifest expects {entry['source_sha256']}: "
+                         f"fetch it again from {entry['upstream']}")
+    minifas_tflite.build(source, out)
+
+
 RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]] = {
     "models/recipes/dlib_resnet.py": _build_float,
     "models/recipes/quantize_embedder.py": _build_int8,
+    "models/recipes/minifas_tflite.py": _build_minifas_tflite,
 }
 
 

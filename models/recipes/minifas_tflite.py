@@ -1,0 +1,321 @@
+"""Write MiniFAS (the liveness model) as a float32 LiteRT model (.tflite) straight from its ONNX file.
+
+Why: LiteRT with its default XNNPACK delegate runs MiniFAS in 9.7 ms against ONNX Runtime's 15.1 ms (one
+x86 thread, same outputs to 3.8e-6; issue #3), so the kiosk runs this file. Why not onnx2tf: it needs
+TensorFlow in a second 2.6 GB venv whose pins clash with the project's. This writer needs only onnx,
+flatbuffers and the TFLite schema that ai_edge_litert ships (``schema_py_generated``, object API), all
+installed already, and turns the model in under a second.
+
+Scope, on purpose: exactly the ops MiniFASNet V2-SE uses (Conv incl. depthwise, PRelu, Relu, Add, Mul,
+Sigmoid, GlobalAveragePool, the Shape/Gather/Unsqueeze/Concat/Reshape of a flatten, MatMul, and the
+BatchNormalization after a MatMul). Anything else raises ModelError naming the node: a model that converts
+half-way must not ship. Float32 only.
+
+Layout: ONNX is NCHW, TFLite NHWC. Weights are transposed here and activations are NHWC throughout, so
+the input is [1, 128, 128, 3] RGB in [0, 1] (the HWC crop needs no transpose) and the output [1, 2]
+logits [real, spoof], as in the ONNX model.
+
+Determinism: the bytes depend only on the ONNX file and the versions of onnx/flatbuffers/ai_edge_litert
+(no time stamps, dict order fixed by the graph order); models/manifest.toml pins the sha256.
+
+Usage (from the checkout root):  python models/recipes/minifas_tflite.py SOURCE.onnx OUT.tflite
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import flatbuffers
+import numpy as np
+import onnx
+from ai_edge_litert import schema_py_generated as schema
+from numpy.typing import NDArray
+from onnx import helper, numpy_helper, shape_inference
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+if str(CHECKOUT) not in sys.path:  # run as a script from the checkout: device.errors must import
+    sys.path.insert(0, str(CHECKOUT))
+
+from device.errors import ModelError  # noqa: E402 - needs the checkout on sys.path first
+
+OP = schema.BuiltinOperator
+ACT_NONE = schema.ActivationFunctionType.NONE
+ACT_RELU = schema.ActivationFunctionType.RELU
+FLOAT32 = schema.TensorType.FLOAT32
+INT32 = schema.TensorType.INT32
+#: The ONNX ops MiniFAS uses; the converter refuses any other.
+SUPPORTED_OPS = frozenset({
+    "Conv", "PRelu", "Relu", "Add", "Mul", "Sigmoid", "GlobalAveragePool", "MatMul", "BatchNormalization",
+    "Shape", "Gather", "Unsqueeze", "Concat", "Reshape",
+})
+#: Ops that only compute the target shape of a flatten: dropped, the Reshape gets a constant shape.
+SHAPE_OPS = frozenset({"Shape", "Gather", "Unsqueeze", "Concat"})
+DESCRIPTION = "MiniFAS float32, written from ONNX by edgehr models/recipes/minifas_tflite.py (no TensorFlow)"
+
+Array = NDArray[Any]
+
+
+def unsupported(what: str) -> ModelError:
+    return ModelError(
+        f"models/recipes/minifas_tflite.py cannot convert this ONNX model: {what}.",
+        "This writer handles only the ops of MiniFASNet V2-SE (minifas_v2_128.onnx); convert other models "
+        "another way, or extend the writer and check it against ONNX Runtime (tests/models/test_minifas_tflite.py).",
+        code="model-unsupported-op",
+    )
+
+
+class _Writer:
+    """Collects tensors, constant buffers and operators, then packs one TFLite flatbuffer."""
+
+    def __init__(self) -> None:
+        self.tensors: list[Any] = []
+        self.buffers: list[Any] = [schema.BufferT()]  # buffer 0 is the schema's empty sentinel
+        self.operators: list[Any] = []
+        self.code_index: dict[int, int] = {}
+        self.codes: list[Any] = []
+
+    def tensor(self, name: str, shape: list[int], data: Array | None = None, dtype: int = FLOAT32) -> int:
+        t = schema.TensorT()
+        t.name, t.shape, t.type = name, np.asarray(shape, dtype=np.int32), dtype
+        if data is not None:
+            buffer = schema.BufferT()
+            buffer.data = np.frombuffer(np.ascontiguousarray(data).tobytes(), dtype=np.uint8)
+            self.buffers.append(buffer)
+            t.buffer = len(self.buffers) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def const(self, name: str, data: Array) -> int:
+        if data.dtype == np.int32:
+            return self.tensor(name, list(data.shape), data, INT32)
+        return self.tensor(name, list(data.shape), np.ascontiguousarray(data, dtype=np.float32), FLOAT32)
+
+    def op(self, code: int, inputs: list[int], outputs: list[int], options_type: int = 0, options: Any = None) -> None:
+        if code not in self.code_index:
+            c = schema.OperatorCodeT()
+            # Builtin codes above 127 live only in builtinCode; the deprecated byte field caps at 127.
+            c.builtinCode, c.deprecatedBuiltinCode, c.version = code, min(code, 127), 1
+            self.code_index[code] = len(self.codes)
+            self.codes.append(c)
+        o = schema.OperatorT()
+        o.opcodeIndex, o.inputs, o.outputs = self.code_index[code], inputs, outputs
+        o.builtinOptionsType, o.builtinOptions = options_type, options
+        self.operators.append(o)
+
+    def finish(self, inputs: list[int], outputs: list[int]) -> bytes:
+        graph = schema.SubGraphT()
+        graph.tensors, graph.inputs, graph.outputs = self.tensors, inputs, outputs
+        graph.operators, graph.name = self.operators, "main"
+        model = schema.ModelT()
+        model.version, model.operatorCodes, model.subgraphs, model.buffers = 3, self.codes, [graph], self.buffers
+        model.description = DESCRIPTION
+        builder = flatbuffers.Builder(1 << 20)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TFLite's SAME padding (before, after): the odd pixel goes after, unlike PyTorch's symmetric pads."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _nhwc(shape: list[int]) -> list[int]:
+    return [shape[0], shape[2], shape[3], shape[1]] if len(shape) == 4 else shape
+
+
+def convert(onnx_path: Path) -> bytes:
+    """The .tflite bytes of the MiniFAS ONNX model at ``onnx_path`` (batch fixed at 1)."""
+    model = onnx.load(str(onnx_path))
+    graph = model.graph
+    if len(graph.input) != 1 or len(graph.output) != 1:
+        raise unsupported(f"{len(graph.input)} inputs and {len(graph.output)} outputs (MiniFAS has one of each)")
+    unknown = sorted({n.op_type for n in graph.node} - SUPPORTED_OPS)
+    if unknown:
+        first = next(n for n in graph.node if n.op_type in unknown)
+        raise unsupported(f"op {first.op_type} (node {first.name!r}; all unsupported ops: {', '.join(unknown)})")
+    graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1  # the kiosk checks one face at a time
+    model = shape_inference.infer_shapes(model)
+    graph = model.graph
+    init: dict[str, Array] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    shapes = {v.name: [int(d.dim_value) for d in v.type.tensor_type.shape.dim]
+              for v in [*graph.value_info, *graph.input, *graph.output]}
+    nodes = list(graph.node)
+    consumers = Counter(i for n in nodes for i in n.input)
+    producer = {o: n for n in nodes for o in n.output}
+
+    # The Shape/Gather/Unsqueeze/Concat chain may only feed a Reshape's shape input; anything else would
+    # be real computation this writer would silently drop.
+    shape_only: set[str] = set()
+    pending = [n.input[1] for n in nodes if n.op_type == "Reshape"]
+    while pending:
+        name = pending.pop()
+        node = producer.get(name)
+        if node is not None and node.op_type in SHAPE_OPS and node.name not in shape_only:
+            shape_only.add(node.name)
+            pending.extend(node.input)
+    for n in nodes:
+        if n.op_type in SHAPE_OPS and n.name not in shape_only:
+            raise unsupported(f"{n.op_type} node {n.name!r} that does not only compute a flatten's shape")
+
+    # BatchNormalization right after a MatMul (MiniFAS's embedding head) folds into the MatMul's weights.
+    weight: dict[str, Array] = {}
+    bias: dict[str, Array] = {}
+    alias: dict[str, str] = {}
+    kept = []
+    for n in nodes:
+        if n.op_type == "BatchNormalization":
+            src = producer.get(n.input[0])
+            if src is None or src.op_type != "MatMul" or consumers[n.input[0]] != 1:
+                raise unsupported(f"BatchNormalization {n.name!r} that does not directly follow a MatMul")
+            gamma, beta, mean, var = (init[i] for i in n.input[1:5])
+            eps = next((a.f for a in n.attribute if a.name == "epsilon"), 1e-5)
+            scale = gamma / np.sqrt(var + eps)
+            weight[src.output[0]] = init[src.input[1]] * scale[None, :]
+            bias[src.output[0]] = beta - mean * scale
+            alias[n.output[0]] = src.output[0]
+            continue
+        kept.append(n)
+    nodes = kept
+    # A Relu whose input only it reads is fused into the Conv before it (TFLite's fused activation).
+    fused: set[str] = set()
+    producer = {o: n for n in nodes for o in n.output}
+    for n in nodes:
+        src = producer.get(n.input[0])
+        if n.op_type == "Relu" and src is not None and src.op_type in ("Conv", "Add") and consumers[n.input[0]] == 1:
+            fused.add(src.output[0])
+            alias[n.output[0]] = src.output[0]
+
+    w = _Writer()
+    ids: dict[str, int] = {}
+
+    def resolve(name: str) -> str:
+        while name in alias:
+            name = alias[name]
+        return name
+
+    def out(name: str) -> int:
+        name = resolve(name)
+        ids[name] = w.tensor(name, _nhwc(shapes[name]))
+        return ids[name]
+
+    def inp(name: str) -> int:
+        return ids[resolve(name)]
+
+    input_name = graph.input[0].name
+    ids[input_name] = w.tensor(input_name, _nhwc(shapes[input_name]))
+    for n in nodes:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        t = n.op_type
+        if t in SHAPE_OPS or (t == "Relu" and n.output[0] in alias):
+            continue
+        act = ACT_RELU if n.output[0] in fused else ACT_NONE
+        if t == "Conv":
+            _conv(w, n, attrs, init, inp(n.input[0]), _nhwc(shapes[resolve(n.input[0])]), act, out)
+        elif t == "Relu":
+            w.op(OP.RELU, [inp(n.input[0])], [out(n.output[0])])
+        elif t == "PRelu":
+            alpha = init[n.input[1]].reshape(1, 1, -1)  # per channel, broadcast over H and W in NHWC
+            w.op(OP.PRELU, [inp(n.input[0]), w.const(n.name + "/alpha", alpha)], [out(n.output[0])])
+        elif t in ("Add", "Mul"):
+            if any(i in init for i in n.input):
+                raise unsupported(f"{t} {n.name!r} with a constant operand")
+            if t == "Add":
+                add = schema.AddOptionsT()
+                add.fusedActivationFunction = act
+                w.op(OP.ADD, [inp(i) for i in n.input], [out(n.output[0])], schema.BuiltinOptions.AddOptions, add)
+            else:
+                w.op(OP.MUL, [inp(i) for i in n.input], [out(n.output[0])], schema.BuiltinOptions.MulOptions,
+                     schema.MulOptionsT())
+        elif t == "Sigmoid":
+            w.op(OP.LOGISTIC, [inp(n.input[0])], [out(n.output[0])])
+        elif t == "GlobalAveragePool":
+            mean_opts = schema.ReducerOptionsT()
+            mean_opts.keepDims = True
+            axes = w.const(n.name + "/axes", np.array([1, 2], np.int32))  # H and W in NHWC
+            w.op(OP.MEAN, [inp(n.input[0]), axes], [out(n.output[0])], schema.BuiltinOptions.ReducerOptions, mean_opts)
+        elif t == "Reshape":
+            src_shape = shapes[resolve(n.input[0])]
+            # Flattening a 1 x 1 map gives the same order in NCHW and NHWC; a larger map would not.
+            if len(src_shape) != 4 or src_shape[2:] != [1, 1]:
+                raise unsupported(f"Reshape {n.name!r} of a {src_shape} tensor (only a flatten of a 1 x 1 map)")
+            new_shape = np.array([1, src_shape[1]], np.int32)
+            reshape = schema.ReshapeOptionsT()
+            reshape.newShape = new_shape.tolist()
+            w.op(OP.RESHAPE, [inp(n.input[0]), w.const(n.name + "/shape", new_shape)], [out(n.output[0])],
+                 schema.BuiltinOptions.ReshapeOptions, reshape)
+        elif t == "MatMul":
+            if n.input[1] not in init:
+                raise unsupported(f"MatMul {n.name!r} of two activations")
+            k = weight.get(n.output[0], init[n.input[1]])  # K x N, the BatchNormalization folded in if any
+            b = bias.get(n.output[0], np.zeros(k.shape[1], np.float32))
+            w.op(OP.FULLY_CONNECTED,
+                 [inp(n.input[0]), w.const(n.name + "/weights", k.T), w.const(n.name + "/bias", b)],
+                 [out(n.output[0])], schema.BuiltinOptions.FullyConnectedOptions, schema.FullyConnectedOptionsT())
+        else:  # pragma: no cover - SUPPORTED_OPS was checked above
+            raise unsupported(f"op {t} (node {n.name!r})")
+    return w.finish([ids[input_name]], [inp(graph.output[0].name)])
+
+
+def _conv(w: _Writer, n: Any, attrs: dict[str, Any], init: dict[str, Array], x: int, in_shape: list[int],
+          act: int, out: Any) -> None:
+    kernel = init[n.input[1]]
+    b = init[n.input[2]] if len(n.input) > 2 else np.zeros(kernel.shape[0], np.float32)
+    group = int(attrs.get("group", 1))
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    if any(d != 1 for d in attrs.get("dilations", [1, 1])) or auto_pad not in (b"NOTSET", "NOTSET"):
+        raise unsupported(f"Conv {n.name!r} with dilation or auto_pad")
+    kh, kw = kernel.shape[2:]
+    sh, sw = attrs.get("strides", [1, 1])
+    pt, pl, pb, pr = attrs.get("pads", [0, 0, 0, 0])
+    _, h, wd, c = in_shape
+    if (pt, pl, pb, pr) == (0, 0, 0, 0):
+        padding = schema.Padding.VALID
+    elif (pt, pb) == _same_pads(h, kh, sh) and (pl, pr) == _same_pads(wd, kw, sw):
+        padding = schema.Padding.SAME
+    else:  # PyTorch's symmetric pads on a stride-2 layer: an explicit PAD, then a VALID convolution
+        pads = w.const(n.name + "/pads", np.array([[0, 0], [pt, pb], [pl, pr], [0, 0]], np.int32))
+        padded = w.tensor(n.name + "/padded", [1, h + pt + pb, wd + pl + pr, c])
+        w.op(OP.PAD, [x, pads], [padded], schema.BuiltinOptions.PadOptions, schema.PadOptionsT())
+        x, padding = padded, schema.Padding.VALID
+    bias_t = w.const(n.name + "/bias", b)
+    if group == 1:
+        filt = w.const(n.name + "/filter", kernel.transpose(0, 2, 3, 1))  # OIHW -> OHWI
+        opts = schema.Conv2DOptionsT()
+        opts.padding, opts.strideH, opts.strideW, opts.fusedActivationFunction = padding, sh, sw, act
+        w.op(OP.CONV_2D, [x, filt, bias_t], [out(n.output[0])], schema.BuiltinOptions.Conv2DOptions, opts)
+    elif group == kernel.shape[0] == c and kernel.shape[1] == 1:
+        filt = w.const(n.name + "/filter", kernel.transpose(1, 2, 3, 0))  # O1HW -> 1HWO
+        dw = schema.DepthwiseConv2DOptionsT()
+        dw.padding, dw.strideH, dw.strideW, dw.depthMultiplier, dw.fusedActivationFunction = padding, sh, sw, 1, act
+        w.op(OP.DEPTHWISE_CONV_2D, [x, filt, bias_t], [out(n.output[0])],
+             schema.BuiltinOptions.DepthwiseConv2DOptions, dw)
+    else:
+        raise unsupported(f"grouped Conv {n.name!r} (group {group}, neither plain nor depthwise)")
+
+
+def build(source: Path, out: Path) -> None:
+    """Convert ``source`` and write ``out`` (through a temporary file, so a failed run leaves no half file)."""
+    data = convert(source)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path, help="MiniFAS ONNX file (models-src/minifas/minifas_v2_128.onnx)")
+    ap.add_argument("out", type=Path, help="the .tflite to write")
+    args = ap.parse_args(argv)
+    build(args.source, args.out)
+    print(f"{args.out}: {args.out.stat().st_size} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
