@@ -11,8 +11,10 @@ Method:
   a face was found. ``accepted`` = probability_real >= the threshold (recognition.liveness_threshold by
   default). In ISO/IEC 30107-3 terms: APCER = attacks accepted, BPCER = live frames rejected.
 - AUC: probability that a live-canvas frame scores above an attack frame (ties half), per attack kind.
-- Speed: MiniFAS alone (crop + preprocessing + inference), p50 over every frame, one ONNX Runtime
-  thread, in a child process with OMP/OPENBLAS/MKL threads = 1.
+- Model: the product's MiniFAS, float32 in LiteRT (device.vision.liveness; row key ``model`` =
+  "litert-float32"). Its parity with upstream's ONNX file is tests/models/test_minifas_tflite.py's job.
+- Speed: MiniFAS alone (crop + preprocessing + inference), p50 over every frame, one LiteRT thread
+  (XNNPACK), in a child process with OMP/OPENBLAS/MKL threads = 1.
 - Variants (``--variants``, for checking the preprocessing against upstream): the same frames and
   detections with one preprocessing step changed (channel order, value range, crop scale), so the
   effect of each choice is measured rather than argued.
@@ -38,6 +40,7 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 EXTRA_THRESHOLDS = (0.5, 0.7, 0.95)
 LFW_STEP = 40
 KINDS = ("live photo", "live canvas", "print (synthetic)", "screen (synthetic)")
+MODEL_KEY = "litert-float32"
 
 
 def run_liveness_bench(max_images: int = 0, threshold: float = 0.0, variants: bool = False) -> list[dict[str, Any]]:
@@ -90,7 +93,7 @@ def _input(variant: Variant, image: Any, face: Any) -> np.ndarray:
 
     batch = to_input(liveness_crop(image, face, scale=variant.scale))
     if not variant.rgb:
-        batch = np.ascontiguousarray(batch[:, ::-1])
+        batch = np.ascontiguousarray(batch[..., ::-1])  # NHWC: channels are the last axis
     if not variant.unit_range:
         batch = batch * np.float32(255.0)
     return batch
@@ -120,7 +123,7 @@ def liveness_rows(max_images: int = 0, threshold: float = 0.0, variants: bool = 
     cv2.setNumThreads(1)
     threshold = threshold or RecognitionSection().liveness_threshold
     detector = YuNetDetector()
-    models = {"float32": MiniFasLiveness("float32"), "int8": MiniFasLiveness("int8")}
+    model = MiniFasLiveness()
     makers: dict[str, Callable[[Any, int], Any]] = {
         "live photo": lambda image, seed: image,
         "live canvas": lambda image, seed: live_frame(image, seed=seed),
@@ -138,9 +141,8 @@ def liveness_rows(max_images: int = 0, threshold: float = 0.0, variants: bool = 
                 frames[kind].append((frame, face))
 
     chosen = VARIANTS if variants else (PRODUCT,)
-    runs = [("float32", v) for v in chosen] + [("int8", PRODUCT)]
-    for precision, variant in runs:
-        model = models[precision]
+    precision = MODEL_KEY
+    for variant in chosen:
         scores: dict[str, np.ndarray] = {}
         times: list[float] = []
         for kind in KINDS:
@@ -172,7 +174,7 @@ def liveness_rows(max_images: int = 0, threshold: float = 0.0, variants: bool = 
             "auc_screen": round(_auc(scores["live canvas"], scores["screen (synthetic)"]), 4),
             "auc_attacks": round(_auc(scores["live canvas"], attacks), 4),
             "minifas_p50_ms": round(float(np.percentile(times, 50)), 3) if times else float("nan"),
-            "method": "one ONNX Runtime thread; crop + preprocessing + inference per face",
+            "method": "one LiteRT thread (XNNPACK); crop + preprocessing + inference per face",
         }
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from pathlib import Path
+
+from device.errors import ModelError
+from device.paths import CHECKOUT
+
+MANIFEST = CHECKOUT / "models" / "manifest.toml"
 
 
 def file_sha256(path: Path) -> str:
@@ -13,3 +19,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def manifest_sha256(name: str, manifest: Path = MANIFEST) -> str:
+    """The sha256 models/manifest.toml records for the model ``name``."""
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelError(f"Model manifest {manifest} cannot be read: {exc}.", "Restore models/manifest.toml.") from exc
+    for entry in data.get("model", []):
+        if entry.get("name") == name and "sha256" in entry:
+            return str(entry["sha256"])
+    raise ModelError(f"Model {name!r} is not in {manifest}.", "Use a model named in models/manifest.toml.")

@@ -13,26 +13,23 @@ verification tools (no quality gate; a second, more permissive detection pass wh
 from __future__ import annotations
 
 import time
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from device.config.device import RecognitionSection
-from device.errors import ModelError
-from device.paths import CHECKOUT, models_build_dir
+from device.paths import models_build_dir
 from device.vision.alignment import align_chip
 from device.vision.detector import YuNetDetector, largest
 from device.vision.embedder import Embedder, OnnxEmbedder
 from device.vision.liveness import MiniFasLiveness
+from device.vision.model_files import manifest_sha256
 from device.vision.quality import assess
 from device.vision.types import Detector, Face, Image, LivenessModel, QualityVerdict, Vector
 
 #: The kiosk default embedder (int8) and its float32 reference, as named in models/manifest.toml.
 DEFAULT_EMBEDDER = "dlib_resnet_v1_int8"
 FLOAT_EMBEDDER = "dlib_resnet_v1"
-MANIFEST = CHECKOUT / "models" / "manifest.toml"
 
 
 @dataclass(frozen=True)
@@ -124,18 +121,6 @@ class FacePipeline:
         return self.embed_face(image, face), None
 
 
-def manifest_sha256(name: str, manifest: Path = MANIFEST) -> str:
-    """The sha256 models/manifest.toml records for the built model ``name``."""
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"Model manifest {manifest} cannot be read: {exc}.", "Restore models/manifest.toml.") from exc
-    for entry in data.get("model", []):
-        if entry.get("name") == name and "sha256" in entry:
-            return str(entry["sha256"])
-    raise ModelError(f"Model {name!r} is not in {manifest}.", "Use a model named in models/manifest.toml.")
-
-
 def open_embedder(name: str = DEFAULT_EMBEDDER, threads: int = 1) -> OnnxEmbedder:
     """The built embedder ``name`` from models/build/, checked against the manifest's sha256."""
     return OnnxEmbedder(
@@ -151,7 +136,6 @@ def real_pipeline(
     cfg: RecognitionSection,
     *,
     embedder_name: str = DEFAULT_EMBEDDER,
-    liveness_variant: str = "float32",
     threads: int = 1,
     detect_max_side: int = FRAME_DETECT_SIDE,
 ) -> FacePipeline:
@@ -174,7 +158,7 @@ def real_pipeline(
     photos = YuNetDetector(max_side=640, min_side=320, threads=threads)
     return FacePipeline(
         photos,
-        MiniFasLiveness(liveness_variant, threads=threads),
+        MiniFasLiveness(threads=threads),
         open_embedder(embedder_name, threads),
         cfg,
         fallback_detector=photos.sized(score_threshold=0.3, min_side=640, small_pad=0.3),

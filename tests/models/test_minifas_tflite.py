@@ -1,0 +1,126 @@
+"""MiniFAS's LiteRT build (models/recipes/minifas_tflite.py) against upstream's ONNX file in ONNX Runtime.
+
+The kiosk runs the .tflite; these tests hold it to the ONNX model it was written from, on real faces from
+../shared/datasets/faces (live, and the SYNTHETIC print/screen attacks of device.vision.attacks, so both
+decisions occur), and hold the recipe to byte-identical output and to refusing ops it does not know.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from device.config.device import RecognitionSection
+from device.errors import ModelError
+from device.paths import models_build_dir, shared_dir
+from device.vision.liveness import MANIFEST_NAME, MODEL_FILE, MiniFasLiveness, liveness_crop, to_input
+from device.vision.model_files import file_sha256, manifest_sha256
+from models.recipes import minifas_tflite
+
+SOURCE = shared_dir() / "models-src" / "minifas" / "minifas_v2_128.onnx"
+BUILT = models_build_dir() / MODEL_FILE
+FACES = shared_dir() / "datasets" / "faces"
+THRESHOLD = RecognitionSection().liveness_threshold
+PARITY_FACES = 60  # photos; each gives a live frame, a print and a screen (180 crops)
+MAX_ABS_DIFF = 1e-4
+
+needs_source = pytest.mark.skipif(not SOURCE.is_file(), reason=f"{SOURCE} not found (set EDGEHR_SHARED)")
+needs_built = pytest.mark.skipif(
+    not BUILT.is_file(), reason=f"{BUILT} is not built: run `python models/build.py` (ops/setup.sh does)")
+
+
+def probability_real(logits: Any) -> float:
+    values = np.asarray(logits, dtype=np.float64).reshape(-1)
+    shifted = np.exp(values - values.max())
+    return float(shifted[0] / shifted.sum())
+
+
+@needs_source
+@needs_built
+def test_litert_matches_onnx_runtime_on_real_faces() -> None:
+    import onnxruntime as ort
+
+    from device.vision.attacks import live_frame, printed_photo, screen_replay
+    from device.vision.detector import YuNetDetector, largest
+    from device.vision.images import load_image
+    from device.vision.liveness_bench import bench_faces
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    reference = ort.InferenceSession(str(SOURCE), options, providers=["CPUExecutionProvider"])
+    input_name = reference.get_inputs()[0].name
+    litert = MiniFasLiveness()
+    detector = YuNetDetector()
+    ours: list[float] = []
+    theirs: list[float] = []
+    for seed, path in enumerate(bench_faces(PARITY_FACES)):
+        photo = load_image(path)
+        for make in (live_frame, printed_photo, screen_replay):
+            frame = make(photo, seed=seed)
+            face = largest(detector.detect(frame))
+            if face is None:
+                continue
+            batch = to_input(liveness_crop(frame, face))
+            ours.append(probability_real(litert.run(batch)))
+            # Upstream's ONNX model takes the same values channels first.
+            nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+            theirs.append(probability_real(reference.run(None, {input_name: nchw})[0]))
+    a, b = np.asarray(ours), np.asarray(theirs)
+    assert a.size >= 150  # 60 photos x 3 frames, most with a face found
+    assert float(np.abs(a - b).max()) < MAX_ABS_DIFF
+    assert np.array_equal(a >= THRESHOLD, b >= THRESHOLD)
+    # Both decisions occur, so "identical decisions" is not vacuous.
+    assert 0 < int(np.sum(b >= THRESHOLD)) < b.size
+
+
+@needs_source
+def test_recipe_output_is_byte_identical_and_matches_the_manifest(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    minifas_tflite.build(SOURCE, first)
+    minifas_tflite.build(SOURCE, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert file_sha256(first) == manifest_sha256(MANIFEST_NAME)
+    assert not list(tmp_path.glob("*.partial"))
+
+
+@needs_source
+def test_the_built_model_runs_in_litert_with_nhwc_input(tmp_path: Path) -> None:
+    out = tmp_path / MODEL_FILE
+    minifas_tflite.build(SOURCE, out)
+    model = MiniFasLiveness(model_path=out)
+    logits = model.run(np.full((1, 128, 128, 3), 0.5, np.float32))
+    assert logits.shape == (2,) and np.all(np.isfinite(logits))
+
+
+def _tiny_model(path: Path, op: str) -> Path:
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 8, 8])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3, 8, 8])
+    node = helper.make_node(op, ["input"], ["output"], name="the_node")
+    model = helper.make_model(helper.make_graph([node], "tiny", [x], [y]), opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(path))
+    return path
+
+
+def test_an_unknown_op_is_refused_by_name(tmp_path: Path) -> None:
+    source = _tiny_model(tmp_path / "tiny.onnx", "Softmax")
+    out = tmp_path / "tiny.tflite"
+    with pytest.raises(ModelError, match="Softmax") as err:
+        minifas_tflite.build(source, out)
+    assert "the_node" in str(err.value) and err.value.code == "model-unsupported-op"
+    assert not out.exists()
+
+
+def test_a_known_op_used_outside_minifas_s_pattern_is_refused(tmp_path: Path) -> None:
+    """Shape is supported only as part of a flatten's shape arithmetic; elsewhere it would be dropped."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("output", TensorProto.INT64, [4])
+    node = helper.make_node("Shape", ["input"], ["output"], name="lonely_shape")
+    model = helper.make_model(helper.make_graph([node], "tiny", [x], [y]), opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(tmp_path / "shape.onnx"))
+    with pytest.raises(ModelError, match="lonely_shape"):
+        minifas_tflite.convert(tmp_path / "shape.onnx")
