@@ -235,7 +235,7 @@ def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
     yunet_ms = float(np.median(_timed(lambda image: cv_yunet.detect(image), [small] * 33)[3:]))
     pi_factor = PI4_YUNET_160X120_MS / yunet_ms
     p50, p95, b50 = _pct(ours, 50), _pct(ours, 95), _pct(base, 50)
-    yield {"bench": "decision", "system": f"edgehr ({pipe.embedder.name}, minifas float32, yunet)",
+    yield {"bench": "decision", "system": f"edgehr ({pipe.embedder.name}, minifas litert float32, yunet onnxruntime)",
            "frames": len(ours), "canvas": "640x480", "p50_ms": p50, "p95_ms": p95,
            **{f"{k}_p50_ms": _pct(v, 50) for k, v in stages.items()},
            "pi4_estimate_p50_ms": round(p50 * pi_factor, 1), "pi4_estimate_p95_ms": round(p95 * pi_factor, 1),
