@@ -29,6 +29,7 @@ The optional active challenge (a head turn) lives in device/attendance/challenge
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,6 +125,7 @@ class MiniFasLiveness:
         self._input = int(inputs[0]["index"])
         self._output = int(outputs[0]["index"])
         self.version = f"litert-float32-{digest[:12]}"
+        self._lock = threading.Lock()
 
     def logits(self, image: Image, face: Face) -> np.ndarray:
         """Raw [real, spoof] logits of one face."""
@@ -132,11 +134,14 @@ class MiniFasLiveness:
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Raw [real, spoof] logits of one prepared 1 x 128 x 128 x 3 input (see ``to_input``).
 
-        Not thread-safe: one Interpreter holds one input and one output buffer (the kiosk calls it from
-        its one vision loop)."""
-        self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
-        self._interpreter.invoke()
-        logits = np.asarray(self._interpreter.get_tensor(self._output), dtype=np.float64).reshape(-1)
+        Serialised by a lock: one Interpreter holds one input and one output buffer, and the kiosk loop
+        and a panel enrolment from the camera (a server thread) share this instance. Unlike an ONNX
+        Runtime session, a LiteRT interpreter raises when a second thread invokes it mid-call."""
+        with self._lock:
+            self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
+            self._interpreter.invoke()
+            # get_tensor copies: no view into the interpreter's buffers outlives the lock.
+            logits = np.asarray(self._interpreter.get_tensor(self._output), dtype=np.float64).reshape(-1)
         if logits.shape != (2,) or not np.all(np.isfinite(logits)):
             raise ModelError("The liveness model returned an output that is not two finite logits.",
                              "Rebuild it with `python models/build.py`.")

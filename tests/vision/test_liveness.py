@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,29 @@ def test_bench_liveness_reports_every_frame_kind_for_the_product_model(capsys: p
     assert all(r["faces"] == 3 and r["threshold"] == THRESHOLD and 0 <= r["accepted"] <= 1 for r in frames)
     assert [s["model"] for s in summaries] == ["litert-float32"]
     assert all(0 <= s["auc_attacks"] <= 1 and s["minifas_p50_ms"] > 0 for s in summaries)
+
+
+def test_threads_sharing_one_model_get_the_same_answers(minifas: MiniFasLiveness) -> None:
+    """The kiosk loop and a panel enrolment from the camera call one instance from two threads; a LiteRT
+    interpreter invoked by a second thread mid-call raises, so calls must be serialised."""
+    rng = np.random.default_rng(7)
+    inputs = [rng.random((1, 128, 128, 3), dtype=np.float32) for _ in range(4)]
+    expected = [minifas.run(x) for x in inputs]
+    errors: list[BaseException] = []
+    mismatches: list[int] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(25):
+                for i, x in enumerate(inputs):
+                    if not np.array_equal(minifas.run(x), expected[i]):
+                        mismatches.append(i)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and not mismatches
