@@ -23,14 +23,6 @@ from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos
 pytestmark = requires_vision
 
 
-@pytest.fixture(scope="module")
-def vision() -> Any:
-    from device.attendance.vision_parts import open_vision
-    from tests.panel.site import device_config
-
-    return open_vision(device_config(Path("/nonexistent")))
-
-
 @pytest.fixture
 def site(tmp_path: Path, vision: Any) -> Iterator[Site]:
     vision.gallery.remove("E7")

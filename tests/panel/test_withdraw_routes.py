@@ -22,14 +22,6 @@ from tests.panel.test_enrol_routes import consent, logged_in, templates
 pytestmark = requires_vision
 
 
-@pytest.fixture(scope="module")
-def vision() -> Any:
-    from device.attendance.vision_parts import open_vision
-    from tests.panel.site import device_config
-
-    return open_vision(device_config(Path("/nonexistent")))
-
-
 @pytest.fixture
 def site(tmp_path: Path, vision: Any) -> Iterator[Site]:
     for no in ("E7", "E8"):
