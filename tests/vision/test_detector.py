@@ -100,7 +100,8 @@ def _cv2_reference(detector: YuNetDetector, image: np.ndarray) -> np.ndarray:
         detector.min_side / longest if longest < detector.min_side else 1.0)
     if scale != 1.0:
         size = (max(1, round(work_w * scale)), max(1, round(work_h * scale)))
-        work = cv2.resize(work, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        shrink = cv2.INTER_LINEAR if detector.fast_shrink else cv2.INTER_AREA
+        work = cv2.resize(work, size, interpolation=shrink if scale < 1 else cv2.INTER_LINEAR)
     net = cv2.FaceDetectorYN.create(str(YUNET), "", (work.shape[1], work.shape[0]), detector.score_threshold,
                                     detector.nms_threshold, 5000)
     _, rows = net.detect(work)
@@ -118,11 +119,12 @@ def _cv2_reference(detector: YuNetDetector, image: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("relative", [
     "orl/s3/4.pgm", "yale/subject07.happy", "celeb-dev/couple.jpg", "celeb-dev/selfie-many-people.jpg",
     "celeb-dev/img1.jpg", *(f"lfw-dev/{p}" for p in LFW_SAMPLES)])
-@pytest.mark.parametrize("max_side", [640, 320])
-def test_onnxruntime_decode_gives_opencvs_faces(detector: YuNetDetector, relative: str, max_side: int) -> None:
+@pytest.mark.parametrize(("max_side", "fast_shrink"), [(640, False), (320, False), (256, True)])
+def test_onnxruntime_decode_gives_opencvs_faces(detector: YuNetDetector, relative: str, max_side: int,
+                                                fast_shrink: bool) -> None:
     """The network runs in ONNX Runtime with our port of FaceDetectorYN's decode and NMS: the same faces,
     boxes, landmarks and scores as OpenCV's own implementation on the same working image."""
-    sized = detector.sized(max_side=max_side, min_side=min(320, max_side))
+    sized = detector.sized(max_side=max_side, min_side=min(320, max_side), fast_shrink=fast_shrink)
     image = face_image(relative)
     ours = sized.detect(image)
     reference = _cv2_reference(sized, image)

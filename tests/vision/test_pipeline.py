@@ -78,9 +78,10 @@ def test_camera_frames_use_the_frame_detector_and_photos_the_photo_detector(dete
     assert pipe.embed_image(frame) == (None, "no-face")  # the photo detector (here: finds nothing)
 
 
-def test_real_pipeline_detects_frames_at_320_px(pipeline: FacePipeline) -> None:
+def test_real_pipeline_detects_frames_at_256_px(pipeline: FacePipeline) -> None:
     from device.vision.pipeline import FRAME_DETECT_SIDE
 
     assert isinstance(pipeline.frame_detector, YuNetDetector) and isinstance(pipeline.detector, YuNetDetector)
-    assert pipeline.frame_detector.max_side == FRAME_DETECT_SIDE == 320
+    assert pipeline.frame_detector.max_side == FRAME_DETECT_SIDE == 256 and pipeline.frame_detector.fast_shrink
+    assert not pipeline.detector.fast_shrink
     assert pipeline.detector.max_side == 640 and pipeline.frame_detector.version == pipeline.detector.version

@@ -1,4 +1,4 @@
-"""MiniFAS's LiteRT build (models/recipes/minifas_tflite.py) against upstream's ONNX file in ONNX Runtime.
+"""The TensorFlow-free ONNX -> LiteRT writer (models/recipes/onnx_tflite.py) against ONNX Runtime.
 
 The kiosk runs the .tflite; these tests hold it to the ONNX model it was written from, on real faces from
 ../shared/datasets/faces (live, and the SYNTHETIC print/screen attacks of device.vision.attacks, so both
@@ -20,7 +20,7 @@ from device.errors import ModelError
 from device.paths import models_build_dir, shared_dir
 from device.vision.liveness import MANIFEST_NAME, MODEL_FILE, MiniFasLiveness, liveness_crop, to_input
 from device.vision.model_files import file_sha256, manifest_sha256
-from models.recipes import minifas_tflite
+from models.recipes import onnx_tflite
 
 SOURCE = shared_dir() / "models-src" / "minifas" / "minifas_v2_128.onnx"
 BUILT = models_build_dir() / MODEL_FILE
@@ -81,8 +81,8 @@ def test_litert_matches_onnx_runtime_on_real_faces() -> None:
 @needs_source
 def test_recipe_output_is_byte_identical_and_matches_the_manifest(tmp_path: Path) -> None:
     first, second = tmp_path / "a.tflite", tmp_path / "b.tflite"
-    minifas_tflite.build(SOURCE, first)
-    minifas_tflite.build(SOURCE, second)
+    onnx_tflite.build(SOURCE, first, name="MiniFAS")
+    onnx_tflite.build(SOURCE, second, name="MiniFAS")
     assert first.read_bytes() == second.read_bytes()
     assert file_sha256(first) == manifest_sha256(MANIFEST_NAME)
     assert not list(tmp_path.glob("*.partial"))
@@ -91,7 +91,7 @@ def test_recipe_output_is_byte_identical_and_matches_the_manifest(tmp_path: Path
 @needs_source
 def test_the_built_model_runs_in_litert_with_nhwc_input(tmp_path: Path) -> None:
     out = tmp_path / MODEL_FILE
-    minifas_tflite.build(SOURCE, out)
+    onnx_tflite.build(SOURCE, out, name="MiniFAS")
     model = MiniFasLiveness(model_path=out)
     logits = model.run(np.full((1, 128, 128, 3), 0.5, np.float32))
     assert logits.shape == (2,) and np.all(np.isfinite(logits))
@@ -110,7 +110,7 @@ def test_an_unknown_op_is_refused_by_name(tmp_path: Path) -> None:
     source = _tiny_model(tmp_path / "tiny.onnx", "Softmax")
     out = tmp_path / "tiny.tflite"
     with pytest.raises(ModelError, match="Softmax") as err:
-        minifas_tflite.build(source, out)
+        onnx_tflite.build(source, out, name="tiny")
     assert "the_node" in str(err.value) and err.value.code == "model-unsupported-op"
     assert not out.exists()
 
@@ -123,4 +123,39 @@ def test_a_known_op_used_outside_minifas_s_pattern_is_refused(tmp_path: Path) ->
     model = helper.make_model(helper.make_graph([node], "tiny", [x], [y]), opset_imports=[helper.make_opsetid("", 13)])
     onnx.save(model, str(tmp_path / "shape.onnx"))
     with pytest.raises(ModelError, match="lonely_shape"):
-        minifas_tflite.convert(tmp_path / "shape.onnx")
+        onnx_tflite.convert(tmp_path / "shape.onnx", name="tiny")
+
+
+YUNET = shared_dir() / "models-src" / "yunet" / "yunet_s_640_640.onnx"
+
+
+@pytest.mark.skipif(not YUNET.is_file(), reason=f"{YUNET} not found (set EDGEHR_SHARED)")
+def test_yunet_written_at_one_size_matches_onnx_runtime_at_others() -> None:
+    """YuNet (Resize, MaxPool, channels-last heads, 12 outputs) written at 256 x 320 and resized at run time
+    gives ONNX Runtime's head outputs on real photos."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from device.vision.detector import YUNET_OUTPUTS, YuNetDetector
+    from device.vision.images import load_image
+
+    interpreter = Interpreter(model_content=onnx_tflite.convert(YUNET, name="YuNet", input_hw=(256, 320)),
+                              num_threads=1)
+    detector = YuNetDetector()
+    photos = [load_image(FACES / p) for p in ("celeb-dev/img1.jpg", "celeb-dev/couple.jpg", "orl/s3/4.pgm")]
+    for height, width in ((256, 320), (192, 256), (480, 640)):
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, [1, height, width, 3])
+        interpreter.allocate_tensors()
+        outputs = {d["name"]: d["index"] for d in interpreter.get_output_details()}
+        for photo in photos:
+            import cv2
+
+            image = np.asarray(cv2.resize(photo, (width, height)), np.float32)
+            interpreter.set_tensor(index, image[None])
+            interpreter.invoke()
+            theirs = detector.run_network(image.transpose(2, 0, 1)[None].copy())
+            for name in YUNET_OUTPUTS:
+                reference = theirs[name]
+                ours = interpreter.get_tensor(outputs[name])
+                assert ours.shape == reference.shape
+                assert float(np.abs(ours - reference).max()) < 1e-4, name
