@@ -446,7 +446,7 @@ def detector_rows() -> Iterator[dict[str, Any]]:
     from device.vision.attacks import live_frame
     from device.vision.detector import YuNetDetector
     from device.vision.images import load_image
-    from device.vision.pipeline import FRAME_DETECT_SIDE
+    from device.vision.pipeline import FRAME_DETECT_SIDE, frame_detector
 
     cv2.setNumThreads(1)
     root = _shared_faces()
@@ -454,7 +454,7 @@ def detector_rows() -> Iterator[dict[str, Any]]:
     candidates: dict[str, Callable[[Any], int]] = {
         "yunet onnxruntime, photos 640": lambda image: len(photos.detect(image)),
         f"yunet onnxruntime, frames {FRAME_DETECT_SIDE}": partial(
-            lambda d, image: len(d.detect(image)), photos.sized(max_side=FRAME_DETECT_SIDE, fast_shrink=True)),
+            lambda d, image: len(d.detect(image)), frame_detector(photos)),
     }
     folder = _blazeface_files()
     if folder is None:

@@ -165,5 +165,10 @@ def real_pipeline(
         open_embedder(embedder_name, threads),
         cfg,
         fallback_detector=photos.sized(score_threshold=0.3, min_side=640, small_pad=0.3),
-        frame_detector=photos.sized(max_side=detect_max_side, min_side=min(320, detect_max_side), fast_shrink=True),
+        frame_detector=frame_detector(photos, detect_max_side),
     )
+
+
+def frame_detector(photos: YuNetDetector, max_side: int = FRAME_DETECT_SIDE) -> YuNetDetector:
+    """The camera-frame detector sharing ``photos``' network (see ``real_pipeline`` for the sizing)."""
+    return photos.sized(max_side=max_side, min_side=min(320, max_side), fast_shrink=True)
