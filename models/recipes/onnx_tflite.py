@@ -1,16 +1,18 @@
 """Write an ONNX vision model as a float32 LiteRT model (.tflite), without TensorFlow.
 
-Which models: MiniFAS (liveness) and YuNet (the face detector). LiteRT with its default XNNPACK delegate
+Which models: MiniFAS (liveness), YuNet (the face detector) and the dlib face ResNet (the float32 embedder). LiteRT with its default XNNPACK delegate
 runs them faster than ONNX Runtime on one x86 thread with the same outputs (MiniFAS 9.7 against 15.1 ms,
-P(live) to 3.8e-6; YuNet: see models/manifest.toml), so the kiosk runs the files this writes. Why not
+P(live) to 3.8e-6), so the kiosk runs the MiniFAS file this writes. YuNet and the embedder ran faster
+in ONNX Runtime on the same machine; ``edgehr bench faces`` writes them in memory and times both runtimes,
+so a Pi 4 can decide again. Why not
 onnx2tf: it needs TensorFlow in a second 2.6 GB venv whose pins clash with the project's. This writer needs
 only onnx, flatbuffers and the TFLite schema that ai_edge_litert ships (``schema_py_generated``, object
 API), all installed already, and turns a model in under a second.
 
-Scope, on purpose: exactly the ops those two networks use (Conv incl. depthwise, PRelu, Relu, Add, Mul,
-Sigmoid, GlobalAveragePool, MaxPool, nearest 2x Resize, the Shape/Gather/Unsqueeze/Concat/Reshape of a
-flatten, a channels-last Transpose + Reshape of a detection head, MatMul, and the BatchNormalization after
-a MatMul). Anything else, or a known op used another way, raises ModelError naming the node: a model that
+Scope, on purpose: exactly the ops those three networks use (Conv incl. depthwise, PRelu, Relu, Add, Mul,
+Sigmoid, GlobalAveragePool, MaxPool, AveragePool, constant Pad, nearest 2x Resize, the Flatten or
+Shape/Gather/Unsqueeze/Concat/Reshape of a flatten, a channels-last Transpose + Reshape of a detection
+head, MatMul, and the BatchNormalization after a MatMul). Anything else, or a known op used another way, raises ModelError naming the node: a model that
 converts half-way must not ship. Float32 only.
 
 Layout: ONNX is NCHW, TFLite NHWC. Weights are transposed here and activations are NHWC throughout, so an
@@ -60,7 +62,8 @@ INT32 = schema.TensorType.INT32
 #: The ONNX ops MiniFAS and YuNet use; the converter refuses any other.
 SUPPORTED_OPS = frozenset({
     "Conv", "PRelu", "Relu", "Add", "Mul", "Sigmoid", "GlobalAveragePool", "MatMul", "BatchNormalization",
-    "Shape", "Gather", "Unsqueeze", "Concat", "Reshape", "MaxPool", "Resize", "Transpose",
+    "Shape", "Gather", "Unsqueeze", "Concat", "Reshape", "MaxPool", "Resize", "Transpose", "AveragePool", "Pad",
+    "Flatten",
 })
 #: Ops that only compute the target shape of a flatten: dropped, the Reshape gets a constant shape.
 SHAPE_OPS = frozenset({"Shape", "Gather", "Unsqueeze", "Concat"})
@@ -74,7 +77,7 @@ Array = NDArray[Any]
 def unsupported(what: str) -> ModelError:
     return ModelError(
         f"models/recipes/onnx_tflite.py cannot convert this ONNX model: {what}.",
-        "This writer handles only the ops of MiniFAS and YuNet, used as they use them; convert other models "
+        "This writer handles only the ops of MiniFAS, YuNet and the dlib ResNet, used as they use them; convert other models "
         "another way, or extend the writer and check it against ONNX Runtime (tests/models/test_onnx_tflite.py).",
         code="model-unsupported-op",
     )
@@ -280,12 +283,16 @@ def convert(onnx_path: Path, *, name: str, input_hw: tuple[int, int] | None = No
             mean_opts.keepDims = True
             axes = w.const(n.name + "/axes", np.array([1, 2], np.int32))  # H and W in NHWC
             w.op(OP.MEAN, [inp(n.input[0]), axes], [out(n.output[0])], schema.BuiltinOptions.ReducerOptions, mean_opts)
-        elif t == "MaxPool":
-            _max_pool(w, n, attrs, inp(n.input[0]), out)
+        elif t in ("MaxPool", "AveragePool"):
+            _pool(w, n, attrs, inp(n.input[0]), out)
+        elif t == "Pad":
+            _pad(w, n, attrs, init, inp(n.input[0]), out)
         elif t == "Resize":
             _upsample_2x(w, n, attrs, init, inp(n.input[0]), _nhwc(shapes[resolve(n.input[0])]), out)
         elif t == "Reshape":
             _reshape(w, n, init, inp(n.input[0]), shapes[resolve(n.input[0])], n.input[0] in channels_last, out)
+        elif t == "Flatten":
+            _flatten(w, n, attrs, inp(n.input[0]), shapes[resolve(n.input[0])], out)
         elif t == "MatMul":
             if n.input[1] not in init:
                 raise unsupported(f"MatMul {n.name!r} of two activations")
@@ -320,15 +327,40 @@ def _reshape(w: _Writer, n: Any, init: dict[str, Array], x: int, src_shape: list
          schema.BuiltinOptions.ReshapeOptions, reshape)
 
 
-def _max_pool(w: _Writer, n: Any, attrs: dict[str, Any], x: int, out: Any) -> None:
+def _flatten(w: _Writer, n: Any, attrs: dict[str, Any], x: int, src_shape: list[int], out: Any) -> None:
+    # Flattening a 1 x 1 map gives the same order in NCHW and NHWC; a larger map would not.
+    if attrs.get("axis", 1) != 1 or len(src_shape) != 4 or src_shape[2:] != [1, 1]:
+        raise unsupported(f"Flatten {n.name!r} of a {src_shape} tensor (only axis 1 of a 1 x 1 map)")
+    new_shape = np.array([1, src_shape[1]], np.int32)
+    reshape = schema.ReshapeOptionsT()
+    reshape.newShape = new_shape.tolist()
+    w.op(OP.RESHAPE, [x, w.const(n.name + "/shape", new_shape)], [out(n.output[0])],
+         schema.BuiltinOptions.ReshapeOptions, reshape)
+
+
+def _pool(w: _Writer, n: Any, attrs: dict[str, Any], x: int, out: Any) -> None:
     kernel, strides = list(attrs.get("kernel_shape", [])), list(attrs.get("strides", [1, 1]))
     if (len(kernel) != 2 or any(attrs.get("pads", [0, 0, 0, 0])) or attrs.get("ceil_mode", 0)
             or any(d != 1 for d in attrs.get("dilations", [1, 1])) or attrs.get("auto_pad", b"NOTSET") != b"NOTSET"):
-        raise unsupported(f"MaxPool {n.name!r} with padding, ceil_mode, dilation or auto_pad")
+        raise unsupported(f"{n.op_type} {n.name!r} with padding, ceil_mode, dilation or auto_pad")
     pool = schema.Pool2DOptionsT()
     pool.padding, pool.filterHeight, pool.filterWidth = schema.Padding.VALID, kernel[0], kernel[1]
     pool.strideH, pool.strideW, pool.fusedActivationFunction = strides[0], strides[1], ACT_NONE
-    w.op(OP.MAX_POOL_2D, [x], [out(n.output[0])], schema.BuiltinOptions.Pool2DOptions, pool)
+    code = OP.MAX_POOL_2D if n.op_type == "MaxPool" else OP.AVERAGE_POOL_2D
+    w.op(code, [x], [out(n.output[0])], schema.BuiltinOptions.Pool2DOptions, pool)
+
+
+def _pad(w: _Writer, n: Any, attrs: dict[str, Any], init: dict[str, Array], x: int, out: Any) -> None:
+    """ONNX constant Pad with zeros, pads [N, C, H, W begins, N, C, H, W ends] -> TFLite PAD in NHWC."""
+    pads = init.get(n.input[1]) if len(n.input) > 1 else None
+    value = init.get(n.input[2]) if len(n.input) > 2 and n.input[2] else None
+    if (attrs.get("mode", b"constant") != b"constant" or pads is None or pads.size != 8
+            or (value is not None and float(value.reshape(-1)[0]) != 0.0) or (len(n.input) > 3 and n.input[3])):
+        raise unsupported(f"Pad {n.name!r} other than zeros by constant pads on a 4-d tensor")
+    begin, end = pads[:4].astype(np.int32), pads[4:].astype(np.int32)
+    nhwc = [(begin[i], end[i]) for i in (0, 2, 3, 1)]
+    table = w.const(n.name + "/pads", np.array(nhwc, np.int32))
+    w.op(OP.PAD, [x, table], [out(n.output[0])], schema.BuiltinOptions.PadOptions, schema.PadOptionsT())
 
 
 def _upsample_2x(w: _Writer, n: Any, attrs: dict[str, Any], init: dict[str, Array], x: int, in_shape: list[int],

@@ -159,3 +159,34 @@ def test_yunet_written_at_one_size_matches_onnx_runtime_at_others() -> None:
                 ours = interpreter.get_tensor(outputs[name])
                 assert ours.shape == reference.shape
                 assert float(np.abs(ours - reference).max()) < 1e-4, name
+
+
+EMBEDDER = models_build_dir() / "dlib_resnet_v1.onnx"
+
+
+@pytest.mark.skipif(not EMBEDDER.is_file(), reason=f"{EMBEDDER} is not built: run `python models/build.py`")
+def test_dlib_resnet_written_for_litert_gives_onnx_runtime_descriptors() -> None:
+    """The float32 embedder (AveragePool, zero Pad of the skip paths, Flatten) through the writer: the same
+    descriptors as ONNX Runtime on real face chips."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from device.vision.alignment import align_chip
+    from device.vision.detector import YuNetDetector, largest
+    from device.vision.images import load_image
+    from device.vision.onnx_runtime import session
+
+    interpreter = Interpreter(model_content=onnx_tflite.convert(EMBEDDER, name="dlib ResNet"), num_threads=1)
+    interpreter.allocate_tensors()
+    index, output = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    reference = session(str(EMBEDDER))
+    detector = YuNetDetector()
+    for path in sorted((FACES / "celeb-dev").glob("*.jpg"))[:6]:
+        image = load_image(path)
+        face = largest(detector.detect(image))
+        assert face is not None
+        chip = np.ascontiguousarray(align_chip(image, face.landmarks)[..., ::-1], np.float32)[None]
+        interpreter.set_tensor(index, chip)
+        interpreter.invoke()
+        ours = interpreter.get_tensor(output)[0]
+        theirs = reference.run(None, {"chips": np.ascontiguousarray(chip.transpose(0, 3, 1, 2))})[0][0]
+        assert float(np.abs(ours - theirs).max()) < 1e-4
