@@ -1,19 +1,20 @@
 """Write an ONNX vision model as a float32 LiteRT model (.tflite), without TensorFlow.
 
-Which models: MiniFAS (liveness), YuNet (the face detector) and the dlib face ResNet (the float32 embedder). LiteRT with its default XNNPACK delegate
-runs them faster than ONNX Runtime on one x86 thread with the same outputs (MiniFAS 9.7 against 15.1 ms,
-P(live) to 3.8e-6), so the kiosk runs the MiniFAS file this writes. YuNet and the embedder ran faster
-in ONNX Runtime on the same machine; ``edgehr bench faces`` writes them in memory and times both runtimes,
-so a Pi 4 can decide again. Why not
-onnx2tf: it needs TensorFlow in a second 2.6 GB venv whose pins clash with the project's. This writer needs
-only onnx, flatbuffers and the TFLite schema that ai_edge_litert ships (``schema_py_generated``, object
-API), all installed already, and turns a model in under a second.
+Which models: MiniFAS (liveness), YuNet (the face detector) and the dlib face ResNet (the float32
+embedder). The kiosk runs the MiniFAS file this writes: LiteRT with its default XNNPACK delegate runs it in
+9.7 ms against ONNX Runtime's 15.1 ms on one x86 thread, with the same outputs (P(live) to 3.8e-6). YuNet
+and the embedder were faster in ONNX Runtime on the same machine, so there they stay; ``edgehr bench
+faces`` writes them in memory and times both runtimes (its "runtime" rows), so a Pi 4 can decide again.
+
+Why not onnx2tf: it needs TensorFlow in a second 2.6 GB venv whose pins clash with the project's. This
+writer needs only onnx, flatbuffers and the TFLite schema that ai_edge_litert ships
+(``schema_py_generated``, object API), all installed already, and turns a model in under a second.
 
 Scope, on purpose: exactly the ops those three networks use (Conv incl. depthwise, PRelu, Relu, Add, Mul,
 Sigmoid, GlobalAveragePool, MaxPool, AveragePool, constant Pad, nearest 2x Resize, the Flatten or
 Shape/Gather/Unsqueeze/Concat/Reshape of a flatten, a channels-last Transpose + Reshape of a detection
-head, MatMul, and the BatchNormalization after a MatMul). Anything else, or a known op used another way, raises ModelError naming the node: a model that
-converts half-way must not ship. Float32 only.
+head, MatMul, and the BatchNormalization after a MatMul). Anything else, or a known op used another way,
+raises ModelError naming the node: a model that converts half-way must not ship. Float32 only.
 
 Layout: ONNX is NCHW, TFLite NHWC. Weights are transposed here and activations are NHWC throughout, so an
 image input is [1, H, W, 3] (an HWC image needs no transpose). A head's Transpose to channels-last is then
@@ -77,8 +78,9 @@ Array = NDArray[Any]
 def unsupported(what: str) -> ModelError:
     return ModelError(
         f"models/recipes/onnx_tflite.py cannot convert this ONNX model: {what}.",
-        "This writer handles only the ops of MiniFAS, YuNet and the dlib ResNet, used as they use them; convert other models "
-        "another way, or extend the writer and check it against ONNX Runtime (tests/models/test_onnx_tflite.py).",
+        "This writer handles only the ops of MiniFAS, YuNet and the dlib ResNet, used as they use them; convert "
+        "other models another way, or extend the writer and check it against ONNX Runtime "
+        "(tests/models/test_onnx_tflite.py).",
         code="model-unsupported-op",
     )
 
@@ -289,10 +291,9 @@ def convert(onnx_path: Path, *, name: str, input_hw: tuple[int, int] | None = No
             _pad(w, n, attrs, init, inp(n.input[0]), out)
         elif t == "Resize":
             _upsample_2x(w, n, attrs, init, inp(n.input[0]), _nhwc(shapes[resolve(n.input[0])]), out)
-        elif t == "Reshape":
-            _reshape(w, n, init, inp(n.input[0]), shapes[resolve(n.input[0])], n.input[0] in channels_last, out)
-        elif t == "Flatten":
-            _flatten(w, n, attrs, inp(n.input[0]), shapes[resolve(n.input[0])], out)
+        elif t in ("Reshape", "Flatten"):
+            _reshape(w, n, attrs, init, inp(n.input[0]), shapes[resolve(n.input[0])], n.input[0] in channels_last,
+                     out)
         elif t == "MatMul":
             if n.input[1] not in init:
                 raise unsupported(f"MatMul {n.name!r} of two activations")
@@ -307,8 +308,9 @@ def convert(onnx_path: Path, *, name: str, input_hw: tuple[int, int] | None = No
     return w.finish([ids[input_name]], [inp(o.name) for o in graph.output], description)
 
 
-def _reshape(w: _Writer, n: Any, init: dict[str, Array], x: int, src_shape: list[int], is_channels_last: bool,
-             out: Any) -> None:
+def _reshape(w: _Writer, n: Any, attrs: dict[str, Any], init: dict[str, Array], x: int, src_shape: list[int],
+             is_channels_last: bool, out: Any) -> None:
+    """A Reshape, or a Flatten (axis 1), as a TFLite RESHAPE."""
     if is_channels_last:
         # A detection head: [1, C, H, W] -> channels-last -> [1, -1, k]. Our tensor already is channels-last,
         # and -1 keeps the reshape valid at any input size.
@@ -318,20 +320,9 @@ def _reshape(w: _Writer, n: Any, init: dict[str, Array], x: int, src_shape: list
         new_shape = np.array([1, -1, src_shape[1]], np.int32)
     else:
         # Flattening a 1 x 1 map gives the same order in NCHW and NHWC; a larger map would not.
-        if len(src_shape) != 4 or src_shape[2:] != [1, 1]:
-            raise unsupported(f"Reshape {n.name!r} of a {src_shape} tensor (only a flatten of a 1 x 1 map)")
+        if attrs.get("axis", 1) != 1 or len(src_shape) != 4 or src_shape[2:] != [1, 1]:
+            raise unsupported(f"{n.op_type} {n.name!r} of a {src_shape} tensor (only a flatten of a 1 x 1 map)")
         new_shape = np.array([1, src_shape[1]], np.int32)
-    reshape = schema.ReshapeOptionsT()
-    reshape.newShape = new_shape.tolist()
-    w.op(OP.RESHAPE, [x, w.const(n.name + "/shape", new_shape)], [out(n.output[0])],
-         schema.BuiltinOptions.ReshapeOptions, reshape)
-
-
-def _flatten(w: _Writer, n: Any, attrs: dict[str, Any], x: int, src_shape: list[int], out: Any) -> None:
-    # Flattening a 1 x 1 map gives the same order in NCHW and NHWC; a larger map would not.
-    if attrs.get("axis", 1) != 1 or len(src_shape) != 4 or src_shape[2:] != [1, 1]:
-        raise unsupported(f"Flatten {n.name!r} of a {src_shape} tensor (only axis 1 of a 1 x 1 map)")
-    new_shape = np.array([1, src_shape[1]], np.int32)
     reshape = schema.ReshapeOptionsT()
     reshape.newShape = new_shape.tolist()
     w.op(OP.RESHAPE, [x, w.const(n.name + "/shape", new_shape)], [out(n.output[0])],

@@ -190,3 +190,16 @@ def test_dlib_resnet_written_for_litert_gives_onnx_runtime_descriptors() -> None
         ours = interpreter.get_tensor(output)[0]
         theirs = reference.run(None, {"chips": np.ascontiguousarray(chip.transpose(0, 3, 1, 2))})[0][0]
         assert float(np.abs(ours - theirs).max()) < 1e-4
+
+
+def test_a_resize_other_than_nearest_2x_is_refused(tmp_path: Path) -> None:
+    """Written as CONCATENATION + DEPTH_TO_SPACE, which is exactly nearest 2x; any other Resize would be wrong."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 24, 24])
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1.0, 1.0, 3.0, 3.0])
+    node = helper.make_node("Resize", ["input", "", "scales"], ["output"], name="resize_by_three", mode="nearest",
+                            coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    graph = helper.make_graph([node], "tiny", [x], [y], initializer=[scales])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "resize.onnx"))
+    with pytest.raises(ModelError, match="resize_by_three"):
+        onnx_tflite.convert(tmp_path / "resize.onnx", name="tiny")
