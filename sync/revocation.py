@@ -13,9 +13,11 @@ hand. ``sync.pki`` records each certificate it issues here.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from sync.pki import CertificateAuthority
 
 INDEX_FILE = "index.json"
+#: Held (flock) around every read-modify-write of the index: two edgehr-ca commands, or the HR server
+#: revoking while an operator signs, would otherwise each write their own copy and lose the other's row.
+LOCK_FILE = ".index.lock"
 CRL_FILE = "crl.pem"
 #: A CRL's validity. Long, because an expired CRL locks every client out; each revocation renews it.
 CRL_DAYS = 3650
@@ -81,6 +86,17 @@ def read_index(folder: Path) -> list[IssuedCert]:
         raise _error(f"The CA index {path} cannot be read: {exc}.", "Restore it from the CA backup.") from None
 
 
+@contextmanager
+def _index_locked(folder: Path) -> Iterator[None]:
+    """Exclusive use of the CA's index (an advisory lock, released when the process dies)."""
+    with (folder / LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _write_index(folder: Path, rows: Sequence[IssuedCert]) -> None:
     path = _index_path(folder)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -99,17 +115,15 @@ def _common_name(cert: x509.Certificate) -> str:
 
 def record_issued(folder: Path, cert: x509.Certificate, kind: str) -> None:
     """Add a certificate the CA in ``folder`` has just issued to its index."""
-    rows = read_index(folder)
-    rows.append(
-        IssuedCert(
-            serial=_serial_hex(cert),
-            common_name=_common_name(cert),
-            not_after=cert.not_valid_after_utc.isoformat(),
-            issued_at=_now().isoformat(),
-            kind=kind,
-        )
+    row = IssuedCert(
+        serial=_serial_hex(cert),
+        common_name=_common_name(cert),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        issued_at=_now().isoformat(),
+        kind=kind,
     )
-    _write_index(folder, rows)
+    with _index_locked(folder):
+        _write_index(folder, [*read_index(folder), row])
 
 
 def admitted_devices(folder: Path) -> list[str]:
@@ -141,13 +155,19 @@ def revoke(
         raise _error("Revoke needs exactly one of a device id or a certificate file.", "Pass --device-id or --cert.")
     if reason not in REASONS:
         raise _error(f"Unknown revocation reason {reason!r}.", f"Choose from: {', '.join(REASONS)}.")
+    cert = _load_cert(cert_path) if cert_path is not None else None
+    if cert is not None and cert.issuer != ca.cert.subject:
+        raise _error(f"{cert_path} was not issued by the CA in {ca.folder}.", "Revoke it with the CA that issued it.")
+    with _index_locked(ca.folder):
+        revoked = _revoke_rows(ca, common_name, cert, reason)
+        write_crl(ca)
+    return revoked
+
+
+def _revoke_rows(ca: CertificateAuthority, common_name: str | None, cert: x509.Certificate | None,
+                 reason: str) -> list[IssuedCert]:
     rows = read_index(ca.folder)
-    if cert_path is not None:
-        cert = _load_cert(cert_path)
-        if cert.issuer != ca.cert.subject:
-            raise _error(
-                f"{cert_path} was not issued by the CA in {ca.folder}.", "Revoke it with the CA that issued it."
-            )
+    if cert is not None:
         serial = _serial_hex(cert)
         if not any(r.serial == serial for r in rows):  # issued before the index existed
             rows.append(IssuedCert(serial, _common_name(cert), cert.not_valid_after_utc.isoformat(), ""))
@@ -168,7 +188,6 @@ def revoke(
             revoked.append(row)
         updated.append(row)
     _write_index(ca.folder, updated)
-    write_crl(ca)
     return revoked
 
 
