@@ -54,8 +54,6 @@ from sync.protocol import (
     RotateKeyBody,
     ServerChannel,
     Stamp,
-    UnknownDevice,
-    UnknownKey,
     ingest_subscription,
     iter_seqs,
     key_id,
@@ -91,35 +89,25 @@ def load_server_identity(state_dir: Path) -> LocalKeys:
 
 
 class StoreDirectory:
-    """Registered, active devices' public keys from the HR store (current, and previous during a key
-    rotation), cached for a few seconds. ``forget`` drops one device's entry: after a rotation this worker
-    registered, or before retrying a message refused with a stale entry (another worker registered it)."""
+    """Registered, active devices' public keys (current, and previous during a key rotation), read from
+    the HR store for every message, by primary key. No cache on purpose: a key retired or a device revoked
+    by any worker or by HR is refused on the very next message every worker opens. (A 5 s cache used to
+    let another worker accept a retired key that long; the read costs one indexed SELECT per message, which
+    carries up to 100 records: see ``edgehr bench sync``.)"""
 
-    def __init__(self, store: HRStore, ttl_seconds: float = 5.0) -> None:
+    def __init__(self, store: HRStore) -> None:
         self._store = store
-        self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, PeerKeys | None]] = {}
 
     def peer_keys(self, device_id: str) -> PeerKeys | None:
-        now = time.monotonic()
-        hit = self._cache.get(device_id)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
         found = devices.public_keys(self._store, device_id)
-        peer = None
-        if found is not None:
-            current, previous = found
-            peer = PeerKeys(
-                device_id,
-                PublicIdentity.from_raw(*current),
-                [PublicIdentity.from_raw(*previous)] if previous is not None else [],
-            )
-        self._cache[device_id] = (now, peer)
-        return peer
-
-    def forget(self, device_id: str) -> bool:
-        """Drop the cached entry; True if there was one (so a lookup now reads the store afresh)."""
-        return self._cache.pop(device_id, None) is not None
+        if found is None:
+            return None
+        current, previous = found
+        return PeerKeys(
+            device_id,
+            PublicIdentity.from_raw(*current),
+            [PublicIdentity.from_raw(*previous)] if previous is not None else [],
+        )
 
 
 #: Builds the gallery entries (with templates) of the named employees: those with no templates are left out.
@@ -369,13 +357,7 @@ class IngestWorker:
         except ProtocolError:
             topic_device = None
         try:
-            try:
-                opened = self.channel.open(message.topic, message.payload)
-            except (UnknownKey, UnknownDevice):
-                # Our cached keys may predate a registration or rotation another worker made: read again.
-                if topic_device is None or not self.directory.forget(topic_device):
-                    raise
-                opened = self.channel.open(message.topic, message.payload)
+            opened = self.channel.open(message.topic, message.payload)
         except ProtocolError as exc:
             self._reject(exc.reason.value, topic_device, exc)
             return None
@@ -390,7 +372,6 @@ class IngestWorker:
             return
         if devices.retire_previous_keys(self.store, opened.device_id, peer.current.sign_id.hex()):
             log.info("device %s uses its new key; the previous one is retired", opened.device_id)
-        self.directory.forget(opened.device_id)
 
     def _other(self, opened: Opened) -> None:
         device_id, body = opened.device_id, opened.body
@@ -498,7 +479,6 @@ class IngestWorker:
         except EdgehrError as exc:
             self._reject(Reason.UNKNOWN_KEY.value, device_id, exc)
             return False
-        self.directory.forget(device_id)
         self.counts[f"keys-{outcome}"] += 1
         log.info("device %s new keys %s (sign key %s)", device_id, outcome, key_id(body.new_keys.sign).hex())
         return True

@@ -52,7 +52,7 @@ def test_rotation_request_registration_and_retirement(client: TestClient, store:
     assert command["type"] == "rotate-key" and command["body"] == {"rotate_device_keys": True}
     assert client.post("/api/devices/nope/rotate-keys", headers=it).status_code == 404
 
-    directory = StoreDirectory(store, ttl_seconds=0.0)
+    directory = StoreDirectory(store)
     sign, box = new.public.sign_raw, new.public.box_raw
     # Only the current key may introduce new keys.
     with pytest.raises(Exception, match="not its current key"):

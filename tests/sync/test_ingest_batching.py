@@ -15,9 +15,18 @@ from sync.chaos_site import Site, server_seqs, wait_for
 from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
 from sync.mqtt import Endpoint, MqttLink, Received
-from sync.protocol import AckBody, DeviceChannel, LocalKeys, RecordsBody, Stamp, device_subscription, iter_seqs
+from sync.protocol import (
+    AckBody,
+    DeviceChannel,
+    Identity,
+    LocalKeys,
+    RecordsBody,
+    Stamp,
+    device_subscription,
+    iter_seqs,
+)
 from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
-from sync.server.store import HRStore
+from sync.server.store import HRStore, devices
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"
@@ -111,3 +120,17 @@ def test_a_message_that_cannot_be_stored_does_not_hold_back_the_ones_before_it(
     wait_for(lambda: (rig.pump(), len(rig.acks) == 2)[1], "the ack of the others")
     assert rig.answered()[1] == ([2, 3], [3, 4, 5])
     assert server_seqs(site, DEVICE) == [1, 2, 3, 4, 5]
+
+
+def test_a_key_retired_by_another_worker_is_refused_on_the_next_message(site: Site, rig: Rig, hr: HRStore) -> None:
+    """Workers read device keys from the store for every message: once any worker has registered a device's
+    new key and retired the old one, this worker refuses the old key at once (it used to cache keys 5 s)."""
+    rig.worker.handle_all([rig.message(1, 1)])  # the worker has just used the device's current key
+    old, new = site.devices[DEVICE].identity.public, Identity.generate().public
+    # What another worker does during a rotation: register the announced keys, then retire the old ones.
+    assert devices.register_new_keys(hr, DEVICE, new.sign_raw, new.box_raw, old.sign_id) == "rotated"
+    assert devices.retire_previous_keys(hr, DEVICE, new.sign_id.hex())
+    rig.worker.handle_all([rig.message(2, 2)])  # still signed with the old key
+    wait_for(lambda: (rig.pump(), len(rig.acks) == 1)[1], "the ack of the first message")
+    assert server_seqs(site, DEVICE) == [1]
+    assert rejections(hr).get("unknown-key") == 1
