@@ -148,7 +148,7 @@ def real_pipeline(
     nothing is padded): a face the quality gate accepts is at least recognition.min_face_px (80) wide in
     the frame, 32 px at 256, well inside what YuNet finds (about 10 px and up). Frames are shrunk with
     INTER_LINEAR (``fast_shrink``): OpenCV's INTER_AREA is fast only at whole ratios (1.6 against 0.2 ms
-    for 2.5). Detection takes 4.2 ms instead of 6.6 ms at 320 px (ONNX Runtime, one x86 thread).
+    for 2.5). Detection takes 4.4 ms instead of 6.6 ms at 320 px (ONNX Runtime, one x86 thread).
     What it costs, measured on 240 live frames (every 14th LFW image on a 640 x 480 canvas,
     device.vision.attacks.live_frame) against the photo detector's 640 px faces: embeddings keep a mean
     cosine of 0.9920 (5th percentile 0.9860) to the 640 px ones, against 0.9931 (0.9863) at 320 px;
