@@ -29,6 +29,7 @@ from device.panel.admin_auth import COOKIE, AdminAuth, Session, csrf_ok
 from device.panel.app import pick_language
 from device.panel.uploads import DEFAULT_LIMITS, Limits, UploadError, read_upload
 from device.store.employees import consent_history
+from device.store.pins import clear_pin, pin_set_at, set_pin
 from device.store.snapshots import SnapshotStore
 
 _HERE = Path(__file__).parent
@@ -156,6 +157,7 @@ def enrolment_router(
             version=consent_version(), notice=notice,
             consents=consent_history(enroller.store, employee_no, PURPOSE),
             snapshots=None if snapshots is None else snapshots.recent(employee_no, SNAPSHOTS_LISTED),
+            pin_set_at=pin_set_at(enroller.store, employee_no),
         )
 
     # -- login ----------------------------------------------------------------------------------------
@@ -241,8 +243,10 @@ def enrolment_router(
         session = current(request)
         if session is None:
             return redirect(request, "/admin/login")
-        withdrawn = request.query_params.get("withdrawn") == "1"
-        return employee_page(request, session, employee_no, notice="enrol.withdraw.done" if withdrawn else "")
+        notices = {"withdrawn": "enrol.withdraw.done", "pin-set": "enrol.pin.done-set",
+                   "pin-cleared": "enrol.pin.done-cleared"}
+        done = next((key for flag, key in notices.items() if request.query_params.get(flag) == "1"), "")
+        return employee_page(request, session, employee_no, notice=done)
 
     @router.post("/admin/enrol/{employee_no}/photos", response_class=HTMLResponse)
     async def upload_photos(request: Request, employee_no: str) -> Response:
@@ -327,6 +331,31 @@ def enrolment_router(
         except InputError as exc:
             return employee_page(request, session, employee_no, error=f"enrol.withdraw.{exc.code}", status=409)
         return redirect(request, f"/admin/enrol/{quote(employee_no)}?withdrawn=1")
+
+    # -- kiosk PIN (1:1 mode) -------------------------------------------------------------------------
+    @router.post("/admin/enrol/{employee_no}/pin", response_class=HTMLResponse)
+    async def pin(request: Request, employee_no: str) -> Response:
+        """Set (typed twice) or clear the employee's keypad PIN. Only its scrypt hash is kept; the PIN is
+        never echoed back, logged or audited (device/store/pins.py)."""
+        try:
+            form = await small_form(request)
+            session = check_post(request, form.get("csrf"))
+        except _Refused as exc:
+            return refused(request, exc)
+        if employee_entry(employee_no) is None:
+            return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
+        if form.get("action") == "clear":
+            await run_in_threadpool(clear_pin, enroller.store, employee_no, at=enroller.clock.now(),
+                                    actor=session.actor)
+            return redirect(request, f"/admin/enrol/{quote(employee_no)}?pin-cleared=1")
+        if form.get("pin", "") != form.get("pin_again", ""):
+            return employee_page(request, session, employee_no, error="enrol.pin.mismatch", status=400)
+        try:
+            await run_in_threadpool(set_pin, enroller.store, employee_no, form.get("pin", ""),
+                                    at=enroller.clock.now(), actor=session.actor)
+        except InputError:
+            return employee_page(request, session, employee_no, error="enrol.pin.format", status=400)
+        return redirect(request, f"/admin/enrol/{quote(employee_no)}?pin-set=1")
 
     # -- punch snapshots (disputes) -------------------------------------------------------------------
     @router.get("/admin/enrol/{employee_no}/snapshots/{punch_id}")

@@ -101,3 +101,12 @@ def pin_hash(store: Store, employee_no: str) -> PinHash | None:
         return None
     return PinHash(bytes(row[0]), bytes(row[1]), int(row[2]), int(row[3]), int(row[4]))
 
+
+def pin_set_at(store: Store, employee_no: str) -> str | None:
+    """When the employee's PIN was set (ISO time), or None when they have none: for the admin page."""
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT p.set_at FROM employee_pins p JOIN employees e ON e.id = p.employee_id WHERE e.employee_no = ?",
+            (employee_no,),
+        ).fetchone()
+    return None if row is None else str(row[0])
