@@ -295,6 +295,9 @@ class Courier:
         self.channel = self.channel.with_keys(keys=state.local_keys())
         self.flights.clear()
         self._sent_upto = 0
+        # A hello signed with the new key at once: the server retires the old key when it first verifies
+        # the new one, and with the backlog already acknowledged the next punch might be hours away.
+        self._hello_due = True
         log.info("device keys: switched to key %s", sign_id.hex())
 
     def _fill(self) -> None:

@@ -238,3 +238,16 @@ def test_a_device_killed_between_rotation_steps_loses_nothing(site: Site, site_b
     assert keys.current.public.sign_raw == second.public.sign_raw
     assert [p.public.box_raw for p in keys.previous] == [first.public.box_raw]
     assert old.public.sign_id.hex() not in registered_sign_key(hr)
+
+
+def test_the_old_key_retires_right_after_the_switch_even_with_nothing_to_send(
+    site: Site, site_broker: Mosquitto, hr: HRStore
+) -> None:
+    """With no punch waiting, the device's first message under its new key is the hello it sends on switching:
+    the server retires the old key then, not whenever the next punch happens to come."""
+    first = begin_rotation(site.devices[DEVICE].state_dir).pending
+    assert first is not None
+    with running_worker(site), running_courier(site, DEVICE, ack_timeout_seconds=1.0) as courier:
+        wait_for(lambda: courier.channel.keys.current.public.sign_raw == first.public.sign_raw, "the switch")
+        wait_for(lambda: registered_sign_key(hr) == (first.public.sign_id.hex(), None), "the old key retired")
+    assert server_seqs(site, DEVICE) == []
