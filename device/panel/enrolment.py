@@ -293,11 +293,8 @@ def enrolment_router(
             return employee_page(request, session, employee_no, error=f"enrol.error.{exc.code}", status=409)
         return employee_page(request, session, employee_no, report=report, source="camera")
 
-    async def confirmed_post(
-        request: Request, employee_no: str, field: str, mismatch_key: str
-    ) -> tuple[Session, dict[str, str]] | Response:
-        """A destructive form's checks: admin session, CSRF, a known employee, and the employee number
-        typed again into ``field`` (so a slip of the finger on the wrong row deletes nothing)."""
+    async def employee_post(request: Request, employee_no: str) -> tuple[Session, dict[str, str]] | Response:
+        """A small form about one employee: admin session, CSRF, and an employee this device knows."""
         try:
             form = await small_form(request)
             session = check_post(request, form.get("csrf"))
@@ -305,6 +302,17 @@ def enrolment_router(
             return refused(request, exc)
         if employee_entry(employee_no) is None:
             return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
+        return session, form
+
+    async def confirmed_post(
+        request: Request, employee_no: str, field: str, mismatch_key: str
+    ) -> tuple[Session, dict[str, str]] | Response:
+        """A destructive form's checks: ``employee_post``'s, and the employee number typed again into
+        ``field`` (so a slip of the finger on the wrong row deletes nothing)."""
+        checked = await employee_post(request, employee_no)
+        if isinstance(checked, Response):
+            return checked
+        session, form = checked
         if form.get(field, "").strip() != employee_no:
             return employee_page(request, session, employee_no, error=mismatch_key, status=400)
         return session, form
@@ -337,13 +345,10 @@ def enrolment_router(
     async def pin(request: Request, employee_no: str) -> Response:
         """Set (typed twice) or clear the employee's keypad PIN. Only its scrypt hash is kept; the PIN is
         never echoed back, logged or audited (device/store/pins.py)."""
-        try:
-            form = await small_form(request)
-            session = check_post(request, form.get("csrf"))
-        except _Refused as exc:
-            return refused(request, exc)
-        if employee_entry(employee_no) is None:
-            return render(request, "admin_message.html", session, status=404, key="enrol.employee.unknown", values={})
+        checked = await employee_post(request, employee_no)
+        if isinstance(checked, Response):
+            return checked
+        session, form = checked
         if form.get("action") == "clear":
             await run_in_threadpool(clear_pin, enroller.store, employee_no, at=enroller.clock.now(),
                                     actor=session.actor)

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from device.store.punches import NewPunch
+from sync.server.auth import create_token
+from sync.server.store import HRStore, devices
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE_MS = 1_772_413_200_000  # 2026-03-02 09:00 +08:00 (01:00 UTC), a Monday
+#: A well-formed public key (base64 of 32 bytes, a usable X25519 point) for devices registered by tests.
+KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+def register(store: HRStore, *device_ids: str) -> None:
+    """Register active devices (name = id, site HQ) with placeholder keys."""
+    for device_id in device_ids:
+        devices.register(store, device_id=device_id, name=device_id, site="HQ", sign_public_key=KEY,
+                         sign_key_id="0123456789abcdef", box_public_key=KEY, box_key_id="fedcba9876543210",
+                         actor="it")
+
+
+def bearer(store: HRStore, role: str) -> dict[str, str]:
+    """The Authorization header of a fresh API token for ``role``."""
+    return {"Authorization": f"Bearer {create_token(store, role)}"}
 
 
 def punch_body(

@@ -18,7 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from sync.server.api import create_app
+from sync.server.config import BrokerSection, ServerConfig
 from sync.server.store import HRStore, open_hr_store
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -88,3 +91,10 @@ def store(store_url: str) -> Iterator[HRStore]:
     s = open_hr_store(store_url, "Asia/Shanghai", clock=lambda: NOW)
     yield s
     s.close()
+
+
+@pytest.fixture
+def client(store: HRStore) -> Iterator[TestClient]:
+    """The HR API over ``store`` (no broker TLS: these tests publish nothing)."""
+    with TestClient(create_app(ServerConfig(broker=BrokerSection(tls=False)), store)) as c:
+        yield c

@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from fastapi.testclient import TestClient
 
-from sync.server.api import create_app
-from sync.server.auth import create_token
-from sync.server.config import BrokerSection, ServerConfig
 from sync.server.store import HRStore, attendance, downlinks
-from tests.server.builders import BASE_MS, punch_record
-
-KEY = "A" * 43 + "="
-CONFIG = ServerConfig(broker=BrokerSection(tls=False))
-
-
-@pytest.fixture
-def client(store: HRStore) -> Iterator[TestClient]:
-    with TestClient(create_app(CONFIG, store)) as c:
-        yield c
-
-
-def bearer(store: HRStore, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(store, role)}"}
+from tests.server.builders import BASE_MS, KEY, bearer, punch_record
 
 
 def test_no_token_is_401_wrong_role_is_403_with_actionable_json(client: TestClient, store: HRStore) -> None:

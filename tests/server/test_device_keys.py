@@ -5,25 +5,14 @@ the new one is in use; the device id follows the protocol's rule."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from sync.protocol import Identity, key_id
-from sync.server.api import create_app
 from sync.server.auth import create_token
-from sync.server.config import BrokerSection, ServerConfig
 from sync.server.ingest import StoreDirectory
 from sync.server.store import HRStore, devices, downlinks
-
-CONFIG = ServerConfig(broker=BrokerSection(tls=False))
-
-
-@pytest.fixture
-def client(store: HRStore) -> Iterator[TestClient]:
-    with TestClient(create_app(CONFIG, store)) as c:
-        yield c
 
 
 def registration(device_id: str, identity: Identity) -> dict[str, str]:

@@ -29,9 +29,9 @@ from sync.server.enrolment import EmbedderParts, ServerEnroller
 from sync.server.ingest import batch_item, command_bodies, store_gallery
 from sync.server.store import HRStore, IngestResult, consents, device_enrolments, devices, downlinks, employees
 from sync.server.store import templates as hr_templates
+from tests.server.builders import register
 from tests.server.conftest import NOW
 
-KEY = "A" * 43 + "="
 MODEL = "sface:0123456789abcdef"
 
 
@@ -92,13 +92,6 @@ def terminals(tmp_path: Path) -> Iterator[dict[str, Terminal]]:
 @pytest.fixture
 def data_key(tmp_path: Path) -> DataKey:
     return hr_templates.load_data_key(tmp_path / "server")
-
-
-def register(store: HRStore, *device_ids: str) -> None:
-    for device_id in device_ids:
-        devices.register(store, device_id=device_id, name=device_id, site="HQ", sign_public_key=KEY,
-                         sign_key_id="0123456789abcdef", box_public_key=KEY, box_key_id="0123456789abcdef",
-                         actor="it")
 
 
 def hr_enrol(store: HRStore, key: DataKey, no: str, seed: int) -> None:

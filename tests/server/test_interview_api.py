@@ -6,38 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from sync.protocol import CandidatesBody
-from sync.server.api import create_app
-from sync.server.auth import create_token
-from sync.server.config import BrokerSection, ServerConfig
 from sync.server.ingest import command_body
 from sync.server.store import HRStore, devices, downlinks
-from tests.server.builders import BASE_MS
+from tests.server.builders import BASE_MS, bearer, register
 from tests.server.interview_builders import EVIDENCE, TRANSCRIPT, interview_record
 
-KEY = "A" * 43 + "="
-CONFIG = ServerConfig(broker=BrokerSection(tls=False))
 DAY_MS = 86_400_000
-
-
-@pytest.fixture
-def client(store: HRStore) -> Iterator[TestClient]:
-    with TestClient(create_app(CONFIG, store)) as c:
-        yield c
-
-
-def bearer(store: HRStore, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(store, role)}"}
-
-
-def register(store: HRStore, device_id: str) -> None:
-    devices.register(store, device_id=device_id, name=device_id, site="hq", sign_public_key=KEY,
-                     sign_key_id="0" * 16, box_public_key=KEY, box_key_id="1" * 16, actor="it")  # fmt: skip
 
 
 def booth_lists(store: HRStore, device_id: str) -> list[CandidatesBody]:

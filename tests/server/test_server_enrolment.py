@@ -14,17 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync.server.api import create_app
-from sync.server.auth import create_token
 from sync.server.config import ServerConfig
 from sync.server.enrolment import EmbedderParts, real_embedder_parts
 from sync.server.ingest import command_body, store_gallery
 from sync.server.store import HRStore, audit, devices, downlinks, employees, templates
 from tests.attendance.real_vision import lfw_people, requires_vision
+from tests.server.builders import bearer, register
 
 pytestmark = requires_vision
-
-KEY = base64.b64encode(bytes(range(32))).decode()
-
 
 @pytest.fixture(scope="module")
 def parts() -> EmbedderParts:
@@ -36,15 +33,6 @@ def client(store: HRStore, tmp_path: Path, parts: EmbedderParts) -> Iterator[Tes
     config = ServerConfig.model_validate({"server": {"state_dir": str(tmp_path / "server")}, "broker": {"tls": False}})
     with TestClient(create_app(config, store, embedder_parts=lambda: parts)) as c:
         yield c
-
-
-def bearer(store: HRStore, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(store, role)}"}
-
-
-def register(store: HRStore, device_id: str) -> None:
-    devices.register(store, device_id=device_id, name=device_id, site="hq", sign_public_key=KEY,
-                     sign_key_id="0" * 16, box_public_key=KEY, box_key_id="1" * 16, actor="it")
 
 
 def test_upload_reports_each_photo_stores_sealed_templates_and_queues_the_gallery(

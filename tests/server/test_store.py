@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 
 from sync.server.store import HRStore, attendance, devices, downlinks, employees, open_hr_store, records
-from tests.server.builders import punch_body, punch_record
+from tests.server.builders import punch_body, punch_record, register
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "A" * 43 + "="  # base64 of 32 bytes
-
-
-def register(store: HRStore, device_id: str) -> None:
-    devices.register(store, device_id=device_id, name=device_id, site="HQ", sign_public_key=KEY,
-                     sign_key_id="0123456789abcdef", box_public_key=KEY, box_key_id="fedcba9876543210", actor="t")
-
-
 def punch_count(store: HRStore) -> int:
     with store.db.read() as tx:
         return int(tx.execute("SELECT count(*) FROM punches").scalar())
