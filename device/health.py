@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from device.clock import Clock
+from core.clock import Clock
 from device.store import Store, outbox
 
 _THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")

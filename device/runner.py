@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from core.clock import Clock, SystemClock
+from core.datakey import DataKey, load_or_create
+from core.errors import EdgehrError
 from device.attendance.challenge import configured_rule
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
@@ -28,20 +31,17 @@ from device.attendance.kiosk import Kiosk
 from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
 from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
-from device.clock import Clock, SystemClock
 from device.config.device import DeviceConfig
-from device.errors import EdgehrError
 from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.hardware.gpio import GpioBoard
 from device.health import Health, collect
 from device.store import Store, open_store
-from device.store.datakey import DataKey, load_or_create
 from device.store.employees import load_templates
 from device.store.snapshots import SnapshotStore
 
 if TYPE_CHECKING:
-    from sync.courier import Courier
+    from device.courier.courier import Courier
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class Terminal:
 
     def start(self, *, panel: bool = True) -> None:
         if panel:
-            from device.panel.serve import BackgroundServer
+            from core.serve import BackgroundServer
 
             self._server = BackgroundServer(self.app(), self.config.panel.host, self.config.panel.port)
             self._server.start()
@@ -356,7 +356,7 @@ def open_terminal(
             opened.append(badge)
         courier = None
         if config.sync.enabled:
-            from sync.courier import build
+            from device.courier.courier import build
 
             courier_store = open_store(db_path, check_same_thread=False)
             opened.append(courier_store)

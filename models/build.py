@@ -28,7 +28,7 @@ from typing import Any
 CHECKOUT = Path(__file__).resolve().parents[1]
 MANIFEST = CHECKOUT / "models" / "manifest.toml"
 
-if str(CHECKOUT) not in sys.path:  # device.paths: one definition of EDGEHR_SHARED / EDGEHR_MODELS
+if str(CHECKOUT) not in sys.path:  # core.paths: one definition of EDGEHR_SHARED / EDGEHR_MODELS
     sys.path.insert(0, str(CHECKOUT))
 
 from device.vision.model_files import file_sha256  # noqa: E402 - needs the checkout on sys.path first
@@ -115,7 +115,7 @@ RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from device.paths import models_build_dir, shared_dir
+    from core.paths import models_build_dir, shared_dir
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: $EDGEHR_MODELS or models/build)")

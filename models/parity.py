@@ -292,7 +292,7 @@ def timing_only(names: list[str], lfw: Path, build_dir: Path, shared: Path, n: i
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from device.paths import models_build_dir, shared_dir
+    from core.paths import models_build_dir, shared_dir
 
     shared = shared_dir()
     build_dir = (args.build or models_build_dir()).resolve()
@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         report(res)
     if args.derive_template or args.template_only:
         print_template(res["template"])
-    from device.paths import models_build_dir
+    from core.paths import models_build_dir
 
     default = "template.json" if args.template_only else "parity.json"
     out = args.json or (args.build or models_build_dir()) / default

@@ -40,7 +40,7 @@ fi
 # Reinstall only when the dependency list changed.
 stamp=.venv/.edgehr-deps
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import device, sync" 2>/dev/null; then
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import core, device, sync, fleet, drills, cli" 2>/dev/null; then
   step "Installing edgehr and its dependencies into .venv"
   .venv/bin/python -m pip install --progress-bar on -q --upgrade pip
   .venv/bin/python -m pip install --progress-bar on -e '.[dev]'

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from device.errors import ConfigError, ConfigProblem
+from core.errors import ConfigError, ConfigProblem
+from fleet.provision import BOX_KEY, ENROLMENT, IDENTITY_KEY, keys_dir, load_keys, refreshed_enrolment
 from sync.protocol import Identity, LocalKeys, PeerKeys, PublicIdentity
 from sync.protocol.channel import SERVER_PEER_ID
-from sync.provision import BOX_KEY, ENROLMENT, IDENTITY_KEY, keys_dir, load_keys, refreshed_enrolment
 
 
 def identity_path(state_dir: Path) -> Path:

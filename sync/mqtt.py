@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -26,12 +26,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from device.errors import EdgehrError
+from core.errors import EdgehrError
 from sync.backoff import Backoff
-
-if TYPE_CHECKING:
-    from device.config.device import SyncSection
-    from sync.server.config import BrokerSection
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +48,6 @@ class Endpoint:
     key_file: Path | None = None
     #: Only for a plain test listener, where the broker takes the CONNECT user name as the identity.
     username: str | None = None
-
-    @classmethod
-    def of_device(cls, sync: SyncSection) -> Endpoint:
-        return cls(sync.broker_host, sync.broker_port, sync.tls, sync.ca_file, sync.cert_file, sync.key_file)
-
-    @classmethod
-    def of_server(cls, broker: BrokerSection) -> Endpoint:
-        return cls(broker.host, broker.port, broker.tls, broker.ca_file, broker.cert_file, broker.key_file)
 
     def describe(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
@@ -132,7 +120,7 @@ class MqttLink:
             if missing:
                 raise EdgehrError(
                     f"TLS to the broker {endpoint.describe()} needs {', '.join(missing)}.",
-                    "Set the CA, certificate and key files in the sync/broker section of the config.",
+                    "Set the CA, certificate and key files in the fleet/broker section of the config.",
                 )
             client.tls_set(
                 ca_certs=str(endpoint.ca_file),

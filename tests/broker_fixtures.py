@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.broker import Mosquitto
+from fleet.broker import Mosquitto
 from tests.mqtt_helpers import SiteCa, make_site_ca
 
 

@@ -18,8 +18,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from sync.broker import BrokerTls, Mosquitto, client_tls_context
-from sync.pki import INGEST_IDENTITY, CertFiles, CertificateAuthority, create_ca, issue_client_cert, issue_server_cert
+from fleet.broker import BrokerTls, Mosquitto, client_tls_context
+from fleet.pki import INGEST_IDENTITY, CertFiles, CertificateAuthority, create_ca, issue_client_cert, issue_server_cert
 
 WAIT = 10.0  # seconds any single broker round trip may take before a test fails
 

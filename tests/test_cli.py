@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from device.cli.main import EXIT_NOT_BUILT, build_parser, main
+from cli.main import EXIT_NOT_BUILT, build_parser, main
 
 SUBCOMMANDS = ["device", "server", "demo", "config", "models", "faces", "asr", "interview", "bench", "chaos"]
 
@@ -41,7 +41,7 @@ def test_every_subcommand_has_help_without_heavy_imports() -> None:
     # One interpreter runs every --help and then reports which heavy modules got imported.
     script = (
         "import sys, contextlib, io, json\n"
-        "from device.cli.main import main\n"
+        "from cli.main import main\n"
         f"for path in {_help_paths()!r}:\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
         "        try:\n"

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from device.cli.main import main
-from device.config import DeviceConfig, check_file, load_device_config
-from device.config.toml_lines import key_lines
-from device.errors import ConfigError
+from cli.config_cmd import check_file
+from cli.main import main
+from core.config.toml_lines import key_lines
+from core.errors import ConfigError
+from device.config import DeviceConfig, load_device_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "device" / "config" / "examples"
 

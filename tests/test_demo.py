@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import child_pids
 
-FRAMES_PER_IMAGE = 6  # device/demo/site.py sets camera.frames_per_image to this for the replay
+FRAMES_PER_IMAGE = 6  # drills/demo/site.py sets camera.frames_per_image to this for the replay
 
 
 def free_port() -> int:
@@ -51,7 +51,7 @@ class Demo:
     def __init__(self, state: Path, seconds: float | None) -> None:
         self.state = state
         self.panel, self.server = free_port(), free_port()
-        argv = [sys.executable, "-m", "device.cli.main", "demo", "--state", str(state),
+        argv = [sys.executable, "-m", "cli.main", "demo", "--state", str(state),
                 "--port", str(self.panel), "--server-port", str(self.server)]
         if seconds is not None:
             argv += ["--seconds", str(seconds)]

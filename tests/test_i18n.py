@@ -8,7 +8,7 @@ import re
 import string
 from pathlib import Path
 
-from device.i18n import LANGUAGES, Language, catalog
+from core.i18n import LANGUAGES, Language, catalog
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "device" / "panel" / "templates"
 LITERAL_KEY = re.compile(r"""\bt(?:_other)?\(\s*["']([a-zA-Z0-9_.\-]+)["']""")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from device.clock import FakeClock
+from core.clock import FakeClock
 from device.health import collect
 from device.panel.app import create_app
 from device.store import open_store, punches

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from device.errors import InputError
+from core.errors import InputError
 from device.store import employees as repo
 from device.store import open_store
 from device.store.pins import check_format, clear_pin, pin_hash, set_pin
@@ -65,7 +65,7 @@ def test_pin_command_reads_the_pin_from_stdin_never_from_the_arguments(tmp_path:
     repo.upsert_employee(store, "E1", "Li Lei", AT, "admin")
     store.close()
     env_root = str(Path(__file__).resolve().parents[1])
-    command = [sys.executable, "-m", "device.cli.main", "device", "pin"]
+    command = [sys.executable, "-m", "cli.main", "device", "pin"]
     done = subprocess.run([*command, "set", "--config", str(config), "--employee", "E1"], input="8642\n",
                           capture_output=True, text=True, timeout=120, cwd=env_root, check=False)
     assert done.returncode == 0, done.stderr

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.errors import InputError, StoreError
+from core.datakey import load_or_create
+from core.errors import InputError, StoreError
 from device.store import employees, open_store, outbox, punches
-from device.store.datakey import load_or_create
 from device.store.migrations import MIGRATIONS
 from tests.factories import punch
 
@@ -113,7 +113,7 @@ def test_processes_creating_the_key_together_all_get_the_same_whole_key(tmp_path
 
     path = tmp_path / "keys" / "data.key"
     code = (
-        "import sys; from pathlib import Path; from device.store.datakey import load_or_create; "
+        "import sys; from pathlib import Path; from core.datakey import load_or_create; "
         "print(load_or_create(Path(sys.argv[1])).key_id)"
     )
     procs = [

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from device.supervisor import Supervisor
+from core.supervisor import Supervisor
 from tests.conftest import child_pids
 
 
@@ -27,7 +27,7 @@ def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     # A supervisor process that is SIGKILLed must not leave its child running (PR_SET_PDEATHSIG).
     pid_file = tmp_path / "child.pid"
     code = (
-        "import sys, time, os; from pathlib import Path; from device.supervisor import Supervisor\n"
+        "import sys, time, os; from pathlib import Path; from core.supervisor import Supervisor\n"
         f"s = Supervisor(Path({str(tmp_path)!r}))\n"
         "c = s.start('sleeper', [sys.executable, '-c', 'import time; time.sleep(60)'])\n"
         f"Path({str(pid_file)!r}).write_text(str(c.pid))\n"

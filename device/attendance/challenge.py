@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from core.errors import EdgehrError, NotBuiltError
 from device.config.device import RecognitionSection
-from device.errors import EdgehrError, NotBuiltError
 
 #: Default turn needed away from the yaw at the start of the challenge, in degrees (see module docstring);
 #: the setting is recognition.turn_degrees.

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.clock import Clock
+from core.datakey import DataKey
+from core.errors import InputError
+from core.types import Image, Vector
 from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
-from device.clock import Clock
 from device.config.device import EnrolmentSection
-from device.errors import InputError
 from device.store import Store
 from device.store import employees as employees_repo
-from device.store.datakey import DataKey
-from device.vision.types import Image, Vector
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class OversizedPhoto:
 
 
 def _default_decoder(data: bytes, name: str) -> Image:
-    from device.vision.images import decode_image
+    from core.images import decode_image
 
     return decode_image(data, name)
 

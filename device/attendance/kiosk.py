@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from core.clock import Clock, to_ms
+from core.errors import InputError, StoreError
+from core.types import Image
 from device.attendance import history
 from device.attendance.claims import Claim, ClaimDesk, ClaimSource, Expired
 from device.attendance.decision import Confirmed, Decision, FrameEvidence, Verdict
@@ -40,15 +43,12 @@ from device.attendance.outcomes import (
 from device.attendance.ports import Analyser, DirectionSource, FeedbackPort, GalleryView
 from device.attendance.rules import Accept, Bounce, PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import Clock, to_ms
-from device.errors import InputError, StoreError
 from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.store import Store
 from device.store.punches import NewPunch, Punch, record_punch
 from device.store.snapshots import SnapshotStore
 from device.vision.quality import estimate_yaw
-from device.vision.types import Image
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from core.types import Image, Vector
 from device.attendance.outcomes import Direction
-from device.vision.types import Face, Image, Match, QualityVerdict, Vector
+from device.vision.types import Face, Match, QualityVerdict
 
 
 class FrameAnalysisView(Protocol):

@@ -11,9 +11,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.errors import ConfigError, ConfigProblem
 from device.attendance.outcomes import Direction
 from device.config.device import AttendanceSection
-from device.errors import ConfigError, ConfigProblem
 
 
 def parse_hhmm(text: str) -> time:

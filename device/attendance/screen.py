@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from core.i18n import both
+from core.types import Image
 from device.attendance.outcomes import (
     GUIDANCE_FOR_QUALITY,
     Claimed,
@@ -29,8 +31,6 @@ from device.attendance.outcomes import (
     Unknown,
     Waiting,
 )
-from device.i18n import both
-from device.vision.types import Image
 
 #: Width of the preview JPEG: enough to see where one stands, too small to be a usable photo.
 PREVIEW_WIDTH = 320

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 def open_vision(config: DeviceConfig) -> VisionParts:
     """The face pipeline (detector, quality gate, liveness, embedder) and the 1:N gallery."""
     from device.runner import VisionParts
-    from device.vision.calibration import operating_threshold
     from device.vision.gallery import Gallery
     from device.vision.pipeline import real_pipeline
+    from device.vision.thresholds import operating_threshold
 
     pipeline = real_pipeline(config.recognition)
     detector, liveness, embedder = pipeline.detector, pipeline.liveness, pipeline.embedder

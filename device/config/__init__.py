@@ -1,6 +1,6 @@
-"""One validated configuration per role (device, server), loaded from TOML."""
+"""The device's one validated configuration, loaded from TOML."""
 
 from device.config.device import DeviceConfig
-from device.config.loader import CONFIG_SCHEMA_VERSION, check_file, load_device_config, load_toml_model
+from device.config.loader import load_device_config
 
-__all__ = ["CONFIG_SCHEMA_VERSION", "DeviceConfig", "check_file", "load_device_config", "load_toml_model"]
+__all__ = ["DeviceConfig", "load_device_config"]

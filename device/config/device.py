@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from device.config.base import LoggingSection, Section, field
+from core.config.base import LoggingSection, Section, field
 
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from device.errors import HardwareError
+from core.errors import HardwareError
 from device.hardware.closing import Closing
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from core.types import Image
 from device.hardware.closing import Closing
-from device.vision.types import Image
 
 if TYPE_CHECKING:
-    from device.clock import Clock
+    from core.clock import Clock
     from device.config.device import CameraSection
 
 #: Status strings every camera reports; an error is "error: <what is wrong>".
@@ -76,7 +76,7 @@ def open_camera(
         from device.hardware.camera_device import PiCamera
 
         if not isinstance(config.device, int):
-            from device.errors import HardwareError
+            from core.errors import HardwareError
 
             raise HardwareError(
                 f"camera.device = {config.device!r} is a path, but picamera2 numbers its cameras.",

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from device.clock import Clock, SystemClock
-from device.errors import HardwareError
+from core.clock import Clock, SystemClock
+from core.errors import HardwareError
 from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
 
 if TYPE_CHECKING:
-    from device.vision.types import Image
+    from core.types import Image
 
 log = logging.getLogger(__name__)
 

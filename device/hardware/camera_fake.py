@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from device.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
+from core.types import Image
 from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
 from device.hardware.pacing import Pacer
-from device.vision.types import Image
 
 
 class FakeCamera(CameraBase):

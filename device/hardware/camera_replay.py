@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from device.clock import Clock, SystemClock
-from device.errors import InputError
+from core.clock import Clock, SystemClock
+from core.errors import InputError
+from core.images import MAX_PIXELS, load_image
+from core.types import Image
 from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
 from device.hardware.camera_device import to_bgr
 from device.hardware.pacing import Pacer
-from device.vision.images import MAX_PIXELS, load_image
-from device.vision.types import Image
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from device.errors import HardwareError
+from core.errors import HardwareError
 
 if TYPE_CHECKING:
     from device.config.device import GpioSection

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from device.errors import HardwareError
+from core.errors import HardwareError
 
 if TYPE_CHECKING:
     from device.config.device import GpioSection

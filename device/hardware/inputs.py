@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from device.clock import Clock, SystemClock
-from device.errors import HardwareError
+from core.clock import Clock, SystemClock
+from core.errors import HardwareError
 
 log = logging.getLogger(__name__)
 

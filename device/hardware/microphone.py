@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import numpy as np
 
-from device.clock import Clock, SystemClock
-from device.errors import HardwareError, InputError
+from core.clock import Clock, SystemClock
+from core.errors import HardwareError, InputError
 from device.hardware.closing import Closing
 from device.hardware.resample import resample_pcm16
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from device.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
 
 # A sleep may wake a little early on some kernels; re-check this many times before giving up the wait.
 _MAX_SLEEPS = 100

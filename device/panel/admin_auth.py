@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from device.errors import InputError
+from core.errors import InputError
 
 COOKIE = "edgehr_admin"
 MIN_PASSWORD_LENGTH = 10

@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
+from core.i18n import LANGUAGES, Language, t
 from device.health import Health
-from device.i18n import LANGUAGES, Language, t
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

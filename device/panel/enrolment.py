@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from core.errors import InputError, StoreError
+from core.i18n import Language, t
 from device.attendance.enrolment import PURPOSE, Enroller, EnrolmentReport, OversizedPhoto, roster
-from device.errors import InputError, StoreError
-from device.i18n import Language, t
 from device.panel.admin_auth import COOKIE, AdminAuth, Session, csrf_ok
 from device.panel.app import pick_language
 from device.panel.uploads import DEFAULT_LIMITS, Limits, UploadError, read_upload

@@ -19,10 +19,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from core.i18n import Language, both, catalog
 from device.attendance.claims import ClaimDesk, ClaimSource
 from device.attendance.outcomes import Claimed, ClaimRefused, Outcome
 from device.attendance.screen import KioskScreen
-from device.i18n import Language, both, catalog
 
 _HERE = Path(__file__).parent
 _STATIC = {"kiosk.js": "text/javascript", "kiosk.css": "text/css"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from device.errors import InputError
+from core.errors import InputError
 
 #: Default limits: a phone photo is 2-8 MB; twenty of them is more than any enrolment needs.
 MAX_FILE_BYTES = 10 * 1024 * 1024

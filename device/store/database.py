@@ -1,4 +1,4 @@
-"""Open the device database with the settings that make punches durable, and run explicit transactions.
+"""The device database: opened durable (``core.durable``), migrated, with explicit transactions.
 
 Transactions are explicit (``BEGIN IMMEDIATE`` ... ``COMMIT``): the connection runs in autocommit
 mode so nothing is ever committed implicitly halfway through a multi-row write. Inside a transaction
@@ -15,31 +15,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from device.errors import StoreError
-from device.store.migrations import migrate
-
-
-def open_durable(path: Path | None, *, check_same_thread: bool, what: str, fix: str) -> sqlite3.Connection:
-    """An autocommit SQLite connection in WAL mode with FULL sync (the device store and the HR store).
-
-    Autocommit: every write goes through an explicit ``BEGIN IMMEDIATE`` transaction, never Python's
-    implicit one. FULL: a record is on disk before anyone is told it is (a punch's "OK" on the device,
-    the server's ack to a device); WAL+NORMAL can lose the last commits on power loss, and a terminal's
-    power is cut without warning.
-    """
-    try:
-        if path is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=check_same_thread)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
-    except (sqlite3.Error, OSError) as exc:
-        raise StoreError(f"Cannot open {what} {path or ':memory:'}: {exc}.", fix) from exc
-    return conn
+from core.durable import open_durable
+from core.errors import StoreError
+from core.migrations import migrate
+from device.store.migrations import MIGRATIONS
 
 
 class Store:
@@ -91,7 +70,7 @@ def open_store(path: Path | None, *, check_same_thread: bool = True) -> Store:
     """Open (creating if needed) and migrate the device database to the current schema."""
     store = Store(path, check_same_thread=check_same_thread)
     try:
-        migrate(store)
+        migrate(MIGRATIONS, store.transaction)
     except sqlite3.Error as exc:
         store.close()
         raise StoreError(

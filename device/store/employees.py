@@ -9,10 +9,10 @@ from datetime import datetime
 
 import numpy as np
 
-from device.errors import InputError
+from core.datakey import DataKey
+from core.errors import InputError
 from device.store import audit, outbox
 from device.store.database import Store
-from device.store.datakey import DataKey
 
 
 @dataclass(frozen=True)

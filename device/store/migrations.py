@@ -1,16 +1,11 @@
-"""The device schema as an ordered list of migrations; the applied ones are recorded in the database.
+"""The device schema as an ordered list of migrations (run by ``core.migrations``).
 
-Never edit a migration that has shipped: add a new one. Each runs in its own transaction together with
-the row that records it, so a killed process leaves either the old or the new schema, never half.
+Never edit a migration that has shipped: add a new one.
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from device.store.database import Store
+from core.migrations import Migration
 
 SCHEMA_V1 = """
 CREATE TABLE settings (
@@ -194,7 +189,7 @@ CREATE TABLE booth_candidates (
 """
 
 #: (version, name, SQL script). Versions are consecutive from 1.
-MIGRATIONS: list[tuple[int, str, str]] = [
+MIGRATIONS: list[Migration] = [
     (1, "initial schema", SCHEMA_V1),
     (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
     (3, "encrypted punch snapshots", SCHEMA_V3_SNAPSHOTS),
@@ -203,35 +198,3 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (6, "consent withdrawal: who withdrew it", SCHEMA_V6_CONSENT_WITHDRAWAL),
     (7, "a booth's candidate list from the server", SCHEMA_V7_BOOTH_CANDIDATES),
 ]
-
-
-def current_version(store: Store) -> int:
-    store.conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-        "applied_at_ms INTEGER NOT NULL)"
-    )
-    row = store.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
-    return int(row[0] or 0)
-
-
-def migrate(store: Store) -> int:
-    """Apply every migration newer than the database's version; return the resulting version."""
-    version = current_version(store)
-    for number, name, script in MIGRATIONS:
-        if number <= version:
-            continue
-        with store.transaction() as conn:
-            # executescript would COMMIT first; run statement by statement inside our transaction.
-            for statement in _statements(script):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
-                (number, name, int(time.time() * 1000)),
-            )
-        version = number
-    return version
-
-
-def _statements(script: str) -> list[str]:
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

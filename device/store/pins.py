@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from device.errors import InputError
+from core.errors import InputError
 from device.store import audit
 from device.store.database import Store
 

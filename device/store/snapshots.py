@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from device.clock import Clock
-from device.errors import InputError, StoreError
+from core.clock import Clock
+from core.datakey import DataKey
+from core.errors import InputError, StoreError
+from core.types import Image
 from device.store import audit
 from device.store.database import Store
-from device.store.datakey import DataKey
 from device.store.punches import Punch
-from device.vision.types import Image
 
 log = logging.getLogger(__name__)
 

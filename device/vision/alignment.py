@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from device.errors import InputError
+from core.errors import InputError
 
 CHIP_SIZE = 150
 

@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from device.errors import InputError, ModelError
-from device.paths import shared_dir
+from core.errors import InputError, ModelError
+from core.paths import shared_dir
+from core.types import Image
 from device.vision.onnx_runtime import session
-from device.vision.types import Face, Image
+from device.vision.types import Face
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -188,7 +189,7 @@ class YuNetDetector:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise InputError(
                 f"The detector needs an H x W x 3 uint8 BGR image, got {image.dtype} {image.shape}.",
-                "Load images with device.vision.images.load_image.",
+                "Load images with core.images.load_image.",
             )
         height, width = image.shape[:2]
         pad = 0

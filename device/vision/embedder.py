@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from device.errors import InputError, ModelError
+from core.errors import InputError, ModelError
 from device.vision.model_files import file_sha256
 from device.vision.onnx_runtime import session
 

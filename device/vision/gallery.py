@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.errors import InputError
-from device.vision.types import Match, Vector
+from core.errors import InputError
+from core.types import Vector
+from device.vision.types import Match
 
 DIM = 128
 

@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from device.errors import InputError, ModelError
-from device.paths import models_build_dir
+from core.errors import InputError, ModelError
+from core.paths import models_build_dir
+from core.types import Image
 from device.vision.model_files import file_sha256, manifest_sha256
-from device.vision.types import Face, Image
+from device.vision.types import Face
 
 if TYPE_CHECKING:
     from ai_edge_litert.interpreter import Interpreter

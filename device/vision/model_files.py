@@ -6,8 +6,8 @@ import hashlib
 import tomllib
 from pathlib import Path
 
-from device.errors import ModelError
-from device.paths import CHECKOUT
+from core.errors import ModelError
+from core.paths import CHECKOUT
 
 MANIFEST = CHECKOUT / "models" / "manifest.toml"
 

@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.paths import models_build_dir
+from core.types import Image, Vector
 from device.config.device import RecognitionSection
-from device.paths import models_build_dir
 from device.vision.alignment import align_chip
 from device.vision.detector import YuNetDetector, largest
 from device.vision.embedder import Embedder, OnnxEmbedder
 from device.vision.liveness import MiniFasLiveness
 from device.vision.model_files import manifest_sha256
 from device.vision.quality import assess
-from device.vision.types import Detector, Face, Image, LivenessModel, QualityVerdict, Vector
+from device.vision.types import Detector, Face, LivenessModel, QualityVerdict
 
 #: The kiosk default embedder (int8) and its float32 reference, as named in models/manifest.toml.
 DEFAULT_EMBEDDER = "dlib_resnet_v1_int8"
@@ -150,7 +151,7 @@ def real_pipeline(
     INTER_LINEAR (``fast_shrink``): OpenCV's INTER_AREA is fast only at whole ratios (1.6 against 0.2 ms
     for 2.5). Detection takes 4.4 ms instead of 6.6 ms at 320 px (ONNX Runtime, one x86 thread).
     What it costs, measured on 240 live frames (every 14th LFW image on a 640 x 480 canvas,
-    device.vision.attacks.live_frame) against the photo detector's 640 px faces: embeddings keep a mean
+    drills.vision.attacks.live_frame) against the photo detector's 640 px faces: embeddings keep a mean
     cosine of 0.9920 (5th percentile 0.9860) to the 640 px ones, against 0.9931 (0.9863) at 320 px;
     the quality gate passed 228 frames (222 at 320), MiniFAS at 0.9 accepted 222 as live (217 at 320);
     of 120 SYNTHETIC prints and screens 19 passed MiniFAS (16 at 320). ``edgehr bench faces`` reports the

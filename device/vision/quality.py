@@ -24,8 +24,9 @@ import math
 
 import numpy as np
 
+from core.types import Image
 from device.config.device import RecognitionSection
-from device.vision.types import Face, Image, QualityVerdict
+from device.vision.types import Face, QualityVerdict
 
 #: The face box is resized to this width before measuring sharpness.
 SHARPNESS_WIDTH = 100

@@ -12,8 +12,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-Image = npt.NDArray[np.uint8]
-Vector = npt.NDArray[np.float32]
+from core.types import Image, Vector
+
+__all__ = ["QUALITY_REASONS", "Detector", "Face", "Image", "LivenessModel", "Match", "QualityVerdict", "Vector"]
 
 
 @dataclass(frozen=True)

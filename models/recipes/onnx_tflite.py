@@ -50,10 +50,10 @@ from numpy.typing import NDArray
 from onnx import helper, numpy_helper, shape_inference
 
 CHECKOUT = Path(__file__).resolve().parents[2]
-if str(CHECKOUT) not in sys.path:  # run as a script from the checkout: device.errors must import
+if str(CHECKOUT) not in sys.path:  # run as a script from the checkout: core.errors must import
     sys.path.insert(0, str(CHECKOUT))
 
-from device.errors import ModelError  # noqa: E402 - needs the checkout on sys.path first
+from core.errors import ModelError  # noqa: E402 - needs the checkout on sys.path first
 
 OP = schema.BuiltinOperator
 ACT_NONE = schema.ActivationFunctionType.NONE

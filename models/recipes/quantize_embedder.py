@@ -71,7 +71,7 @@ Chips = NDArray[np.uint8]
 
 def shared_dir() -> Path:
     _ensure_checkout_on_path()
-    from device.paths import shared_dir as _shared_dir
+    from core.paths import shared_dir as _shared_dir
 
     return _shared_dir()
 

@@ -24,8 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from sync.broker import BrokerTls, Mosquitto, client_tls_context
-from sync.pki import INGEST_IDENTITY, create_ca, issue_client_cert, issue_server_cert
+from fleet.broker import BrokerTls, Mosquitto, client_tls_context
+from fleet.pki import INGEST_IDENTITY, create_ca, issue_client_cert, issue_server_cert
 
 TIMEOUT = 120.0
 

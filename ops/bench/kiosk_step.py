@@ -16,10 +16,10 @@ import time
 import cv2
 import numpy as np
 
+from core.paths import shared_dir
 from device.attendance.decision import Decision, FrameEvidence
 from device.attendance.vision_parts import open_vision
 from device.config.device import DeviceConfig
-from device.paths import shared_dir
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from device.errors import EdgehrError
+from core.errors import EdgehrError
 
 
 class Reason(StrEnum):

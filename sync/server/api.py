@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from device.errors import EdgehrError, InputError, StoreError
+from core.errors import EdgehrError, InputError, StoreError
 from sync.server import auth, export, timesheets
 from sync.server.cert_revocation import revoke_device_certificate
 from sync.server.config import ServerConfig

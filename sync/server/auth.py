@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from device.errors import EdgehrError, InputError
+from core.errors import EdgehrError, InputError
 from sync.server.store import HRStore, audit
 
 Role = Literal["admin", "hr", "it", "readonly"]
@@ -119,7 +119,7 @@ def require(principal: Principal, allowed: frozenset[Role]) -> Principal:
 
 def create_token_cmd(args: Any) -> int:
     """``edgehr server token create --config FILE --role ROLE``: print a new token once."""
-    from device.config.loader import load_toml_model
+    from core.config.loader import load_toml_model
     from sync.server.config import ServerConfig
     from sync.server.store import database_url, open_hr_store
 

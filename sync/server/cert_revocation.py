@@ -13,10 +13,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from device.errors import EdgehrError
-from sync import pki_cli
-from sync.pki import load_ca
-from sync.revocation import CRL_FILE, revoke
+from core.errors import EdgehrError
+from fleet import pki_cli
+from fleet.pki import load_ca
+from fleet.revocation import CRL_FILE, revoke
 from sync.server.config import PkiSection
 
 log = logging.getLogger(__name__)

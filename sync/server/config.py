@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from device.config.base import LoggingSection, Section, field
+from core.config.base import LoggingSection, Section, field
+from sync.mqtt import Endpoint
 
 
 class ServerSection(Section):
@@ -44,6 +45,9 @@ class BrokerSection(Section):
             if missing:
                 raise ValueError("broker.tls needs " + ", ".join(f"broker.{n}" for n in missing))
         return self
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.host, self.port, self.tls, self.ca_file, self.cert_file, self.key_file)
 
 
 class IngestSection(Section):

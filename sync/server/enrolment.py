@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from core.datakey import DataKey
+from core.errors import InputError
+from core.types import Image, Vector
 from device.config.device import EnrolmentSection
-from device.errors import InputError
-from device.store.datakey import DataKey
-from device.vision.types import Image, Vector
 from sync.server.store import consents, downlinks, templates
 from sync.server.store.database import Tx
 from sync.server.store.employees import NotFound
@@ -56,8 +56,8 @@ class EmbedderParts:
 def real_embedder_parts() -> EmbedderParts:
     """The devices' real pipeline (built models, one thread), named as a terminal names its templates."""
     from device.config.device import RecognitionSection
-    from device.vision.calibration import operating_threshold
     from device.vision.pipeline import real_pipeline
+    from device.vision.thresholds import operating_threshold
 
     cfg = RecognitionSection()
     pipeline = real_pipeline(cfg)
@@ -85,7 +85,7 @@ class Lazy:
 
 
 def _decode(data: bytes, name: str) -> Image:
-    from device.vision.images import decode_image
+    from core.images import decode_image
 
     return decode_image(data, Path(name))
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device.errors import EdgehrError
-from device.store.datakey import DataKey
+from core.datakey import DataKey
+from core.errors import EdgehrError
 from sync.backoff import Backoff
 from sync.keyfiles import identity_path, load_or_create_identity, public_json, write_atomic
 from sync.mqtt import Endpoint, MqttLink, Received
@@ -525,8 +525,8 @@ def stop_on_signals(stop: threading.Event) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sync.server.ingest --config FILE --worker-id N``: one ingest worker process."""
-    from device.config.loader import load_toml_model
-    from device.logs import setup_logging
+    from core.config.loader import load_toml_model
+    from core.logs import setup_logging
 
     parser = argparse.ArgumentParser(prog="python -m sync.server.ingest", description=main.__doc__)
     parser.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
@@ -543,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         worker = IngestWorker(
             store=store,
             keys=load_server_identity(config.server.state_dir),
-            endpoint=Endpoint.of_server(config.broker),
+            endpoint=config.broker.endpoint(),
             worker_id=args.worker_id,
             share_group=config.ingest.share_group,
             stop=stop,

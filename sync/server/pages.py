@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from device.i18n import LANGUAGES, Language, t
+from core.i18n import LANGUAGES, Language, t
 from sync.server import auth
 from sync.server.config import ServerConfig
 from sync.server.store import HRStore, attendance, devices, employees

@@ -16,10 +16,10 @@ import sys
 import threading
 from pathlib import Path
 
-from device.config.loader import load_toml_model
-from device.panel.serve import BackgroundServer
-from device.paths import CHECKOUT
-from device.supervisor import Supervisor
+from core.config.loader import load_toml_model
+from core.paths import CHECKOUT
+from core.serve import BackgroundServer
+from core.supervisor import Supervisor
 from sync.server.config import ServerConfig
 from sync.server.ingest import load_server_identity, server_keys_path
 from sync.server.store.hr_store import database_url, open_hr_store

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from device.errors import StoreError
+from core.errors import StoreError
 from sync.server.config import WebhooksSection
 from sync.server.store import HRStore
 from sync.server.webhooks import EndpointGate, HttpPost, RetryPolicy, deliver_pending, httpx_post

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from device.paths import shared_dir
+from core.paths import shared_dir
 
 requires_vision = pytest.mark.skipif(
     importlib.util.find_spec("device.vision.pipeline") is None or importlib.util.find_spec("device.vision.gallery")
@@ -28,7 +28,7 @@ def recognition_settings() -> dict[str, float]:
     """Use the product's calibrated threshold (models/calibration.toml) once the vision branch records it;
     until then these tests state a threshold explicitly: 0.9 cosine, below the 0.92-0.97 measured between
     photos of the same LFW person with the int8 embedder here."""
-    from device.vision.calibration import CALIBRATION_FILE
+    from device.vision.thresholds import CALIBRATION_FILE
 
     return {} if CALIBRATION_FILE.is_file() else {"threshold": 0.9}
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device.vision.types import Face, Image, Match, QualityVerdict, Vector
+from core.types import Image, Vector
+from device.vision.types import Face, Match, QualityVerdict
 
 PEOPLE = ["E1", "E2", "E3"]
 BOX = (100.0, 80.0, 120.0, 140.0)

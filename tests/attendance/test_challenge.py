@@ -13,22 +13,22 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from core.clock import FakeClock
+from core.datakey import load_or_create
+from core.errors import EdgehrError, NotBuiltError
+from core.i18n import both
 from device.attendance.challenge import TURN_MAX_FRAMES, TURN_MIN_DEGREES, HeadTurn, TurnRule, challenge_rule
 from device.attendance.decision import Confirmed, Decision, FrameEvidence
 from device.attendance.kiosk import Kiosk
 from device.attendance.outcomes import Idle, PoorImage, Punched, Spoof, Waiting
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.config.device import AttendanceSection, DeviceConfig
-from device.errors import EdgehrError, NotBuiltError
 from device.hardware.camera_fake import FakeCamera
 from device.hardware.gpio import open_gpio
-from device.i18n import both
 from device.runner import Terminal, VisionParts, state_paths
 from device.store import employees as repo
 from device.store import open_store
-from device.store.datakey import load_or_create
 from device.vision.quality import estimate_yaw
 from device.vision.types import Face, Match, QualityVerdict
 from tests.attendance.scripted import (

@@ -11,12 +11,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from core.clock import FakeClock
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.kiosk import Kiosk
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.config.device import AttendanceSection, ClaimSection
 from device.hardware.camera_fake import FakeCamera
 from device.panel.kiosk import kiosk_router

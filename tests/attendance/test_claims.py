@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.clock import FakeClock
 from device.attendance.claims import Claim, ClaimDesk, Expired
 from device.attendance.outcomes import Claimed, ClaimRefused
-from device.clock import FakeClock
 from device.config.device import ClaimSection
 from device.store import Store, open_store
 from device.store import employees as repo

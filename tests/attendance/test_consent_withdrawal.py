@@ -15,16 +15,16 @@ import cv2
 import numpy as np
 import pytest
 
+from core.clock import FakeClock
+from core.datakey import DataKey, load_or_create
+from core.errors import InputError
 from device.attendance.enrolment import PURPOSE, roster, withdraw_consent
-from device.clock import FakeClock
-from device.errors import InputError
+from device.courier.records import to_record
 from device.store import Store, open_store, outbox
 from device.store import employees as repo
-from device.store.datakey import DataKey, load_or_create
 from device.store.punches import record_punch
 from device.store.snapshots import SnapshotStore
 from device.vision.gallery import Gallery
-from sync.courier_records import to_record
 from sync.protocol.records import EnrolmentRecord
 from tests.attendance.real_vision import CELEB
 from tests.factories import punch
@@ -154,7 +154,7 @@ def test_cli_withdraw(device: Device, tmp_path: Path) -> None:
     config = tmp_path / "device.toml"
     config.write_text(f'[device]\nid = "gate-1"\nstate_dir = "{device.state}"\n')
     root = str(Path(__file__).resolve().parents[2])
-    command = [sys.executable, "-m", "device.cli.main", "faces", "withdraw", "--config", str(config)]
+    command = [sys.executable, "-m", "cli.main", "faces", "withdraw", "--config", str(config)]
     done = subprocess.run([*command, "--employee", "E1", "--actor", "hr.wang"], capture_output=True, text=True,
                           timeout=120, cwd=root, check=False)
     assert done.returncode == 0, done.stderr

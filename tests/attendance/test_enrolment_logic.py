@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from core.clock import FakeClock
+from core.datakey import load_or_create
+from core.errors import InputError
+from core.types import Image, Vector
 from device.attendance.enrolment import Enroller
-from device.clock import FakeClock
 from device.config.device import EnrolmentSection
-from device.errors import InputError
 from device.store import Store, open_store
 from device.store import employees as repo
-from device.store.datakey import load_or_create
-from device.vision.types import Image, Match, Vector
+from device.vision.types import Match
 from tests.test_store import NOW
 
 

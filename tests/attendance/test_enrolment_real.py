@@ -8,10 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.clock import SystemClock
+from core.clock import SystemClock
+from core.datakey import load_or_create
 from device.config.device import DeviceConfig
 from device.store import open_store
-from device.store.datakey import load_or_create
 from tests.attendance.real_vision import CELEB, celeb_identities, recognition_settings, requires_vision
 
 pytestmark = requires_vision

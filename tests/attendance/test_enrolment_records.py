@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from core.clock import FakeClock, to_ms
+from core.datakey import DataKey, load_or_create
 from device.attendance.enrolment import PURPOSE, withdraw_consent
-from device.clock import FakeClock, to_ms
+from device.courier import downlink
+from device.courier.records import to_record
 from device.store import Store, open_store, outbox
 from device.store import employees as repo
-from device.store.datakey import DataKey, load_or_create
-from sync import downlink
-from sync.courier_records import to_record
 from sync.protocol import EraseBody, GalleryBody, GalleryEntry
 from sync.protocol.records import EnrolmentBody, EnrolmentRecord
 from tests.sync.test_downlink_order import context

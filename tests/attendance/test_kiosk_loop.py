@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.clock import FakeClock
 from device.attendance.decision import Decision
 from device.attendance.kiosk import Kiosk
 from device.attendance.outcomes import Debounced, Punched, PunchFailed, Waiting
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.config.device import AttendanceSection
 from device.hardware.camera_fake import FakeCamera
 from device.store import Store, open_store

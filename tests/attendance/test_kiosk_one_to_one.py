@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.clock import FakeClock
+from core.errors import InputError
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.kiosk import Kiosk
 from device.attendance.outcomes import Claimed, ClaimRefused, Punched, Spoof, Waiting
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.config.device import AttendanceSection, ClaimSection
-from device.errors import InputError
 from device.hardware.badge import FakeBadgeReader
 from device.hardware.camera_fake import FakeCamera
 from device.store import Store, open_store

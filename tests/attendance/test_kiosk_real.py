@@ -112,7 +112,7 @@ def test_device_run_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     path.write_text(_toml(config))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "device.cli.main", "device", "run", "--config", str(path)],
+        [sys.executable, "-m", "cli.main", "device", "run", "--config", str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
     )
     try:

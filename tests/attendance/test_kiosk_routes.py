@@ -10,9 +10,9 @@ import numpy as np
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from core.clock import FakeClock
 from device.attendance.outcomes import PoorImage, Punched, Spoof
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.panel.kiosk import kiosk_router
 
 ZONE = ZoneInfo("Asia/Shanghai")

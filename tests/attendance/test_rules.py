@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import ConfigError
 from device.attendance.rules import Accept, Bounce, NeedDirection, PreviousPunch, PunchRules, site_zone, work_day
 from device.config.device import AttendanceSection
-from device.errors import ConfigError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

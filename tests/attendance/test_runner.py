@@ -11,14 +11,14 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from core.datakey import load_or_create
 from device.config.device import DeviceConfig
 from device.hardware.camera_fake import FakeCamera
 from device.hardware.gpio import open_gpio
 from device.runner import Terminal, VisionParts, state_paths
 from device.store import employees as repo
 from device.store import open_store
-from device.store.datakey import load_or_create
 from tests.attendance.scripted import NOBODY, CountingGallery, ScriptedPipeline, person
 
 

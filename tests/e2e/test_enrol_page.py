@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from core.serve import BackgroundServer
 from device.panel.enrolment import consent_version
-from device.panel.serve import BackgroundServer
 from tests.attendance.real_vision import requires_vision
 from tests.e2e.cjk import assert_cjk_renders
 from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos

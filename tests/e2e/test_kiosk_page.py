@@ -11,17 +11,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from core.clock import FakeClock
+from core.serve import BackgroundServer
 from device.attendance.decision import Decision
 from device.attendance.kiosk import Kiosk
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.config.device import AttendanceSection
 from device.hardware.camera_fake import FakeCamera
 from device.health import collect
 from device.panel.app import create_app
 from device.panel.kiosk import kiosk_router
-from device.panel.serve import BackgroundServer
 from device.store import employees as repo
 from device.store import open_store
 from tests.attendance.scripted import NOBODY, OneHotGallery, RecordingFeedback, ScriptedAnalyser, person

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from device.clock import FakeClock
-from device.paths import shared_dir
+from core.clock import FakeClock
+from core.paths import shared_dir
 
 DATASETS = shared_dir() / "datasets"
 ORL = DATASETS / "faces" / "orl"

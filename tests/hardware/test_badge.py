@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import HardwareError
 from device.config.device import ClaimSection
-from device.errors import HardwareError
 from device.hardware.badge import (
     EVENT,
     EvdevBadgeReader,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from device.cli.main import main
+from cli.main import main
 
 
 def test_bench_hardware_prints_every_figure_as_json(capsys: pytest.CaptureFixture[str]) -> None:

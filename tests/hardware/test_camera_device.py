@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from core.errors import HardwareError
 from device.config.device import CameraSection
-from device.errors import HardwareError
 from device.hardware.camera import open_camera
 from device.hardware.camera_device import OpenCVCamera, PiCamera
 from tests.hardware.conftest import ORL, need

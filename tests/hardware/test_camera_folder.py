@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from core.errors import InputError
 from device.config.device import CameraSection
-from device.errors import InputError
 from device.hardware.camera import open_camera
 from device.hardware.camera_replay import ImageFolderCamera, natural_key
 from tests.hardware.conftest import CELEB, ORL, YALE, need

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from core.errors import InputError
 from device.config.device import CameraSection
-from device.errors import InputError
 from device.hardware.camera import open_camera
 from device.hardware.camera_fake import FakeCamera
 from device.hardware.camera_replay import VideoFileCamera

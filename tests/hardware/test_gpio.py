@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from core.errors import HardwareError
 from device.config.device import GpioSection
-from device.errors import HardwareError
 from device.hardware.feedback import GpioFeedback, NoFeedback
 from device.hardware.gpio import GpioBoard, make_pin_factory, open_gpio
 from device.hardware.inputs import DirectionButtons, MotionSensor

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from core.errors import HardwareError, InputError
 from device.config.device import MicrophoneSection
-from device.errors import HardwareError, InputError
 from device.hardware.microphone import (
     SAMPLE_RATE,
     FakeMicrophone,

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from device.errors import InputError, ModelError
-from device.paths import CHECKOUT, models_build_dir, shared_dir
+from core.errors import InputError, ModelError
+from core.paths import CHECKOUT, models_build_dir, shared_dir
 from device.vision.alignment import CHIP_TEMPLATE_YUNET, align_chip
 from device.vision.embedder import EMBEDDING_DIM, FakeEmbedder, OnnxEmbedder
 

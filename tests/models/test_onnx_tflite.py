@@ -1,7 +1,7 @@
 """The TensorFlow-free ONNX -> LiteRT writer (models/recipes/onnx_tflite.py) against ONNX Runtime.
 
 The kiosk runs the .tflite; these tests hold it to the ONNX model it was written from, on real faces from
-../shared/datasets/faces (live, and the SYNTHETIC print/screen attacks of device.vision.attacks, so both
+../shared/datasets/faces (live, and the SYNTHETIC print/screen attacks of drills.vision.attacks, so both
 decisions occur), and hold the recipe to byte-identical output and to refusing ops it does not know.
 """
 
@@ -15,9 +15,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from core.errors import ModelError
+from core.paths import models_build_dir, shared_dir
 from device.config.device import RecognitionSection
-from device.errors import ModelError
-from device.paths import models_build_dir, shared_dir
 from device.vision.liveness import MANIFEST_NAME, MODEL_FILE, MiniFasLiveness, liveness_crop, to_input
 from device.vision.model_files import file_sha256, manifest_sha256
 from models.recipes import onnx_tflite
@@ -45,10 +45,10 @@ def probability_real(logits: Any) -> float:
 def test_litert_matches_onnx_runtime_on_real_faces() -> None:
     import onnxruntime as ort
 
-    from device.vision.attacks import live_frame, printed_photo, screen_replay
+    from core.images import load_image
     from device.vision.detector import YuNetDetector, largest
-    from device.vision.images import load_image
-    from device.vision.liveness_bench import bench_faces
+    from drills.vision.attacks import live_frame, printed_photo, screen_replay
+    from drills.vision.liveness_bench import bench_faces
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -135,8 +135,8 @@ def test_yunet_written_at_one_size_matches_onnx_runtime_at_others() -> None:
     gives ONNX Runtime's head outputs on real photos."""
     from ai_edge_litert.interpreter import Interpreter
 
+    from core.images import load_image
     from device.vision.detector import YUNET_OUTPUTS, YuNetDetector
-    from device.vision.images import load_image
 
     interpreter = Interpreter(model_content=onnx_tflite.convert(YUNET, name="YuNet", input_hw=(256, 320)),
                               num_threads=1)
@@ -170,9 +170,9 @@ def test_dlib_resnet_written_for_litert_gives_onnx_runtime_descriptors() -> None
     descriptors as ONNX Runtime on real face chips."""
     from ai_edge_litert.interpreter import Interpreter
 
+    from core.images import load_image
     from device.vision.alignment import align_chip
     from device.vision.detector import YuNetDetector, largest
-    from device.vision.images import load_image
     from device.vision.onnx_runtime import session
 
     interpreter = Interpreter(model_content=onnx_tflite.convert(EMBEDDER, name="dlib ResNet"), num_threads=1)

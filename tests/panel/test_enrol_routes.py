@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from core.images import decode_image
 from device.attendance.enrolment import PURPOSE
 from device.panel.admin_auth import MAX_FAILURES, verify_password
 from device.panel.enrolment import consent_version
 from device.panel.uploads import Limits
-from device.vision.images import decode_image
 from tests.attendance.real_vision import celeb_identities, requires_vision
 from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos
 

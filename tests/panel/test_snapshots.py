@@ -16,18 +16,18 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from core.clock import FakeClock
+from core.datakey import load_or_create
+from core.errors import StoreError
 from device.attendance.decision import Decision
 from device.attendance.kiosk import Kiosk
 from device.attendance.outcomes import Punched
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
-from device.clock import FakeClock
 from device.config.device import AttendanceSection, DeviceConfig
-from device.errors import StoreError
 from device.hardware.camera_fake import FakeCamera
 from device.store import Store, open_store
 from device.store import employees as repo
-from device.store.datakey import load_or_create
 from device.store.punches import NewPunch, Punch, record_punch
 from device.store.snapshots import ORPHAN_GRACE, SnapshotStore
 from tests.attendance.real_vision import CELEB

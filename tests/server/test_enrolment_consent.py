@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from core.clock import FakeClock
+from core.datakey import DataKey, load_or_create
+from core.errors import InputError
 from device.attendance.enrolment import PURPOSE, withdraw_consent
-from device.clock import FakeClock
-from device.errors import InputError
+from device.courier.records import to_record
 from device.store import Store, open_store, outbox
 from device.store import employees as repo
-from device.store.datakey import DataKey, load_or_create
-from sync.courier_records import to_record
 from sync.protocol import GalleryBody
 from sync.server.api import create_app
 from sync.server.auth import create_token

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, build_site
+from drills.chaos_site import Site, build_site
+from fleet.broker import Mosquitto
 from sync.server.store import HRStore, open_hr_store
 
 

@@ -1,7 +1,7 @@
 """The broker as deployed from ops/mosquitto: mutual TLS, per-device access rules, shared subscriptions, persistence.
 
-Every test runs the real mosquitto with the rendered config and real certificates from sync.pki. ``rules_broker``
-is the production setup: mosquitto's dynamic-security plugin with one client and role per device (sync.dynsec),
+Every test runs the real mosquitto with the rendered config and real certificates from fleet.pki. ``rules_broker``
+is the production setup: mosquitto's dynamic-security plugin with one client and role per device (fleet.dynsec),
 which refuses a SUBSCRIBE outside a client's topics. ``broker`` (tests/broker_fixtures.py) uses the ACL file,
 which grants every SUBSCRIBE; the tests on it pin what that costs.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.broker import Mosquitto, client_tls_context
-from sync.pki import INGEST_IDENTITY
+from fleet.broker import Mosquitto, client_tls_context
+from fleet.pki import INGEST_IDENTITY
 from tests.mqtt_helpers import ConnectFailed, MqttTestClient, SiteCa, make_site_ca
 
 pytest_plugins = ("tests.broker_fixtures",)  # the ca, broker and plain_broker fixtures

@@ -1,4 +1,4 @@
-"""The Mosquitto process wrapper and the production config rendering (python -m sync.broker render)."""
+"""The Mosquitto process wrapper and the production config rendering (python -m fleet.broker render)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from device.errors import EdgehrError
-from device.supervisor import Supervisor
-from sync.broker import MOSQUITTO, Mosquitto, accepts_connections, free_port
-from sync.dynsec import read_devices_file, render_dynsec
-from sync.pki import INGEST_IDENTITY
+from core.errors import EdgehrError
+from core.supervisor import Supervisor
+from fleet.broker import MOSQUITTO, Mosquitto, accepts_connections, free_port
+from fleet.dynsec import read_devices_file, render_dynsec
+from fleet.pki import INGEST_IDENTITY
 from tests.mqtt_helpers import MqttTestClient, SiteCa
 
 pytest_plugins = ("tests.broker_fixtures",)
@@ -74,7 +74,7 @@ def test_production_render_runs_under_mosquitto(ca: SiteCa, tmp_path: Path) -> N
     data.mkdir()
     done = subprocess.run(
         [
-            sys.executable, "-m", "sync.broker", "render",
+            sys.executable, "-m", "fleet.broker", "render",
             "--out", str(conf), "--dynsec-out", str(rules), "--devices-file", str(devices),
             "--port", str(port), "--bind", "127.0.0.1",
             "--ca-file", str(ca.ca_file), "--cert-file", str(ca.server.cert), "--key-file", str(ca.server.key),

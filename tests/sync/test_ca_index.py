@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from sync import pki, revocation
+from fleet import pki, revocation
 
 WRITERS = 4
 ROWS_EACH = 40

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.chaos import ChaosPlan, run_chaos
+from drills.chaos import ChaosPlan, run_chaos
 
 
 @pytest.mark.slow

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from core.clock import SystemClock
+from core.datakey import DataKey, load_or_create
 from device.attendance.enrolment import Enroller, withdraw_consent
-from device.clock import SystemClock
 from device.config.device import EnrolmentSection
+from device.courier.courier import data_key_path
 from device.store import Store, open_store
 from device.store import employees as device_employees
-from device.store.datakey import DataKey, load_or_create
-from sync.chaos_site import Site, build_site, running_courier, wait_for
-from sync.courier import data_key_path
+from drills.chaos_site import Site, build_site, running_courier, wait_for
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.enrolment import real_embedder_parts

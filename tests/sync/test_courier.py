@@ -6,8 +6,8 @@ import time
 
 from device.store import Store, open_store, outbox
 from device.store.punches import record_punch
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
+from drills.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
+from fleet.broker import Mosquitto
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"

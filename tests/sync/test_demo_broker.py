@@ -1,15 +1,15 @@
-"""The demo's broker (device/demo/site.py ``demo_broker``), made again on every run from the files the first
+"""The demo's broker (drills/demo/site.py ``demo_broker``), made again on every run from the files the first
 run's build_site left: it must check the CA's CRL and let in the demo terminal, as the site broker does."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from device.demo.site import DEMO_DEVICE_ID, demo_broker
-from sync.broker import client_tls_context
-from sync.chaos_site import build_site
-from sync.pki import load_ca
-from sync.revocation import CRL_FILE
+from drills.chaos_site import build_site
+from drills.demo.site import DEMO_DEVICE_ID, demo_broker
+from fleet.broker import client_tls_context
+from fleet.pki import load_ca
+from fleet.revocation import CRL_FILE
 from tests.mqtt_helpers import MqttTestClient
 
 

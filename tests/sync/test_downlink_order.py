@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from core.datakey import load_or_create
 from device.config.device import DeviceConfig
+from device.courier import downlink
+from device.courier.courier import data_key_path
 from device.store import Store, open_store
 from device.store import employees as device_employees
-from device.store.datakey import load_or_create
-from sync import downlink
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, running_courier, running_worker, wait_for
-from sync.courier import data_key_path
+from drills.chaos_site import Site, running_courier, running_worker, wait_for
+from fleet.broker import Mosquitto
 from sync.protocol import CandidatesBody, EraseBody, GalleryBody, GalleryEntry, Identity, PeerKeys
 from sync.server.ingest import MAX_UPSERTS_PER_PAGE, command_bodies, store_gallery
 from sync.server.store import HRStore, devices, downlinks, templates

@@ -9,12 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.clock import FakeClock
+from core.clock import FakeClock
+from device.courier import downlink
 from device.store import employees as device_employees
 from device.store import open_store
 from device.store.punches import record_punch
 from device.store.snapshots import SnapshotStore
-from sync import downlink
 from sync.protocol import CONSENT_WITHDRAWN, EraseBody
 from tests.attendance.real_vision import CELEB
 from tests.factories import punch

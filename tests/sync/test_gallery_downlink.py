@@ -11,13 +11,12 @@ from contextlib import contextmanager
 import numpy as np
 from fastapi.testclient import TestClient
 
+from core.datakey import load_or_create
+from device.courier.courier import data_key_path
 from device.store import employees as device_employees
 from device.store import open_store
-from device.store.datakey import load_or_create
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, running_courier, wait_for
-from sync.courier import data_key_path
-from sync.mqtt import Endpoint
+from drills.chaos_site import Site, running_courier, wait_for
+from fleet.broker import Mosquitto
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.enrolment import real_embedder_parts
@@ -39,7 +38,7 @@ def worker_with_data_key(site: Site) -> Iterator[IngestWorker]:
     worker = IngestWorker(
         store=store,
         keys=load_server_identity(config.server.state_dir),
-        endpoint=Endpoint.of_server(config.broker),
+        endpoint=config.broker.endpoint(),
         worker_id="g1",
         share_group=config.ingest.share_group,
         stop=stop,

@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from core.datakey import load_or_create
+from device.courier.courier import data_key_path
+from device.courier.records import punch_record
 from device.store import employees as device_employees
 from device.store import open_store
-from device.store.datakey import load_or_create
+from drills.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
+from fleet.broker import Mosquitto
+from fleet.pki import CertFiles
 from sync.backoff import Backoff
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
-from sync.courier import data_key_path
-from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
 from sync.mqtt import Endpoint, MqttLink
-from sync.pki import CertFiles
 from sync.protocol import (
     AckBody,
     DeviceChannel,

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from device.courier.records import punch_record
+from drills.chaos_site import Site, server_seqs, wait_for
+from fleet.broker import Mosquitto
 from sync.backoff import Backoff
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, server_seqs, wait_for
-from sync.courier_records import punch_record
 from sync.keyfiles import load_peer_keys
 from sync.mqtt import Endpoint, MqttLink, Received
 from sync.protocol import (
@@ -46,7 +46,7 @@ class Rig:
         self.device.subscribe(device_subscription(DEVICE))
         config = site.server_config()
         self.worker = IngestWorker(store=hr, keys=load_server_identity(site.server_state),
-                                   endpoint=Endpoint.of_server(config.broker), worker_id="t",
+                                   endpoint=config.broker.endpoint(), worker_id="t",
                                    share_group=config.ingest.share_group, stop=self.stop)
         self.acks: list[AckBody] = []
         wait_for(lambda: (self.pump(), self.device.connected and self.worker.link.connected)[1], "both links")

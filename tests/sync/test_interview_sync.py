@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from device.store import Store, open_store, outbox
 from device.store import candidates as booth_candidates
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, running_courier, running_worker, wait_for
+from drills.chaos_site import Site, running_courier, running_worker, wait_for
+from fleet.broker import Mosquitto
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.store import HRStore, records

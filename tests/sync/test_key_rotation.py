@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from device.courier.records import punch_record
 from device.store import open_store, outbox
 from device.store.punches import record_punch
+from drills.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
+from fleet.broker import Mosquitto
+from fleet.provision import load_keys, provision
 from sync.backoff import Backoff
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, running_courier, running_worker, server_seqs, wait_for
-from sync.courier_records import punch_record
 from sync.keyfiles import begin_rotation, commit_switch, load_device_keys, load_peer_keys, rotation_path
 from sync.mqtt import Endpoint, MqttLink
 from sync.protocol import (
@@ -30,7 +31,6 @@ from sync.protocol import (
     Stamp,
     device_subscription,
 )
-from sync.provision import load_keys, provision
 from sync.server.ingest import server_keys_path
 from sync.server.store import HRStore, devices, downlinks
 from tests.factories import punch

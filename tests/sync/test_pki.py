@@ -1,4 +1,4 @@
-"""The site CA (sync.pki) and its command line (ops/ca/edgehr-ca -> sync.pki_cli)."""
+"""The site CA (fleet.pki) and its command line (ops/ca/edgehr-ca -> fleet.pki_cli)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from device.errors import EdgehrError
-from device.paths import CHECKOUT
-from sync import pki, pki_cli
+from core.errors import EdgehrError
+from core.paths import CHECKOUT
+from fleet import pki, pki_cli
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from device.errors import EdgehrError
+from core.errors import EdgehrError
 from sync.protocol import (
     AckBody,
     BadPayload,

@@ -1,4 +1,4 @@
-"""Device provisioning (sync.provision, `edgehr device provision`): keys, request, idempotence, rotation."""
+"""Device provisioning (fleet.provision, `edgehr device provision`): keys, request, idempotence, rotation."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from device.cli.main import EXIT_ERROR, EXIT_OK, main
-from device.errors import EdgehrError
-from sync import pki, provision
-from sync.broker import Mosquitto, client_tls_context
+from cli.main import EXIT_ERROR, EXIT_OK, main
+from core.errors import EdgehrError
+from fleet import pki, provision
+from fleet.broker import Mosquitto, client_tls_context
 from tests.mqtt_helpers import MqttTestClient, SiteCa
 
 pytest_plugins = ("tests.broker_fixtures",)

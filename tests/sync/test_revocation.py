@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from sync import pki_cli, revocation
-from sync.broker import BrokerSettings, BrokerTls, Mosquitto, client_tls_context, render_config
-from sync.chaos_site import Site, build_site
-from sync.dynsec import read_devices_file, render_dynsec
-from sync.pki import INGEST_IDENTITY, CertFiles
+from drills.chaos_site import Site, build_site
+from fleet import pki_cli, revocation
+from fleet.broker import BrokerSettings, BrokerTls, Mosquitto, client_tls_context, render_config
+from fleet.dynsec import read_devices_file, render_dynsec
+from fleet.pki import INGEST_IDENTITY, CertFiles
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.config import PkiSection

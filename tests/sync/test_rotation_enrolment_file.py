@@ -8,9 +8,9 @@ import base64
 import json
 from pathlib import Path
 
+from fleet.provision import ENROLMENT, TLS_CSR, key_id, keys_dir, provision
 from sync.keyfiles import _write_current, begin_rotation, commit_switch, load_device_keys, rotation_path
 from sync.protocol import Identity
-from sync.provision import ENROLMENT, TLS_CSR, key_id, keys_dir, provision
 
 
 def enrolment(state: Path) -> dict[str, str]:

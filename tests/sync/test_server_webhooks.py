@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import httpx
 
-from sync.broker import Mosquitto
-from sync.chaos_site import Site, wait_for
-from sync.downlink import render_toml
+from device.courier.downlink import render_toml
+from drills.chaos_site import Site, wait_for
+from fleet.broker import Mosquitto
 from sync.keyfiles import write_atomic
 from sync.server import webhooks
 from sync.server.auth import create_token

@@ -3,7 +3,7 @@ real ingest worker and a real courier.
 
 With mosquitto 2.0's acl_file a device could join the group (SUBSCRIBE is not checked) and each of its
 turns was a message no worker got, costing a resend. The site broker now runs the dynamic-security rules
-(sync.dynsec), which refuse that SUBSCRIBE (SUBACK 0x87), so the group loses nothing, whether the device
+(fleet.dynsec), which refuse that SUBSCRIBE (SUBACK 0x87), so the group loses nothing, whether the device
 knows the group's name or not. The name stays a secret (``new_share_group``) for brokers on the ACL file.
 """
 
@@ -15,8 +15,8 @@ import pytest
 
 from device.store import open_store, outbox
 from device.store.punches import record_punch
-from sync.broker import Mosquitto, client_tls_context
-from sync.chaos_site import Site, build_site, running_courier, running_worker, server_seqs, wait_for
+from drills.chaos_site import Site, build_site, running_courier, running_worker, server_seqs, wait_for
+from fleet.broker import Mosquitto, client_tls_context
 from sync.protocol import ingest_subscription
 from tests.factories import punch
 from tests.mqtt_helpers import MqttTestClient
@@ -56,7 +56,7 @@ def backlog(site: Site) -> int:
 
 
 def test_the_site_share_group_is_a_secret() -> None:
-    from sync.chaos_site import new_share_group
+    from drills.chaos_site import new_share_group
 
     names = {new_share_group() for _ in range(3)}
     assert len(names) == 3 and all(len(n) > 20 and n != "ingest" for n in names)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from core.paths import models_build_dir, shared_dir
+from core.types import Image
 from device.config.device import RecognitionSection
-from device.paths import models_build_dir, shared_dir
 from device.vision.detector import YuNetDetector
-from device.vision.types import Image
 
 FACES = shared_dir() / "datasets" / "faces"
 YUNET = shared_dir() / "models-src" / "yunet" / "yunet_s_640_640.onnx"
@@ -38,7 +38,7 @@ LFW_SAMPLES = [
 
 
 def face_image(relative: str) -> Image:
-    from device.vision.images import load_image
+    from core.images import load_image
 
     return load_image(FACES / relative)
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from device.vision import benchmark
+from drills.vision import benchmark
 
 
 def test_a_failing_part_becomes_an_error_row() -> None:
     rows = benchmark._child("no-such-part")
     assert len(rows) == 1
     assert rows[0]["bench"] == "no-such-part"
-    assert "usage: python -m device.vision.benchmark" in rows[0]["error"]
+    assert "usage: python -m drills.vision.benchmark" in rows[0]["error"]

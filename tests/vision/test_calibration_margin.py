@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.vision import calibration as cal
 from device.vision.gallery import Gallery
+from device.vision.thresholds import read_calibration
+from drills.vision import calibration as cal
 
 
 def test_split_enrols_k_holds_out_every_fifth_and_the_too_few() -> None:
@@ -72,6 +73,6 @@ def test_choose_margin_weighs_wrong_punches_ten_times_a_retry() -> None:
 def test_the_default_margin_is_the_recorded_calibration() -> None:
     from device.config.device import RecognitionSection
 
-    entry = cal.read_calibration()["dlib_resnet_v1_int8"]
+    entry = read_calibration()["dlib_resnet_v1_int8"]
     assert entry["margin"] == RecognitionSection().margin
     assert entry["margin"] in cal.TABLE_MARGINS

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from device.errors import InputError, ModelError
+from core.errors import InputError, ModelError
 from device.vision.detector import YuNetDetector, largest
 from tests.vision.conftest import FACES, LFW_SAMPLES, YUNET, face_image, needs_faces
 
@@ -79,7 +79,7 @@ def test_missing_model_is_a_model_error(tmp_path: Path) -> None:
 
 
 def test_detection_rate_on_every_orl_and_yale_image(detector: YuNetDetector) -> None:
-    from device.vision.images import load_image
+    from core.images import load_image
 
     paths = sorted((FACES / "orl").glob("s*/*.pgm")) + sorted((FACES / "yale").glob("subject*"))
     found = sum(bool(detector.detect(load_image(p))) for p in paths)

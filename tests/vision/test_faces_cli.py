@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.cli.main import main
-from device.vision import calibration as cal
+from cli.main import main
+from drills.vision import calibration as cal
 from tests.vision.conftest import FACES, needs_embedder, needs_faces
 
 pytestmark = [needs_faces, needs_embedder]
@@ -81,8 +81,8 @@ def _attack_frame(tmp_path: Path) -> Path:
     """A synthetic print attack saved as PNG: MiniFAS gives it a middling score, room for thresholds both sides."""
     import cv2
 
-    from device.vision.attacks import printed_photo
-    from device.vision.images import load_image
+    from core.images import load_image
+    from drills.vision.attacks import printed_photo
 
     path = tmp_path / "print.png"
     cv2.imwrite(str(path), printed_photo(load_image(FACES / "celeb-dev" / "img5.jpg"), seed=1))

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from device.errors import InputError
+from core.errors import InputError
 from device.vision.gallery import DIM, Gallery
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from device.errors import InputError
-from device.vision.images import MAX_PIXELS, load_image
+from core.errors import InputError
+from core.images import MAX_PIXELS, load_image
 from tests.vision.conftest import FACES, needs_faces
 
 
@@ -159,7 +159,7 @@ def test_fit_applies_to_the_upright_picture(tmp_path: Path) -> None:
 
 
 def test_decode_image_names_the_file_given_as_text() -> None:
-    from device.vision.images import decode_image
+    from core.images import decode_image
 
     with pytest.raises(InputError) as caught:
         decode_image(b"nope", "upload-7.jpg")

@@ -1,4 +1,4 @@
-"""MiniFAS on live faces and on SYNTHETIC presentation attacks (device.vision.attacks), and its preprocessing.
+"""MiniFAS on live faces and on SYNTHETIC presentation attacks (drills.vision.attacks), and its preprocessing.
 
 The attack frames are simulated from real dataset faces at test time (no spoof data exists here). Rates are
 asserted at the configured default threshold (recognition.liveness_threshold), the one the kiosk and
@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import ModelError
+from core.paths import models_build_dir
 from device.config.device import RecognitionSection
-from device.errors import ModelError
-from device.paths import models_build_dir
-from device.vision.attacks import live_frame, printed_photo, screen_replay
 from device.vision.detector import YuNetDetector, largest
 from device.vision.liveness import (
     INPUT_SIZE,
@@ -33,6 +32,7 @@ from device.vision.liveness import (
 )
 from device.vision.model_files import manifest_sha256
 from device.vision.types import Face
+from drills.vision.attacks import live_frame, printed_photo, screen_replay
 from tests.vision.conftest import FACES, face_image, needs_faces
 
 MINIFAS = models_build_dir() / MODEL_FILE
@@ -53,7 +53,7 @@ def celeb_paths() -> list[Path]:
 
 
 def accepted_rate(detector: YuNetDetector, model: MiniFasLiveness, make, paths: list[Path]) -> float:  # type: ignore[no-untyped-def]
-    from device.vision.images import load_image
+    from core.images import load_image
 
     results = []
     for i, path in enumerate(paths):
@@ -175,7 +175,7 @@ def test_probability_is_the_softmax_of_real_over_spoof(detector: YuNetDetector, 
 def test_bench_liveness_reports_every_frame_kind_for_the_product_model(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from device.cli.main import main
+    from cli.main import main
 
     assert main(["bench", "liveness", "--max-images", "3", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from device.config.device import RecognitionSection
-from device.vision.attacks import live_frame
 from device.vision.detector import YuNetDetector
 from device.vision.embedder import FakeEmbedder
 from device.vision.liveness import FakeLiveness
 from device.vision.pipeline import FacePipeline, real_pipeline
+from drills.vision.attacks import live_frame
 from tests.vision.conftest import face_image, needs_embedder, needs_faces
 
 pytestmark = [needs_faces, needs_embedder]

@@ -99,7 +99,7 @@ def test_mirror_image_flips_the_yaw_sign(detector: YuNetDetector, relative: str)
 def test_default_thresholds_pass_the_good_dataset_images(detector: YuNetDetector) -> None:
     """The calibration claim in quality.py: ORL, Yale and celeb-dev faces pass (ORL's small faces with a
     lowered size floor, since size is a camera-distance setting, not image quality)."""
-    from device.vision.images import load_image
+    from core.images import load_image
 
     cfg = RecognitionSection(min_face_px=40)
     paths = [FACES / "orl" / f"s{i}" / "1.pgm" for i in range(1, 41)]

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.server import timesheets
 from sync.server.store import audit, webhook_rows
 from sync.server.store.employees import NotFound

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.protocol import Candidate
 from sync.server.store import audit, downlinks
 from sync.server.store.database import Tx

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.protocol.bodies import CONSENT_WITHDRAWN
 from sync.server.store import audit, downlinks
 from sync.server.store.database import Tx

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from device.errors import StoreError
-from device.store.database import open_durable
+from core.durable import open_durable
+from core.errors import StoreError
 
 Dialect = Literal["sqlite", "postgresql"]
 Param = str | int | float | bytes | None
@@ -61,6 +61,9 @@ class Result:
 
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.all()]
+
+    #: The DB-API name, so code written for sqlite3 cursors (``core.migrations``) reads a Result too.
+    fetchone = one
 
     def scalar(self) -> Any:
         row = self.one()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.server.store import consents
 from sync.server.store.database import Tx
 

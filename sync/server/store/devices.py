@@ -7,7 +7,7 @@ import binascii
 import re
 from typing import TYPE_CHECKING, Any
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.protocol import key_id as protocol_key_id
 from sync.protocol.topics import is_valid_device_id
 from sync.server.store import audit, downlinks

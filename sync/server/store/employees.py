@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.server.store import audit, consents, device_enrolments, downlinks, webhook_rows
 
 if TYPE_CHECKING:

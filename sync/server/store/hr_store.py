@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from device.errors import StoreError
+from core.errors import StoreError
 from sync.server.store import records
 from sync.server.store.database import Database
 from sync.server.store.migrations import migrate

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.protocol import Reason
 from sync.protocol.records import InterviewResultBody
 from sync.server.store import audit, webhook_rows

@@ -7,8 +7,10 @@ transaction lets one of them migrate while the others wait and then find the wor
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
+
+from core.migrations import Migration
+from core.migrations import migrate as run_migrations
 
 if TYPE_CHECKING:
     from sync.server.store.database import Database, Tx
@@ -307,7 +309,7 @@ CREATE INDEX candidates_device ON candidates (device_id, window_start_ms);
 """
 
 #: (version, name, SQL script). Versions are consecutive from 1.
-MIGRATIONS: list[tuple[int, str, str]] = [
+MIGRATIONS: list[Migration] = [
     (1, "HR store: devices, employees, records, punches, timesheet inputs, webhooks, tokens, downlinks", SCHEMA_V1),
     (2, "HR store: face templates from server-side enrolment, encrypted at rest", SCHEMA_V2_FACE_TEMPLATES),
     (3, "HR store: device keys kept across a rotation until the new ones are in use", SCHEMA_V3_DEVICE_KEY_ROTATION),
@@ -320,35 +322,10 @@ _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every serve
 
 def migrate(db: Database) -> int:
     """Apply every migration newer than the database's version; return the resulting version."""
-    with db.transaction() as tx:
-        _lock_against_other_workers(db, tx)
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-            " applied_at_ms BIGINT NOT NULL)"
-        )
-    version = 0
-    for number, name, script in MIGRATIONS:
-        with db.transaction() as tx:
-            _lock_against_other_workers(db, tx)
-            version = int(tx.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar())
-            if number <= version:
-                continue
-            for statement in _statements(db.ddl(script)):
-                tx.execute(statement)
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
-                (number, name, int(time.time() * 1000)),
-            )
-            version = number
-    return version
+    return run_migrations(MIGRATIONS, db.transaction, lock=lambda tx: _lock_against_other_workers(db, tx), ddl=db.ddl)
 
 
 def _lock_against_other_workers(db: Database, tx: Tx) -> None:
     # SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL needs an explicit lock.
     if db.dialect == "postgresql":
         tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_LOCK_KEY,))
-
-
-def _statements(script: str) -> list[str]:
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

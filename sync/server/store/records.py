@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.protocol import Reason
 from sync.server.store import device_enrolments, interviews, webhook_rows
 from sync.server.store.database import Tx

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from device.errors import StoreError
-from device.store.datakey import DataKey, load_or_create
+from core.datakey import DataKey, load_or_create
+from core.errors import StoreError
 from sync.server.store import audit
 from sync.server.store.database import Tx
 

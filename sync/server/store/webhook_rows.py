@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from device.errors import InputError
+from core.errors import InputError
 from sync.server.store import audit
 from sync.server.store.database import Param, Tx
 

@@ -1,0 +1,39 @@
+"""``edgehr bench``: measured figures (speed, memory, accuracy) as a table and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    bench = commands.add_parser("bench", help="benchmarks: print a table, or JSON with --json")
+    sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    faces = sub.add_parser("faces", help="decision latency, accuracy and memory vs the dlib baseline")
+    faces.add_argument("--json", action="store_true")
+    faces.add_argument(
+        "--max-images", type=int, default=0, help="bound the images per accuracy protocol (default 0 = all)"
+    )
+    faces.set_defaults(handler="cli.faces:bench_faces")
+    search = sub.add_parser("search", help="1:N gallery search time for 1k..100k templates")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler="cli.faces:bench_search")
+    liveness = sub.add_parser(
+        "liveness", help="MiniFAS on live faces and SYNTHETIC print/screen attacks: APCER, BPCER, AUC, speed"
+    )
+    liveness.add_argument("--max-images", type=int, default=0, help="bound the faces used (default 0 = all)")
+    liveness.add_argument("--threshold", type=float, default=0.0,
+                          help="liveness threshold (default 0 = recognition.liveness_threshold's default)")
+    liveness.add_argument("--variants", action="store_true",
+                          help="also measure altered preprocessing (BGR, 0-255, other crop scales) for comparison")
+    liveness.add_argument("--json", action="store_true")
+    liveness.set_defaults(handler="cli.faces_liveness:bench_liveness")
+    sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
+    sync.add_argument("--records", type=int, default=20000)
+    sync.add_argument("--batch-size", type=int, default=100, help="records per MQTT message (1..500)")
+    sync.add_argument("--database-url", default="", help="server store: empty = SQLite, or postgresql://...")
+    sync.add_argument("--workers", type=int, default=2, help="ingest worker processes (shared subscription)")
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(handler="drills.sync_bench:handle")
+    hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
+    hardware.add_argument("--json", action="store_true")
+    hardware.set_defaults(handler="drills.hardware_bench:bench_hardware")

@@ -1,0 +1,1 @@
+"""The config base model and the TOML loader machinery both sides' configs use."""

@@ -1,0 +1,543 @@
+"""The courier: the device's outbox to the server over MQTT 5, and the server's commands back.
+
+Delivery rule: an outbox row is marked delivered only when the server's ``ack`` (verified, decrypted)
+names its sequence, never on the broker's PUBACK (that only says the broker has the message). A
+message with no ack in time is published again (with a growing timeout); duplicates are harmless
+because ingest is idempotent and acknowledges them again. Nothing is ever dropped: the backlog is
+bounded by the disk alone, and an alert is raised when that disk fills up.
+
+The courier never holds the store's write lock for long (one short transaction per ack), so punches
+keep being written while it works or while the server is away. It runs as a thread inside
+``edgehr device run`` (``Courier.run`` until the stop event is set) or as its own process
+(``python -m device.courier.courier --config FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.clock import Clock, SystemClock, to_ms
+from core.datakey import DataKey
+from core.datakey import load_or_create as load_data_key
+from core.errors import EdgehrError
+from device.config.device import DeviceConfig
+from device.courier import downlink
+from device.courier.records import UnsendableRecord, to_record
+from device.store import Store, outbox
+from sync.backoff import Backoff
+from sync.keyfiles import (
+    DeviceKeyState,
+    begin_rotation,
+    complete_rotation,
+    load_device_keys,
+    load_peer_keys,
+    save_peer_keys,
+)
+from sync.mqtt import Endpoint, MqttLink, Received, Will
+from sync.protocol import (
+    AckBody,
+    AckDownlinkBody,
+    Command,
+    DeviceChannel,
+    DeviceStatus,
+    HelloBody,
+    PeerKeys,
+    ProtocolError,
+    PublicIdentity,
+    PublicKeys,
+    RecordsBody,
+    Stamp,
+    device_subscription,
+    encode_status,
+    iter_seqs,
+    status_topic,
+    to_ranges,
+)
+
+log = logging.getLogger(__name__)
+
+SOFTWARE_VERSION = "0.1.0"
+PROTOCOL_VERSION = 1
+#: Envelope sequences are reserved on disk in blocks: one write per block, never a number reused
+#: after a crash (the next start skips to the next block).
+_SEQ_KEY = "sync.envelope_seq_reserved"
+_SEQ_BLOCK = 1000
+
+
+def data_key_path(state_dir: Path) -> Path:
+    return state_dir / "keys" / "data.key"
+
+
+@dataclass(frozen=True)
+class CourierOptions:
+    batch_size: int = 50
+    max_inflight: int = 20  # messages published and not yet acknowledged by the server
+    ack_timeout_seconds: float = 10.0
+    ack_timeout_max_seconds: float = 120.0
+    backlog_alert_fraction: float = 0.8
+    disk_check_seconds: float = 30.0
+    confirm_check_seconds: float = 0.5
+    poll_seconds: float = 0.05
+
+    @classmethod
+    def of(cls, config: DeviceConfig, **overrides: float) -> CourierOptions:
+        base = cls(batch_size=config.sync.batch_size, backlog_alert_fraction=config.sync.backlog_alert_fraction)
+        return base if not overrides else cls(**{**base.__dict__, **overrides})
+
+
+@dataclass
+class Flight:
+    """A published message the server has not answered yet."""
+
+    topic: str
+    payload: bytes
+    records: set[int]
+    commands: list[int]
+    sent_at: float
+    attempts: int = 1
+    new_keys: bytes | None = None  # a hello announcing these keys (signing key id): its ack switches
+
+
+@dataclass
+class CourierStats:
+    delivered: int = 0
+    messages_sent: int = 0
+    resends: int = 0
+    record_bytes_plain: int = 0  # JSON of the records bodies before compression and encryption
+    record_bytes_wire: int = 0  # envelope bytes of those messages (first sends only)
+    records_sent: int = 0
+    downlinks: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class EnvelopeCounter:
+    """The device's uplink envelope sequence, persisted in the settings table in blocks."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        row = store.conn.execute("SELECT value FROM settings WHERE key = ?", (_SEQ_KEY,)).fetchone()
+        self._reserved = int(row[0]) if row else 0
+        self._next = self._reserved + 1
+
+    def next(self) -> int:
+        if self._next > self._reserved:
+            self._reserved = self._next + _SEQ_BLOCK - 1
+            with self._store.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (_SEQ_KEY, str(self._reserved)),
+                )
+        seq = self._next
+        self._next += 1
+        return seq
+
+
+class Courier:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        store: Store,
+        channel: DeviceChannel,
+        endpoint: Endpoint,
+        options: CourierOptions,
+        clock: Clock,
+        stop: threading.Event,
+        downlink_context: downlink.DownlinkContext | None = None,
+        backoff: Backoff | None = None,
+        state_dir: Path | None = None,
+        device_keys: DeviceKeyState | None = None,
+    ) -> None:
+        """``device_keys`` (with ``state_dir``): the device's key files, so a rotate-key command can
+        rotate them (PROTOCOL.md section 12); without them such a command is refused."""
+        self.device_id = device_id
+        self.store = store
+        self.channel = channel
+        self.options = options
+        self.clock = clock
+        self.stop = stop
+        self.downlink_context = downlink_context
+        self.state_dir = state_dir
+        self.stats = CourierStats()
+        self.flights: dict[int, Flight] = {}
+        self.problems: list[str] = []
+        self._sent_upto = 0
+        self._unsendable: set[int] = set()
+        self._acked_seqs: list[int] = []  # acknowledged in this poll, marked delivered at its end
+        self._next_disk_check = 0.0
+        self._next_confirm_check = 0.0
+        self._counter = EnvelopeCounter(store)
+        self.device_keys = device_keys
+        self._hello_due = False
+        if downlink_context is not None and device_keys is not None and state_dir is not None:
+            downlink_context.rotate_device_keys = self._begin_rotation
+        self.link = MqttLink(
+            endpoint,
+            client_id=f"device-{device_id}",
+            stop=stop,
+            backoff=backoff or Backoff(1.0, 60.0),
+            will=Will(status_topic(device_id), encode_status(DeviceStatus(state="offline"))),
+            on_connect=self._connected,
+        )
+        self.link.subscribe(device_subscription(device_id), qos=1)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Work until the stop event is set; then disconnect, letting the broker publish 'offline'."""
+        log.info("courier for %s starting", self.device_id, extra={"backlog": outbox.backlog(self.store)})
+        try:
+            while not self.stop.is_set():
+                self.step()
+        finally:
+            self.link.close(with_will=True)
+
+    def start_thread(self) -> threading.Thread:
+        """Run in a thread of the device process; set the stop event and join it to end."""
+        thread = threading.Thread(target=self.run, name=f"courier-{self.device_id}", daemon=False)
+        thread.start()
+        return thread
+
+    def step(self) -> None:
+        for message in self.link.poll(self.options.poll_seconds):
+            self._receive(message)
+        self._record_deliveries()
+        now = time.monotonic()
+        if self.link.connected:
+            if self._hello_due:
+                self._send_hello()
+            self._resend_due(now)
+            if now >= self._next_confirm_check:
+                self._next_confirm_check = now + self.options.confirm_check_seconds
+                self._send_confirmations()
+            self._fill()
+        if now >= self._next_disk_check:
+            self._next_disk_check = now + self.options.disk_check_seconds
+            self._check_disk()
+
+    def backlog(self) -> int:
+        return outbox.backlog(self.store)
+
+    # -- uplink -----------------------------------------------------------------------------------
+
+    def _stamp(self) -> Stamp:
+        return Stamp(to_ms(self.clock.now()), self.clock.synced())
+
+    def _connected(self, session_present: bool) -> None:
+        status = DeviceStatus(
+            state="online",
+            since_ms=to_ms(self.clock.now()),
+            software_version=SOFTWARE_VERSION,
+            protocol_version=PROTOCOL_VERSION,
+        )
+        self.link.publish(status_topic(self.device_id), encode_status(status), retain=True)
+        self._send_hello()
+        # Give messages sent before the break a fresh wait: paho resends them within the session.
+        now = time.monotonic()
+        for flight in self.flights.values():
+            flight.sent_at = now
+
+    def _send_hello(self) -> None:
+        """Hello after every (re)connect; during a key rotation it announces the pending keys (signed by
+        the current ones) and waits for its ack like a records message, resent until answered."""
+        self._hello_due = False
+        pending = self.device_keys.pending if self.device_keys is not None else None
+        row = self.store.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
+        hello = HelloBody(
+            protocol_version=PROTOCOL_VERSION,
+            software_version=SOFTWARE_VERSION,
+            next_record_seq=int(row[0]) + 1,
+            command_floor=downlink.command_floor(self.store),
+            clock_synced=self.clock.synced(),
+            new_keys=None if pending is None else PublicKeys(sign=pending.public.sign_raw, box=pending.public.box_raw),
+        )
+        sealed = self.channel.seal(hello, seq=self._counter.next(), stamp=self._stamp())
+        published = self.link.publish(sealed.topic, sealed.payload)
+        if pending is None:
+            return
+        for seq in [s for s, f in self.flights.items() if f.new_keys is not None]:
+            del self.flights[seq]  # an older announcement: this one replaces it
+        if not published:
+            self._hello_due = True
+            return
+        self.flights[sealed.seq] = Flight(
+            sealed.topic, sealed.payload, set(), [], time.monotonic(), new_keys=pending.public.sign_id
+        )
+
+    def _begin_rotation(self) -> PublicIdentity:
+        """A rotate-key command asked for new keys: make them pending (durably) and announce them."""
+        assert self.state_dir is not None
+        state = begin_rotation(self.state_dir)
+        assert state.pending is not None
+        self.device_keys = state
+        self.channel = self.channel.with_keys(keys=state.local_keys())  # the pending key also decrypts
+        self._hello_due = True
+        log.info("device keys: new key %s pending", state.pending.public.sign_id.hex())
+        return state.pending.public
+
+    def _switch_keys(self, sign_id: bytes) -> None:
+        """The server registered our new keys: sign with them from now on. Messages in flight were signed
+        with the old key, which the server retires once it sees the new one, so they are sealed again."""
+        assert self.state_dir is not None
+        state = complete_rotation(self.state_dir, sign_id)
+        self.device_keys = state
+        self.channel = self.channel.with_keys(keys=state.local_keys())
+        self.flights.clear()
+        self._sent_upto = 0
+        # A hello signed with the new key at once: the server retires the old key when it first verifies
+        # the new one, and with the backlog already acknowledged the next punch might be hours away.
+        self._hello_due = True
+        log.info("device keys: switched to key %s", sign_id.hex())
+
+    def _fill(self) -> None:
+        while len(self.flights) < self.options.max_inflight:
+            rows = outbox.pending(self.store, self.options.batch_size, after_seq=self._sent_upto)
+            if not rows:
+                return
+            records = []
+            for row in rows:
+                try:
+                    records.append(to_record(row))
+                except UnsendableRecord as exc:
+                    if row.seq not in self._unsendable:
+                        self._unsendable.add(row.seq)
+                        log.error("%s; the record stays in the outbox until the writer is fixed", exc)
+                        self._set_problem("sync: records the protocol cannot carry", len(self._unsendable))
+            previous = self._sent_upto
+            self._sent_upto = rows[-1].seq
+            if not records:
+                continue
+            sealed = self.channel.seal(RecordsBody(records=records), seq=self._counter.next(), stamp=self._stamp())
+            if not self.link.publish(sealed.topic, sealed.payload):
+                self._sent_upto = previous
+                return
+            self.flights[sealed.seq] = Flight(
+                sealed.topic, sealed.payload, {r.seq for r in records}, [], time.monotonic()
+            )
+            self.stats.messages_sent += 1
+            self.stats.records_sent += len(records)
+            self.stats.record_bytes_plain += sealed.plaintext_len
+            self.stats.record_bytes_wire += len(sealed.payload)
+
+    def _send_confirmations(self) -> None:
+        if self.downlink_context is None:
+            return
+        flying = {c for f in self.flights.values() for c in f.commands}
+        waiting = [c for c in downlink.unconfirmed(self.store) if c not in flying]
+        if not waiting:
+            return
+        sealed = self.channel.seal(
+            AckDownlinkBody(commands=to_ranges(waiting)), seq=self._counter.next(), stamp=self._stamp()
+        )
+        if self.link.publish(sealed.topic, sealed.payload):
+            self.flights[sealed.seq] = Flight(sealed.topic, sealed.payload, set(), waiting, time.monotonic())
+            self.stats.messages_sent += 1
+
+    def _resend_due(self, now: float) -> None:
+        for flight in self.flights.values():
+            timeout = min(
+                self.options.ack_timeout_max_seconds, self.options.ack_timeout_seconds * 2 ** (flight.attempts - 1)
+            )
+            if now - flight.sent_at >= timeout:
+                if not self.link.publish(flight.topic, flight.payload):
+                    return
+                flight.sent_at = now
+                flight.attempts += 1
+                self.stats.resends += 1
+
+    # -- downlink ---------------------------------------------------------------------------------
+
+    def _receive(self, message: Received) -> None:
+        try:
+            opened = self.channel.open(message.topic, message.payload)
+        except ProtocolError as exc:
+            self.stats.rejected[exc.reason.value] += 1
+            log.warning("downlink message rejected (%s): %s", exc.reason.value, exc, extra={"topic": message.topic})
+            return
+        body = opened.body
+        if isinstance(body, AckBody):
+            self._acked(body, opened.seq)
+        elif isinstance(body, Command):
+            self._command(body)
+
+    def _record_deliveries(self) -> None:
+        """Mark every row acknowledged by the messages of one poll delivered, in ONE transaction (one
+        fsync however many acks arrived together). Until then the rows simply count as undelivered:
+        a crash before this commit only means they are sent again, which the server re-acknowledges."""
+        if self._acked_seqs:
+            seqs, self._acked_seqs = self._acked_seqs, []
+            self.stats.delivered += outbox.mark_delivered(self.store, seqs, to_ms(self.clock.now()))
+
+    def _acked(self, body: AckBody, envelope_seq: int) -> None:
+        seqs = list(iter_seqs(body.records))
+        self._acked_seqs += seqs
+        acked = set(seqs)
+        # The server answers again: messages waiting out a long timeout (it was away) go again soon.
+        for waiting in self.flights.values():
+            waiting.attempts = 1
+        switch_to: bytes | None = None
+        for seq in body.messages:
+            answered = self.flights.pop(seq, None)
+            if answered is None:
+                continue
+            if answered.new_keys is not None:
+                switch_to = answered.new_keys
+            if answered.commands:
+                downlink.mark_confirmed(self.store, answered.commands, to_ms(self.clock.now()))
+            refused = answered.records - acked
+            if refused:
+                # The server answered the message but did not store these: they stay in the outbox.
+                log.error(
+                    "server did not accept records %s; they stay in the outbox", sorted(refused)[:20],
+                    extra={"count": len(refused)},
+                )
+        for seq, flight in list(self.flights.items()):
+            flight.records -= acked
+            if not flight.records and not flight.commands and flight.new_keys is None:
+                del self.flights[seq]
+        if switch_to is not None:
+            self._switch_keys(switch_to)
+
+    def _command(self, body: Command) -> None:
+        context = self.downlink_context
+        if context is None:
+            log.warning("downlink %s ignored: this courier applies no commands", body.message_type.value)
+            return
+        for outcome in downlink.receive(context, body):
+            label = "repeated" if outcome.repeated else outcome.outcome  # repeated: confirmed again only
+            self.stats.downlinks[f"{outcome.type}:{label}"] += 1
+        if context.server_keys is not self.channel.server:  # a rotate-key changed the server's keys
+            self.channel = self.channel.with_keys(server=context.server_keys)
+        self._next_confirm_check = 0.0  # confirm at once
+
+    # -- health -----------------------------------------------------------------------------------
+
+    def _set_problem(self, prefix: str, detail: object) -> None:
+        self.problems = [p for p in self.problems if not p.startswith(prefix)]
+        self.problems.append(f"{prefix} ({detail})")
+
+    def _check_disk(self) -> None:
+        if self.state_dir is None:
+            return
+        usage = shutil.disk_usage(self.state_dir)
+        used = 1 - usage.free / usage.total if usage.total else 1.0
+        prefix = "sync: disk holding the outbox"
+        if used >= self.options.backlog_alert_fraction:
+            if not any(p.startswith(prefix) for p in self.problems):
+                log.error(
+                    "the disk holding the outbox is %.0f%% full with %d records waiting; nothing is dropped,"
+                    " free space or restore the link to the server",
+                    used * 100,
+                    self.backlog(),
+                )
+            self._set_problem(prefix, f"{used:.0%} full")
+        else:
+            self.problems = [p for p in self.problems if not p.startswith(prefix)]
+
+
+# -- building one from a config file ------------------------------------------------------------------
+
+
+def build(
+    config: DeviceConfig,
+    store: Store,
+    *,
+    stop: threading.Event,
+    config_path: Path | None = None,
+    clock: Clock | None = None,
+    data_key: DataKey | None = None,
+    options: CourierOptions | None = None,
+) -> Courier:
+    """A courier for ``config``: keys from the state folder and ``sync.server_key_file``."""
+    sync = config.sync
+    if sync.server_key_file is None:
+        raise EdgehrError(
+            "sync.server_key_file is not set: the courier cannot encrypt records to the server.",
+            "Copy the server's public keys file to the device and name it in the config.",
+        )
+    state_dir = config.device.state_dir
+    server_keys = load_peer_keys(sync.server_key_file)
+    device_keys = load_device_keys(state_dir)  # made by `edgehr device provision`, maybe rotated since
+    channel = DeviceChannel(config.device.id, device_keys.local_keys(), server_keys)
+    server_key_file = sync.server_key_file
+
+    def save_server_keys(peer: PeerKeys) -> None:
+        save_peer_keys(server_key_file, peer)
+
+    the_clock = clock or SystemClock()
+    context = downlink.DownlinkContext(
+        store=store,
+        clock=the_clock,
+        config=config,
+        config_path=config_path,
+        data_key=data_key if data_key is not None else load_data_key(data_key_path(state_dir)),
+        server_keys=server_keys,
+        save_server_keys=save_server_keys,
+    )
+    return Courier(
+        device_id=config.device.id,
+        store=store,
+        channel=channel,
+        endpoint=Endpoint(sync.broker_host, sync.broker_port, sync.tls, sync.ca_file, sync.cert_file, sync.key_file),
+        options=options or CourierOptions.of(config),
+        clock=the_clock,
+        stop=stop,
+        downlink_context=context,
+        backoff=Backoff(sync.backoff_min_seconds, sync.backoff_max_seconds),
+        state_dir=state_dir,
+        device_keys=device_keys,
+    )
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None] | None = None) -> int:
+    """``python -m device.courier.courier --config FILE``: the courier as its own process."""
+    from core.logs import setup_logging
+    from device.config.loader import load_device_config
+    from device.store import open_store
+
+    parser = argparse.ArgumentParser(prog="python -m device.courier.courier", description=main.__doc__)
+    parser.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    parser.add_argument("--database", type=Path, help="device database (default: <state_dir>/device.db)")
+    parser.add_argument(
+        "--ack-timeout", type=float, default=10.0, help="seconds to wait for the server's ack before resending"
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = load_device_config(args.config)
+        setup_logging(config.logging.level, config.logging.json_lines)
+        store = open_store(args.database or config.device.state_dir / "device.db")
+        stop = threading.Event()
+        stop_on_signals(stop)
+        options = CourierOptions.of(config, ack_timeout_seconds=args.ack_timeout)
+        courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock(), options=options)
+        if after_start is not None:
+            after_start(courier)
+        courier.run()
+        store.close()
+    except EdgehrError as exc:
+        print(f"courier: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
