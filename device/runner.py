@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import dataclasses
 import logging
-import signal
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numpy as np
 from core.clock import Clock, SystemClock
 from core.datakey import DataKey, load_or_create
 from core.errors import EdgehrError
+from core.signals import stop_on_signals
 from device.attendance.challenge import configured_rule
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
@@ -378,16 +378,14 @@ def run_device(args: argparse.Namespace) -> int:
     config = load_device_config(args.config)
     terminal = open_terminal(config, config_path=args.config)
     stop = terminal.stop_event
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        terminal.start()
-        print(f"edgehr terminal {config.device.id} running; kiosk screen: "
-              f"http://{config.panel.host}:{config.panel.port}/kiosk", flush=True)
-        terminal.wait()
-    finally:
-        terminal.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals(stop):
+        try:
+            terminal.start()
+            print(f"edgehr terminal {config.device.id} running; kiosk screen: "
+                  f"http://{config.panel.host}:{config.panel.port}/kiosk", flush=True)
+            terminal.wait()
+        finally:
+            terminal.stop()
     if terminal.failure is not None:
         raise terminal.failure
     print("edgehr terminal stopped.", flush=True)

@@ -8,13 +8,13 @@ punches already in the database and stops at ``--count``: killed and started aga
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.signals import stop_on_signals
 from device.store import Store, open_store
 from device.store.punches import NewPunch, record_punch
 
@@ -77,12 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, required=True, help="stop when the database holds this many punches")
     parser.add_argument("--rate", type=float, default=50.0, help="punches per second")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.set())
     store = open_store(args.database)
     try:
-        written = generate(store, args.device_id, args.count, args.rate, stop)
+        with stop_on_signals(threading.Event()) as stop:
+            written = generate(store, args.device_id, args.count, args.rate, stop)
     finally:
         store.close()
     print(f"punchgen: database holds {written} punches", flush=True)

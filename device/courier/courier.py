@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
-import signal
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from core.clock import Clock, SystemClock, to_ms
 from core.datakey import DataKey
 from core.datakey import load_or_create as load_data_key
 from core.errors import EdgehrError
+from core.signals import stop_on_signals
 from device.config.device import DeviceConfig
 from device.courier import downlink
 from device.courier.records import UnsendableRecord, to_record
@@ -500,14 +500,6 @@ def build(
     )
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
 def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None] | None = None) -> int:
     """``python -m device.courier.courier --config FILE``: the courier as its own process."""
     from core.logs import setup_logging
@@ -525,13 +517,12 @@ def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None
         config = load_device_config(args.config)
         setup_logging(config.logging.level, config.logging.json_lines)
         store = open_store(args.database or config.device.state_dir / "device.db")
-        stop = threading.Event()
-        stop_on_signals(stop)
-        options = CourierOptions.of(config, ack_timeout_seconds=args.ack_timeout)
-        courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock(), options=options)
-        if after_start is not None:
-            after_start(courier)
-        courier.run()
+        with stop_on_signals(threading.Event()) as stop:
+            options = CourierOptions.of(config, ack_timeout_seconds=args.ack_timeout)
+            courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock(), options=options)
+            if after_start is not None:
+                after_start(courier)
+            courier.run()
         store.close()
     except EdgehrError as exc:
         print(f"courier: error: {exc}", file=sys.stderr)

@@ -16,7 +16,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import sys
 import threading
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EdgehrError
 from core.paths import shared_dir, state_home
+from core.signals import stop_on_signals
 
 if TYPE_CHECKING:
     from core.supervisor import Supervisor
@@ -213,33 +213,27 @@ def run_demo(args: argparse.Namespace) -> int:
     device_db = state / "site" / "devices" / DEMO_DEVICE_ID / "device.db"
     panel_url, server_url = f"http://127.0.0.1:{ports.panel}", f"http://127.0.0.1:{ports.server}"
 
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     edgehr = [sys.executable, "-m", "cli.main"]
     env = python_env()
-    try:
-        with Supervisor(state / "logs") as supervisor:
-            broker = demo_broker(state / "site", _broker_port(device_config), supervisor)
-            broker.start()
-            supervisor.start("server", [*edgehr, "server", "run", "--config", str(server_config)], env=env)
-            supervisor.start("terminal", [*edgehr, "--log-json", "device", "run", "--config", str(device_config)],
-                             env=env)
-            supervisor.wait_until(lambda: _http_ok(f"{server_url}/api/health"), 120, "the HR server")
-            supervisor.wait_until(lambda: _http_ok(f"{panel_url}/api/health"), 120, "the terminal")
-            print("\nedgehr demo site is up (everything on 127.0.0.1):", flush=True)
-            print(f"  kiosk screen      {panel_url}/kiosk", flush=True)
-            print(f"  device health     {panel_url}/health", flush=True)
-            print(f"  HR server         {server_url}/   (sign in with the token below)", flush=True)
-            print(f"  HR API            {server_url}/docs", flush=True)
-            print(f"  HR admin token    {info['token']}", flush=True)
-            print(f"  state and logs    {state}", flush=True)
-            print(f"  {info['people']} people enrolled, {info['strangers']} strangers and 2 synthetic attacks "
-                  f"replayed ({info['frames']} scenes). Ctrl-C stops everything.\n", flush=True)
-            summary = Summary(device_db, server_db, panel_url)
-            _live(summary, stop, args.seconds, supervisor)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals(threading.Event()) as stop, Supervisor(state / "logs") as supervisor:
+        broker = demo_broker(state / "site", _broker_port(device_config), supervisor)
+        broker.start()
+        supervisor.start("server", [*edgehr, "server", "run", "--config", str(server_config)], env=env)
+        supervisor.start("terminal", [*edgehr, "--log-json", "device", "run", "--config", str(device_config)],
+                         env=env)
+        supervisor.wait_until(lambda: _http_ok(f"{server_url}/api/health"), 120, "the HR server")
+        supervisor.wait_until(lambda: _http_ok(f"{panel_url}/api/health"), 120, "the terminal")
+        print("\nedgehr demo site is up (everything on 127.0.0.1):", flush=True)
+        print(f"  kiosk screen      {panel_url}/kiosk", flush=True)
+        print(f"  device health     {panel_url}/health", flush=True)
+        print(f"  HR server         {server_url}/   (sign in with the token below)", flush=True)
+        print(f"  HR API            {server_url}/docs", flush=True)
+        print(f"  HR admin token    {info['token']}", flush=True)
+        print(f"  state and logs    {state}", flush=True)
+        print(f"  {info['people']} people enrolled, {info['strangers']} strangers and 2 synthetic attacks "
+              f"replayed ({info['frames']} scenes). Ctrl-C stops everything.\n", flush=True)
+        summary = Summary(device_db, server_db, panel_url)
+        _live(summary, stop, args.seconds, supervisor)
     print("\nedgehr demo site stopped.", flush=True)
     return 0
 

@@ -17,7 +17,6 @@ import argparse
 import json
 import logging
 import math
-import signal
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ from typing import Any
 
 from core.datakey import DataKey
 from core.errors import EdgehrError
+from core.signals import stop_on_signals
 from sync.backoff import Backoff
 from sync.keyfiles import identity_path, load_or_create_identity, public_json, write_atomic
 from sync.mqtt import Endpoint, MqttLink, Received
@@ -515,14 +515,6 @@ class IngestWorker:
             downlinks.mark_sent(self.store, device_id, seqs)
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m sync.server.ingest --config FILE --worker-id N``: one ingest worker process."""
     from core.config.loader import load_toml_model
@@ -538,18 +530,16 @@ def main(argv: list[str] | None = None) -> int:
         store = open_hr_store(
             database_url(config.server.database_url, config.server.state_dir), config.server.timezone
         )
-        stop = threading.Event()
-        stop_on_signals(stop)
-        worker = IngestWorker(
-            store=store,
-            keys=load_server_identity(config.server.state_dir),
-            endpoint=config.broker.endpoint(),
-            worker_id=args.worker_id,
-            share_group=config.ingest.share_group,
-            stop=stop,
-            data_key=templates.load_data_key(config.server.state_dir),
-        )
-        worker.run()
+        with stop_on_signals(threading.Event()) as stop:
+            IngestWorker(
+                store=store,
+                keys=load_server_identity(config.server.state_dir),
+                endpoint=config.broker.endpoint(),
+                worker_id=args.worker_id,
+                share_group=config.ingest.share_group,
+                stop=stop,
+                data_key=templates.load_data_key(config.server.state_dir),
+            ).run()
         store.close()
     except EdgehrError as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from core.config.loader import load_toml_model
 from core.paths import CHECKOUT
 from core.serve import BackgroundServer
+from core.signals import stop_on_signals
 from core.supervisor import Supervisor
 from sync.server.config import ServerConfig
 from sync.server.ingest import load_server_identity, server_keys_path
@@ -102,7 +102,5 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
 
 def handle(args: argparse.Namespace) -> int:
     """Handler of ``edgehr server run``."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, frame: stop.set())
-    return run_server(args.config, stop)
+    with stop_on_signals(threading.Event()) as stop:
+        return run_server(args.config, stop)
