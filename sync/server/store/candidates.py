@@ -9,6 +9,7 @@ the wire is the end of their window. Names are personal data: HR and admins only
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,36 +31,41 @@ MAX_PER_BOOTH = 1000
 _COLUMNS = "candidate_id, name, role_id, question_bank_id, window_start_ms, window_end_ms, device_id"
 
 
+@dataclass(frozen=True)
+class CandidateEntry:
+    """A candidate as HR schedules them: who, for which role and question bank, when, and at which booth
+    (None: not scheduled at a booth yet)."""
+
+    candidate_id: str
+    name: str
+    role_id: str
+    question_bank_id: str
+    window_start: datetime
+    window_end: datetime
+    device_id: str | None
+
+
 def _ms(moment: datetime, tz: ZoneInfo) -> int:
     # A time without an offset is read in the server's time zone (as HR staff mean it).
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
     return int(aware.timestamp() * 1000)
 
 
-def _checked(
-    tz: ZoneInfo,
-    *,
-    candidate_id: str,
-    name: str,
-    role_id: str,
-    question_bank_id: str,
-    window_start: datetime,
-    window_end: datetime,
-) -> tuple[int, int]:
+def _checked(tz: ZoneInfo, entry: CandidateEntry) -> tuple[int, int]:
     """The window in epoch ms, after checking every field as the booth will (the protocol's Candidate)."""
-    start_ms, end_ms = _ms(window_start, tz), _ms(window_end, tz)
+    start_ms, end_ms = _ms(entry.window_start, tz), _ms(entry.window_end, tz)
     if end_ms <= start_ms:
         raise InputError(
-            f"Candidate {candidate_id}'s window ends at or before it starts.",
+            f"Candidate {entry.candidate_id}'s window ends at or before it starts.",
             "Give a window_end later than window_start.",
         )
     try:
         Candidate.model_validate(
             {
-                "candidate_id": candidate_id,
-                "name": name,
-                "role_id": role_id,
-                "question_bank_id": question_bank_id,
+                "candidate_id": entry.candidate_id,
+                "name": entry.name,
+                "role_id": entry.role_id,
+                "question_bank_id": entry.question_bank_id,
                 "valid_until_ms": end_ms,
             }
         )
@@ -131,30 +137,11 @@ def _shape(row: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     return row | {"window_start": local(int(row["window_start_ms"])), "window_end": local(int(row["window_end_ms"]))}
 
 
-def save(
-    store: HRStore,
-    *,
-    candidate_id: str,
-    name: str,
-    role_id: str,
-    question_bank_id: str,
-    window_start: datetime,
-    window_end: datetime,
-    device_id: str | None,
-    actor: str,
-    create: bool,
-) -> dict[str, Any]:
+def save(store: HRStore, entry: CandidateEntry, *, actor: str, create: bool) -> dict[str, Any]:
     """Create (``create``; conflict if the id exists) or replace a candidate; the booths it leaves or joins
     get their new lists. Returns the candidate and ``list_sent_to`` {booth: command_seq}."""
-    start_ms, end_ms = _checked(
-        store.tz,
-        candidate_id=candidate_id,
-        name=name,
-        role_id=role_id,
-        question_bank_id=question_bank_id,
-        window_start=window_start,
-        window_end=window_end,
-    )
+    start_ms, end_ms = _checked(store.tz, entry)
+    candidate_id, device_id = entry.candidate_id, entry.device_id
     now = store.now_iso()
     with store.db.transaction() as tx:
         _booth(tx, device_id)
@@ -164,7 +151,7 @@ def save(
                              "Change it with PUT, or choose another id.", code="conflict")  # fmt: skip
         if not create and before is None:
             raise NotFound(f"There is no candidate {candidate_id}.", "Create it with POST /api/candidates.")
-        values = (name, role_id, question_bank_id, start_ms, end_ms, device_id)
+        values = (entry.name, entry.role_id, entry.question_bank_id, start_ms, end_ms, device_id)
         if before is None:
             tx.execute(
                 f"INSERT INTO candidates ({_COLUMNS}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
@@ -34,6 +35,20 @@ def _raw_key(value: str, what: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class Registration:
+    """A device to register: its id, name and site, and its Ed25519 (sign) and X25519 (box) public keys
+    (base64 of 32 bytes each) with their key ids."""
+
+    device_id: str
+    name: str
+    site: str
+    sign_public_key: str
+    sign_key_id: str
+    box_public_key: str
+    box_key_id: str
+
+
 def register(
     store: HRStore,
     *,
@@ -46,17 +61,24 @@ def register(
     box_key_id: str,
     actor: str,
 ) -> dict[str, Any]:
+    """``register_device`` with the registration spelled out as keywords (tools, drills and tests)."""
+    registration = Registration(device_id, name, site, sign_public_key, sign_key_id, box_public_key, box_key_id)
+    return register_device(store, registration, actor)
+
+
+def register_device(store: HRStore, device: Registration, actor: str) -> dict[str, Any]:
     """Register a device with its Ed25519 (sign) and X25519 (box) public keys, base64 of 32 bytes each."""
+    device_id = device.device_id
     if not is_valid_device_id(device_id):  # the protocol's rule: the id names topics and a certificate
         raise InputError(
             f"Device id {device_id!r} is not 1-64 characters from a-z, 0-9 and '-'.",
             "Choose another id: it names the device's MQTT topics and broker certificate.",
         )
-    for key_id in (sign_key_id, box_key_id):
+    for key_id in (device.sign_key_id, device.box_key_id):
         if not KEY_ID.match(key_id):
             raise InputError(f"Key id {key_id!r} is not 16 lowercase hex digits.", "Copy the key id from the device.")
-    _raw_key(sign_public_key, "signing (Ed25519) public key")
-    _raw_key(box_public_key, "encryption (X25519) public key")
+    _raw_key(device.sign_public_key, "signing (Ed25519) public key")
+    _raw_key(device.box_public_key, "encryption (X25519) public key")
     now = store.now_iso()
     with store.db.transaction() as tx:
         if tx.execute("SELECT 1 FROM devices WHERE id = ?", (device_id,)).one() is not None:
@@ -69,12 +91,12 @@ def register(
             f"INSERT INTO devices ({_COLUMNS}, command_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, 0)",  # noqa: S608
             (
                 device_id,
-                name.strip() or device_id,
-                site.strip(),
-                sign_public_key,
-                sign_key_id,
-                box_public_key,
-                box_key_id,
+                device.name.strip() or device_id,
+                device.site.strip(),
+                device.sign_public_key,
+                device.sign_key_id,
+                device.box_public_key,
+                device.box_key_id,
                 now,
             ),
         )
@@ -84,7 +106,7 @@ def register(
             actor,
             "device.register",
             f"device:{device_id}",
-            {"site": site, "sign_key_id": sign_key_id, "box_key_id": box_key_id},
+            {"site": device.site, "sign_key_id": device.sign_key_id, "box_key_id": device.box_key_id},
         )
     return get(store, device_id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,24 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook to create: where to POST, the HMAC secret, which events, and the body format."""
+
+    url: str
+    secret: str
+    events: tuple[str, ...]
+    body_format: str = "json"
+
+
 def create(store: HRStore, *, url: str, secret: str, events: list[str], actor: str, body_format: str = "json") -> int:
+    """``subscribe`` with the subscription spelled out as keywords (tools and tests)."""
+    return subscribe(store, Subscription(url, secret, tuple(events), body_format), actor)
+
+
+def subscribe(store: HRStore, hook: Subscription, actor: str) -> int:
+    """Store an active subscription; return its id."""
+    url, secret, events, body_format = hook.url, hook.secret, list(hook.events), hook.body_format
     if not url.startswith(("https://", "http://")):
         raise InputError(f"Webhook URL {url!r} is not http(s).", "Give the full https:// address of the receiver.")
     unknown = sorted(set(events) - set(EVENTS))

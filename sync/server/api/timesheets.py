@@ -1,0 +1,44 @@
+"""Timesheets for a date range: as JSON and as a CSV download (UTF-8 with a BOM, for Excel)."""
+
+# No "from __future__ import annotations": FastAPI reads these annotations at runtime.
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from sync.server import export, timesheets
+from sync.server.api.deps import From, ReadHR, Store, To
+from sync.server.api.downloads import csv_download
+from sync.server.store import attendance, employees
+
+router = APIRouter()
+
+
+@router.get("/api/timesheets")
+def get_timesheets(
+    who: ReadHR,
+    store: Store,
+    first: From,
+    last: To,
+    employee_no: str | None = None,
+) -> dict[str, Any]:
+    names = employees.names(store)
+    rows = [
+        timesheets.row_json(r, store.tz) | {"name": names.get(r.employee_no, "")}
+        for r in attendance.load_timesheets(store, first, last, employee_no)
+    ]
+    return {"from": first.isoformat(), "to": last.isoformat(), "timezone": str(store.tz), "rows": rows}
+
+
+@router.get("/api/timesheets.csv")
+def timesheets_csv(
+    who: ReadHR,
+    store: Store,
+    first: From,
+    last: To,
+    employee_no: str | None = None,
+) -> Response:
+    rows = attendance.load_timesheets(store, first, last, employee_no)
+    text = export.timesheet_csv(rows, employees.names(store), store.tz)
+    return csv_download(text, f"timesheets_{first.isoformat()}_{last.isoformat()}.csv")

@@ -1,0 +1,24 @@
+"""The HR web pages (server-rendered Jinja2, zh-CN and en): today, timesheets, devices, employees.
+
+One module per resource holds a module-level router; ``common`` holds the language choice, the signed-in
+viewer and rendering. Pages only read; changes go through the API. None of them is in /openapi.json.
+"""
+
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from sync.server.pages import attendance, devices, employees, login
+from sync.server.pages.common import SERVER_DIR
+
+
+def pages_router() -> APIRouter:
+    """Every page route, in one router for ``create_app`` to include."""
+    router = APIRouter(include_in_schema=False)
+    for module in (login, attendance, devices, employees):
+        router.include_router(module.router)
+    return router
+
+
+def static_files() -> StaticFiles:
+    """The pages' stylesheet (served from the package: no external CDN)."""
+    return StaticFiles(directory=str(SERVER_DIR / "static"))
