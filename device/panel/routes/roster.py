@@ -1,0 +1,56 @@
+"""The roster of this terminal and the signed consent that adds an employee to it."""
+
+# No "from __future__ import annotations": FastAPI reads these annotations at runtime.
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from device.attendance.enrolment import roster
+from device.panel.routes.admin import EMPLOYEE_NO, MAX_NAME, Panel, Refused, consent_version, small_form
+
+router = APIRouter()
+
+
+@router.get("/admin/enrol", response_class=HTMLResponse)
+def roster_page(request: Request, panel: Panel) -> Response:
+    session = panel.session(request)
+    if session is None:
+        return panel.redirect(request, "/admin/login")
+    deleted = request.query_params.get("deleted", "")
+    return panel.render(request, "enrol_list.html", session, people=roster(panel.enroller.store),
+                        version=consent_version(), deleted=deleted if EMPLOYEE_NO.match(deleted) else "", error="",
+                        form={})
+
+
+def _consent_error(form: dict[str, str]) -> str:
+    """The i18n key of what is wrong with a consent form, or ""."""
+    employee_no, name = form.get("employee_no", "").strip(), form.get("name", "").strip()
+    if not EMPLOYEE_NO.match(employee_no):
+        return "enrol.error.employee_no"
+    if not name or len(name) > MAX_NAME:
+        return "enrol.error.name"
+    if form.get("signed") != "yes":
+        return "enrol.error.consent"
+    if form.get("version") != consent_version():
+        return "enrol.error.version"
+    return ""
+
+
+@router.post("/admin/enrol/consent", response_class=HTMLResponse)
+async def record_consent(request: Request, panel: Panel) -> Response:
+    try:
+        form = await small_form(request)
+        session = panel.check_post(request, form.get("csrf"))
+    except Refused as exc:
+        return panel.refused(request, exc)
+    error = _consent_error(form)
+    if error:
+        return panel.render(request, "enrol_list.html", session, status=400, people=roster(panel.enroller.store),
+                            version=consent_version(), deleted="", error=error, form=form)
+    employee_no = form.get("employee_no", "").strip()
+    await run_in_threadpool(panel.enroller.record_consent, employee_no, form.get("name", "").strip(),
+                            text_version=consent_version(), recorded_by=session.actor)
+    return panel.redirect(request, f"/admin/enrol/{quote(employee_no)}")
