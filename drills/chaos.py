@@ -45,7 +45,7 @@ from sync.protocol import (
     header_length,
     message_topic,
 )
-from sync.server.ingest import server_keys_path
+from sync.server.ingest_keys import server_keys_path
 from sync.server.store import open_hr_store
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,8 @@ from fleet.revocation import ensure_crl
 from sync.keyfiles import write_atomic
 from sync.protocol import Identity, key_id
 from sync.server.config import ServerConfig
-from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
+from sync.server.ingest import IngestWorker
+from sync.server.ingest_keys import load_server_identity, server_keys_path
 from sync.server.store import devices, open_hr_store, templates
 from sync.server.store.hr_store import database_url
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from core.datakey import load_or_create
 from core.errors import InputError, StoreError
 from device.store import employees, open_store, outbox, punches
 from device.store.migrations import MIGRATIONS
+from sync.protocol import body_dict
 from tests.factories import punch
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -58,6 +60,29 @@ def test_failed_outbox_write_rolls_back_the_punch() -> None:
         punches.record_punch(store, punch(), "gate-1")
     assert store.conn.execute("SELECT count(*) FROM punches").fetchone()[0] == 0
     assert not store.conn.in_transaction
+
+
+def test_a_punch_the_protocol_cannot_carry_is_refused_before_anything_is_written() -> None:
+    store = open_store(None)
+    with pytest.raises(StoreError, match="source"):
+        punches.record_punch(store, replace(punch(), source="Face!"), "gate-1")  # not a protocol source label
+    assert store.conn.execute("SELECT count(*) FROM punches").fetchone()[0] == 0 and outbox.backlog(store) == 0
+    made = punch()
+    punches.record_punch(store, made, "gate-1")
+    # The outbox keeps the one body the punch travels under.
+    assert outbox.pending(store, 10)[0].body == body_dict(punches.punch_body(made, "gate-1"))
+
+
+def test_the_kiosk_history_reads_the_latest_recorded_and_todays_last_punch() -> None:
+    store = open_store(None)
+    employees.upsert_employee(store, "E001", "Li Lei", NOW, "admin")
+    punches.record_punch(store, replace(punch(at_ms=2_000), work_day="2026-11-23"), "g")
+    punches.record_punch(store, replace(punch(direction="out", at_ms=1_000), work_day="2026-11-23"), "g")
+    # By row: the punch just made (a clock corrected backwards); by time: the later one of the day.
+    assert punches.latest_punch(store, "E001") == ("out", 1_000, "2026-11-23")
+    assert punches.last_punch(store, "E001", "2026-11-23") == ("in", 2_000)
+    assert punches.last_punch(store, "E001", "2026-11-24") is None and punches.latest_punch(store, "E9") is None
+    assert employees.name_of(store, "E001") == "Li Lei" and employees.name_of(store, "E9") is None
 
 
 def test_sequence_numbers_are_never_reused(tmp_path: Path) -> None:

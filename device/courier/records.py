@@ -6,22 +6,20 @@ with the device id. A row the protocol refuses is a bug in its writer: it stays 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from pydantic import TypeAdapter, ValidationError
 
 from device.store.outbox import OutboxRow
-from device.store.punches import NewPunch
-from sync.protocol import Record
+from device.store.punches import NewPunch, punch_body
+from sync.protocol import PunchRecord, Record
 
-_RECORD: TypeAdapter[Any] = TypeAdapter(Record)
+_RECORD: TypeAdapter[Record] = TypeAdapter(Record)
+
 
 class UnsendableRecord(Exception):
     """An outbox row that no protocol record can carry (a bug in the writer of the row)."""
 
 
-def to_record(row: OutboxRow) -> Any:
+def to_record(row: OutboxRow) -> Record:
     """The protocol record for ``row`` (the row travels as stored), or UnsendableRecord saying why not."""
     wire = {
         "seq": row.seq,
@@ -39,7 +37,10 @@ def to_record(row: OutboxRow) -> Any:
         raise UnsendableRecord(f"outbox row {row.seq} ({row.type}): {where}: {first['msg']}") from None
 
 
-def punch_record(seq: int, punch: NewPunch, device_id: str) -> Any:
-    """The record a punch written by ``record_punch`` travels as (drills and tests build their own)."""
-    body = asdict(punch) | {"device_id": device_id}
-    return to_record(OutboxRow(seq, "punch", punch.uid, body, punch.device_time_ms, punch.clock_synced))
+def punch_record(seq: int, punch: NewPunch, device_id: str) -> PunchRecord:
+    """The record a punch written by ``record_punch`` travels as, without a store (drills and tests)."""
+    body = punch_body(punch, device_id)
+    return PunchRecord(
+        seq=seq, type="punch", ref=body.uid, created_at_ms=body.device_time_ms, clock_synced=body.clock_synced,
+        body=body,
+    )

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from pydantic import ValidationError
 
 from core.datakey import DataKey
 from core.errors import InputError
 from device.store import audit, outbox
 from device.store.database import Store
+from sync.protocol import EnrolmentBody
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,11 @@ def names(store: Store) -> dict[str, str]:
     return dict(store.conn.execute("SELECT employee_no, name FROM employees"))
 
 
+def name_of(store: Store, employee_no: str) -> str | None:
+    row = store.conn.execute("SELECT name FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
+    return str(row[0]) if row else None
+
+
 # -- the HR server hears of every enrolment change made on this device ----------------------------------
 #: Characters a record's identifiers may hold (the protocol's identifier rule); others become "_".
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9._:-]")
@@ -226,18 +233,23 @@ def queue_enrolment_record(
     record commit together); returns its outbox sequence. Never templates: who, when, how many, the model
     and the consent text version. ``event``: "enrolled", "updated" or "removed" (with ``consent_ref``: the
     consent was withdrawn)."""
-    body: dict[str, object] = {"event": event, "employee_no": employee_no, "admin": _ident(actor, "device")}
+    fields: dict[str, object] = {"event": event, "employee_no": employee_no, "admin": _ident(actor, "device")}
     if name:
-        body["name"] = name[:128]
+        fields["name"] = name[:128]
     if consent_ref is not None:
-        body["consent_ref"] = _ident(consent_ref, "unknown")
+        fields["consent_ref"] = _ident(consent_ref, "unknown")
     if model is not None:
-        body["model"] = _ident(model, "unknown")
+        fields["model"] = _ident(model, "unknown")
     if template_count is not None:
-        body["template_count"] = template_count
+        fields["template_count"] = template_count
+    try:
+        body = EnrolmentBody.model_validate(fields, strict=False)
+    except ValidationError as exc:
+        raise InputError(f"The enrolment record of {employee_no} is invalid: {exc.errors()[0]['msg']}.",
+                         "This is a bug in the terminal software: report it with the log line.") from None
     at_ms = int(at.timestamp() * 1000)
     return outbox.enqueue(
-        conn, "enrolment", (ref or f"face-{event}-{at_ms}-{employee_no}")[:64], body, created_at_ms=at_ms,
+        conn, (ref or f"face-{event}-{at_ms}-{employee_no}")[:64], body, created_at_ms=at_ms,
         clock_synced=clock_synced,
     )
 

@@ -1,4 +1,8 @@
-"""The outbox: records waiting to reach the server, numbered by the per-device sequence."""
+"""The outbox: records waiting to reach the server, numbered by the per-device sequence.
+
+A row holds a protocol record body as JSON (as it travels: ``sync.protocol.body_dict``) under the body's
+record type; the courier sends it as stored.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from device.store.database import Store
+from sync.protocol import RecordBody, body_dict
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,12 @@ class OutboxRow:
     clock_synced: bool
 
 
-def enqueue(
-    conn: sqlite3.Connection, type_: str, ref: str, body: dict[str, Any], *, created_at_ms: int, clock_synced: bool
-) -> int:
+def enqueue(conn: sqlite3.Connection, ref: str, body: RecordBody, *, created_at_ms: int, clock_synced: bool) -> int:
     """Add a record inside the caller's transaction (the domain row and this row commit together)."""
+    text = json.dumps(body_dict(body), separators=(",", ":"), ensure_ascii=False)
     cursor = conn.execute(
         "INSERT INTO outbox (type, ref, body, created_at_ms, clock_synced) VALUES (?, ?, ?, ?, ?)",
-        (type_, ref, json.dumps(body, separators=(",", ":"), ensure_ascii=False), created_at_ms, int(clock_synced)),
+        (body.record_type, ref, text, created_at_ms, int(clock_synced)),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid

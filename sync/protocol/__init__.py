@@ -60,6 +60,8 @@ from .records import (
     PunchCorrectionRecord,
     PunchRecord,
     Record,
+    RecordBody,
+    body_dict,
     record_digest,
 )
 from .replay import ReplayWindow, ReplayWindows, Verdict
@@ -122,6 +124,7 @@ __all__ = [
     "PunchRecord",
     "Reason",
     "Record",
+    "RecordBody",
     "RecordsBody",
     "Replay",
     "ReplayWindow",
@@ -136,6 +139,7 @@ __all__ = [
     "UplinkBody",
     "Verdict",
     "WrongTopic",
+    "body_dict",
     "decode_body",
     "decode_envelope",
     "device_subscription",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -65,12 +65,14 @@ class WireModel(BaseModel):
 
 
 class PunchBody(WireModel):
-    """An attendance punch decided on the device.
+    """An attendance punch decided on the device: THE punch body, from kiosk to HR store.
 
-    Mirrors ``device.store.punches.NewPunch`` plus ``device_id``: the outbox row's
-    body travels unchanged, so the courier does no translation.
+    Built once, by ``device.store.punches.punch_body`` in the transaction that records
+    the punch; the outbox keeps its JSON, the courier sends that unchanged, and the HR
+    store takes this parsed model as it is (no other shape of a punch exists).
     """
 
+    record_type: ClassVar[str] = "punch"
     uid: Ident
     device_id: DeviceId
     employee_no: Ident
@@ -92,6 +94,7 @@ class PunchCorrectionBody(WireModel):
     A void names its punch by ``punch_uid`` or by its record ``corrects_seq``.
     """
 
+    record_type: ClassVar[str] = "punch-correction"
     action: Literal["add", "void"]
     employee_no: Ident
     reason: ShortText
@@ -114,6 +117,7 @@ class PunchCorrectionBody(WireModel):
 class EnrolmentBody(WireModel):
     """An employee's face enrolment changed on this device (templates, never photos)."""
 
+    record_type: ClassVar[str] = "enrolment"
     event: Literal["enrolled", "updated", "removed"]
     employee_no: Ident
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
@@ -161,6 +165,7 @@ class CompetencyScore(WireModel):
 class InterviewResultBody(WireModel):
     """A finished booth interview: transcript, rubric scores, integrity flags."""
 
+    record_type: ClassVar[str] = "interview-result"
     session_id: Ident
     candidate_id: Ident
     role_id: Ident
@@ -207,12 +212,16 @@ Record = Annotated[
     PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord,
     Field(discriminator="type"),
 ]
-RECORD_TYPES: tuple[str, ...] = (
-    "punch",
-    "punch-correction",
-    "enrolment",
-    "interview-result",
+#: The body of a record of any type; ``record_type`` names the type it travels under.
+RecordBody = PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody
+RECORD_TYPES: tuple[str, ...] = tuple(
+    body.record_type for body in (PunchBody, PunchCorrectionBody, EnrolmentBody, InterviewResultBody)
 )
+
+
+def body_dict(body: BaseModel) -> dict[str, Any]:
+    """A body as JSON-ready values, as it travels: None-valued optional fields are left out."""
+    return body.model_dump(mode="json", exclude_none=True)
 
 
 def record_json(record: BaseModel) -> bytes:

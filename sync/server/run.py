@@ -21,7 +21,7 @@ from core.serve import BackgroundServer
 from core.signals import stop_on_signals
 from core.supervisor import Supervisor
 from sync.server.config import ServerConfig
-from sync.server.ingest import load_server_identity, server_keys_path
+from sync.server.ingest_keys import load_server_identity, server_keys_path
 from sync.server.store.hr_store import database_url, open_hr_store
 from sync.server.webhook_loop import WebhookLoop
 from sync.server.webhooks import HttpPost, httpx_post

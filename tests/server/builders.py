@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from device.courier.records import punch_record as device_punch_record
 from device.store.punches import NewPunch
+from device.store.punches import punch_body as device_punch_body
+from sync.protocol import PunchRecord, body_dict
 from sync.server.auth import create_token
 from sync.server.store import HRStore, devices
 
@@ -31,14 +33,14 @@ def bearer(store: HRStore, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(store, role)}"}
 
 
-def punch_body(
+def punch(
     seq: int, employee_no: str = "E001", direction: str = "in", at_ms: int | None = None, synced: bool = True,
     device_id: str = "gate-1",
-) -> dict[str, Any]:
-    """The body ``record_punch`` puts in the outbox: asdict(NewPunch) + device_id."""
+) -> NewPunch:
+    """The punch a kiosk at ``device_id`` decides (its uid names the device and ``seq``)."""
     at_ms = BASE_MS + seq * 60_000 if at_ms is None else at_ms
     moment = datetime.fromtimestamp(at_ms / 1000, SHANGHAI)
-    punch = NewPunch(
+    return NewPunch(
         employee_no=employee_no,
         direction="in" if direction == "in" else "out",
         work_day=moment.date().isoformat(),
@@ -52,8 +54,13 @@ def punch_body(
         models={"embedder": "test"},
         uid=f"{device_id}-punch-{seq}",
     )
-    return asdict(punch) | {"device_id": device_id}
 
 
-def punch_record(seq: int, **kwargs: Any) -> dict[str, Any]:
-    return {"seq": seq, "type": "punch", "body": punch_body(seq, **kwargs)}
+def punch_body(seq: int, **kwargs: Any) -> dict[str, Any]:
+    """The body ``record_punch`` puts in the outbox, as JSON values (what travels)."""
+    return body_dict(device_punch_body(punch(seq, **kwargs), kwargs.get("device_id", "gate-1")))
+
+
+def punch_record(seq: int, **kwargs: Any) -> PunchRecord:
+    """The record the courier sends for that punch under outbox sequence ``seq``."""
+    return device_punch_record(seq, punch(seq, **kwargs), kwargs.get("device_id", "gate-1"))

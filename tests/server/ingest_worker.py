@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from sync.server.store import open_hr_store
+from sync.server.store import open_hr_store, records
 from tests.server.builders import punch_record
 
 
@@ -24,7 +24,7 @@ def main() -> int:
     conflicts: list[int] = []
     try:
         for start in range(0, n, batch):
-            result = store.ingest(device, [punch_record(seq) for seq in seqs[start : start + batch]])
+            result = records.ingest(store, device, [punch_record(seq) for seq in seqs[start : start + batch]])
             stored += result.stored
             duplicates += result.duplicates
             conflicts += result.conflicts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.protocol.records import InterviewResultBody
+from sync.protocol.records import InterviewResultBody, InterviewResultRecord
 from tests.server.builders import BASE_MS
 
 TRANSCRIPT = "I led the migration of our billing system and wrote the rollback plan myself."
@@ -43,5 +43,8 @@ def interview_body(
     return InterviewResultBody.model_validate(body).model_dump(mode="json", exclude_none=True)
 
 
-def interview_record(seq: int, **kwargs: Any) -> dict[str, Any]:
-    return {"seq": seq, "type": "interview-result", "body": interview_body(**kwargs)}
+def interview_record(seq: int, **kwargs: Any) -> InterviewResultRecord:
+    """The record a booth sends for that session under outbox sequence ``seq``."""
+    body = InterviewResultBody.model_validate(interview_body(**kwargs))
+    return InterviewResultRecord(seq=seq, type="interview-result", ref=body.session_id,
+                                 created_at_ms=body.completed_ms, clock_synced=body.clock_synced, body=body)

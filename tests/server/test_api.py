@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from sync.server.store import HRStore, attendance, downlinks
+from sync.server.store import HRStore, attendance, downlinks, records
 from tests.server.builders import BASE_MS, KEY, bearer, punch_record
 
 
@@ -68,7 +68,7 @@ def test_csv_export_for_payroll(client: TestClient, store: HRStore) -> None:
         client.put(f"/api/employees/{no}/shift", json={"shift_id": shift["id"], "valid_from": "2026-01-01"},
                    headers=hr)
     # BASE_MS is Monday 09:00 in Shanghai; E001 comes at 09:10 and leaves at 18:00; E002 never comes.
-    store.ingest("gate-1", [punch_record(10), punch_record(2, direction="out", at_ms=BASE_MS + 9 * 3_600_000)])
+    records.ingest(store, "gate-1", [punch_record(10), punch_record(2, direction="out", at_ms=BASE_MS + 9 * 3_600_000)])
     store.clock = lambda: datetime(2026, 3, 3, 12, tzinfo=UTC)  # Monday is over: a no-show is an absence
     reply = client.get("/api/timesheets.csv?from=2026-03-02&to=2026-03-02", headers=hr)
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
@@ -92,7 +92,7 @@ def test_csv_export_for_payroll(client: TestClient, store: HRStore) -> None:
 def test_correction_is_audited_and_applied(client: TestClient, store: HRStore) -> None:
     hr, readonly = bearer(store, "hr"), bearer(store, "readonly")
     client.post("/api/employees", json={"employee_no": "E001", "name": "Li Lei"}, headers=hr)
-    store.ingest("gate-1", [punch_record(1)])
+    records.ingest(store, "gate-1", [punch_record(1)])
     fix = {"employee_no": "E001", "action": "add", "direction": "out", "at": "2026-03-02T18:00:00+08:00",
            "reason": "badge reader was down"}
     assert client.post("/api/corrections", json=fix, headers=readonly).status_code == 403

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from sync.protocol import Identity, key_id
 from sync.server.auth import create_token
-from sync.server.ingest import StoreDirectory
+from sync.server.ingest_keys import StoreDirectory
 from sync.server.store import HRStore, devices, downlinks
 
 

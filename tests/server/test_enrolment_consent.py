@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,13 +20,13 @@ from device.attendance.enrolment import PURPOSE, withdraw_consent
 from device.courier.records import to_record
 from device.store import Store, open_store, outbox
 from device.store import employees as repo
-from sync.protocol import GalleryBody
+from sync.protocol import EnrolmentRecord, GalleryBody, Record
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.config import BrokerSection, ServerConfig
 from sync.server.enrolment import EmbedderParts, ServerEnroller
-from sync.server.ingest import batch_item, command_bodies, store_gallery
-from sync.server.store import HRStore, IngestResult, consents, device_enrolments, devices, downlinks, employees
+from sync.server.ingest_downlinks import command_bodies, store_gallery
+from sync.server.store import HRStore, IngestResult, consents, device_enrolments, devices, downlinks, employees, records
 from sync.server.store import templates as hr_templates
 from tests.server.builders import register
 from tests.server.conftest import NOW
@@ -57,14 +56,14 @@ class Terminal:
     def withdraw(self, no: str) -> None:
         withdraw_consent(self.store, no, actor="panel:admin", clock=self.clock)
 
-    def items(self) -> list[dict[str, Any]]:
+    def items(self) -> list[Record]:
         """The unsent enrolment records, as an ingest worker hands them to the store."""
         rows = [r for r in outbox.pending(self.store, 1000, after_seq=self.sent) if r.type == "enrolment"]
         self.sent = max([self.sent, *(r.seq for r in rows)])
-        return [batch_item(to_record(r)) for r in rows]
+        return [to_record(r) for r in rows]
 
     def send(self, hr: HRStore) -> IngestResult:
-        return hr.ingest(self.device_id, self.items())
+        return records.ingest(hr, self.device_id, self.items())
 
 
 def vectors(n: int, seed: int = 1) -> list[np.ndarray]:
@@ -116,8 +115,8 @@ def test_device_records_build_each_devices_state_exactly_once(
                           queue_for_server=True, clock_synced=True)
     removal = gate.items()
     # Out of order: the removal (seq 3) is stored before the enrolments (1, 2); the state follows seq 3.
-    assert store.ingest("gate-1", removal).stored == [3]
-    assert store.ingest("gate-1", items).stored == [1, 2]
+    assert records.ingest(store, "gate-1", removal).stored == [3]
+    assert records.ingest(store, "gate-1", items).stored == [1, 2]
     seen = device_enrolments.of_employee(store, "E1")
     assert [(d["device_id"], d["state"], d["template_count"]) for d in seen["devices"]] == [("gate-1", "removed", 0)]
     assert [(e["event"], e["template_count"], e["consent_ref"]) for e in seen["events"]] == [
@@ -125,12 +124,14 @@ def test_device_records_build_each_devices_state_exactly_once(
     assert all(e["model"] == MODEL for e in seen["events"][1:]) and not seen["events"][0]["withdrawal"]
     assert seen["consent"] == {"status": "none"}  # a device's enrolment is not HR's record of consent
     # Duplicates (a lost ack, a replayed copy) change nothing.
-    again = store.ingest("gate-1", items + removal)
+    again = records.ingest(store, "gate-1", items + removal)
     assert again.stored == [] and again.duplicates == [1, 2, 3]
     assert len(device_enrolments.of_employee(store, "E1")["events"]) == 3
     # A reused sequence with other content is a conflict: neither stored nor applied.
-    forged = dict(items[0], body=dict(items[0]["body"], template_count=9))
-    assert store.ingest("gate-1", [forged]).conflicts == [1]
+    first = items[0]
+    assert isinstance(first, EnrolmentRecord)
+    forged = first.model_copy(update={"body": first.body.model_copy(update={"template_count": 9})})
+    assert records.ingest(store, "gate-1", [forged]).conflicts == [1]
     assert [e["template_count"] for e in device_enrolments.of_employee(store, "E1")["events"]] == [4, 4, 3]
 
 
@@ -195,7 +196,7 @@ def test_a_withdrawal_stops_templates_reaching_any_device_until_hr_records_new_c
     assert consents.record_given(store, "E1", "face-2.0", "token:7:hr")["status"] == "given"
     hr_enrol(store, data_key, "E1", 3)
     assert [e.employee_no for e in gallery(["E1", "E2"])] == ["E1", "E2"]
-    store.ingest("gate-1", [batch_item(to_record(r)) for r in outbox.pending(gate.store, 100)])
+    records.ingest(store, "gate-1", [to_record(r) for r in outbox.pending(gate.store, 100)])
     assert employees.get(store, "E1")["consent"]["status"] == "given"
     assert [e.employee_no for e in gallery(["E1"])] == ["E1"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
+from sync.protocol import PunchCorrectionBody, PunchCorrectionRecord, body_dict
 from sync.server.store import HRStore, attendance, records, webhook_rows
 from tests.server.builders import punch_body, punch_record
 
@@ -16,10 +16,11 @@ def counts(store: HRStore) -> dict[str, int]:
     return {r["reason"]: r["count"] for r in records.rejection_counts(store)}
 
 
-def correction(corrects_seq: int) -> dict[str, Any]:
-    body = {"action": "void", "employee_id": "E001", "direction": "in", "at_ms": 0, "clock_synced": True,
-            "reason": "walked past by mistake", "admin": "site-admin", "corrects_seq": corrects_seq}
-    return {"seq": 0, "type": "punch-correction", "body": body}
+def correction(seq: int, corrects_seq: int) -> PunchCorrectionRecord:
+    body = PunchCorrectionBody(action="void", employee_no="E001", direction="in", at_ms=0, clock_synced=True,
+                               reason="walked past by mistake", admin="site-admin", corrects_seq=corrects_seq)
+    return PunchCorrectionRecord(seq=seq, type="punch-correction", ref=f"fix-{seq}", created_at_ms=0,
+                                 clock_synced=True, body=body)
 
 
 def test_digest_from_the_stored_text_equals_the_digest_of_the_record() -> None:
@@ -33,26 +34,25 @@ def test_digest_from_the_stored_text_equals_the_digest_of_the_record() -> None:
     assert records.digest_of("punch-correction", records.canonical(body)) != old
 
 
-def test_one_batch_of_new_known_reused_and_bad_records(store: HRStore) -> None:
-    store.ingest("gate-1", [punch_record(s) for s in (1, 2, 3)])
+def test_one_batch_of_new_known_and_reused_records(store: HRStore) -> None:
+    records.ingest(store, "gate-1", [punch_record(s) for s in (1, 2, 3)])
     batch = [
         punch_record(5), punch_record(4),  # new, out of order
         punch_record(1), punch_record(2),  # stored before, same content
         punch_record(3, employee_no="E999"),  # stored before, other content
         punch_record(6, employee_no="E999"), punch_record(6, employee_no="E998"),  # twice in the batch, differing
-        {"seq": 7, "type": "punch", "body": {"direction": "in"}},  # unusable
     ]
-    result = store.ingest("gate-1", batch)
+    result = records.ingest(store, "gate-1", batch)
     assert result.stored == [4, 5, 6]
-    assert result.duplicates == [1, 2] and result.conflicts == [3, 6] and result.rejected == [7]
+    assert result.duplicates == [1, 2] and result.conflicts == [3, 6]
     assert result.ackable == [1, 2, 4, 5, 6]
-    assert counts(store) == {"replay": 1, "bad-payload": 1}
-    assert store.ingest("gate-1", batch).ackable == [1, 2, 4, 5, 6]
+    assert counts(store) == {"replay": 1}
+    assert records.ingest(store, "gate-1", batch).ackable == [1, 2, 4, 5, 6]
     # Seq 3 reused again (counted); seq 6's second copy differs from its first (a conflict within the batch,
-    # not counted as reuse, as before batching); the bad record is counted again.
-    assert counts(store) == {"replay": 2, "bad-payload": 2}
-    assert store.ingest("gate-1", [punch_record(s, employee_no="E7") for s in (1, 2)]).conflicts == [1, 2]
-    assert counts(store) == {"replay": 4, "bad-payload": 2}  # two occurrences, one statement
+    # not counted as reuse, as before batching).
+    assert counts(store) == {"replay": 2}
+    assert records.ingest(store, "gate-1", [punch_record(s, employee_no="E7") for s in (1, 2)]).conflicts == [1, 2]
+    assert counts(store) == {"replay": 4}  # two occurrences, one statement
     stored = {p["seq"]: p["employee_no"] for p in attendance.punches(store, device_id="gate-1")}
     assert stored == {1: "E001", 2: "E001", 3: "E001", 4: "E001", 5: "E001", 6: "E999"}
 
@@ -61,10 +61,10 @@ def test_punches_corrections_and_their_webhooks_keep_sequence_order(store: HRSto
     webhook_rows.create(store, url="https://hr.example/hook", secret=SECRET, events=["punch", "correction"],
                         actor="t")
     webhook_rows.create(store, url="https://other.example/hook", secret=SECRET, events=["punch"], actor="t")
-    same_uid = punch_record(4)
-    same_uid["body"]["uid"] = "gate-1-punch-1"  # a device bug: one punch uid under two seqs
-    batch = [punch_record(1), correction(1) | {"seq": 2}, punch_record(3), same_uid]
-    result = store.ingest("gate-1", batch)
+    four = punch_record(4)  # a device bug: one punch uid under two seqs
+    same_uid = four.model_copy(update={"body": four.body.model_copy(update={"uid": "gate-1-punch-1"})})
+    batch = [punch_record(1), correction(2, corrects_seq=1), punch_record(3), same_uid]
+    result = records.ingest(store, "gate-1", batch)
     assert result.stored == [1, 2, 3, 4]
     # The correction found the punch stored earlier in the same batch.
     (fix,) = attendance.corrections(store)
@@ -84,11 +84,11 @@ def test_a_full_batch_is_stored_once_with_one_webhook_row_per_punch_and_hook(sto
     webhook_rows.create(store, url="https://hr.example/hook", secret=SECRET, events=["punch"], actor="t")
     webhook_rows.create(store, url="https://x.example/hook", secret=SECRET, events=["punch"], actor="t")
     batch = [punch_record(s, at_ms=1_772_413_200_000 + s) for s in range(1, 601)]  # more than one chunk
-    assert store.ingest("gate-1", batch).stored == list(range(1, 601))
-    assert store.ingest("gate-1", batch).duplicates == list(range(1, 601))
-    assert len(attendance.punches(store)) == 600 and store.highest_contiguous_seq("gate-1") == 600
+    assert records.ingest(store, "gate-1", batch).stored == list(range(1, 601))
+    assert records.ingest(store, "gate-1", batch).duplicates == list(range(1, 601))
+    assert len(attendance.punches(store)) == 600 and records.highest_contiguous_seq(store, "gate-1") == 600
     assert len(webhook_rows.deliveries(store)) == 1200
     with store.db.read() as tx:
         stored = tx.execute("SELECT body, digest FROM records WHERE device_id = 'gate-1' AND seq = 600").one()
-    assert stored is not None and json.loads(stored[0]) == batch[-1]["body"]
-    assert stored[1] == records.digest("punch", batch[-1]["body"])
+    assert stored is not None and json.loads(stored[0]) == body_dict(batch[-1].body)
+    assert stored[1] == records.digest("punch", body_dict(batch[-1].body))

@@ -10,8 +10,8 @@ import io
 from fastapi.testclient import TestClient
 
 from sync.protocol import CandidatesBody
-from sync.server.ingest import command_body
-from sync.server.store import HRStore, devices, downlinks
+from sync.server.ingest_downlinks import command_body
+from sync.server.store import HRStore, devices, downlinks, records
 from tests.server.builders import BASE_MS, bearer, register
 from tests.server.interview_builders import EVIDENCE, TRANSCRIPT, interview_record
 
@@ -103,10 +103,10 @@ def test_sessions_by_range_role_and_booth_the_report_and_the_score_csv(client: T
     hr = bearer(store, "hr")
     register(store, "booth-1")
     assert client.post("/api/candidates", json=candidate("C-1", "booth-1"), headers=hr).status_code == 201
-    store.ingest("booth-1", [interview_record(1, session_id="S-1"),
+    records.ingest(store, "booth-1", [interview_record(1, session_id="S-1"),
                              interview_record(2, session_id="S-2", candidate_id="C-2", role_id="qa",
                                               completed_ms=BASE_MS + 2 * DAY_MS)])  # fmt: skip
-    store.ingest("booth-2", [interview_record(1, session_id="S-3", completed_ms=BASE_MS + 5 * DAY_MS)])
+    records.ingest(store, "booth-2", [interview_record(1, session_id="S-3", completed_ms=BASE_MS + 5 * DAY_MS)])
 
     def ids(**params: str) -> list[str]:
         reply = client.get("/api/interviews", params=params, headers=hr)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from sync.protocol import BadPayload, MessageType, decode_body
 from sync.server.store import HRStore, audit, interviews, records, webhook_rows
 from tests.server.interview_builders import EVIDENCE, TRANSCRIPT, interview_body, interview_record
 
@@ -21,8 +24,8 @@ def table_count(store: HRStore, table: str) -> int:
 
 
 def test_a_result_becomes_a_report_with_transcripts_scores_evidence_and_consent(store: HRStore) -> None:
-    result = store.ingest("booth-1", [interview_record(7, session_id="S-1")])
-    assert result.stored == [7] and result.rejected == [] and result.conflicts == []
+    result = records.ingest(store, "booth-1", [interview_record(7, session_id="S-1")])
+    assert result.stored == [7] and result.duplicates == [] and result.conflicts == []
     report = interviews.report(store, "S-1")
     assert report["device_id"] == "booth-1" and report["seq"] == 7
     assert report["candidate_id"] == "C-1" and report["role_id"] == "backend-dev"
@@ -40,12 +43,13 @@ def test_a_result_becomes_a_report_with_transcripts_scores_evidence_and_consent(
 
 
 def test_a_resend_or_a_second_record_of_the_same_session_stores_nothing_twice(store: HRStore) -> None:
-    store.ingest("booth-1", [interview_record(1, session_id="S-1")])
-    again = store.ingest("booth-1", [interview_record(1, session_id="S-1")])  # lost ack: same (device, seq)
+    records.ingest(store, "booth-1", [interview_record(1, session_id="S-1")])
+    again = records.ingest(store, "booth-1", [interview_record(1, session_id="S-1")])  # lost ack: same (device, seq)
     assert again.duplicates == [1] and again.stored == []
     # The booth queued the same session twice (a retry after a crash): acknowledged, counted, stored once.
-    twice = store.ingest("booth-1", [interview_record(2, session_id="S-1"), interview_record(3, session_id="S-1")])
-    assert twice.ackable == [2, 3] and twice.conflicts == [] and twice.rejected == []
+    twice = records.ingest(store, "booth-1", [interview_record(2, session_id="S-1"),
+                                              interview_record(3, session_id="S-1")])
+    assert twice.ackable == [2, 3] and twice.conflicts == []
     assert table_count(store, "interview_sessions") == 1
     assert table_count(store, "interview_answers") == 2 and table_count(store, "interview_scores") == 2
     assert counts(store) == {("duplicate", "booth-1"): 2}
@@ -53,9 +57,10 @@ def test_a_resend_or_a_second_record_of_the_same_session_stores_nothing_twice(st
 
 
 def test_another_body_for_a_stored_session_is_counted_as_replay_and_never_replaces_it(store: HRStore) -> None:
-    store.ingest("booth-1", [interview_record(1, session_id="S-1", score=4.0)])
-    changed = store.ingest("booth-1", [interview_record(2, session_id="S-1", score=1.0)])
-    stolen = store.ingest("booth-2", [interview_record(1, session_id="S-1", score=4.0)])  # same body, other booth
+    records.ingest(store, "booth-1", [interview_record(1, session_id="S-1", score=4.0)])
+    changed = records.ingest(store, "booth-1", [interview_record(2, session_id="S-1", score=1.0)])
+    # The same body from another booth:
+    stolen = records.ingest(store, "booth-2", [interview_record(1, session_id="S-1", score=4.0)])
     assert changed.ackable == [2] and stolen.ackable == [1]  # kept for the operator, so the outbox drains
     assert counts(store) == {("replay", "booth-1"): 1, ("replay", "booth-2"): 1}
     report = interviews.report(store, "S-1")
@@ -63,27 +68,29 @@ def test_another_body_for_a_stored_session_is_counted_as_replay_and_never_replac
     assert [(c["device_id"], c["seq"]) for c in report["conflicts"]] == [("booth-1", 2), ("booth-2", 1)]
     assert table_count(store, "interview_sessions") == 1 and table_count(store, "interview_answers") == 2
     # Counted once per record: the booths resending their records (lost acks) count nothing more.
-    store.ingest("booth-1", [interview_record(2, session_id="S-1", score=1.0)])
+    records.ingest(store, "booth-1", [interview_record(2, session_id="S-1", score=1.0)])
     assert counts(store)[("replay", "booth-1")] == 1
 
 
-def test_a_body_the_protocol_refuses_is_bad_payload_and_stores_nothing(store: HRStore) -> None:
+def test_a_body_the_protocol_refuses_is_bad_payload_and_never_reaches_the_store() -> None:
+    # The store takes typed records only: a records message carrying any of these is refused whole when it is
+    # opened (the ingest worker counts it as bad-payload), so nothing of it is stored.
     over_scale = interview_body("S-9") | {"scores": [{"competency": "x", "score": 6.0, "scale_max": 5,
                                                       "evidence": []}]}  # fmt: skip
     no_consent = {k: v for k, v in interview_body("S-8").items() if k != "consent_id"}
     emotion = interview_body("S-7") | {"emotion": "nervous"}  # unknown fields are refused, not stored
-    result = store.ingest("booth-1", [{"seq": i, "type": "interview-result", "body": b}
-                                      for i, b in enumerate((over_scale, no_consent, emotion), start=1)])  # fmt: skip
-    assert result.rejected == [1, 2, 3] and result.ackable == []
-    assert counts(store) == {("bad-payload", "booth-1"): 3}
-    assert table_count(store, "interview_sessions") == 0 and table_count(store, "records") == 0
+    good = interview_record(1).model_dump(mode="json")
+    for body in (over_scale, no_consent, emotion):
+        with pytest.raises(BadPayload, match="records.0.interview-result.body"):
+            decode_body(MessageType.RECORDS, json.dumps({"records": [good | {"body": body}]}).encode())
+    assert decode_body(MessageType.RECORDS, json.dumps({"records": [good]}).encode())
 
 
 def test_the_webhook_event_carries_ids_and_scores_but_no_words_of_the_candidate(store: HRStore) -> None:
     webhook_rows.create(store, url="https://hr.example/hook", secret="s" * 20, events=["interview.completed"],
                         actor="t")  # fmt: skip
-    store.ingest("booth-1", [interview_record(1, session_id="S-1")])
-    store.ingest("booth-1", [interview_record(2, session_id="S-1")])  # a duplicate queues nothing more
+    records.ingest(store, "booth-1", [interview_record(1, session_id="S-1")])
+    records.ingest(store, "booth-1", [interview_record(2, session_id="S-1")])  # a duplicate queues nothing more
     with store.db.read() as tx:
         bodies = [str(r[0]) for r in tx.execute("SELECT body FROM webhook_deliveries").all()]
     assert len(bodies) == 1
@@ -96,8 +103,8 @@ def test_the_webhook_event_carries_ids_and_scores_but_no_words_of_the_candidate(
 
 
 def test_erasure_removes_the_words_keeps_a_tombstone_and_a_late_resend_brings_nothing_back(store: HRStore) -> None:
-    store.ingest("booth-1", [interview_record(1, session_id="S-1"), interview_record(2, session_id="S-2")])
-    store.ingest("booth-1", [interview_record(3, session_id="S-1", score=2.0)])  # a conflict, kept as a record
+    records.ingest(store, "booth-1", [interview_record(1, session_id="S-1"), interview_record(2, session_id="S-2")])
+    records.ingest(store, "booth-1", [interview_record(3, session_id="S-1", score=2.0)])  # a conflict, kept as a record
     assert interviews.erase(store, "S-1", "token:1")["records_blanked"] == 2
     assert [s["session_id"] for s in interviews.list_sessions(store)] == ["S-2"]
     with store.db.read() as tx:
@@ -106,7 +113,7 @@ def test_erasure_removes_the_words_keeps_a_tombstone_and_a_late_resend_brings_no
     assert [r[0] for r in kept] == [interviews.ERASED_BODY, json.dumps(interview_body("S-2"), sort_keys=True,
                                     separators=(",", ":"), ensure_ascii=False), interviews.ERASED_BODY]  # fmt: skip
     assert answers == 0
-    late = store.ingest("booth-1", [interview_record(4, session_id="S-1")])
+    late = records.ingest(store, "booth-1", [interview_record(4, session_id="S-1")])
     assert late.ackable == [4]
     assert [s["session_id"] for s in interviews.list_sessions(store)] == ["S-2"]
     with store.db.read() as tx:

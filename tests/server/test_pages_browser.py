@@ -14,7 +14,7 @@ import uvicorn
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.config import BrokerSection, ServerConfig
-from sync.server.store import HRStore, devices, employees, open_hr_store
+from sync.server.store import HRStore, devices, employees, open_hr_store, records
 from tests.server.builders import BASE_MS, punch_record
 from tests.server.conftest import free_port
 
@@ -32,7 +32,7 @@ def seeded(tmp_path: Path) -> Iterator[HRStore]:
                      sign_key_id="0123456789abcdef", box_public_key=KEY, box_key_id="0123456789abcdef", actor="t")
     employees.create(store, "E001", "李雷", "t")
     employees.create(store, "E002", "Han Meimei", "t")
-    store.ingest("gate-1", [
+    records.ingest(store, "gate-1", [
         punch_record(1, employee_no="E001"),  # 09:01
         punch_record(2, employee_no="E002", at_ms=BASE_MS + 15 * 60_000),  # 09:15
         punch_record(3, employee_no="E001", direction="out", at_ms=BASE_MS + 3 * 3_600_000),  # 12:00

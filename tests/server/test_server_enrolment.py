@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sync.server.api import create_app
 from sync.server.config import ServerConfig
 from sync.server.enrolment import EmbedderParts, real_embedder_parts
-from sync.server.ingest import command_body, store_gallery
+from sync.server.ingest_downlinks import command_body, store_gallery
 from sync.server.store import HRStore, audit, devices, downlinks, employees, templates
 from tests.attendance.real_vision import lfw_people, requires_vision
 from tests.server.builders import bearer, register

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from sync.protocol import PunchCorrectionBody, PunchCorrectionRecord, PunchRecord
 from sync.server.store import HRStore, attendance, devices, downlinks, employees, open_hr_store, records
-from tests.server.builders import punch_body, punch_record, register
+from tests.server.builders import BASE_MS, punch_body, punch_record, register
 
 ROOT = Path(__file__).resolve().parents[2]
 def punch_count(store: HRStore) -> int:
@@ -21,18 +23,18 @@ def punch_count(store: HRStore) -> int:
 
 def test_same_batch_twice_is_stored_once_and_reported_as_duplicates(store: HRStore) -> None:
     batch = [punch_record(seq) for seq in (1, 2, 3)]
-    first = store.ingest("gate-1", batch)
+    first = records.ingest(store, "gate-1", batch)
     assert first.stored == [1, 2, 3] and first.duplicates == [] and first.conflicts == []
-    again = store.ingest("gate-1", batch)
+    again = records.ingest(store, "gate-1", batch)
     assert again.stored == [] and again.duplicates == [1, 2, 3] and again.ackable == [1, 2, 3]
     assert punch_count(store) == 3
     # The same seq from another device is another record.
-    assert store.ingest("gate-2", [punch_record(1, device_id="gate-2")]).stored == [1]
+    assert records.ingest(store, "gate-2", [punch_record(1, device_id="gate-2")]).stored == [1]
 
 
 def test_seq_reuse_with_other_content_is_a_counted_conflict_never_stored(store: HRStore) -> None:
-    store.ingest("gate-1", [punch_record(1)])
-    other = store.ingest("gate-1", [punch_record(1, employee_no="E999")])
+    records.ingest(store, "gate-1", [punch_record(1)])
+    other = records.ingest(store, "gate-1", [punch_record(1, employee_no="E999")])
     assert other.conflicts == [1] and other.stored == [] and other.duplicates == []
     assert {"reason": "replay", "device_id": "gate-1"}.items() <= records.rejection_counts(store)[0].items()
     assert [p["employee_no"] for p in attendance.punches(store)] == ["E001"]
@@ -59,58 +61,51 @@ def test_batch_is_one_transaction(store: HRStore) -> None:
     _fail_inserts_of(store, "BOOM")
     batch = [punch_record(1), punch_record(2), punch_record(3, employee_no="BOOM")]
     with pytest.raises(Exception, match="injected fault"):
-        store.ingest("gate-1", batch)
+        records.ingest(store, "gate-1", batch)
     # Records 1 and 2 were written before the fault: the rollback took them back too.
-    assert punch_count(store) == 0 and store.highest_contiguous_seq("gate-1") == 0
-    assert store.ingest("gate-1", batch[:2]).stored == [1, 2]
+    assert punch_count(store) == 0 and records.highest_contiguous_seq(store, "gate-1") == 0
+    assert records.ingest(store, "gate-1", batch[:2]).stored == [1, 2]
 
 
-def test_malformed_record_refuses_the_batch_before_writing(store: HRStore) -> None:
-    with pytest.raises(Exception, match="seq"):
-        store.ingest("gate-1", [punch_record(1), {"seq": "x", "type": "punch", "body": {}}])
-    assert punch_count(store) == 0
-
-
-def test_unusable_punch_body_is_rejected_and_counted(store: HRStore) -> None:
-    result = store.ingest("gate-1", [punch_record(1), {"seq": 2, "type": "punch", "body": {"direction": "in"}}])
-    assert result.stored == [1] and result.rejected == [2]
-    assert records.rejection_counts(store)[0]["reason"] == "bad-payload"
-
-
-def test_protocol_punch_body_is_accepted_too(store: HRStore) -> None:
-    body = {"employee_id": "E7", "direction": "out", "at_ms": 1_772_445_600_000, "clock_synced": False,
-            "method": "face"}
-    assert store.ingest("gate-1", [{"seq": 1, "kind": "punch", "body": body}]).stored == [1]
-    (row,) = attendance.punches(store)
-    assert row["employee_no"] == "E7" and row["work_day"] == "2026-03-02" and row["clock_synced"] is False
-    assert row["uid"] == "gate-1:1"
+def test_malformed_records_never_become_records_the_store_takes() -> None:
+    # The store takes typed records only: a bad seq, an unusable punch body and the second field set the
+    # store once accepted (employee_id/at_ms/method) are refused where the message is parsed.
+    good = punch_record(1).model_dump(mode="json")
+    for bad in (good | {"seq": "x"}, good | {"body": {"direction": "in"}},
+                good | {"body": {"employee_id": "E7", "direction": "out", "at_ms": 1_772_445_600_000,
+                                 "clock_synced": False, "method": "face"}}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            PunchRecord.model_validate(bad)
+    assert PunchRecord.model_validate(good) == punch_record(1)
 
 
 def test_replay_window_inputs(store: HRStore) -> None:
-    assert store.highest_contiguous_seq("gate-1") == 0
-    store.ingest("gate-1", [punch_record(s) for s in (2, 3, 5, 6, 9)])
-    assert store.highest_contiguous_seq("gate-1") == 0  # seq 1 missing
-    store.ingest("gate-1", [punch_record(1)])
-    assert store.highest_contiguous_seq("gate-1") == 3
-    assert store.seen_seqs("gate-1", 4, 100) == [5, 6, 9]
-    store.ingest("gate-1", [punch_record(4)])
-    assert store.highest_contiguous_seq("gate-1") == 6
+    assert records.highest_contiguous_seq(store, "gate-1") == 0
+    records.ingest(store, "gate-1", [punch_record(s) for s in (2, 3, 5, 6, 9)])
+    assert records.highest_contiguous_seq(store, "gate-1") == 0  # seq 1 missing
+    records.ingest(store, "gate-1", [punch_record(1)])
+    assert records.highest_contiguous_seq(store, "gate-1") == 3
+    assert records.seen_seqs(store, "gate-1", 4, 100) == [5, 6, 9]
+    records.ingest(store, "gate-1", [punch_record(4)])
+    assert records.highest_contiguous_seq(store, "gate-1") == 6
 
 
 def test_rejection_counter_per_reason_and_device(store: HRStore) -> None:
-    store.count_rejection("bad-signature", "gate-1")
-    store.count_rejection("bad-signature", "gate-1")
-    store.count_rejection("unknown-device", None)
+    records.count_rejection(store, "bad-signature", "gate-1")
+    records.count_rejection(store, "bad-signature", "gate-1")
+    records.count_rejection(store, "unknown-device", None)
     counts = {(r["reason"], r["device_id"]): r["count"] for r in records.rejection_counts(store)}
     assert counts == {("bad-signature", "gate-1"): 2, ("unknown-device", ""): 1}
 
 
 def test_device_correction_record_voids_the_punch_it_names(store: HRStore) -> None:
     employees.create(store, "E001", "Li Lei", "t")
-    store.ingest("gate-1", [punch_record(1)])
-    correction = {"action": "void", "employee_id": "E001", "direction": "in", "at_ms": 0, "clock_synced": True,
-                  "reason": "walked past by mistake", "admin": "site-admin", "corrects_seq": 1}
-    assert store.ingest("gate-1", [{"seq": 2, "type": "punch-correction", "body": correction}]).stored == [2]
+    records.ingest(store, "gate-1", [punch_record(1)])
+    correction = PunchCorrectionBody(action="void", employee_no="E001", direction="in", at_ms=0, clock_synced=True,
+                                     reason="walked past by mistake", admin="site-admin", corrects_seq=1)
+    record = PunchCorrectionRecord(seq=2, type="punch-correction", ref="fix-1", created_at_ms=BASE_MS,
+                                   clock_synced=True, body=correction)
+    assert records.ingest(store, "gate-1", [record]).stored == [2]
     (fix,) = attendance.corrections(store)
     assert fix["punch_uid"] == "gate-1-punch-1" and fix["action"] == "void"
     assert fix["actor"] == "device:gate-1:site-admin"
@@ -158,7 +153,7 @@ def test_two_processes_ingesting_the_same_records_store_each_once(store_url: str
     assert first["conflicts"] == second["conflicts"] == []
     store = open_hr_store(store_url)
     try:
-        assert punch_count(store) == n and store.highest_contiguous_seq("gate-1") == n
+        assert punch_count(store) == n and records.highest_contiguous_seq(store, "gate-1") == n
     finally:
         store.close()
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from sync.server import webhooks
-from sync.server.store import HRStore, webhook_rows
+from sync.server.store import HRStore, records, webhook_rows
 from tests.http_receiver import Receiver
 from tests.server.builders import punch_record
 
@@ -25,8 +25,8 @@ def receiver() -> Iterator[Receiver]:
 
 def test_signed_delivery_retried_with_backoff_until_accepted(store: HRStore, receiver: Receiver) -> None:
     webhook_rows.create(store, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
-    assert store.ingest("gate-1", [punch_record(1)]).stored == [1]
-    store.ingest("gate-1", [punch_record(1)])  # a duplicate queues nothing more
+    assert records.ingest(store, "gate-1", [punch_record(1)]).stored == [1]
+    records.ingest(store, "gate-1", [punch_record(1)])  # a duplicate queues nothing more
     start = store.now()
 
     none = {"delivered": 0, "retry": 0, "failed": 0, "held": 0}
@@ -57,7 +57,7 @@ def test_unreachable_receiver_gives_up_after_the_schedule(store: HRStore) -> Non
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
     webhook_rows.create(store, url=dead, secret=SECRET, events=["punch"], actor="t")
-    store.ingest("gate-1", [punch_record(1)])
+    records.ingest(store, "gate-1", [punch_record(1)])
     moment = store.now()
     outcomes = []
     attempts = webhooks.DEFAULT_POLICY.max_attempts
@@ -84,7 +84,7 @@ def test_a_failing_endpoint_is_backed_off_as_a_whole_and_others_still_get_theirs
     try:
         down_id = webhook_rows.create(store, url=down.url, secret=SECRET, events=["punch"], actor="t")
         webhook_rows.create(store, url=healthy.url, secret=SECRET, events=["punch"], actor="t")
-        store.ingest("gate-1", [punch_record(1), punch_record(2), punch_record(3)])
+        records.ingest(store, "gate-1", [punch_record(1), punch_record(2), punch_record(3)])
         policy = webhooks.RetryPolicy(first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=40))
         gate = webhooks.EndpointGate()
         start = store.now()

@@ -20,7 +20,7 @@ from device.store import employees as device_employees
 from drills.chaos_site import Site, running_courier, running_worker, wait_for
 from fleet.broker import Mosquitto
 from sync.protocol import CandidatesBody, EraseBody, GalleryBody, GalleryEntry, Identity, PeerKeys
-from sync.server.ingest import MAX_UPSERTS_PER_PAGE, command_bodies, store_gallery
+from sync.server.ingest_downlinks import MAX_UPSERTS_PER_PAGE, command_bodies, store_gallery
 from sync.server.store import HRStore, devices, downlinks, templates
 from sync.server.store import employees as hr_employees
 

@@ -20,7 +20,8 @@ from fleet.broker import Mosquitto
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.enrolment import real_embedder_parts
-from sync.server.ingest import IngestWorker, load_server_identity
+from sync.server.ingest import IngestWorker
+from sync.server.ingest_keys import load_server_identity
 from sync.server.store import HRStore, devices, open_hr_store, templates
 from tests.attendance.real_vision import lfw_people, requires_vision
 

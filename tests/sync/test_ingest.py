@@ -32,7 +32,7 @@ from sync.protocol import (
     iter_seqs,
     message_topic,
 )
-from sync.server.ingest import server_keys_path
+from sync.server.ingest_keys import server_keys_path
 from sync.server.store import HRStore
 from sync.server.store import employees as hr_employees
 from tests.factories import punch

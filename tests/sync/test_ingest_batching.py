@@ -25,7 +25,8 @@ from sync.protocol import (
     device_subscription,
     iter_seqs,
 )
-from sync.server.ingest import IngestWorker, load_server_identity, server_keys_path
+from sync.server.ingest import IngestWorker
+from sync.server.ingest_keys import load_server_identity, server_keys_path
 from sync.server.store import HRStore, devices
 from tests.factories import punch
 

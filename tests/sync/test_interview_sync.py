@@ -18,6 +18,7 @@ from device.store import Store, open_store, outbox
 from device.store import candidates as booth_candidates
 from drills.chaos_site import Site, running_courier, running_worker, wait_for
 from fleet.broker import Mosquitto
+from sync.protocol import InterviewResultBody
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.store import HRStore, records
@@ -40,12 +41,12 @@ def unconfirmed(hr: HRStore) -> int:
 def test_a_booths_result_reaches_the_hr_report_once_and_a_conflicting_one_is_counted(
     site: Site, site_broker: Mosquitto, hr: HRStore
 ) -> None:
-    first, changed = interview_body("S-1"), interview_body("S-1", score=1.0)
+    first = InterviewResultBody.model_validate(interview_body("S-1"))
+    changed = InterviewResultBody.model_validate(interview_body("S-1", score=1.0))
     with booth_store(site) as store:
         with store.transaction() as conn:
             for body in (first, first, changed):  # queued twice by a retrying booth, then other scores
-                outbox.enqueue(conn, "interview-result", "S-1", body, created_at_ms=body["completed_ms"],
-                               clock_synced=True)  # fmt: skip
+                outbox.enqueue(conn, "S-1", body, created_at_ms=body.completed_ms, clock_synced=True)
         with running_worker(site), running_courier(site, BOOTH, ack_timeout_seconds=1.0):
             wait_for(lambda: outbox.backlog(store) == 0, "the booth's outbox to drain")
     headers = {"Authorization": f"Bearer {create_token(hr, 'hr')}"}

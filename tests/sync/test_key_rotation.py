@@ -31,7 +31,7 @@ from sync.protocol import (
     Stamp,
     device_subscription,
 )
-from sync.server.ingest import server_keys_path
+from sync.server.ingest_keys import server_keys_path
 from sync.server.store import HRStore, devices, downlinks
 from tests.factories import punch
 

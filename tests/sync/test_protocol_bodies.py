@@ -56,7 +56,8 @@ def test_valid_records_payload_decodes() -> None:
 
 
 def test_outbox_punch_body_travels_unchanged() -> None:
-    # What device.store.punches.record_punch enqueues: asdict(NewPunch) | device_id.
+    # What device.store.punches.record_punch enqueued before it built the PunchBody itself (asdict(NewPunch)
+    # | device_id, nulls included): such rows may still wait in a terminal's outbox after an upgrade.
     outbox_body = {**PUNCH, "match_score": None, "models": {}}
     record = PunchRecord.model_validate(rec(1, body=outbox_body))
     assert record.body.match_score is None

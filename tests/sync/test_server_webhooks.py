@@ -18,7 +18,7 @@ from sync.keyfiles import write_atomic
 from sync.server import webhooks
 from sync.server.auth import create_token
 from sync.server.run import run_server
-from sync.server.store import HRStore, webhook_rows
+from sync.server.store import HRStore, records, webhook_rows
 from tests.http_receiver import Receiver
 from tests.server.builders import punch_record
 
@@ -68,7 +68,7 @@ def test_server_run_retries_a_delivery_until_the_receiver_accepts_it(
     try:
         webhook_rows.create(hr, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
         with server_running(site):
-            hr.ingest("gate-1", [punch_record(1)])  # a stored punch queues its webhook delivery
+            records.ingest(hr, "gate-1", [punch_record(1)])  # a stored punch queues its webhook delivery
             wait_for(lambda: webhook_rows.deliveries(hr)[0]["delivered_at"] is not None, "the delivery")
         (delivery,) = webhook_rows.deliveries(hr)
         assert delivery["attempts"] == 3 and delivery["failed_at"] is None
@@ -90,7 +90,7 @@ def test_a_delivery_that_keeps_failing_is_dead_lettered_and_can_be_retried_throu
     try:
         webhook_rows.create(hr, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
         with server_running(site) as api:
-            hr.ingest("gate-1", [punch_record(1)])
+            records.ingest(hr, "gate-1", [punch_record(1)])
 
             def dead_letters() -> list[dict[str, object]]:
                 reply = httpx.get(f"{api}/api/webhooks/dead-letters", headers=auth, timeout=5)
@@ -122,7 +122,7 @@ def test_webhooks_can_be_switched_off(site: Site, site_broker: Mosquitto, hr: HR
     try:
         webhook_rows.create(hr, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
         with server_running(site):
-            hr.ingest("gate-1", [punch_record(1)])
+            records.ingest(hr, "gate-1", [punch_record(1)])
             time.sleep(1.0)
         assert receiver.requests == []
         assert webhook_rows.deliveries(hr)[0]["attempts"] == 0

@@ -11,48 +11,33 @@ the state follows the highest sequence, the events keep them all. A withdrawal a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from core.errors import InputError
+from sync.protocol.records import EnrolmentBody
 from sync.server.store import consents
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-EVENTS = ("enrolled", "updated", "removed")
-_IDENT = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
 def enrolment_row(
-    device_id: str, seq: int, body: Mapping[str, Any], device_time_ms: int, clock_synced: bool, received_at: str
+    device_id: str, seq: int, body: EnrolmentBody, device_time_ms: int, clock_synced: bool, received_at: str
 ) -> dict[str, Any]:
-    """The ``enrolment_events`` row of a device's enrolment record, or InputError (bad-payload) saying why."""
-    event, employee_no, admin = body.get("event"), body.get("employee_no"), body.get("admin")
-    if event not in EVENTS:
-        raise InputError(f"Enrolment record {seq} has unknown event {event!r}.", "Use enrolled, updated or removed.")
-    for name, value in (("employee_no", employee_no), ("admin", admin)):
-        if not isinstance(value, str) or not _IDENT.match(value):
-            raise InputError(f"Enrolment record {seq} has a bad {name}.", "Fix the sender's record format.")
-    consent_ref, model, count = body.get("consent_ref"), body.get("model"), body.get("template_count")
-    if event != "removed" and (consent_ref is None or model is None):
-        raise InputError(f"Enrolment record {seq} enrols without consent_ref or model.", "Fix the sender.")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
-        raise InputError(f"Enrolment record {seq} has a bad template_count.", "Fix the sender.")
-    if body.get("templates") and count is None:
-        count = len(body["templates"])  # a sender that ships templates: only their number is kept here
+    """The ``enrolment_events`` row of a device's enrolment record (the protocol validated the body)."""
+    count = body.template_count
+    if body.templates and count is None:
+        count = len(body.templates)  # a sender that ships templates: only their number is kept here
     return {
         "device_id": device_id,
         "seq": seq,
-        "employee_no": employee_no,
-        "event": event,
-        "withdrawal": int(event == "removed" and consent_ref is not None),
-        "admin": admin,
-        "consent_ref": None if consent_ref is None else str(consent_ref),
-        "model": None if model is None else str(model),
+        "employee_no": body.employee_no,
+        "event": body.event,
+        "withdrawal": int(body.event == "removed" and body.consent_ref is not None),
+        "admin": body.admin,
+        "consent_ref": body.consent_ref,
+        "model": body.model,
         "template_count": count,
         "device_time_ms": int(device_time_ms),
         "clock_synced": int(bool(clock_synced)),

@@ -1,20 +1,19 @@
 """The HR store: one database, the server's time zone and clock; opened (and migrated) by URL.
 
 Repositories are modules of functions that take the store (``employees``, ``devices``, ``attendance``,
-``tokens``, ``webhook_rows``, ``audit``); the ingest contract lives in ``records`` and is also offered
-as methods here, because ingest workers hold a store and call exactly these.
+``records``, ``webhook_rows``, ``audit``...). The store is only the handle they share, so it imports no
+repository: each of them names ``HRStore`` in its signatures, and a store that called back into one
+(as ``HRStore.ingest`` used to call ``records``) would close an import circle through all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import StoreError
-from sync.server.store import records
 from sync.server.store.database import Database
 from sync.server.store.migrations import migrate
 
@@ -36,20 +35,6 @@ class HRStore:
 
     def now_iso(self) -> str:
         return self.clock().astimezone(UTC).isoformat()
-
-    # --- the ingest contract ------------------------------------------------------------
-
-    def ingest(self, device_id: str, batch: Sequence[Mapping[str, Any]]) -> records.IngestResult:
-        return records.ingest(self, device_id, batch)
-
-    def highest_contiguous_seq(self, device_id: str) -> int:
-        return records.highest_contiguous_seq(self, device_id)
-
-    def seen_seqs(self, device_id: str, first: int, last: int) -> list[int]:
-        return records.seen_seqs(self, device_id, first, last)
-
-    def count_rejection(self, reason: str, device_id: str | None) -> None:
-        records.count_rejection(self, reason, device_id)
 
     def close(self) -> None:
         self.db.close()

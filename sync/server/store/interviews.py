@@ -20,9 +20,6 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from core.errors import InputError
 from sync.protocol import Reason
 from sync.protocol.records import InterviewResultBody
 from sync.server.store import audit, webhook_rows
@@ -43,17 +40,9 @@ ERASED_BODY = '{"erased":true}'
 
 
 def session_row(
-    tz: ZoneInfo, device_id: str, seq: int, body: Mapping[str, Any], digest: str, received_at: str
+    tz: ZoneInfo, device_id: str, seq: int, parsed: InterviewResultBody, digest: str, received_at: str
 ) -> dict[str, Any]:
-    """The parsed session of an ``interview-result`` record body, validated with the protocol's own model;
-    InputError (counted ``bad-payload``, nothing stored) says what was wrong."""
-    try:
-        parsed = InterviewResultBody.model_validate(dict(body))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}" for err in exc.errors()[:3]
-        )
-        raise InputError(f"Interview result {seq} is invalid ({problems}).", "Fix the booth's record format.") from None
+    """The session, answers and scores rows of an ``interview-result`` record (the protocol validated it)."""
     return {
         "session": {
             "session_id": parsed.session_id,

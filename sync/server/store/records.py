@@ -4,10 +4,14 @@ A batch is stored in ONE transaction: either every new record of it is stored or
 worker acknowledges a batch only after ``ingest`` returns. A record already stored with the same
 content is a duplicate (harmless: re-acknowledge it); the same (device, seq) with different content is
 a sequence reuse, never stored over the original, and counted as a rejection. Counter labels are the
-protocol's reason codes (``sync.protocol.Reason``, PROTOCOL.md section 11): a reuse is ``replay``, a
-body unusable for its type ``bad-payload``. An ``interview-result`` is also stored once per session_id
-(``interviews``): another record naming a stored session counts ``duplicate`` (same device and content) or
-``replay`` (anything else); either is acknowledged, and the first session is kept.
+protocol's reason codes (``sync.protocol.Reason``, PROTOCOL.md section 11): a reuse is ``replay`` (a body
+unusable for its type never gets here: its whole message is refused as ``bad-payload``). An
+``interview-result`` is also stored once per session_id (``interviews``): another record naming a stored
+session counts ``duplicate`` (same device and content) or ``replay`` (anything else); either is
+acknowledged, and the first session is kept.
+
+Records arrive as the protocol's typed records (``sync.protocol.Record``), parsed and validated once
+when the message was opened: every function here takes those typed bodies, never a dict.
 """
 
 from __future__ import annotations
@@ -17,28 +21,32 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from core.errors import InputError
-from sync.protocol import Reason
+from sync.protocol import Reason, body_dict
+from sync.protocol.records import (
+    EnrolmentRecord,
+    InterviewResultRecord,
+    PunchBody,
+    PunchCorrectionBody,
+    PunchCorrectionRecord,
+    PunchRecord,
+    Record,
+)
 from sync.server.store import device_enrolments, interviews, webhook_rows
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-MAX_SEQ = 2**63 - 1  # BIGINT in both engines
-
 
 @dataclass(frozen=True)
 class IngestResult:
-    """Sequences of a batch by outcome. Ack ``stored`` and ``duplicates``; never ``conflicts``/``rejected``."""
+    """Sequences of a batch by outcome. Ack ``stored`` and ``duplicates``; never ``conflicts``."""
 
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
     conflicts: list[int] = field(default_factory=list)  # same (device, seq), different content
-    rejected: list[int] = field(default_factory=list)  # body unusable for its type; nothing stored
 
     @property
     def ackable(self) -> list[int]:
@@ -60,75 +68,50 @@ def digest_of(record_type: str, body_text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Incoming:
-    """One distinct record of a batch, serialised once: stored text, digest, and its typed row (if any)."""
+    """One distinct record of a batch with its body's stored text (as it travelled) and digest."""
 
-    seq: int
-    type: str
+    record: Record
     body_text: str
     digest: str
-    punch: dict[str, Any] | None = None
-    correction: dict[str, Any] | None = None
-    enrolment: dict[str, Any] | None = None
-    interview: dict[str, Any] | None = None
 
 
-def ingest(store: HRStore, device_id: str, batch: Sequence[Mapping[str, Any]]) -> IngestResult:
-    """Store a batch of ``{seq, type, body}`` records (``kind`` is accepted for ``type``) exactly once.
-    An item may also carry the record's ``created_at_ms`` and ``clock_synced`` (enrolment events keep them).
+def ingest(store: HRStore, device_id: str, batch: Sequence[Record]) -> IngestResult:
+    """Store a batch of the device's protocol records (as the records message carried them) exactly once.
 
     A handful of statements per batch, not per record: one multi-row INSERT ... ON CONFLICT DO NOTHING
     RETURNING tells the new records from the known ones, one SELECT reads the known ones' digests (only
     when there are any), punches go in as multi-row INSERTs and their webhook rows as one executemany.
+    The protocol validated every body on receipt, so each one is usable for its type.
     """
-    parsed = sorted(((*_parse(item), item) for item in batch), key=lambda r: r[0])
     result = IngestResult()
     received_at = store.now_iso()
     rejections: Counter[str] = Counter()
     incoming: list[_Incoming] = []
     seen_in_batch: dict[int, str] = {}
-    for seq, record_type, body, item in parsed:
-        body_text = canonical(body)
-        this_digest = digest_of(record_type, body_text)
-        if seq in seen_in_batch:
-            (result.duplicates if seen_in_batch[seq] == this_digest else result.conflicts).append(seq)
+    for record in sorted(batch, key=lambda r: r.seq):
+        body_text = canonical(body_dict(record.body))
+        this_digest = digest_of(record.type, body_text)
+        if record.seq in seen_in_batch:
+            (result.duplicates if seen_in_batch[record.seq] == this_digest else result.conflicts).append(record.seq)
             continue
-        seen_in_batch[seq] = this_digest
-        record = _Incoming(seq, record_type, body_text, this_digest)
-        try:
-            if record_type == "punch":
-                record.punch = punch_row(store, device_id, seq, body, received_at)
-            elif record_type == "punch-correction":
-                record.correction = correction_row(device_id, seq, body, received_at)
-            elif record_type == "enrolment":
-                at_ms, synced = item.get("created_at_ms"), item.get("clock_synced")
-                if not isinstance(at_ms, int) or isinstance(at_ms, bool):  # a caller without the record's time
-                    at_ms, synced = int(store.now().timestamp() * 1000), False
-                record.enrolment = device_enrolments.enrolment_row(
-                    device_id, seq, body, at_ms, synced is True, received_at
-                )
-            elif record_type == "interview-result":
-                record.interview = interviews.session_row(store.tz, device_id, seq, body, this_digest, received_at)
-        except InputError:
-            result.rejected.append(seq)
-            rejections[Reason.BAD_PAYLOAD.value] += 1
-            continue
-        incoming.append(record)
+        seen_in_batch[record.seq] = this_digest
+        incoming.append(_Incoming(record, body_text, this_digest))
     with store.db.transaction() as tx:
         inserted = _insert_records(tx, device_id, incoming, received_at)
-        known = [r for r in incoming if r.seq not in inserted]
-        stored_digests = _digests(tx, device_id, [r.seq for r in known]) if known else {}
-        for record in known:
-            if stored_digests.get(record.seq) == record.digest:
-                result.duplicates.append(record.seq)
+        known = [r for r in incoming if r.record.seq not in inserted]
+        stored_digests = _digests(tx, device_id, [r.record.seq for r in known]) if known else {}
+        for item in known:
+            if stored_digests.get(item.record.seq) == item.digest:
+                result.duplicates.append(item.record.seq)
             else:
-                result.conflicts.append(record.seq)
+                result.conflicts.append(item.record.seq)
                 rejections[Reason.REPLAY.value] += 1
-        new = [r for r in incoming if r.seq in inserted]
-        result.stored.extend(r.seq for r in new)
+        new = [r for r in incoming if r.record.seq in inserted]
+        result.stored.extend(r.record.seq for r in new)
         # The same punch uid under another seq: already stored, so "duplicate" (the first is kept).
-        _write_typed_rows(store, tx, device_id, new, rejections)
+        _write_typed_rows(store, tx, device_id, new, received_at, rejections)
         for reason, count in sorted(rejections.items()):
             if count:
                 count_rejection_tx(tx, reason, device_id, received_at, count)
@@ -148,7 +131,7 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 def _insert_records(tx: Tx, device_id: str, incoming: Sequence[_Incoming], received_at: str) -> set[int]:
     """Insert the records not stored yet; return the sequences this statement inserted."""
-    rows = [(device_id, r.seq, r.type, r.body_text, r.digest, received_at) for r in incoming]
+    rows = [(device_id, r.record.seq, r.record.type, r.body_text, r.digest, received_at) for r in incoming]
     found = tx.insert_many(
         "INSERT INTO records (device_id, seq, type, body, digest, received_at)",
         rows,
@@ -170,26 +153,31 @@ def _digests(tx: Tx, device_id: str, seqs: Sequence[int]) -> dict[int, str]:
 
 
 def _write_typed_rows(
-    store: HRStore, tx: Tx, device_id: str, new: Sequence[_Incoming], rejections: Counter[str]
+    store: HRStore, tx: Tx, device_id: str, new: Sequence[_Incoming], received_at: str, rejections: Counter[str]
 ) -> None:
     """Punches, corrections, enrolment events and interview sessions of the newly stored records, in sequence
     order (a correction finds a punch stored earlier in the same batch); count in ``rejections`` the punches
     refused for a duplicate uid and the interview results naming a session already stored."""
     refused = 0
     run: list[dict[str, Any]] = []
-    for record in new:
-        if record.punch is not None:
-            run.append(record.punch)
-        elif record.enrolment is not None:
-            device_enrolments.apply(tx, store.now(), record.enrolment)
-        elif record.interview is not None:
-            reason = interviews.apply(tx, store.now(), record.interview)
+    for item in new:
+        record = item.record
+        if isinstance(record, PunchRecord):
+            run.append(punch_row(device_id, record.seq, record.body, received_at))
+        elif isinstance(record, EnrolmentRecord):
+            row = device_enrolments.enrolment_row(
+                device_id, record.seq, record.body, record.created_at_ms, record.clock_synced, received_at
+            )
+            device_enrolments.apply(tx, store.now(), row)
+        elif isinstance(record, InterviewResultRecord):
+            session = interviews.session_row(store.tz, device_id, record.seq, record.body, item.digest, received_at)
+            reason = interviews.apply(tx, store.now(), session)
             if reason is not None:
                 rejections[reason] += 1
-        elif record.correction is not None:
+        elif isinstance(record, PunchCorrectionRecord):
             refused += _write_punches(store, tx, run)
             run = []
-            _write_correction(store, tx, device_id, record.correction)
+            _write_correction(store, tx, device_id, correction_row(device_id, record.seq, record.body, received_at))
     rejections[Reason.DUPLICATE.value] += refused + _write_punches(store, tx, run)
 
 
@@ -223,58 +211,23 @@ def _write_correction(store: HRStore, tx: Tx, device_id: str, correction: Mappin
     webhook_rows.enqueue_event(tx, "correction", row, store.now())
 
 
-def _parse(item: Mapping[str, Any]) -> tuple[int, str, Mapping[str, Any]]:
-    seq, record_type, body = item.get("seq"), item.get("type", item.get("kind")), item.get("body")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
-        raise InputError(f"A record's seq must be an integer from 1 to {MAX_SEQ}, not {seq!r}.", "Fix the sender.")
-    if not isinstance(record_type, str) or not record_type:
-        raise InputError(f"Record {seq} has no type.", "Send records as {seq, type, body}.")
-    if not isinstance(body, Mapping):
-        raise InputError(f"Record {seq}'s body is not an object.", "Send records as {seq, type, body}.")
-    return seq, record_type, body
-
-
-def _need(body: Mapping[str, Any], *names: str) -> Any:
-    for name in names:
-        if name in body and body[name] is not None:
-            return body[name]
-    raise InputError(f"The record body has no {' or '.join(names)}.", "Fix the sender's record format.")
-
-
-def punch_row(store: HRStore, device_id: str, seq: int, body: Mapping[str, Any], received_at: str) -> dict[str, Any]:
-    """Columns of a punch from a device body: the terminal's (employee_no, device_time_ms, ...) or the
-    protocol's (employee_id, at_ms, method)."""
-    employee_no = _need(body, "employee_no", "employee_id")
-    direction = _need(body, "direction")
-    at_ms = _need(body, "device_time_ms", "at_ms")
-    synced = _need(body, "clock_synced")
-    if not isinstance(employee_no, str) or not employee_no or direction not in ("in", "out"):
-        raise InputError(f"Punch {seq} has a bad employee or direction.", "Fix the sender.")
-    if not isinstance(at_ms, int) or isinstance(at_ms, bool) or not isinstance(synced, bool):
-        raise InputError(f"Punch {seq} has a bad time or clock flag.", "Fix the sender.")
-    work_day, device_time = body.get("work_day"), body.get("device_time")
-    if not work_day or not device_time:  # the protocol's body: derive them in the server's time zone
-        local = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(store.tz)
-        work_day, device_time = work_day or local.date().isoformat(), device_time or local.isoformat()
+def punch_row(device_id: str, seq: int, body: PunchBody, received_at: str) -> dict[str, Any]:
+    """The ``punches`` columns of a device's punch record."""
     return {
         "device_id": device_id,
         "seq": seq,
-        "uid": str(body.get("uid") or f"{device_id}:{seq}"),
-        "employee_no": employee_no,
-        "direction": direction,
-        "work_day": str(work_day),
-        "device_time": str(device_time),
-        "device_time_ms": at_ms,
-        "clock_synced": int(synced),
-        "source": str(body.get("source") or body.get("method") or "face"),
-        "match_score": _score(body.get("match_score")),
-        "liveness_score": _score(body.get("liveness_score")),
+        "uid": body.uid,
+        "employee_no": body.employee_no,
+        "direction": body.direction,
+        "work_day": body.work_day,
+        "device_time": body.device_time,
+        "device_time_ms": body.device_time_ms,
+        "clock_synced": int(body.clock_synced),
+        "source": body.source,
+        "match_score": body.match_score,
+        "liveness_score": body.liveness_score,
         "received_at": received_at,
     }
-
-
-def _score(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def punch_event(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,25 +236,21 @@ def punch_event(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keys} | {"clock_synced": bool(row["clock_synced"])}
 
 
-def correction_row(device_id: str, seq: int, body: Mapping[str, Any], received_at: str) -> dict[str, Any]:
-    """A device-side correction (the protocol's punch-correction body) as a corrections row."""
-    action = _need(body, "action")
-    if action not in ("add", "void"):
-        raise InputError(f"Correction {seq} has unknown action {action!r}.", "Use add or void.")
-    if action == "add" and (body.get("direction") not in ("in", "out") or not isinstance(body.get("at_ms"), int)):
-        raise InputError(f"Correction {seq} adds a punch without a direction or time.", "Fix the sender.")
+def correction_row(device_id: str, seq: int, body: PunchCorrectionBody, received_at: str) -> dict[str, Any]:
+    """A device-side correction as a ``corrections`` row (``corrects_seq`` is resolved to a punch uid on write)."""
+    add = body.action == "add"
     return {
-        "employee_no": str(_need(body, "employee_no", "employee_id")),
-        "action": action,
-        "punch_uid": body.get("punch_uid"),
-        "direction": body.get("direction") if action == "add" else None,
-        "at_ms": body.get("at_ms") if action == "add" else None,
-        "reason": str(_need(body, "reason")),
-        "actor": f"device:{device_id}:{_need(body, 'admin', 'actor')}",
+        "employee_no": body.employee_no,
+        "action": body.action,
+        "punch_uid": body.punch_uid,
+        "direction": body.direction if add else None,
+        "at_ms": body.at_ms if add else None,
+        "reason": body.reason,
+        "actor": f"device:{device_id}:{body.admin}",
         "created_at": received_at,
         "device_id": device_id,
         "seq": seq,
-        "corrects_seq": body.get("corrects_seq"),
+        "corrects_seq": body.corrects_seq,
     }
 
 
