@@ -75,6 +75,7 @@ def open_store(path: Path | None, *, check_same_thread: bool = True) -> Store:
         store.close()
         raise StoreError(
             f"Cannot bring the database {path} to the current schema: {exc}.",
-            "Restore the state folder from a backup or move the file aside to start empty.",
+            "Restore the database from the latest backup; keep this file for analysis (records not yet synced"
+            " may be recoverable from it).",
         ) from exc
     return store
