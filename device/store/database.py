@@ -59,6 +59,16 @@ class Store:
             finally:
                 self._depth = 0
 
+    def sealed_rows(self) -> int:
+        """Rows sealed with the data key (templates, snapshots, held downlinks): a missing key file with
+        any of these is a lost key, never a first use (``core.datakey.load_or_create``)."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM face_templates)"
+            " + (SELECT count(*) FROM punch_snapshots WHERE key_id IS NOT NULL)"
+            " + (SELECT count(*) FROM downlink_held WHERE key_id IS NOT NULL)"
+        ).fetchone()
+        return int(row[0])
+
     def integrity_ok(self) -> bool:
         return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
