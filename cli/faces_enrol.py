@@ -51,7 +51,7 @@ def run_enrol(args: argparse.Namespace) -> int:
     try:
         enroller = Enroller(
             store=store,
-            key=load_or_create(key_path),
+            key=load_or_create(key_path, sealed_rows=store.sealed_rows),
             embedder=vision.pipeline,
             model=vision.template_model,
             clock=SystemClock(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -45,8 +46,16 @@ class DataKey:
             ) from None
 
 
-def load_or_create(path: Path) -> DataKey:
-    """Read the key file, creating it (0600, folder 0700) on first use."""
+def load_or_create(path: Path, *, sealed_rows: Callable[[], int] | None = None) -> DataKey:
+    """Read the key file, creating it (0600, folder 0700) on first use.
+
+    ``sealed_rows`` counts the rows already sealed with a data key in the database this key serves. A
+    missing key file with sealed rows means the key was lost (a restore without ``keys/``, a deleted
+    file), not a first use: a new key would be used beside rows it cannot open, and every reader of that
+    table (the gallery, the server's template push) would then fail for everyone. So it is refused, and
+    nothing is created. Every caller that opens the key next to a database passes it; None is only for
+    a key that serves no database yet (tests, a first enrolment tool building a new site).
+    """
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
@@ -54,6 +63,16 @@ def load_or_create(path: Path) -> DataKey:
                 f"The data key {path} is readable by other users (mode {mode:o}).", f"Run: chmod 600 {path}"
             )
         return DataKey(path.read_bytes())
+    sealed = sealed_rows() if sealed_rows is not None else 0
+    if sealed:
+        raise StoreError(
+            f"The data key {path} is missing, but the database holds {sealed} row(s) sealed with a data key "
+            "(face templates, snapshots or held downlinks); a new key could not open them. Nothing was changed.",
+            f"Restore {path} from the backup taken with the database (chmod 600). Only if the key is truly lost: "
+            "restore the database from the same older backup as a key you still have, or remove the rows it "
+            "cannot open (withdraw the employees' face enrolment) and enrol them again.",
+            code="data-key-missing",
+        )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = AESGCM.generate_key(bit_length=256)
     # Written whole to a private temporary file, then linked into place: a process starting at the same
@@ -67,7 +86,7 @@ def load_or_create(path: Path) -> DataKey:
         try:
             os.link(tmp, path)
         except FileExistsError:  # another process won the race: use its key
-            return load_or_create(path)
+            return load_or_create(path, sealed_rows=sealed_rows)
     finally:
         os.unlink(tmp)
     return DataKey(key)

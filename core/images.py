@@ -15,6 +15,8 @@ size directly (DCT scaling), far faster for a large photo. Every refusal is an I
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -184,20 +186,48 @@ def _decode_with_pillow(data: bytes, path: Path) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
 
 
-def load_image(path: Path, *, max_pixels: int = MAX_PIXELS, fit: tuple[int, int] | None = None) -> Image:
-    """Read an image file into BGR uint8 H x W x 3; InputError (code unreadable/too-large) if it cannot be used."""
+def read_image_file(path: Path, *, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them; InputError otherwise.
+
+    Every image file edgehr reads goes through here. The file's size in ``stat`` cannot be trusted: a
+    device (``/dev/zero``), a ``/proc`` file or a file still being written reports 0 or less than it
+    yields, so the read itself is bounded. Only regular files are read: a FIFO would block the reader
+    forever and a device never ends. The file is opened non-blocking (opening a FIFO with no writer
+    would otherwise hang before any check) and checked on the open descriptor, so a name swapped for
+    something else between a check and the read changes nothing.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        size = path.stat().st_size
+        fd = os.open(path, flags)
     except OSError as exc:
         raise _unreadable(path, "the file does not exist or cannot be opened") from exc
-    if size > MAX_BYTES:
-        raise InputError(
-            f"Image {path.name} is {size // (1024 * 1024)} MB, above the {MAX_BYTES // (1024 * 1024)} MB limit.",
-            "Resize or re-compress the photo and try again.",
-            code="too-large",
-        )
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _unreadable(path, "the file cannot be opened") from exc
-    return decode_image(data, path, max_pixels=max_pixels, fit=fit)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # checked before fdopen, which refuses a folder on its own terms
+            raise _unreadable(path, "it is not a regular file (a folder, device, pipe or socket)")
+        if info.st_size > limit:
+            raise _over_limit(path, info.st_size, limit)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise _unreadable(path, "the file cannot be read") from exc
+    if len(data) > limit:  # grew while it was read, or its size was not what stat said
+        raise _over_limit(path, len(data), limit)
+    return data
+
+
+def _over_limit(path: Path, size: int, limit: int) -> InputError:
+    return InputError(
+        f"Image {path.name} is over {size // (1024 * 1024)} MB, above the {limit // (1024 * 1024)} MB limit.",
+        "Resize or re-compress the photo and try again.",
+        code="too-large",
+    )
+
+
+def load_image(path: Path, *, max_pixels: int = MAX_PIXELS, fit: tuple[int, int] | None = None) -> Image:
+    """Read an image file into BGR uint8 H x W x 3; InputError (code unreadable/too-large) if it cannot be used."""
+    return decode_image(read_image_file(path), path, max_pixels=max_pixels, fit=fit)

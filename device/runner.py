@@ -345,7 +345,7 @@ def open_terminal(
     try:
         store = open_store(db_path, check_same_thread=False)
         opened.append(store)
-        key = load_or_create(key_path)
+        key = load_or_create(key_path, sealed_rows=store.sealed_rows)
         vision = open_vision(config)
         camera = open_camera(config.camera, paced=paced_replay, clock=clock)
         opened.append(camera)

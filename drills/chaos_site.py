@@ -255,7 +255,7 @@ def running_worker(site: Site, worker_id: str = "1") -> Iterator[IngestWorker]:
         worker_id=worker_id,
         share_group=config.ingest.share_group,
         stop=stop,
-        data_key=templates.load_data_key(config.server.state_dir),  # gallery commands carry templates
+        data_key=templates.load_data_key(config.server.state_dir, store),  # gallery commands carry templates
     )
     thread = threading.Thread(target=worker.run, name=f"ingest-{worker_id}")
     thread.start()

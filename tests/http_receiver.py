@@ -11,8 +11,9 @@ from typing import Any
 class Receiver:
     """A real HTTP server on 127.0.0.1 that answers with the statuses it is given, and keeps requests."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], reply: bytes = b"") -> None:
         self.statuses = statuses
+        self.reply = reply  # the body of every answer (an internal page a webhook must not leak)
         self.lock = threading.Lock()
         self.requests: list[tuple[dict[str, str], bytes]] = []
         outer = self
@@ -24,7 +25,9 @@ class Receiver:
                     outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                     status = outer.statuses.pop(0) if outer.statuses else 200
                 self.send_response(status)
+                self.send_header("Content-Length", str(len(outer.reply)))
                 self.end_headers()
+                self.wfile.write(outer.reply)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

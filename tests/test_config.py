@@ -108,3 +108,39 @@ def test_one_to_one_needs_a_claim_source_and_pin_needs_the_keypad() -> None:
         DeviceConfig.model_validate({**base, "claim": {"badge": "serial"}})
     with _pytest.raises(ValidationError):
         DeviceConfig.model_validate({**base, "claim": {"keypad_prefix": "E 1"}})
+
+
+@pytest.mark.parametrize("value", ["0", "-5", '"1"', "true", "1.0"])
+def test_unusable_schema_version_is_exit_2_with_its_line(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "version.toml"
+    path.write_text(f'role = "device"\nschema_version = {value}\n[device]\nid = "gate-1"\n')
+    assert main(["config", "check", str(path)]) == 2
+    assert f"{path}:2: schema_version:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[" * 5000 + "]" * 5000, "[" * 400 + "]" * 400, "{a = " * 300 + "1" + "}" * 300],
+    ids=["arrays-5000", "arrays-400", "inline-tables-300"],
+)
+def test_deeply_nested_toml_is_exit_2_with_its_line(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(f'[device]\nid = "gate-1"\n# a comment with [[[[ is not nesting\nname = "[[[["\ndeep = {value}\n')
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:5: (file): arrays or inline tables nested too deeply" in err
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting(tmp_path: Path) -> None:
+    path = tmp_path / "strings.toml"
+    opening = "[" * 40
+    path.write_text(
+        f'[device]\nid = "gate-1"  # {opening}\nname = """\n{opening}\n"""\n'
+        f"[camera]\nsource = 'video'\npath = '{opening}'\n"
+    )
+    config = check_file(path)
+    assert isinstance(config, DeviceConfig)

@@ -24,6 +24,7 @@ import numpy as np
 from core.clock import Clock
 from core.datakey import DataKey
 from core.errors import InputError
+from core.images import MAX_BYTES, read_image_file
 from core.types import Image, Vector
 from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
 from device.config.device import EnrolmentSection
@@ -175,9 +176,11 @@ class Enroller:
         """Enrol from every file in ``folder`` (sorted by name); non-photos are reported as unreadable."""
         if not folder.is_dir():
             raise InputError(f"{folder} is not a folder.", "Give the folder that holds this employee's photos.")
-        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        # Everything but sub-folders is listed: a pipe or device named like a photo is reported as
+        # unreadable by the bounded reader, not skipped without a word.
+        files = sorted(p for p in folder.iterdir() if not p.is_dir() and not p.name.startswith("."))
 
-        def read_all() -> Iterable[tuple[str, bytes]]:
+        def read_all() -> Iterable[tuple[str, bytes | OversizedPhoto]]:
             for path in files:
                 if progress is not None:
                     progress(path.name)
@@ -185,9 +188,9 @@ class Enroller:
                     yield path.name, b""  # decodes as unreadable: listed, never silently skipped
                     continue
                 try:
-                    yield path.name, path.read_bytes()
-                except OSError:
-                    yield path.name, b""
+                    yield path.name, read_image_file(path)  # bounded: never the whole of a huge file
+                except InputError as exc:
+                    yield path.name, OversizedPhoto(MAX_BYTES + 1) if exc.code == "too-large" else b""
 
         return self.enrol_photos(employee_no, read_all(), actor=actor)
 

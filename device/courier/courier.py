@@ -476,12 +476,14 @@ def build(
         save_peer_keys(server_key_file, peer)
 
     the_clock = clock or SystemClock()
+    if data_key is None:
+        data_key = load_data_key(data_key_path(state_dir), sealed_rows=store.sealed_rows)
     context = downlink.DownlinkContext(
         store=store,
         clock=the_clock,
         config=config,
         config_path=config_path,
-        data_key=data_key if data_key is not None else load_data_key(data_key_path(state_dir)),
+        data_key=data_key,
         server_keys=server_keys,
         save_server_keys=save_server_keys,
     )

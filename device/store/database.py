@@ -59,6 +59,16 @@ class Store:
             finally:
                 self._depth = 0
 
+    def sealed_rows(self) -> int:
+        """Rows sealed with the data key (templates, snapshots, held downlinks): a missing key file with
+        any of these is a lost key, never a first use (``core.datakey.load_or_create``)."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM face_templates)"
+            " + (SELECT count(*) FROM punch_snapshots WHERE key_id IS NOT NULL)"
+            " + (SELECT count(*) FROM downlink_held WHERE key_id IS NOT NULL)"
+        ).fetchone()
+        return int(row[0])
+
     def integrity_ok(self) -> bool:
         return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
@@ -75,6 +85,7 @@ def open_store(path: Path | None, *, check_same_thread: bool = True) -> Store:
         store.close()
         raise StoreError(
             f"Cannot bring the database {path} to the current schema: {exc}.",
-            "Restore the state folder from a backup or move the file aside to start empty.",
+            "Restore the database from the latest backup; keep this file for analysis (records not yet synced"
+            " may be recoverable from it).",
         ) from exc
     return store

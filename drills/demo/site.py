@@ -106,7 +106,8 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
     store = open_store(db_path)
     hr = open_hr_store(site.server_database_url(), "Asia/Shanghai")
     try:
-        enroller = Enroller(store=store, key=load_or_create(key_path), embedder=vision.pipeline,
+        key = load_or_create(key_path, sealed_rows=store.sealed_rows)
+        enroller = Enroller(store=store, key=key, embedder=vision.pipeline,
                             model=vision.template_model, clock=SystemClock(), settings=config.enrolment,
                             same_person_threshold=vision.same_person_threshold)
         enrolled: list[dataset.DemoPerson] = []

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from .payload import canonical_json
+from .times import SaneUnixMs
 
 
 def _b64decode(value: Any) -> Any:
@@ -101,7 +102,9 @@ class PunchCorrectionBody(WireModel):
     admin: Ident
     clock_synced: bool
     direction: Literal["in", "out"] | None = None
-    at_ms: UnixMs | None = None
+    # A time a person typed: held to the sane window (sync.protocol.times), unlike a punch's own
+    # device_time_ms, which an unsynchronised clock may honestly put in 1970.
+    at_ms: SaneUnixMs | None = None
     punch_uid: Ident | None = None
     corrects_seq: Seq | None = None
 

@@ -81,6 +81,13 @@ class WebhooksSection(Section):
     )
     timeout_seconds: float = field(10.0, "Request timeout", "Seconds a receiver has to answer.", gt=0, le=120)
     batch: int = field(100, "Batch", "Deliveries tried per round at most.", ge=1, le=10_000)
+    allow_private_targets: bool = field(
+        False,
+        "Allow internal receivers",
+        "Deliver to webhook URLs whose host is or resolves to a private, loopback or link-local address"
+        " (10/8, 172.16/12, 192.168/16, 127/8, 169.254/16, fc00::/7, ...). Off: such deliveries are refused,"
+        " so a webhook cannot be used to reach services inside the site's network.",
+    )
 
     @model_validator(mode="after")
     def _waits_in_order(self) -> WebhooksSection:

@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 worker_id=args.worker_id,
                 share_group=config.ingest.share_group,
                 stop=stop,
-                data_key=templates.load_data_key(config.server.state_dir),
+                data_key=templates.load_data_key(config.server.state_dir, store),
             ).run()
         store.close()
     except EdgehrError as exc:

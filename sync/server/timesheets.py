@@ -16,15 +16,29 @@ One row per employee per work day in the server's time zone. Rules, in the order
    that excess exceeds the threshold; on a day the shift does not run, all worked time is overtime.
    Absent = a scheduled day that is over with no punch. Minutes are whole minutes, rounded down.
 6. A punch taken while the device clock was not synchronised flags the day: its times may be wrong.
+
+One bad row never breaks a report: a punch or correction whose time lies outside the sane window
+(``sync.protocol.times``: 2000-01-01 .. 2100-01-01 UTC; stored before that window was enforced, or sent
+by a broken device) is left out of every day and logged, instead of failing the whole timesheet (such a
+time may not even be representable once turned into the server's zone). A correction left out leaves
+its punch as it was.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+# Handed on for the API's request models and the store's readers (one window, sync.protocol.times).
+from sync.protocol.times import SaneInstant as SaneInstant
+from sync.protocol.times import from_unix_ms as from_unix_ms
+from sync.protocol.times import in_window as in_window
+
+log = logging.getLogger(__name__)
 
 Direction = Literal["in", "out"]
 DUPLICATE_WINDOW = timedelta(minutes=1)
@@ -111,9 +125,11 @@ def apply_corrections(
     punches: Iterable[TimedPunch], corrections: Iterable[Correction]
 ) -> tuple[list[TimedPunch], list[datetime]]:
     """The punches a timesheet uses, and the times touched by corrections (to flag their days)."""
-    by_uid = {p.uid: p for p in punches}
+    by_uid = {p.uid: p for p in punches if _placeable(p.at, f"punch {p.uid}")}
     touched: list[datetime] = []
     for c in sorted(corrections, key=lambda c: c.id):
+        if c.at is not None and not _placeable(c.at, f"correction {c.id}"):
+            continue  # left out whole: a "change" must not keep half of itself
         original = by_uid.pop(c.punch_uid, None) if c.action in ("void", "change") and c.punch_uid else None
         if original is not None:
             touched.append(original.at)
@@ -126,6 +142,14 @@ def apply_corrections(
             by_uid[f"correction:{c.id}"] = TimedPunch(f"correction:{c.id}", direction, at, synced, "correction")
             touched.append(at)
     return sorted(by_uid.values(), key=lambda p: (p.at, p.uid)), touched
+
+
+def _placeable(moment: datetime, what: str) -> bool:
+    """Whether ``moment`` can be placed on a work day; logs the row that cannot (see the module doc)."""
+    if moment.tzinfo is not None and in_window(moment):
+        return True
+    log.warning("timesheets: %s left out: its time %s is outside the sane window", what, moment.isoformat())
+    return False
 
 
 def day_span(day: date, shift: Shift | None, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -76,6 +76,7 @@ class WebhookLoop:
                 gate=self.gate,
                 limit=self.settings.batch,
                 timeout=self.settings.timeout_seconds,
+                allow_private=self.settings.allow_private_targets,
             )
         except self._database_errors as exc:
             # The database is away (PostgreSQL restarting, SQLite busy): the deliveries wait in it, so the

@@ -13,22 +13,36 @@ document 99647: ``{"records": [{"userid", "checkin_time" (Unix seconds), "device
 "notes"}]}``). WeCom wants an ``access_token`` query parameter that expires every two hours; fetching
 and refreshing it is not built, so a WeCom URL must be a relay that adds it. DingTalk and Feishu import
 formats are not built (no official published field list was found to build them from).
+
+Targets: a webhook URL is chosen by whoever holds an HR token, so it must not turn the server into a way
+into the site's own network. Unless ``webhooks.allow_private_targets`` is on, a URL whose host is or
+resolves to a private, loopback, link-local or otherwise non-public address is refused. The host is
+resolved at each delivery, every address it resolves to is checked, and the request then goes to the
+checked address (the URL's host name still in ``Host`` and in TLS SNI and certificate checks): a name
+that resolves to a public address for the check and to an internal one for the connection (DNS
+rebinding) never reaches the internal one. A receiver's reply body is never read or stored: a failed
+attempt records the status only, so no internal page's text can come back through the API.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from core.errors import InputError
 from sync.server.store import HRStore, webhook_rows
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -85,11 +99,92 @@ WECOM_DEVICE_TYPE_ATTENDANCE_MACHINE = 2  # "考勤机(人脸识别...)" in WeCo
 @dataclass(frozen=True)
 class HttpReply:
     status: int
-    text: str = ""
 
 
-#: (url, body bytes, headers, timeout seconds) -> reply; raises OSError (or httpx errors) on no reply.
-HttpPost = Callable[[str, bytes, Mapping[str, str], float], HttpReply]
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery goes: the webhook's URL and the checked address to connect to."""
+
+    url: str
+    address: str
+
+
+#: (target, body bytes, headers, timeout seconds) -> reply; raises OSError (or httpx errors) on no reply.
+HttpPost = Callable[[Target, bytes, Mapping[str, str], float], HttpReply]
+#: (host, port) -> the addresses the host name resolves to; raises OSError when it does not resolve.
+Resolver = Callable[[str, int], list[str]]
+
+
+class TargetRefused(InputError):
+    """A webhook URL that may not be delivered to (an internal address, or not a usable http(s) URL).
+
+    ``reason`` says why without any resolved address, for the delivery's stored error."""
+
+    code = "webhook-target-refused"
+
+    def __init__(self, what: str, fix: str, *, reason: str) -> None:
+        super().__init__(what, fix)
+        self.reason = reason
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the system resolver, as the connection would use it)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def _internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # a link-local IPv6 may carry its zone: fe80::1%eth0
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    # is_global is False for private, loopback, link-local (169.254.169.254, the cloud metadata service),
+    # shared (100.64/10), reserved and unspecified addresses; multicast is never a receiver either.
+    return not ip.is_global or ip.is_multicast
+
+
+def check_target(url: str, *, allow_private: bool, resolve: Resolver = resolve_host) -> Target:
+    """The address a delivery to ``url`` may connect to; TargetRefused if there is none.
+
+    Every address the host resolves to must be public (unless ``allow_private``): a name resolving to
+    one public and one internal address would otherwise reach the internal one on some attempts."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused(
+            f"Webhook URL {url!r} is not an http(s) URL with a host.", "Give the receiver's full URL.", reason="bad URL"
+        )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise TargetRefused(
+            f"Webhook URL {url!r} has an invalid port.", "Give the receiver's full URL.", reason="bad URL"
+        ) from exc
+    host = parts.hostname
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = resolve(host, port)
+        except OSError as exc:
+            raise TargetRefused(
+                f"Webhook host {host} does not resolve ({exc}).",
+                "Check the URL's host name and the server's DNS.",
+                reason="the host name does not resolve",
+            ) from exc
+    if not addresses:
+        raise TargetRefused(
+            f"Webhook host {host} does not resolve.",
+            "Check the URL's host name and the server's DNS.",
+            reason="the host name does not resolve",
+        )
+    internal = sorted({a for a in addresses if _internal(a)})
+    if internal and not allow_private:
+        raise TargetRefused(
+            f"Webhook host {host} is or resolves to an internal address ({', '.join(internal)}); webhooks may "
+            "only reach public addresses.",
+            "Give the receiver's public URL, or, for a receiver inside the site's own network, set "
+            "webhooks.allow_private_targets = true in the server config.",
+            reason="the host is or resolves to an internal address and webhooks.allow_private_targets is off",
+        )
+    return Target(url, addresses[0])
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -117,12 +212,21 @@ def render_body(body_format: str, stored_body: str) -> bytes:
     return stored_body.encode("utf-8")
 
 
-def httpx_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpReply:
-    """The real transport: one POST with httpx, redirects not followed (a receiver must answer itself)."""
+def httpx_post(target: Target, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpReply:
+    """The real transport: one POST with httpx to the checked address, redirects not followed (a receiver
+    must answer itself, and a redirect could point anywhere). The reply's body is not read."""
     import httpx
 
-    reply = httpx.post(url, content=body, headers=dict(headers), timeout=timeout, follow_redirects=False)
-    return HttpReply(reply.status_code, reply.text[:500])
+    url = httpx.URL(target.url)
+    pinned = url.copy_with(host=target.address)
+    sent = {**headers, "Host": url.netloc.decode("ascii")}
+    # TLS: SNI and the certificate check use the URL's host name, not the address connected to.
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        request = client.build_request("POST", pinned, content=body, headers=sent, extensions=extensions)
+        reply = client.send(request, stream=True)
+        reply.close()
+    return HttpReply(reply.status_code)
 
 
 def deliver_pending(
@@ -133,6 +237,8 @@ def deliver_pending(
     gate: EndpointGate | None = None,
     limit: int = 100,
     timeout: float = 10.0,
+    allow_private: bool = False,
+    resolve: Resolver = resolve_host,
 ) -> dict[str, int]:
     """Attempt every due delivery once (at most ``limit``); return counts of delivered/retry/failed/held.
 
@@ -140,6 +246,8 @@ def deliver_pending(
     delivery's next attempt after ``policy.delay(attempts)``, or dead-letters it (``failed_at``) after
     ``policy.max_attempts``. With a ``gate``, a failure also holds that webhook's other deliveries
     ("held": not attempted, no attempt counted) until the endpoint's own backoff has passed.
+    A target refused by :func:`check_target` (``allow_private`` off) is a failed attempt like any other:
+    its error says why, and the URL's host is checked again at the next attempt.
     """
     import httpx
 
@@ -162,14 +270,20 @@ def deliver_pending(
         }
         error = ""
         try:
-            reply = http_post(delivery["url"], body, headers, timeout)
+            target = check_target(delivery["url"], allow_private=allow_private, resolve=resolve)
+            reply = http_post(target, body, headers, timeout)
             if 200 <= reply.status < 300:
                 webhook_rows.mark_delivered(store, delivery["id"], now)
                 counts["delivered"] += 1
                 if gate is not None:
                     gate.succeeded(hook)
                 continue
-            error = f"HTTP {reply.status}: {reply.text[:200]}"
+            error = f"HTTP {reply.status}"  # the status only: a reply's text never reaches the store or the API
+        except TargetRefused as exc:
+            # The addresses go to the server's log only: stored, they would tell any HR token holder
+            # what internal names resolve to, through the deliveries API.
+            log.warning("webhook %s target refused: %s", hook, exc.what)
+            error = f"refused: {exc.reason}"
         except (OSError, httpx.HTTPError) as exc:  # no reply at all: the receiver is down or unreachable
             error = f"{type(exc).__name__}: {exc}"
         attempts = int(delivery["attempts"]) + 1  # this one included

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.http_receiver import Receiver
 from tests.server.builders import punch_record
 
 SECRET = "s3cret-for-tests-0123456789"
+# The receivers listen on 127.0.0.1: these tests allow internal targets, as webhooks.allow_private_targets does.
 
 
 @pytest.fixture
@@ -30,12 +32,12 @@ def test_signed_delivery_retried_with_backoff_until_accepted(store: HRStore, rec
     start = store.now()
 
     none = {"delivered": 0, "retry": 0, "failed": 0, "held": 0}
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none | {"retry": 1}
+    assert webhooks.deliver_pending(store, webhooks.httpx_post, allow_private=True) == none | {"retry": 1}
     # Not due again until the first backoff has passed.
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none
+    assert webhooks.deliver_pending(store, webhooks.httpx_post, allow_private=True) == none
     store.clock = lambda: start + webhooks.DEFAULT_POLICY.delay(1) + timedelta(seconds=1)
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none | {"delivered": 1}
-    assert webhooks.deliver_pending(store, webhooks.httpx_post) == none
+    assert webhooks.deliver_pending(store, webhooks.httpx_post, allow_private=True) == none | {"delivered": 1}
+    assert webhooks.deliver_pending(store, webhooks.httpx_post, allow_private=True) == none
 
     assert len(receiver.requests) == 2
     headers, body = receiver.requests[1]
@@ -62,7 +64,7 @@ def test_unreachable_receiver_gives_up_after_the_schedule(store: HRStore) -> Non
     outcomes = []
     attempts = webhooks.DEFAULT_POLICY.max_attempts
     for _ in range(attempts):
-        outcomes.append(webhooks.deliver_pending(store, webhooks.httpx_post, timeout=2.0))
+        outcomes.append(webhooks.deliver_pending(store, webhooks.httpx_post, timeout=2.0, allow_private=True))
         moment += timedelta(days=1)
         store.clock = lambda m=moment: m  # type: ignore[misc]
     assert [o["retry"] for o in outcomes] == [1] * (attempts - 1) + [0]
@@ -90,20 +92,20 @@ def test_a_failing_endpoint_is_backed_off_as_a_whole_and_others_still_get_theirs
         start = store.now()
 
         # One doomed attempt for the endpoint that is down, not one per queued delivery.
-        first = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate)
+        first = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate, allow_private=True)
         assert first == {"delivered": 3, "retry": 1, "failed": 0, "held": 2}
         assert len(down.requests) == 1 and len(healthy.requests) == 3
         assert gate.held(down_id, start) and gate.failures(down_id) == 1
 
         # After the endpoint's wait the first due delivery probes it; it fails again: the wait doubles.
         store.clock = lambda: start + timedelta(seconds=11)
-        second = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate)
+        second = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate, allow_private=True)
         assert second == {"delivered": 0, "retry": 1, "failed": 0, "held": 2}
         assert gate.failures(down_id) == 2 and gate.held(down_id, start + timedelta(seconds=11 + 19))
 
         # Once it answers, one success opens it and everything due goes through.
         store.clock = lambda: start + timedelta(seconds=11 + 21)
-        third = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate)
+        third = webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, gate=gate, allow_private=True)
         assert third == {"delivered": 3, "retry": 0, "failed": 0, "held": 0}
         assert gate.failures(down_id) == 0
         ids = [h["x-edgehr-delivery"] for h, _ in down.requests]
@@ -116,3 +118,95 @@ def test_a_failing_endpoint_is_backed_off_as_a_whole_and_others_still_get_theirs
 def test_retry_waits_double_up_to_the_cap() -> None:
     policy = webhooks.RetryPolicy(first_delay=timedelta(seconds=30), max_delay=timedelta(minutes=5), max_attempts=9)
     assert [policy.delay(n).total_seconds() for n in range(1, 7)] == [30, 60, 120, 240, 300, 300]
+
+
+def _resolver(table: dict[str, list[str]]) -> webhooks.Resolver:
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise OSError(f"{host} does not resolve")
+        return table[host]
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("url", "addresses"),
+    [
+        ("http://10.1.2.3/hook", []),
+        ("http://169.254.169.254/latest/meta-data/", []),  # the cloud metadata service
+        ("http://[::1]:8080/hook", []),
+        ("http://[::ffff:127.0.0.1]/hook", []),
+        ("https://localhost/hook", ["127.0.0.1", "::1"]),
+        ("https://intranet.example/hook", ["192.168.1.20"]),
+        ("https://mixed.example/hook", ["93.184.216.34", "10.0.0.7"]),  # one internal address is enough
+        ("https://shared.example/hook", ["100.64.0.9"]),
+    ],
+)
+def test_internal_targets_are_refused_unless_the_config_allows_them(url: str, addresses: list[str]) -> None:
+    resolve = _resolver({urlsplit(url).hostname or "": addresses})
+    with pytest.raises(webhooks.TargetRefused, match="allow_private_targets") as info:
+        webhooks.check_target(url, allow_private=False, resolve=resolve)
+    assert "internal address" in info.value.reason
+    assert webhooks.check_target(url, allow_private=True, resolve=resolve).url == url
+    public = webhooks.check_target("https://hooks.example/x", allow_private=False,
+                                   resolve=_resolver({"hooks.example": ["93.184.216.34"]}))
+    assert public.address == "93.184.216.34"
+
+
+def test_a_delivery_to_an_internal_receiver_is_refused_by_default(store: HRStore) -> None:
+    receiver = Receiver([])
+    try:
+        webhook_rows.create(store, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
+        store.ingest("gate-1", [punch_record(1)])
+        assert webhooks.deliver_pending(store, webhooks.httpx_post)["retry"] == 1
+        assert receiver.requests == []  # nothing was sent
+        (delivery,) = webhook_rows.deliveries(store)
+        assert delivery["last_error"].startswith("refused: the host is or resolves to an internal address")
+        assert "127.0.0.1" not in delivery["last_error"]  # resolved addresses stay in the server's log
+    finally:
+        receiver.close()
+
+
+def test_the_host_is_resolved_at_delivery_and_the_checked_address_is_the_one_connected_to(store: HRStore) -> None:
+    # DNS rebinding: a name that resolved to a public address when checked must not be resolved again by
+    # the HTTP client (to an internal one). The client connects to the checked address: here a name only
+    # this resolver knows reaches the receiver, with its own name in Host.
+    receiver = Receiver([])
+    port = urlsplit(receiver.url).port
+    calls: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    try:
+        webhook_rows.create(store, url=f"http://hooks.invalid:{port}/hook", secret=SECRET, events=["punch"], actor="t")
+        store.ingest("gate-1", [punch_record(1), punch_record(2)])
+        outcome = webhooks.deliver_pending(store, webhooks.httpx_post, allow_private=True, resolve=resolve)
+        assert outcome["delivered"] == 2
+        assert calls == ["hooks.invalid", "hooks.invalid"]  # once per delivery, never cached from creation
+        assert {h["host"] for h, _ in receiver.requests} == {f"hooks.invalid:{port}"}
+        refused = webhooks.deliver_pending
+        store.ingest("gate-1", [punch_record(3)])
+        assert refused(store, webhooks.httpx_post, resolve=resolve)["retry"] == 1  # rebinding to internal: refused
+        assert len(receiver.requests) == 2
+    finally:
+        receiver.close()
+
+
+def test_a_receivers_reply_text_never_comes_back_through_the_deliveries(store: HRStore) -> None:
+    receiver = Receiver([500, 500], reply=b"<html>intranet admin: password=hunter2</html>")
+    try:
+        webhook_rows.create(store, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
+        store.ingest("gate-1", [punch_record(1)])
+        policy = webhooks.RetryPolicy(max_attempts=1)
+        assert webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, allow_private=True)["failed"] == 1
+        (delivery,) = webhook_rows.deliveries(store)
+        (letter,) = webhook_rows.dead_letters(store)
+        assert delivery["last_error"] == letter["last_error"] == "HTTP 500"
+        # A row written by an older version (status and the reply's first 200 characters) is shown without it.
+        webhook_rows.mark_failed_attempt(store, delivery["id"], "HTTP 502: <html>hunter2</html>", None, store.now())
+        assert webhook_rows.deliveries(store)[0]["last_error"] == "HTTP 502"
+        assert "hunter2" not in json.dumps(webhook_rows.dead_letters(store))
+    finally:
+        receiver.close()

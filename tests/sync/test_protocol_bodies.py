@@ -240,3 +240,22 @@ def test_record_digest_identifies_content() -> None:
     assert record_digest(a) == record_digest(PunchRecord.model_validate(a.model_dump()))
     assert record_digest(a) != record_digest(b)
     assert len(record_digest(a)) == 16
+
+
+@pytest.mark.parametrize("at_ms", [0, 946_684_799_999, 4_102_444_800_000, 2**63 - 1])
+def test_a_corrections_typed_time_outside_the_sane_window_is_refused(at_ms: int) -> None:
+    # 2^63-1 ms once reached the HR store and broke every timesheet; 1970 is no typed time either.
+    body = {"action": "add", "employee_no": "E1", "clock_synced": True, "reason": "forgot", "admin": "a",
+            "direction": "in", "at_ms": at_ms}
+    with pytest.raises(BadPayload, match="at_ms"):
+        decode_body(MessageType.RECORDS, records_json(rec(1, "punch-correction", body)))
+    first_ms = body | {"at_ms": 946_684_800_000}  # 2000-01-01T00:00:00Z, the window's first instant
+    inside = decode_body(MessageType.RECORDS, records_json(rec(1, "punch-correction", first_ms)))
+    assert isinstance(inside, RecordsBody)
+
+
+def test_a_punch_from_a_clock_that_is_not_synchronised_keeps_the_full_range() -> None:
+    # A Pi without an RTC boots in 1970: its punches are flagged by clock_synced, and still stored.
+    unsynced = {**PUNCH, "device_time_ms": 5, "clock_synced": False}
+    body = decode_body(MessageType.RECORDS, records_json(rec(1, body=unsynced)))
+    assert isinstance(body, RecordsBody)

@@ -28,6 +28,7 @@ from sync.protocol.cipher import (
 )
 from sync.protocol.envelope import Header
 from sync.protocol.messages import Compression, Direction
+from sync.protocol.times import SANE_FROM_MS, SANE_UNTIL_MS
 from tests.sync.channel_helpers import DEV_ID, DEVICE, EXAMPLES, SRV_ID, STAMP, channels, punch
 
 
@@ -59,6 +60,8 @@ def test_every_message_type_round_trips(body: Any, compress: bool) -> None:
 
 idents = st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True)
 unix_ms = st.integers(0, 2**63 - 1)
+#: A time a person typed (a correction's at_ms) lies in the protocol's sane window.
+typed_ms = st.integers(SANE_FROM_MS, SANE_UNTIL_MS - 1)
 scores = st.none() | st.floats(0, 1)
 days = st.dates().map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
 directions: st.SearchStrategy[Literal["in", "out"]] = st.sampled_from(["in", "out"])
@@ -90,7 +93,7 @@ def records(draw: st.DrawFn, seq: int) -> PunchRecord | PunchCorrectionRecord:
         action=action,
         employee_no=draw(idents),
         direction=None if void and draw(st.booleans()) else draw(directions),
-        at_ms=None if void and draw(st.booleans()) else draw(unix_ms),
+        at_ms=None if void and draw(st.booleans()) else draw(typed_ms),
         clock_synced=draw(st.booleans()),
         reason=draw(st.text(min_size=1, max_size=500)),
         admin=draw(idents),

@@ -24,7 +24,9 @@ from tests.server.builders import punch_record
 
 SECRET = "s3cret-for-tests-0123456789"
 #: Short waits so that the retries happen within the test; the loop and the backoff are the production ones.
-FAST = {"interval_seconds": 0.1, "first_retry_seconds": 0.2, "max_retry_seconds": 0.8, "timeout_seconds": 5.0}
+#: The receivers listen on 127.0.0.1, an internal address: the config must allow it (off by default).
+FAST = {"interval_seconds": 0.1, "first_retry_seconds": 0.2, "max_retry_seconds": 0.8, "timeout_seconds": 5.0,
+        "allow_private_targets": True}
 
 
 def configure_webhooks(site: Site, **settings: float) -> None:

@@ -106,6 +106,13 @@ def add_correction(
         raise InputError("A 'change' correction changes nothing.", "Give a new direction or time.")
     if at is not None and at.tzinfo is None:
         raise InputError("The correction time has no UTC offset.", "Send ISO 8601 with offset, e.g. +08:00.")
+    if at is not None and not timesheets.in_window(at):
+        # Beyond it the time cannot even be read back (year 1 at +14:00 is year 0 in UTC): every
+        # timesheet would fail. Checked here too, so every caller of the store is held to it.
+        raise InputError(
+            f"The correction time {at.isoformat()} is outside the accepted window (2000-01-01 to 2100-01-01 UTC).",
+            "Check the date: give the time of the missed or wrong punch.",
+        )
     now = store.now_iso()
     with store.db.transaction() as tx:
         if tx.execute("SELECT 1 FROM employees WHERE employee_no = ?", (employee_no,)).one() is None:
@@ -268,11 +275,14 @@ def load_timesheets(store: HRStore, first: date, last: date, employee_no: str | 
         ).all()
     by_person: dict[str, list[timesheets.TimedPunch]] = {}
     for no, uid, direction, at_ms, synced, device_id in punch_rows:
-        at = datetime.fromtimestamp(at_ms / 1000, UTC)
-        by_person.setdefault(no, []).append(timesheets.TimedPunch(uid, direction, at, bool(synced), device_id))
+        at = timesheets.from_unix_ms(at_ms)  # None: outside the sane window, left out of the report
+        if at is not None:
+            by_person.setdefault(no, []).append(timesheets.TimedPunch(uid, direction, at, bool(synced), device_id))
     fixes: dict[str, list[timesheets.Correction]] = {}
     for no, cid, action, uid, direction, at_ms, reason in correction_rows:
-        fix_at = datetime.fromtimestamp(at_ms / 1000, UTC) if at_ms is not None else None
+        fix_at = timesheets.from_unix_ms(at_ms) if at_ms is not None else None
+        if at_ms is not None and fix_at is None:
+            continue  # a time no report can place (e.g. 2^63-1 ms): the correction is left out, not the report
         fixes.setdefault(no, []).append(timesheets.Correction(int(cid), action, uid, direction, fix_at, reason))
     plans: dict[str, list[tuple[date, int]]] = {}
     for no, shift_id, valid_from in assignment_rows:

@@ -29,13 +29,23 @@ def data_key_path(state_dir: Path) -> Path:
     return state_dir / DATA_KEY_FILE
 
 
-def load_data_key(state_dir: Path) -> DataKey:
-    """The server's data key, created on first use; an API process and ingest workers share the file."""
+def load_data_key(state_dir: Path, store: HRStore | None = None) -> DataKey:
+    """The server's data key, created on first use; an API process and ingest workers share the file.
+
+    Given the HR store, a missing key file while templates are stored is refused (the key was lost),
+    never replaced by a new key that cannot open them (``core.datakey.load_or_create``)."""
     path = data_key_path(state_dir)
+    sealed = (lambda: sealed_rows(store)) if store is not None else None
     try:
-        return load_or_create(path)
+        return load_or_create(path, sealed_rows=sealed)
     except FileExistsError:  # another process created it between our check and our O_EXCL create
-        return load_or_create(path)
+        return load_or_create(path, sealed_rows=sealed)
+
+
+def sealed_rows(store: HRStore) -> int:
+    """Face templates stored, all sealed with the data key."""
+    with store.db.read() as tx:
+        return int(tx.execute("SELECT count(*) FROM face_templates").scalar())
 
 
 def _context(employee_no: str, model: str) -> bytes:
@@ -45,7 +55,20 @@ def _context(employee_no: str, model: str) -> bytes:
 def replace(
     tx: Tx, key: DataKey, employee_no: str, model: str, vectors: Sequence[np.ndarray], at: str
 ) -> int:
-    """Make ``vectors`` (float32) the employee's templates for ``model``, inside the caller's transaction."""
+    """Make ``vectors`` (float32) the employee's templates for ``model``, inside the caller's transaction.
+
+    Refused when other templates are sealed with another key: the key file was lost and made anew by a
+    process that was not told about the database; mixing key ids in one table breaks every gallery push.
+    """
+    other = tx.execute("SELECT key_id FROM face_templates WHERE key_id <> ? LIMIT 1", (key.key_id,)).scalar()
+    if other is not None:
+        raise StoreError(
+            f"Stored face templates are sealed with data key {other}, not the server's key {key.key_id}:"
+            " the server's data.key was lost or replaced. Nothing was enrolled.",
+            f"Restore {DATA_KEY_FILE} in the server's state folder from the backup taken with the database,"
+            " then restart the server and enrol again.",
+            code="data-key-mismatch",
+        )
     tx.execute("DELETE FROM face_templates WHERE employee_no = ? AND model = ?", (employee_no, model))
     context = _context(employee_no, model)
     for vector in vectors:

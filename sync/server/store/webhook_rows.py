@@ -158,6 +158,20 @@ def mark_failed_attempt(
             )
 
 
+def public_error(error: str) -> str:
+    """A delivery's error as the API may show it: a receiver's reply text never (older rows stored its
+    first 200 characters after the status, "HTTP 500: <body>"; it could be an internal page)."""
+    if error.startswith("HTTP "):
+        return error.split(":", 1)[0]
+    return error
+
+
+def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["last_error"] = public_error(str(row["last_error"] or ""))
+    return rows
+
+
 def deliveries(store: HRStore, webhook_id: int | None = None) -> list[dict[str, Any]]:
     with store.db.read() as tx:
         sql = (
@@ -165,19 +179,20 @@ def deliveries(store: HRStore, webhook_id: int | None = None) -> list[dict[str, 
             " FROM webhook_deliveries"
         )
         if webhook_id is None:
-            return tx.execute(sql + " ORDER BY id").dicts()
-        return tx.execute(sql + " WHERE webhook_id = ? ORDER BY id", (webhook_id,)).dicts()
+            return _shown(tx.execute(sql + " ORDER BY id").dicts())
+        return _shown(tx.execute(sql + " WHERE webhook_id = ? ORDER BY id", (webhook_id,)).dicts())
 
 
 def dead_letters(store: HRStore, limit: int = 1000) -> list[dict[str, Any]]:
     """Deliveries given up on after their last attempt (newest first), with the receiver's URL and error."""
     with store.db.read() as tx:
-        return tx.execute(
+        rows = tx.execute(
             "SELECT d.id, d.webhook_id, w.url, d.event, d.created_at, d.attempts, d.failed_at, d.last_error"
             " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
             " WHERE d.failed_at IS NOT NULL ORDER BY d.failed_at DESC, d.id DESC LIMIT ?",
             (limit,),
         ).dicts()
+    return _shown(rows)
 
 
 def requeue(store: HRStore, delivery_id: int, actor: str) -> bool:
