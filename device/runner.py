@@ -13,9 +13,8 @@ import dataclasses
 import logging
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,9 +27,10 @@ from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
-from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
+from device.attendance.ports import GalleryView
 from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
+from device.attendance.vision_parts import VisionParts, open_vision
 from device.config.device import DeviceConfig
 from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
@@ -49,25 +49,6 @@ log = logging.getLogger(__name__)
 GALLERY_CHECK_SECONDS = 1.0
 #: How often expired punch snapshots are purged (also once at start, and whether or not snapshots are on now).
 SNAPSHOT_PURGE_SECONDS = 3600.0
-
-
-class FacePipelineView(Analyser, ImageEmbedder, Protocol):
-    """The vision pipeline does both: per-frame analysis for the kiosk, per-photo embedding for enrolment."""
-
-
-class RebuildableGallery(GalleryView, Protocol):
-    def __len__(self) -> int: ...
-
-    def __contains__(self, employee_no: object) -> bool: ...
-
-
-@dataclass
-class VisionParts:
-    pipeline: FacePipelineView
-    gallery: RebuildableGallery
-    models: dict[str, str]  # role -> version, recorded with every punch and shown on the health page
-    template_model: str  # the embedder version templates are stored under
-    same_person_threshold: float  # cosine above which two faces are one person (the match threshold)
 
 
 def state_paths(config: DeviceConfig) -> tuple[Path, Path]:
@@ -334,7 +315,6 @@ def open_terminal(
     With ``sync.enabled`` the terminal also runs the sync courier, on its own database connection so
     that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
     """
-    from device.attendance.vision_parts import open_vision
     from device.hardware.badge import open_badge_reader
     from device.hardware.camera import open_camera
     from device.hardware.gpio import open_gpio
