@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from core.clock import Clock, SystemClock
 from core.datakey import DataKey, load_or_create
 from core.errors import EdgehrError
 from core.signals import stop_on_signals
-from device.attendance.challenge import configured_rule
+from device.attendance.challenge import TurnRule, configured_rule
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
@@ -116,7 +117,33 @@ class Terminal:
             self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
                                     monotonic_ns=clock.monotonic_ns)
         self.badge = badge
-        self.kiosk = Kiosk(
+        self.kiosk = self._kiosk(challenge, zone)
+        self.enroller = Enroller(
+            store=store,
+            key=key,
+            embedder=vision.pipeline,
+            model=vision.template_model,
+            clock=clock,
+            settings=config.enrolment,
+            gallery=vision.gallery,
+            same_person_threshold=vision.same_person_threshold,
+        )
+        # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
+        self.stop_event = courier.stop if courier is not None else threading.Event()
+        self.courier = courier
+        self._courier_thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._marker = _templates_marker(store)
+        self.people = load_gallery(store, key, vision.gallery, vision.template_model)
+        self.failure: BaseException | None = None
+        self._closed = False
+
+    def _kiosk(self, challenge: TurnRule | None, zone: ZoneInfo) -> Kiosk:
+        """The kiosk loop wired to this terminal's camera, vision, store, GPIO, screen and claims."""
+        config, rec, vision, gpio = self.config, self.config.recognition, self.vision, self.gpio
+        camera, store, clock, badge = self.camera, self.store, self.clock, self.badge
+        return Kiosk(
             device_id=config.device.id,
             camera=camera,
             pipeline=vision.pipeline,
@@ -139,26 +166,6 @@ class Terminal:
             claims=self.claims,
             badge=badge,
         )
-        self.enroller = Enroller(
-            store=store,
-            key=key,
-            embedder=vision.pipeline,
-            model=vision.template_model,
-            clock=clock,
-            settings=config.enrolment,
-            gallery=vision.gallery,
-            same_person_threshold=vision.same_person_threshold,
-        )
-        # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
-        self.stop_event = courier.stop if courier is not None else threading.Event()
-        self.courier = courier
-        self._courier_thread: threading.Thread | None = None
-        self._thread: threading.Thread | None = None
-        self._server: Any = None
-        self._marker = _templates_marker(store)
-        self.people = load_gallery(store, key, vision.gallery, vision.template_model)
-        self.failure: BaseException | None = None
-        self._closed = False
 
     # -- health and panel ------------------------------------------------------------------------------
     def health(self) -> Health:
