@@ -10,6 +10,9 @@ The courier never holds the store's write lock for long (one short transaction p
 keep being written while it works or while the server is away. It runs as a thread inside
 ``edgehr device run`` (``Courier.run`` until the stop event is set) or as its own process
 (``python -m device.courier.courier --config FILE``).
+
+Here: the loop, the hello and key rotation, and taking in what the server sends. The uplink (publishing,
+what is in flight, acks) is ``device.courier.publisher``; commands are ``device.courier.downlink``.
 """
 
 from __future__ import annotations

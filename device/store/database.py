@@ -70,6 +70,8 @@ class Store:
 def savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
     """Inside a transaction: undo only what the block wrote if it raises (the exception goes on), so the
     caller can still commit what it writes after the block, e.g. the record of why it failed."""
+    if not name.isidentifier():  # a name, never text from outside: it is spliced into the statement
+        raise ValueError(f"savepoint name {name!r} is not an identifier")
     conn.execute(f"SAVEPOINT {name}")
     try:
         yield
