@@ -13,9 +13,9 @@ import dataclasses
 import logging
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,14 +23,15 @@ from core.clock import Clock, SystemClock
 from core.datakey import DataKey, load_or_create
 from core.errors import EdgehrError
 from core.signals import stop_on_signals
-from device.attendance.challenge import configured_rule
+from device.attendance.challenge import TurnRule, configured_rule
 from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
-from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
+from device.attendance.ports import GalleryView
 from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
+from device.attendance.vision_parts import VisionParts, open_vision
 from device.config.device import DeviceConfig
 from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
@@ -49,25 +50,6 @@ log = logging.getLogger(__name__)
 GALLERY_CHECK_SECONDS = 1.0
 #: How often expired punch snapshots are purged (also once at start, and whether or not snapshots are on now).
 SNAPSHOT_PURGE_SECONDS = 3600.0
-
-
-class FacePipelineView(Analyser, ImageEmbedder, Protocol):
-    """The vision pipeline does both: per-frame analysis for the kiosk, per-photo embedding for enrolment."""
-
-
-class RebuildableGallery(GalleryView, Protocol):
-    def __len__(self) -> int: ...
-
-    def __contains__(self, employee_no: object) -> bool: ...
-
-
-@dataclass
-class VisionParts:
-    pipeline: FacePipelineView
-    gallery: RebuildableGallery
-    models: dict[str, str]  # role -> version, recorded with every punch and shown on the health page
-    template_model: str  # the embedder version templates are stored under
-    same_person_threshold: float  # cosine above which two faces are one person (the match threshold)
 
 
 def state_paths(config: DeviceConfig) -> tuple[Path, Path]:
@@ -135,7 +117,33 @@ class Terminal:
             self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
                                     monotonic_ns=clock.monotonic_ns)
         self.badge = badge
-        self.kiosk = Kiosk(
+        self.kiosk = self._kiosk(challenge, zone)
+        self.enroller = Enroller(
+            store=store,
+            key=key,
+            embedder=vision.pipeline,
+            model=vision.template_model,
+            clock=clock,
+            settings=config.enrolment,
+            gallery=vision.gallery,
+            same_person_threshold=vision.same_person_threshold,
+        )
+        # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
+        self.stop_event = courier.stop if courier is not None else threading.Event()
+        self.courier = courier
+        self._courier_thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._marker = _templates_marker(store)
+        self.people = load_gallery(store, key, vision.gallery, vision.template_model)
+        self.failure: BaseException | None = None
+        self._closed = False
+
+    def _kiosk(self, challenge: TurnRule | None, zone: ZoneInfo) -> Kiosk:
+        """The kiosk loop wired to this terminal's camera, vision, store, GPIO, screen and claims."""
+        config, rec, vision, gpio = self.config, self.config.recognition, self.vision, self.gpio
+        camera, store, clock, badge = self.camera, self.store, self.clock, self.badge
+        return Kiosk(
             device_id=config.device.id,
             camera=camera,
             pipeline=vision.pipeline,
@@ -158,26 +166,6 @@ class Terminal:
             claims=self.claims,
             badge=badge,
         )
-        self.enroller = Enroller(
-            store=store,
-            key=key,
-            embedder=vision.pipeline,
-            model=vision.template_model,
-            clock=clock,
-            settings=config.enrolment,
-            gallery=vision.gallery,
-            same_person_threshold=vision.same_person_threshold,
-        )
-        # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
-        self.stop_event = courier.stop if courier is not None else threading.Event()
-        self.courier = courier
-        self._courier_thread: threading.Thread | None = None
-        self._thread: threading.Thread | None = None
-        self._server: Any = None
-        self._marker = _templates_marker(store)
-        self.people = load_gallery(store, key, vision.gallery, vision.template_model)
-        self.failure: BaseException | None = None
-        self._closed = False
 
     # -- health and panel ------------------------------------------------------------------------------
     def health(self) -> Health:
@@ -334,7 +322,6 @@ def open_terminal(
     With ``sync.enabled`` the terminal also runs the sync courier, on its own database connection so
     that sending never waits on the kiosk's writes (WAL lets one writer and readers work side by side).
     """
-    from device.attendance.vision_parts import open_vision
     from device.hardware.badge import open_badge_reader
     from device.hardware.camera import open_camera
     from device.hardware.gpio import open_gpio

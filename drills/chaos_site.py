@@ -24,7 +24,7 @@ from core.supervisor import Supervisor
 from device.config.device import DeviceConfig
 from device.config.loader import load_device_config
 from device.courier.courier import Courier, CourierOptions, build
-from device.courier.downlink import render_toml
+from device.courier.settings_file import render_toml
 from device.store import open_store
 from fleet.broker import BrokerTls, Mosquitto, free_port
 from fleet.pki import (

@@ -29,13 +29,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from core.errors import EdgehrError
+
+# Named here too: callers know the CA, its files and the issuing as one module.
+from fleet.authority import CA_CERT as CA_CERT
+from fleet.authority import CA_KEY as CA_KEY
+from fleet.authority import CertificateAuthority as CertificateAuthority
 from fleet.revocation import record_issued, write_crl
 
 #: Certificate CN (and so broker user name) shared by the server's ingest workers.
 INGEST_IDENTITY = "edgehr-ingest"
-
-CA_KEY = "ca.key"
-CA_CERT = "ca.crt"
 
 #: A client CN is a device id (``[a-z0-9-]``, as in the device config) or the ingest identity. No MQTT
 #: wildcard, "/" or "%" can reach the ACL patterns that substitute it.
@@ -56,19 +58,6 @@ class CertFiles:
 
     cert: Path
     key: Path
-
-
-@dataclass(frozen=True)
-class CertificateAuthority:
-    """A CA loaded from its folder; ``issue_*`` and ``sign_csr`` use it."""
-
-    folder: Path
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-    @property
-    def cert_path(self) -> Path:
-        return self.folder / CA_CERT
 
 
 def new_private_key() -> ec.EllipticCurvePrivateKey:

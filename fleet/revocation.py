@@ -20,16 +20,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from core.errors import EdgehrError
-
-if TYPE_CHECKING:
-    from fleet.pki import CertificateAuthority
+from fleet.authority import CertificateAuthority
 
 INDEX_FILE = "index.json"
 #: Held (flock) around every read-modify-write of the index: two edgehr-ca commands, or the HR server

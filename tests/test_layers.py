@@ -26,9 +26,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 #: The one declared exception: the HR server's photo enrolment runs the terminal's face pipeline
-#: (the same detector, quality gate and embedder, so a template made from an HR upload matches at the kiosk).
+#: (the same detector, quality gate, embedder and check for another person's face among the photos, so a
+#: template made from an HR upload matches at the kiosk).
 EXCEPTIONS: dict[str, tuple[str, ...]] = {
-    "sync.server.enrolment": ("device.vision.pipeline", "device.vision.thresholds", "device.config.device"),
+    "sync.server.enrolment": (
+        "device.vision.pipeline",
+        "device.vision.thresholds",
+        "device.vision.enrolment_checks",
+        "device.config.device",
+    ),
 }
 
 

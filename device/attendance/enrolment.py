@@ -30,6 +30,7 @@ from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
 from device.config.device import EnrolmentSection
 from device.store import Store
 from device.store import employees as employees_repo
+from device.vision.enrolment_checks import outliers, unusable_photo_reason
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,6 @@ def _default_decoder(data: bytes, name: str) -> Image:
     from core.images import decode_image
 
     return decode_image(data, name)
-
-
-def _reason_of(error: InputError) -> str:
-    """Decoders name their problems with their own codes; enrolment reports one of two."""
-    return "too-large" if "too-large" in error.code else "unreadable"
 
 
 @dataclass(frozen=True)
@@ -155,7 +151,7 @@ class Enroller:
             try:
                 image = self.decode(data, name)
             except InputError as exc:
-                results.append(ImageResult(name, False, _reason_of(exc)))
+                results.append(ImageResult(name, False, unusable_photo_reason(exc)))
                 continue
             vector, reason = self.embedder.embed_image(image)
             del image  # the photo is not kept, not even in memory longer than needed
@@ -165,7 +161,7 @@ class Enroller:
             owners.append(len(results))
             vectors.append(vector)
             results.append(ImageResult(name, True))
-        for outlier in self._outliers(vectors):
+        for outlier in outliers(vectors, self.same_person_threshold):
             results[owners[outlier]] = ImageResult(results[owners[outlier]].name, False, "other-person")
         kept = [v for i, v in enumerate(vectors) if results[owners[i]].accepted]
         return self._store(employee_no, results, kept, source="photos", actor=actor)
@@ -231,7 +227,7 @@ class Enroller:
         candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
         best = [c[2] for c in candidates[: self.settings.max_templates]]
         results = [ImageResult(f"frame-{i + 1}", True) for i in range(len(best))]
-        for outlier in self._outliers(best):
+        for outlier in outliers(best, self.same_person_threshold):
             results[outlier] = ImageResult(results[outlier].name, False, "other-person")
         kept = [v for i, v in enumerate(best) if results[i].accepted]
         report = self._store(employee_no, results, kept, source="camera", actor=actor)
@@ -256,20 +252,6 @@ class Enroller:
         return withdraw_consent(self.store, employee_no, actor=actor, clock=self.clock, gallery=self.gallery)
 
     # -- shared ---------------------------------------------------------------------------------------
-    def _outliers(self, vectors: list[Vector]) -> list[int]:
-        """Indexes of vectors unlike the others (leave-one-out mean), when a threshold is set."""
-        if self.same_person_threshold is None or len(vectors) < 3:
-            return []
-        matrix = np.stack([np.asarray(v, dtype=np.float32) for v in vectors])
-        total = matrix.sum(axis=0)
-        out = []
-        for i, vector in enumerate(matrix):
-            others = total - vector
-            norm = float(np.linalg.norm(others))
-            if norm > 0 and float(vector @ others) / norm < self.same_person_threshold:
-                out.append(i)
-        return out
-
     def _store(
         self, employee_no: str, results: list[ImageResult], vectors: list[Vector], *, source: str, actor: str
     ) -> EnrolmentReport:

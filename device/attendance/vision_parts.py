@@ -7,16 +7,36 @@ file in models/calibration.toml; a missing calibration is an error, never a gues
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from device.attendance.ports import Analyser, GalleryView, ImageEmbedder
 
 if TYPE_CHECKING:
     from device.config.device import DeviceConfig
-    from device.runner import VisionParts
+
+
+class FacePipelineView(Analyser, ImageEmbedder, Protocol):
+    """The vision pipeline does both: per-frame analysis for the kiosk, per-photo embedding for enrolment."""
+
+
+class RebuildableGallery(GalleryView, Protocol):
+    def __len__(self) -> int: ...
+
+    def __contains__(self, employee_no: object) -> bool: ...
+
+
+@dataclass
+class VisionParts:
+    pipeline: FacePipelineView
+    gallery: RebuildableGallery
+    models: dict[str, str]  # role -> version, recorded with every punch and shown on the health page
+    template_model: str  # the embedder version templates are stored under
+    same_person_threshold: float  # cosine above which two faces are one person (the match threshold)
 
 
 def open_vision(config: DeviceConfig) -> VisionParts:
     """The face pipeline (detector, quality gate, liveness, embedder) and the 1:N gallery."""
-    from device.runner import VisionParts
     from device.vision.gallery import Gallery
     from device.vision.pipeline import real_pipeline
     from device.vision.thresholds import operating_threshold

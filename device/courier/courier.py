@@ -10,6 +10,9 @@ The courier never holds the store's write lock for long (one short transaction p
 keep being written while it works or while the server is away. It runs as a thread inside
 ``edgehr device run`` (``Courier.run`` until the stop event is set) or as its own process
 (``python -m device.courier.courier --config FILE``).
+
+Here: the loop, the hello and key rotation, and taking in what the server sends. The uplink (publishing,
+what is in flight, acks) is ``device.courier.publisher``; commands are ``device.courier.downlink``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,7 @@ import shutil
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.clock import Clock, SystemClock, to_ms
@@ -32,8 +33,9 @@ from core.errors import EdgehrError
 from core.signals import stop_on_signals
 from device.config.device import DeviceConfig
 from device.courier import downlink
-from device.courier.records import UnsendableRecord, to_record
-from device.store import Store, outbox
+from device.courier.commands import DownlinkContext
+from device.courier.publisher import CourierOptions, CourierStats, Flight, Publisher
+from device.store import Store, downlinks, outbox
 from sync.backoff import Backoff
 from sync.keyfiles import (
     DeviceKeyState,
@@ -46,7 +48,6 @@ from sync.keyfiles import (
 from sync.mqtt import Endpoint, MqttLink, Received, Will
 from sync.protocol import (
     AckBody,
-    AckDownlinkBody,
     Command,
     DeviceChannel,
     DeviceStatus,
@@ -55,92 +56,21 @@ from sync.protocol import (
     ProtocolError,
     PublicIdentity,
     PublicKeys,
-    RecordsBody,
-    Stamp,
     device_subscription,
     encode_status,
-    iter_seqs,
     status_topic,
-    to_ranges,
 )
+
+__all__ = ["Courier", "CourierOptions", "CourierStats", "build", "data_key_path", "main"]
 
 log = logging.getLogger(__name__)
 
 SOFTWARE_VERSION = "0.1.0"
 PROTOCOL_VERSION = 1
-#: Envelope sequences are reserved on disk in blocks: one write per block, never a number reused
-#: after a crash (the next start skips to the next block).
-_SEQ_KEY = "sync.envelope_seq_reserved"
-_SEQ_BLOCK = 1000
 
 
 def data_key_path(state_dir: Path) -> Path:
     return state_dir / "keys" / "data.key"
-
-
-@dataclass(frozen=True)
-class CourierOptions:
-    batch_size: int = 50
-    max_inflight: int = 20  # messages published and not yet acknowledged by the server
-    ack_timeout_seconds: float = 10.0
-    ack_timeout_max_seconds: float = 120.0
-    backlog_alert_fraction: float = 0.8
-    disk_check_seconds: float = 30.0
-    confirm_check_seconds: float = 0.5
-    poll_seconds: float = 0.05
-
-    @classmethod
-    def of(cls, config: DeviceConfig, **overrides: float) -> CourierOptions:
-        base = cls(batch_size=config.sync.batch_size, backlog_alert_fraction=config.sync.backlog_alert_fraction)
-        return base if not overrides else cls(**{**base.__dict__, **overrides})
-
-
-@dataclass
-class Flight:
-    """A published message the server has not answered yet."""
-
-    topic: str
-    payload: bytes
-    records: set[int]
-    commands: list[int]
-    sent_at: float
-    attempts: int = 1
-    new_keys: bytes | None = None  # a hello announcing these keys (signing key id): its ack switches
-
-
-@dataclass
-class CourierStats:
-    delivered: int = 0
-    messages_sent: int = 0
-    resends: int = 0
-    record_bytes_plain: int = 0  # JSON of the records bodies before compression and encryption
-    record_bytes_wire: int = 0  # envelope bytes of those messages (first sends only)
-    records_sent: int = 0
-    downlinks: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-
-
-class EnvelopeCounter:
-    """The device's uplink envelope sequence, persisted in the settings table in blocks."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        row = store.conn.execute("SELECT value FROM settings WHERE key = ?", (_SEQ_KEY,)).fetchone()
-        self._reserved = int(row[0]) if row else 0
-        self._next = self._reserved + 1
-
-    def next(self) -> int:
-        if self._next > self._reserved:
-            self._reserved = self._next + _SEQ_BLOCK - 1
-            with self._store.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?, ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (_SEQ_KEY, str(self._reserved)),
-                )
-        seq = self._next
-        self._next += 1
-        return seq
 
 
 class Courier:
@@ -154,7 +84,7 @@ class Courier:
         options: CourierOptions,
         clock: Clock,
         stop: threading.Event,
-        downlink_context: downlink.DownlinkContext | None = None,
+        downlink_context: DownlinkContext | None = None,
         backoff: Backoff | None = None,
         state_dir: Path | None = None,
         device_keys: DeviceKeyState | None = None,
@@ -163,21 +93,15 @@ class Courier:
         rotate them (PROTOCOL.md section 12); without them such a command is refused."""
         self.device_id = device_id
         self.store = store
-        self.channel = channel
         self.options = options
         self.clock = clock
         self.stop = stop
         self.downlink_context = downlink_context
         self.state_dir = state_dir
-        self.stats = CourierStats()
-        self.flights: dict[int, Flight] = {}
         self.problems: list[str] = []
-        self._sent_upto = 0
-        self._unsendable: set[int] = set()
         self._acked_seqs: list[int] = []  # acknowledged in this poll, marked delivered at its end
         self._next_disk_check = 0.0
         self._next_confirm_check = 0.0
-        self._counter = EnvelopeCounter(store)
         self.device_keys = device_keys
         self._hello_due = False
         if downlink_context is not None and device_keys is not None and state_dir is not None:
@@ -191,6 +115,31 @@ class Courier:
             on_connect=self._connected,
         )
         self.link.subscribe(device_subscription(device_id), qos=1)
+        self.uplink = Publisher(
+            store=store,
+            channel=channel,
+            link=self.link,
+            options=options,
+            clock=clock,
+            stats=CourierStats(),
+            report_problem=self._set_problem,
+        )
+
+    @property
+    def channel(self) -> DeviceChannel:
+        return self.uplink.channel
+
+    @channel.setter
+    def channel(self, channel: DeviceChannel) -> None:
+        self.uplink.channel = channel
+
+    @property
+    def stats(self) -> CourierStats:
+        return self.uplink.stats
+
+    @property
+    def flights(self) -> dict[int, Flight]:
+        return self.uplink.flights
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -217,11 +166,12 @@ class Courier:
         if self.link.connected:
             if self._hello_due:
                 self._send_hello()
-            self._resend_due(now)
+            self.uplink.resend_due(now)
             if now >= self._next_confirm_check:
                 self._next_confirm_check = now + self.options.confirm_check_seconds
-                self._send_confirmations()
-            self._fill()
+                if self.downlink_context is not None:
+                    self.uplink.send_confirmations()
+            self.uplink.fill()
         if now >= self._next_disk_check:
             self._next_disk_check = now + self.options.disk_check_seconds
             self._check_disk()
@@ -229,10 +179,7 @@ class Courier:
     def backlog(self) -> int:
         return outbox.backlog(self.store)
 
-    # -- uplink -----------------------------------------------------------------------------------
-
-    def _stamp(self) -> Stamp:
-        return Stamp(to_ms(self.clock.now()), self.clock.synced())
+    # -- hello and key rotation -------------------------------------------------------------------
 
     def _connected(self, session_present: bool) -> None:
         status = DeviceStatus(
@@ -244,9 +191,7 @@ class Courier:
         self.link.publish(status_topic(self.device_id), encode_status(status), retain=True)
         self._send_hello()
         # Give messages sent before the break a fresh wait: paho resends them within the session.
-        now = time.monotonic()
-        for flight in self.flights.values():
-            flight.sent_at = now
+        self.uplink.wait_afresh()
 
     def _send_hello(self) -> None:
         """Hello after every (re)connect; during a key rotation it announces the pending keys (signed by
@@ -258,22 +203,12 @@ class Courier:
             protocol_version=PROTOCOL_VERSION,
             software_version=SOFTWARE_VERSION,
             next_record_seq=int(row[0]) + 1,
-            command_floor=downlink.command_floor(self.store),
+            command_floor=downlinks.command_floor(self.store),
             clock_synced=self.clock.synced(),
             new_keys=None if pending is None else PublicKeys(sign=pending.public.sign_raw, box=pending.public.box_raw),
         )
-        sealed = self.channel.seal(hello, seq=self._counter.next(), stamp=self._stamp())
-        published = self.link.publish(sealed.topic, sealed.payload)
-        if pending is None:
-            return
-        for seq in [s for s, f in self.flights.items() if f.new_keys is not None]:
-            del self.flights[seq]  # an older announcement: this one replaces it
-        if not published:
-            self._hello_due = True
-            return
-        self.flights[sealed.seq] = Flight(
-            sealed.topic, sealed.payload, set(), [], time.monotonic(), new_keys=pending.public.sign_id
-        )
+        announced = self.uplink.send_hello(hello, None if pending is None else pending.public.sign_id)
+        self._hello_due = not announced
 
     def _begin_rotation(self) -> PublicIdentity:
         """A rotate-key command asked for new keys: make them pending (durably) and announce them."""
@@ -293,68 +228,11 @@ class Courier:
         state = complete_rotation(self.state_dir, sign_id)
         self.device_keys = state
         self.channel = self.channel.with_keys(keys=state.local_keys())
-        self.flights.clear()
-        self._sent_upto = 0
+        self.uplink.restart()
         # A hello signed with the new key at once: the server retires the old key when it first verifies
         # the new one, and with the backlog already acknowledged the next punch might be hours away.
         self._hello_due = True
         log.info("device keys: switched to key %s", sign_id.hex())
-
-    def _fill(self) -> None:
-        while len(self.flights) < self.options.max_inflight:
-            rows = outbox.pending(self.store, self.options.batch_size, after_seq=self._sent_upto)
-            if not rows:
-                return
-            records = []
-            for row in rows:
-                try:
-                    records.append(to_record(row))
-                except UnsendableRecord as exc:
-                    if row.seq not in self._unsendable:
-                        self._unsendable.add(row.seq)
-                        log.error("%s; the record stays in the outbox until the writer is fixed", exc)
-                        self._set_problem("sync: records the protocol cannot carry", len(self._unsendable))
-            previous = self._sent_upto
-            self._sent_upto = rows[-1].seq
-            if not records:
-                continue
-            sealed = self.channel.seal(RecordsBody(records=records), seq=self._counter.next(), stamp=self._stamp())
-            if not self.link.publish(sealed.topic, sealed.payload):
-                self._sent_upto = previous
-                return
-            self.flights[sealed.seq] = Flight(
-                sealed.topic, sealed.payload, {r.seq for r in records}, [], time.monotonic()
-            )
-            self.stats.messages_sent += 1
-            self.stats.records_sent += len(records)
-            self.stats.record_bytes_plain += sealed.plaintext_len
-            self.stats.record_bytes_wire += len(sealed.payload)
-
-    def _send_confirmations(self) -> None:
-        if self.downlink_context is None:
-            return
-        flying = {c for f in self.flights.values() for c in f.commands}
-        waiting = [c for c in downlink.unconfirmed(self.store) if c not in flying]
-        if not waiting:
-            return
-        sealed = self.channel.seal(
-            AckDownlinkBody(commands=to_ranges(waiting)), seq=self._counter.next(), stamp=self._stamp()
-        )
-        if self.link.publish(sealed.topic, sealed.payload):
-            self.flights[sealed.seq] = Flight(sealed.topic, sealed.payload, set(), waiting, time.monotonic())
-            self.stats.messages_sent += 1
-
-    def _resend_due(self, now: float) -> None:
-        for flight in self.flights.values():
-            timeout = min(
-                self.options.ack_timeout_max_seconds, self.options.ack_timeout_seconds * 2 ** (flight.attempts - 1)
-            )
-            if now - flight.sent_at >= timeout:
-                if not self.link.publish(flight.topic, flight.payload):
-                    return
-                flight.sent_at = now
-                flight.attempts += 1
-                self.stats.resends += 1
 
     # -- downlink ---------------------------------------------------------------------------------
 
@@ -367,7 +245,10 @@ class Courier:
             return
         body = opened.body
         if isinstance(body, AckBody):
-            self._acked(body, opened.seq)
+            seqs, switch_to = self.uplink.settle(body)
+            self._acked_seqs += seqs
+            if switch_to is not None:
+                self._switch_keys(switch_to)
         elif isinstance(body, Command):
             self._command(body)
 
@@ -378,36 +259,6 @@ class Courier:
         if self._acked_seqs:
             seqs, self._acked_seqs = self._acked_seqs, []
             self.stats.delivered += outbox.mark_delivered(self.store, seqs, to_ms(self.clock.now()))
-
-    def _acked(self, body: AckBody, envelope_seq: int) -> None:
-        seqs = list(iter_seqs(body.records))
-        self._acked_seqs += seqs
-        acked = set(seqs)
-        # The server answers again: messages waiting out a long timeout (it was away) go again soon.
-        for waiting in self.flights.values():
-            waiting.attempts = 1
-        switch_to: bytes | None = None
-        for seq in body.messages:
-            answered = self.flights.pop(seq, None)
-            if answered is None:
-                continue
-            if answered.new_keys is not None:
-                switch_to = answered.new_keys
-            if answered.commands:
-                downlink.mark_confirmed(self.store, answered.commands, to_ms(self.clock.now()))
-            refused = answered.records - acked
-            if refused:
-                # The server answered the message but did not store these: they stay in the outbox.
-                log.error(
-                    "server did not accept records %s; they stay in the outbox", sorted(refused)[:20],
-                    extra={"count": len(refused)},
-                )
-        for seq, flight in list(self.flights.items()):
-            flight.records -= acked
-            if not flight.records and not flight.commands and flight.new_keys is None:
-                del self.flights[seq]
-        if switch_to is not None:
-            self._switch_keys(switch_to)
 
     def _command(self, body: Command) -> None:
         context = self.downlink_context
@@ -478,7 +329,7 @@ def build(
     the_clock = clock or SystemClock()
     if data_key is None:
         data_key = load_data_key(data_key_path(state_dir), sealed_rows=store.sealed_rows)
-    context = downlink.DownlinkContext(
+    context = DownlinkContext(
         store=store,
         clock=the_clock,
         config=config,

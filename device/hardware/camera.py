@@ -8,52 +8,15 @@ go through the same interface so the kiosk loop cannot tell them from a camera: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING
 
-from core.types import Image
-from device.hardware.closing import Closing
+from device.hardware.camera_base import STATUS_NO_FRAMES, STATUS_OK, Camera, Frame
 
 if TYPE_CHECKING:
     from core.clock import Clock
     from device.config.device import CameraSection
 
-#: Status strings every camera reports; an error is "error: <what is wrong>".
-STATUS_OK = "ok"
-STATUS_NO_FRAMES = "no frames"
-
-
-@dataclass(frozen=True, eq=False)  # frames compare by identity: comparing pixel arrays with == is ambiguous
-class Frame:
-    """One frame: ``image`` is H x W x 3 uint8 BGR and owned by the frame (callers may draw on it);
-    ``monotonic_ns`` is when it was delivered; ``index`` counts frames from 0 since the camera opened."""
-
-    image: Image
-    monotonic_ns: int
-    index: int
-
-
-class Camera(Protocol):
-    def read(self) -> Frame | None:
-        """The next frame, or None when there is none now (device lost, replay ended with loop off)."""
-        ...
-
-    def status(self) -> str:
-        """"ok", "no frames" or "error: <what is wrong>"; shown on the health page."""
-        ...
-
-    def close(self) -> None: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-
-class CameraBase(Closing):
-    """Base of the camera adapters (``with`` closes the camera)."""
+__all__ = ["STATUS_NO_FRAMES", "STATUS_OK", "Camera", "Frame", "open_camera"]
 
 
 def open_camera(

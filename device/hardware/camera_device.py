@@ -9,7 +9,8 @@ import numpy as np
 
 from core.clock import Clock, SystemClock
 from core.errors import HardwareError
-from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
+from device.hardware.camera_base import STATUS_NO_FRAMES, STATUS_OK, Frame
+from device.hardware.closing import Closing
 
 if TYPE_CHECKING:
     from core.types import Image
@@ -38,7 +39,7 @@ def to_bgr(image: Any) -> Image:
     return out
 
 
-class OpenCVCamera(CameraBase):
+class OpenCVCamera(Closing):
     """A V4L2/USB camera (``device`` is an index or a path such as /dev/video0) read with cv2.VideoCapture.
 
     If the camera stops delivering (unplugged, driver reset), ``read`` returns None and the camera is
@@ -134,7 +135,7 @@ class OpenCVCamera(CameraBase):
             self._capture = None
 
 
-class PiCamera(CameraBase):
+class PiCamera(Closing):
     """The Raspberry Pi camera module through picamera2 (libcamera).
 
     picamera2 ships with Raspberry Pi OS as the apt package python3-picamera2; it is not on PyPI in a

@@ -9,11 +9,12 @@ import numpy as np
 
 from core.clock import Clock, SystemClock
 from core.types import Image
-from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
+from device.hardware.camera_base import STATUS_NO_FRAMES, STATUS_OK, Frame
+from device.hardware.closing import Closing
 from device.hardware.pacing import Pacer
 
 
-class FakeCamera(CameraBase):
+class FakeCamera(Closing):
     """A horizontal grey gradient with the frame number written on it; holds no face.
 
     ``frames`` limits how many frames it gives before ``read`` returns None (None = endless).

@@ -17,14 +17,15 @@ from core.clock import Clock, SystemClock
 from core.errors import InputError
 from core.images import MAX_PIXELS, load_image
 from core.types import Image
-from device.hardware.camera import STATUS_NO_FRAMES, STATUS_OK, CameraBase, Frame
+from device.hardware.camera_base import STATUS_NO_FRAMES, STATUS_OK, Frame
 from device.hardware.camera_device import to_bgr
+from device.hardware.closing import Closing
 from device.hardware.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
 
-class _Replay(CameraBase):
+class _Replay(Closing):
     """Frame numbering, pacing and status shared by the replay cameras."""
 
     def __init__(self, fps: float, paced: bool, clock: Clock | None, sleep: Callable[[float], None]) -> None:

@@ -12,14 +12,13 @@ import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from core.clock import Clock, SystemClock
 from core.errors import HardwareError, InputError
-from device.hardware.closing import Closing
+from device.hardware.closing import Closable, Closing
 from device.hardware.resample import resample_pcm16
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ MAX_WAV_SECONDS = 30 * 60
 _CONVERT_HINT = "Convert it with: ffmpeg -i IN -ac 1 -ar 16000 -c:a pcm_s16le OUT.wav"
 
 
-class Microphone(Protocol):
+class Microphone(Closable, Protocol):
     def read(self, frames: int) -> bytes:
         """``frames`` samples of 16 kHz mono s16le PCM (2 bytes each); fewer, or b"", when a replay ends."""
         ...
@@ -42,18 +41,6 @@ class Microphone(Protocol):
     def status(self) -> str:
         """"ok", "no audio" (replay ended) or "error: <what is wrong>"."""
         ...
-
-    def close(self) -> None: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-
-class _MicrophoneBase(Closing):
-    """Base of the microphone adapters (``with`` closes the microphone)."""
 
 
 class _AudioPacer:
@@ -86,7 +73,7 @@ def _check_frames(frames: int) -> None:
         raise ValueError(f"frames to read must be positive, got {frames}")
 
 
-class PyAudioMicrophone(_MicrophoneBase):
+class PyAudioMicrophone(Closing):
     """A sound-card input through PortAudio (PyAudio), opened at 16 kHz mono 16-bit.
 
     ``device_index`` None means the system default input. A read that fails (device unplugged) raises
@@ -234,7 +221,7 @@ def load_wav_pcm16(path: Path) -> bytes:
     return mono.astype("<i2").tobytes()
 
 
-class WavFileMicrophone(_MicrophoneBase):
+class WavFileMicrophone(Closing):
     """Replays a WAV file as if spoken into the microphone: paced to real time unless ``paced=False``."""
 
     def __init__(
@@ -278,7 +265,7 @@ class WavFileMicrophone(_MicrophoneBase):
         self._closed = True
 
 
-class FakeMicrophone(_MicrophoneBase):
+class FakeMicrophone(Closing):
     """Silence, for tests only; chosen solely by ``microphone.source = "fake"``."""
 
     def __init__(

@@ -1,6 +1,6 @@
 """A booth's candidate list: whom the server expects here, replaced whole by each "candidates" command.
 
-Written only by the courier's downlink handler (``device.courier.downlink``), inside the transaction that records
+Written only by the courier's downlink handler (``device.courier.commands``), inside the transaction that records
 the command as applied; read by the booth, which starts an interview only for a candidate on the list
 whose ``valid_until_ms`` has not passed.
 """

@@ -76,6 +76,22 @@ class Store:
         self.conn.close()
 
 
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    """Inside a transaction: undo only what the block wrote if it raises (the exception goes on), so the
+    caller can still commit what it writes after the block, e.g. the record of why it failed."""
+    if not name.isidentifier():  # a name, never text from outside: it is spliced into the statement
+        raise ValueError(f"savepoint name {name!r} is not an identifier")
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        raise
+    finally:
+        conn.execute(f"RELEASE {name}")
+
+
 def open_store(path: Path | None, *, check_same_thread: bool = True) -> Store:
     """Open (creating if needed) and migrate the device database to the current schema."""
     store = Store(path, check_same_thread=check_same_thread)

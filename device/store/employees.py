@@ -14,6 +14,7 @@ from core.datakey import DataKey
 from core.errors import InputError
 from device.store import audit, outbox
 from device.store.database import Store
+from device.store.snapshots import delete_rows_of as delete_snapshot_rows
 from sync.protocol import EnrolmentBody
 
 
@@ -314,12 +315,7 @@ def withdraw_consent(
             )
         close_consents(conn, [int(row[0]) for row in open_rows], actor=actor, at=at)
         templates = conn.execute("DELETE FROM face_templates WHERE employee_id = ?", (employee[0],)).rowcount
-        snapshots = conn.execute(
-            "SELECT s.punch_id, s.path FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"
-            " WHERE p.employee_no = ?",
-            (employee_no,),
-        ).fetchall()
-        conn.executemany("DELETE FROM punch_snapshots WHERE punch_id = ?", [(r[0],) for r in snapshots])
+        snapshots = delete_snapshot_rows(conn, employee_no)
         versions = [str(row[1]) for row in open_rows]
         audit.record(
             conn, at=at, actor=actor, action="consent.withdraw", subject=employee_no,
@@ -330,7 +326,7 @@ def withdraw_consent(
             conn, "removed", employee_no, actor=actor, at=at, clock_synced=clock_synced,
             consent_ref=versions[-1], template_count=int(templates), ref=f"consent-{open_rows[-1][0]}-withdrawn",
         )
-    return Withdrawal(employee_no, versions, int(templates), [str(r[1]) for r in snapshots], seq)
+    return Withdrawal(employee_no, versions, int(templates), snapshots, seq)
 
 
 @dataclass(frozen=True)

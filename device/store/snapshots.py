@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import tempfile
 from collections.abc import Sequence
 from contextlib import suppress
@@ -83,6 +84,18 @@ class SnapshotEntry:
 class PurgeResult:
     removed: int  # snapshots (rows and their files) past retention
     orphans: int  # files with no row, left by a crash between writing the file and its row
+
+
+def delete_rows_of(conn: sqlite3.Connection, employee_no: str) -> list[str]:
+    """Delete the snapshot rows of every punch of ``employee_no`` inside the caller's transaction; returns
+    their files, which the caller unlinks (the rows are the record; a file left behind is an orphan)."""
+    rows = conn.execute(
+        "SELECT s.punch_id, s.path FROM punch_snapshots s JOIN punches p ON p.id = s.punch_id"
+        " WHERE p.employee_no = ?",
+        (employee_no,),
+    ).fetchall()
+    conn.executemany("DELETE FROM punch_snapshots WHERE punch_id = ?", [(r[0],) for r in rows])
+    return [str(r[1]) for r in rows]
 
 
 class SnapshotStore:

@@ -46,7 +46,7 @@ class Ports:
 
 
 def _write_toml(path: Path, data: dict[str, Any]) -> None:
-    from device.courier.downlink import render_toml
+    from device.courier.settings_file import render_toml
     from sync.keyfiles import write_atomic
 
     write_atomic(path, render_toml(data).encode())

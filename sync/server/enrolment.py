@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from core.datakey import DataKey
 from core.errors import InputError
 from core.types import Image, Vector
 from device.config.device import EnrolmentSection
+from device.vision.enrolment_checks import outliers, unusable_photo_reason
 from sync.server.store import consents, downlinks, templates
 from sync.server.store.database import Tx
 from sync.server.store.employees import NotFound
@@ -90,26 +89,6 @@ def _decode(data: bytes, name: str) -> Image:
     return decode_image(data, Path(name))
 
 
-def _reason_of(error: InputError) -> str:
-    # The same mapping as device enrolment: decoders' own codes become "too-large" or "unreadable".
-    return "too-large" if "too-large" in error.code else "unreadable"
-
-
-def _outliers(vectors: list[Vector], threshold: float | None) -> list[int]:
-    """Indexes of vectors unlike the others (leave-one-out mean), as device enrolment judges them."""
-    if threshold is None or len(vectors) < 3:
-        return []
-    matrix = np.stack([np.asarray(v, dtype=np.float32) for v in vectors])
-    total = matrix.sum(axis=0)
-    out = []
-    for i, vector in enumerate(matrix):
-        others = total - vector
-        norm = float(np.linalg.norm(others))
-        if norm > 0 and float(vector @ others) / norm < threshold:
-            out.append(i)
-    return out
-
-
 class ServerEnroller:
     """Enrols employees from uploaded photos into the HR store. ``parts`` and ``key`` load lazily."""
 
@@ -148,7 +127,7 @@ class ServerEnroller:
             try:
                 image = _decode(data, name or "photo")
             except InputError as exc:
-                results.append({"name": name, "accepted": False, "reason": _reason_of(exc)})
+                results.append({"name": name, "accepted": False, "reason": unusable_photo_reason(exc)})
                 continue
             vector, reason = parts.pipeline.embed_image(image)
             del image  # the photo is not kept, not even in memory longer than needed
@@ -160,7 +139,7 @@ class ServerEnroller:
             results.append({"name": name, "accepted": True, "reason": None})
         if not results:
             raise InputError("No photo was uploaded.", "Upload the photos as form files named 'photos'.")
-        for outlier in _outliers(vectors, parts.same_person_threshold):
+        for outlier in outliers(vectors, parts.same_person_threshold):
             results[owners[outlier]] |= {"accepted": False, "reason": "other-person"}
         kept = [v for i, v in enumerate(vectors) if results[owners[i]]["accepted"]]
         needed = self.settings.min_good_images

@@ -23,10 +23,11 @@ from device.attendance.kiosk import Kiosk
 from device.attendance.outcomes import Idle, PoorImage, Punched, Spoof, Waiting
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
+from device.attendance.vision_parts import VisionParts
 from device.config.device import AttendanceSection, DeviceConfig
 from device.hardware.camera_fake import FakeCamera
 from device.hardware.gpio import open_gpio
-from device.runner import Terminal, VisionParts, state_paths
+from device.runner import Terminal, state_paths
 from device.store import employees as repo
 from device.store import open_store
 from device.vision.quality import estimate_yaw

@@ -13,10 +13,11 @@ import numpy as np
 
 from core.clock import FakeClock
 from core.datakey import load_or_create
+from device.attendance.vision_parts import VisionParts
 from device.config.device import DeviceConfig
 from device.hardware.camera_fake import FakeCamera
 from device.hardware.gpio import open_gpio
-from device.runner import Terminal, VisionParts, state_paths
+from device.runner import Terminal, state_paths
 from device.store import employees as repo
 from device.store import open_store
 from tests.attendance.scripted import NOBODY, CountingGallery, ScriptedPipeline, person

@@ -13,9 +13,10 @@ import pytest
 from core.clock import FakeClock
 from core.datakey import load_or_create
 from device.config.device import DeviceConfig
-from device.courier import downlink
+from device.courier import commands, downlink
 from device.courier.courier import data_key_path
 from device.store import Store, open_store
+from device.store import downlinks as device_downlinks
 from device.store import employees as device_employees
 from drills.chaos_site import Site, running_courier, running_worker, wait_for
 from fleet.broker import Mosquitto
@@ -43,12 +44,12 @@ def state(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
-def context(state: Path, store: Store) -> downlink.DownlinkContext:
+def context(state: Path, store: Store) -> commands.DownlinkContext:
     config = DeviceConfig.model_validate(
         {"device": {"id": "gate-1", "state_dir": str(state)}, "camera": {"source": "fake"}}
     )
     server = PeerKeys("server", Identity.generate().public)
-    return downlink.DownlinkContext(
+    return commands.DownlinkContext(
         store=store,
         clock=FakeClock(NOW),
         config=config,
@@ -85,7 +86,7 @@ def test_commands_delivered_3_1_2_apply_1_2_3_and_an_early_erase_is_not_undone(s
 
     assert [(o.command_seq, o.outcome) for o in downlink.receive(ctx, third)] == [(3, "held")]
     assert [(o.command_seq, o.outcome) for o in downlink.receive(ctx, second)] == [(2, "held")]
-    assert applied(store) == [] and downlink.command_floor(store) == 0
+    assert applied(store) == [] and device_downlinks.command_floor(store) == 0
     # Held bodies are sealed with the data key, never kept in clear.
     held = store.conn.execute("SELECT nonce, body FROM downlink_held").fetchall()
     assert len(held) == 2 and all(r[0] is not None and b"left the company" not in bytes(r[1]) for r in held)
@@ -95,15 +96,15 @@ def test_commands_delivered_3_1_2_apply_1_2_3_and_an_early_erase_is_not_undone(s
     ctx = context(state, store)
     outcomes = downlink.receive(ctx, first)
     assert [(o.command_seq, o.outcome) for o in outcomes] == [(1, "applied"), (2, "applied"), (3, "applied")]
-    assert applied(store) == [1, 2, 3] and downlink.command_floor(store) == 3
+    assert applied(store) == [1, 2, 3] and device_downlinks.command_floor(store) == 3
     assert template_owners(store, state) == ["E2"]  # the erase (2) came after the gallery (1)
     assert store.conn.execute("SELECT count(*) FROM downlink_held").fetchone()[0] == 0
 
     # A duplicate is confirmed again, never applied again: E1 stays erased.
-    downlink.mark_confirmed(store, [1, 2, 3], 1)
+    device_downlinks.mark_confirmed(store, [1, 2, 3], 1)
     again = downlink.receive(ctx, first)
     assert [(o.command_seq, o.repeated) for o in again] == [(1, True)]
-    assert downlink.unconfirmed(store) == [1] and template_owners(store, state) == ["E2"]
+    assert device_downlinks.unconfirmed(store) == [1] and template_owners(store, state) == ["E2"]
     store.close()
 
 

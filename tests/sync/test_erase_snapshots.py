@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from core.clock import FakeClock
-from device.courier import downlink
+from device.courier import commands, downlink
 from device.store import employees as device_employees
 from device.store import open_store
 from device.store.punches import record_punch
@@ -84,7 +84,7 @@ def test_an_erase_for_a_withdrawal_closes_the_consent_here_and_an_ordinary_one_d
         assert not device_employees.has_consent(store, "E1", device_employees.FACE_PURPOSE)
         withdrawn = store.conn.execute(
             "SELECT withdrawn_by FROM consents WHERE subject_ref = 'E1'").fetchone()[0]
-        assert withdrawn == downlink.ACTOR
+        assert withdrawn == commands.ACTOR
         # An ordinary erasure deletes face data only: the signed consent stands.
         assert device_employees.has_consent(store, "E2", device_employees.FACE_PURPOSE)
     finally:

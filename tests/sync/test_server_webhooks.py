@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from device.courier.downlink import render_toml
+from device.courier.settings_file import render_toml
 from drills.chaos_site import Site, wait_for
 from fleet.broker import Mosquitto
 from sync.keyfiles import write_atomic
