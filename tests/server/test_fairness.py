@@ -9,7 +9,9 @@ from sync.server.fairness import AuditResult, GroupRow, Subject, audit, median_s
 SEX = {"sex": ("female", "male", "other")}
 
 
-def people(n: int, prefix: str, selected: int, *, score: float | None = None, **categories: str | None) -> list[Subject]:
+def people(
+    n: int, prefix: str, selected: int, *, score: float | None = None, **categories: str | None
+) -> list[Subject]:
     return [Subject(f"{prefix}{i}", categories, i < selected, score) for i in range(n)]
 
 
