@@ -68,3 +68,20 @@ CREATE TABLE candidate_erasure_commands (
     PRIMARY KEY (erasure_id, device_id)
 );
 """
+
+_ROLES = "'admin', 'hr', 'it', 'readonly', 'reviewer', 'auditor'"
+_COPIED = "id, token_hash, role, label, created_at, revoked_at"
+# Two roles more for API tokens (reviewer, auditor): SQLite cannot change a CHECK constraint, so it rebuilds
+# the table (ids kept, nothing references it); PostgreSQL replaces the constraint. One line per statement.
+SCHEMA_V6_TOKEN_ROLES = "\n".join(
+    [
+        "{postgresql}ALTER TABLE api_tokens DROP CONSTRAINT IF EXISTS api_tokens_role_check;",
+        f"{{postgresql}}ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ({_ROLES}));",
+        "{sqlite}CREATE TABLE api_tokens_v6 (id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+        f" role TEXT NOT NULL CHECK (role IN ({_ROLES})), label TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,"
+        " revoked_at TEXT);",
+        f"{{sqlite}}INSERT INTO api_tokens_v6 ({_COPIED}) SELECT {_COPIED} FROM api_tokens;",  # noqa: S608
+        "{sqlite}DROP TABLE api_tokens;",
+        "{sqlite}ALTER TABLE api_tokens_v6 RENAME TO api_tokens;",
+    ]
+)
