@@ -150,13 +150,45 @@ class Answer(WireModel):
     typed: bool = False
 
 
+EvidenceText = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class EvidenceMatch(WireModel):
+    """One answer sentence and the rubric text it matched best (an anchor of a level, a key point, or the
+    reference answer), with the similarity the booth's scorer measured."""
+
+    sentence: EvidenceText
+    question_id: Ident | None = None
+    kind: Literal["anchor", "key-point", "reference"]
+    matched: EvidenceText
+    level: Annotated[int, Field(ge=0, le=100)] | None = None
+    similarity: Annotated[float, Field(ge=-1.0, le=1.0)]
+
+
+class KeyPointCover(WireModel):
+    """A rubric key point, whether the answers covered it, and by which sentence."""
+
+    key_point: EvidenceText
+    covered: bool
+    sentence: EvidenceText | None = None
+    similarity: Annotated[float, Field(ge=-1.0, le=1.0)] | None = None
+
+
 class CompetencyScore(WireModel):
-    """A rubric score with the answer sentences behind it (advice, not a decision)."""
+    """A rubric score with the answer sentences behind it (advice, not a decision).
+
+    Optional since v1.1 (additive, PROTOCOL.md section 13): the competency's ``weight`` in the role's
+    overall score, the scorer's ``subscores`` (key points, anchors, structure, specificity... each 0..1 or on
+    the score's scale as the booth says), the sentence ``matches`` and the ``key_points`` covered."""
 
     competency: Ident
     score: Annotated[float, Field(ge=0.0)]
     scale_max: Annotated[int, Field(ge=1, le=100)]
-    evidence: Annotated[list[Annotated[str, StringConstraints(max_length=2000)]], Field(max_length=20)]
+    evidence: Annotated[list[EvidenceText], Field(max_length=20)]
+    weight: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
+    subscores: Annotated[dict[Ident, Annotated[float, Field(ge=-100.0, le=100.0)]], Field(max_length=20)] | None = None
+    matches: Annotated[list[EvidenceMatch], Field(max_length=40)] | None = None
+    key_points: Annotated[list[KeyPointCover], Field(max_length=20)] | None = None
 
     @model_validator(mode="after")
     def _score_on_scale(self) -> CompetencyScore:

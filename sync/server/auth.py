@@ -17,8 +17,8 @@ from typing import Any, Literal
 from core.errors import EdgehrError, InputError
 from sync.server.store import HRStore, audit
 
-Role = Literal["admin", "hr", "it", "readonly"]
-ROLES: tuple[Role, ...] = ("admin", "hr", "it", "readonly")
+Role = Literal["admin", "hr", "it", "readonly", "reviewer", "auditor"]
+ROLES: tuple[Role, ...] = ("admin", "hr", "it", "readonly", "reviewer", "auditor")
 PREFIX = "ehr_"
 
 # Who may do what. Personal data (punches, timesheets, employees) is for admin, hr and readonly;
@@ -30,6 +30,16 @@ WRITE_DEVICES: frozenset[Role] = frozenset({"admin", "it"})
 ASSIGN_DEVICES: frozenset[Role] = frozenset({"admin", "hr"})
 ADMIN: frozenset[Role] = frozenset({"admin"})
 OPERATIONS: frozenset[Role] = frozenset({"admin", "it"})
+# Interviews (issue 17): reviewers review, override and shortlist (HR and admins may too); auditors run the
+# bias audit and alone read candidates' self-reported demographics (HR may record a candidate's form
+# without reading it back); candidates' rights (export, erasure) are HR's and admins'; retention is admins'.
+REVIEW: frozenset[Role] = frozenset({"admin", "hr", "reviewer"})
+AUDIT: frozenset[Role] = frozenset({"admin", "auditor"})
+READ_DEMOGRAPHICS: frozenset[Role] = frozenset({"auditor"})
+RECORD_DEMOGRAPHICS: frozenset[Role] = frozenset({"admin", "hr", "auditor"})
+CANDIDATE_RIGHTS: frozenset[Role] = frozenset({"admin", "hr"})
+#: Who may sign in to the HR pages (each page then checks its own roles).
+PAGES: frozenset[Role] = frozenset(ROLES)
 
 
 class AuthError(EdgehrError):

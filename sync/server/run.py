@@ -2,7 +2,8 @@
 
 The workers are child processes under a Supervisor (own process groups, dying with this process),
 restarted if one exits; the HR API runs on uvicorn in this process, and so does the webhook delivery
-loop (a thread with its own store connection, see ``sync.server.webhook_loop``). SIGINT or SIGTERM stops
+loop (a thread with its own store connection, see ``sync.server.webhook_loop``) and the hourly retention job
+(``sync.server.retention_loop``). SIGINT or SIGTERM stops
 the API, the webhook loop (after its current round), then the workers (SIGTERM, a grace period,
 SIGKILL), and returns.
 """
@@ -22,6 +23,7 @@ from core.signals import stop_on_signals
 from core.supervisor import Supervisor
 from sync.server.config import ServerConfig
 from sync.server.ingest_keys import load_server_identity, server_keys_path
+from sync.server.retention_loop import RetentionLoop
 from sync.server.store.hr_store import database_url, open_hr_store
 from sync.server.webhook_loop import WebhookLoop
 from sync.server.webhooks import HttpPost, httpx_post
@@ -61,12 +63,15 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
     names = worker_names(config)
     webhooks_stop = threading.Event()
     webhooks_thread: threading.Thread | None = None
+    retention_thread: threading.Thread | None = None
     try:
         if config.webhooks.enabled:
             loop = WebhookLoop(
                 lambda: open_hr_store(url, config.server.timezone), config.webhooks, webhooks_stop, http_post
             )
             webhooks_thread = loop.start_thread()
+        retention = RetentionLoop(lambda: open_hr_store(url, config.server.timezone), webhooks_stop)
+        retention_thread = retention.start_thread()
         for name in names:
             supervisor.start(
                 name,
@@ -95,6 +100,8 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
         if webhooks_thread is not None:
             # A round ends within batch x timeout; the thread is not a daemon, so this join is the bound.
             webhooks_thread.join(config.webhooks.batch * config.webhooks.timeout_seconds + 5)
+        if retention_thread is not None:
+            retention_thread.join(30)
         supervisor.stop_all(grace=10.0)
         store.close()
     return 0

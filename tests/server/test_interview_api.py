@@ -146,7 +146,11 @@ def test_every_interview_route_is_described_in_openapi(client: TestClient) -> No
     paths = client.get("/openapi.json").json()["paths"]
     routes = {path: ops for path, ops in paths.items() if path.startswith(("/api/interviews", "/api/candidates"))}
     assert set(routes) == {"/api/interviews", "/api/interviews.csv", "/api/interviews/{session_id}",
-                           "/api/candidates", "/api/candidates/{candidate_id}"}  # fmt: skip
+                           "/api/candidates", "/api/candidates/{candidate_id}",
+                           # HR's review side (issue 17): demographics, export, erasure
+                           "/api/candidates/{candidate_id}/demographics", "/api/candidates/{candidate_id}/export",
+                           "/api/candidates/{candidate_id}/export.html",
+                           "/api/candidates/{candidate_id}/erasure"}  # fmt: skip
     for path, ops in routes.items():
         for method, op in ops.items():
             assert op.get("description"), (method, path)

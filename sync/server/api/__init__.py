@@ -11,6 +11,8 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from sync.server.api import (
+    bias_audit,
+    candidate_rights,
     candidates,
     corrections,
     devices,
@@ -19,6 +21,8 @@ from sync.server.api import (
     health,
     interviews,
     punches,
+    retention,
+    review,
     shifts,
     timesheets,
     tokens,
@@ -34,7 +38,7 @@ __all__ = ["create_app", "error_response"]
 
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, webhooks, tokens, candidates,
-            interviews)
+            interviews, review, bias_audit, candidate_rights, retention)
 
 
 def create_app(

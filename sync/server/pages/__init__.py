@@ -1,20 +1,22 @@
-"""The HR web pages (server-rendered Jinja2, zh-CN and en): today, timesheets, devices, employees.
+"""The HR web pages (server-rendered Jinja2, zh-CN and en): today, timesheets, devices, employees, interview
+review, bias audit, candidates' export and erasure.
 
 One module per resource holds a module-level router; ``common`` holds the language choice, the signed-in
-viewer and rendering. Pages only read; changes go through the API. None of them is in /openapi.json.
+viewer and rendering. Pages mostly read; the review's overrides and decisions and a candidate's erasure are
+forms posting to their page (SameSite=Strict cookie), the same store calls as the API. None of them is in /openapi.json.
 """
 
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from sync.server.pages import attendance, devices, employees, login
+from sync.server.pages import attendance, bias_audit, candidate_rights, devices, employees, interviews, login
 from sync.server.pages.common import SERVER_DIR
 
 
 def pages_router() -> APIRouter:
     """Every page route, in one router for ``create_app`` to include."""
     router = APIRouter(include_in_schema=False)
-    for module in (login, attendance, devices, employees):
+    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights):
         router.include_router(module.router)
     return router
 

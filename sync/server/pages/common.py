@@ -74,7 +74,7 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
 def signed_in(request: Request, store: Store) -> auth.Principal | None:
     """The viewer, from the token cookie; None without one (or with a token no page may use)."""
     try:
-        return auth.require(auth.authenticate(store, request.cookies.get(TOKEN_COOKIE)), auth.READ_DEVICES)
+        return auth.require(auth.authenticate(store, request.cookies.get(TOKEN_COOKIE)), auth.PAGES)
     except auth.AuthError:
         return None
 

@@ -5,6 +5,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from sync.server import auth
 from sync.server.app_state import Store
 from sync.server.pages.common import Viewer, render, to_login
 from sync.server.store import devices
@@ -16,4 +17,6 @@ router = APIRouter(include_in_schema=False)
 def devices_page(request: Request, who: Viewer, store: Store) -> Response:
     if who is None:
         return to_login()
-    return render(request, "devices.html", {"who": who, "devices": devices.list_all(store)})
+    allowed = who.role in auth.READ_DEVICES
+    shown = devices.list_all(store) if allowed else []
+    return render(request, "devices.html", {"who": who, "devices": shown, "forbidden": not allowed})

@@ -20,7 +20,7 @@ def login_form(request: Request) -> Response:
 @router.post("/login")
 def login(request: Request, store: Store, token: str = Form(max_length=200)) -> Response:
     try:
-        auth.require(auth.authenticate(store, token.strip()), auth.READ_DEVICES)
+        auth.require(auth.authenticate(store, token.strip()), auth.PAGES)
     except auth.AuthError:
         return render(request, "login.html", {"bad": True}, status=401)
     response = RedirectResponse("/", status_code=303)

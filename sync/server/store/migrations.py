@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.migrations import Migration
 from core.migrations import migrate as run_migrations
+from sync.server.store.schema_review import SCHEMA_V6_INTERVIEW_REVIEW, SCHEMA_V6_TOKEN_ROLES
 
 if TYPE_CHECKING:
     from sync.server.store.database import Database, Tx
@@ -315,6 +316,8 @@ MIGRATIONS: list[Migration] = [
     (3, "HR store: device keys kept across a rotation until the new ones are in use", SCHEMA_V3_DEVICE_KEY_ROTATION),
     (4, "HR store: devices' enrolment events and state, employees' consent", SCHEMA_V4_ENROLMENT_CONSENT),
     (5, "HR store: interview sessions, answers, scores and conflicts from booths; candidates", SCHEMA_V5_INTERVIEWS),
+    (6, "HR store: score overrides, shortlist decisions, demographics, retention, candidate erasures",
+     SCHEMA_V6_INTERVIEW_REVIEW + SCHEMA_V6_TOKEN_ROLES),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration
