@@ -2,8 +2,8 @@
 
 A path, query or body parameter typed with one of these is checked by FastAPI before the route runs, so
 bad input is a 422 that says what is wrong, never a 500 from the database (an id beyond 64 bits) or from
-date arithmetic (year 1 minus two days). Integers fit the store's columns (SQLite INTEGER, PostgreSQL
-BIGINT: signed 64 bits); days and moments lie in ``EARLIEST``..``LATEST``.
+date arithmetic (year 1 minus two days). Ids are ``core.bounds.RowId`` (the terminal panel uses it too);
+days and moments lie in ``EARLIEST``..``LATEST``.
 """
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
@@ -11,19 +11,17 @@ BIGINT: signed 64 bits); days and moments lie in ``EARLIEST``..``LATEST``.
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from annotated_types import Ge, Le
 from pydantic import AfterValidator
 
-#: The largest integer the store keeps (signed 64 bits, both databases).
-STORE_INT_MAX = 2**63 - 1
+from core.bounds import STORE_INT_MAX as STORE_INT_MAX  # re-exported: the API's one place for its bounds
+from core.bounds import RowId as RowId
+
 #: Days and moments outside [EARLIEST, LATEST) are typing slips, not attendance.
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 1, 1)
 _EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)
 
-#: A row id (tokens, webhooks, deliveries, shifts): positive and within the store's range.
-RowId = Annotated[int, Ge(1), Le(STORE_INT_MAX)]
 
 
 def _sane_day(value: date) -> date:

@@ -9,20 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, Phase, given, settings
 
-from core.serve import BackgroundServer
 from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.config import ServerConfig
 from sync.server.enrolment import EmbedderParts
 from sync.server.store import HRStore, attendance, employees, open_hr_store, webhook_rows
+from tests.fuzzing import never_5xx
 from tests.server.builders import punch_record, register
-from tests.server.conftest import NOW, free_port
-
-EXAMPLES = 20
+from tests.server.conftest import NOW
 
 
 @pytest.fixture(scope="module")
@@ -60,39 +56,6 @@ def hr_app(seeded_store: HRStore, fuzz_dir: Path) -> FastAPI:
     config = ServerConfig.model_validate({"server": {"state_dir": str(fuzz_dir / "state")},
                                          "broker": {"tls": False}})
     return create_app(config, seeded_store, embedder_parts=lambda: EmbedderParts(NoFace(), "fuzz", None))
-
-
-def never_5xx(app: FastAPI, headers: dict[str, str], *, examples: int = EXAMPLES) -> list[str]:
-    """Serve ``app`` on uvicorn and send it ``examples`` generated requests per operation of its OpenAPI
-    schema; the 5xx answers, described with a curl command that repeats them."""
-    port = free_port()
-    server = BackgroundServer(app, "127.0.0.1", port)
-    server.start()
-    try:
-        return _each_operation(schemathesis.openapi.from_url(f"http://127.0.0.1:{port}/openapi.json"), headers,
-                               examples)
-    finally:
-        server.stop()
-
-
-def _each_operation(schema: Any, headers: dict[str, str], examples: int) -> list[str]:
-    failures: list[str] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-
-        @settings(max_examples=examples, deadline=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck), database=None)
-        @given(case=operation.as_strategy())
-        def check(case: Any) -> None:
-            response = case.call(headers=headers)
-            assert response.status_code < 500, (f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                                                f"{response.text[:300]}\n{case.as_curl_command()}")
-
-        try:
-            check()
-        except AssertionError as exc:
-            failures.append(str(exc))
-    return failures
 
 
 @pytest.mark.slow
