@@ -42,7 +42,7 @@ class RouteLimit:
         return method == self.method and re.fullmatch(self.path, path) is not None
 
 
-#: (limit in bytes) -> (status, content type, body) of the 413 answer.
+#: (limit in bytes) -> (content type, body) of the 413 answer.
 Refusal = Callable[[int], tuple[str, bytes]]
 
 
