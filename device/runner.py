@@ -194,7 +194,8 @@ class Terminal:
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
                               metrics=lambda: self.kiosk.counters().as_dict(),
-                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None)
+                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None,
+                              access_token=self.config.kiosk.access_token)
         enrol = enrolment_router(
             self.enroller,
             AdminAuth(password_path(self.config.device.state_dir)),
@@ -220,7 +221,9 @@ class Terminal:
         if panel:
             from core.serve import BackgroundServer
 
-            self._server = BackgroundServer(self.app(), self.config.panel.host, self.config.panel.port)
+            panel_cfg = self.config.panel
+            self._server = BackgroundServer(self.app(), panel_cfg.host, panel_cfg.port,
+                                            ssl_certfile=panel_cfg.tls_cert_file, ssl_keyfile=panel_cfg.tls_key_file)
             self._server.start()
         self._thread = threading.Thread(target=self._loop, name="kiosk", daemon=True)
         self._thread.start()

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from core.config.base import LoggingSection, Section, field
+from device.config.screens import KioskSection, PanelSection
 
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
@@ -318,17 +319,6 @@ class EnrolmentSection(Section):
         return self
 
 
-class KioskSection(Section):
-    preview: bool = field(
-        False,
-        "Camera preview",
-        "Show a small live camera picture on the kiosk screen (kept in memory only, never stored).",
-    )
-    banner_seconds: float = field(
-        4.0, "Result display time", "Seconds a punch result stays on the kiosk screen.", ge=1, le=30
-    )
-
-
 class SyncSection(Section):
     enabled: bool = field(
         False, "Sync enabled", "Send records to the central server (needs the broker, certificates and server keys)."
@@ -358,11 +348,6 @@ class SyncSection(Section):
             if missing:
                 raise ValueError("sync.tls needs " + ", ".join(f"sync.{n}" for n in missing))
         return self
-
-
-class PanelSection(Section):
-    host: str = field("127.0.0.1", "Panel address", "Address the local panel listens on (0.0.0.0 for the LAN).")
-    port: int = field(8080, "Panel port", "TCP port of the local panel and kiosk screen.", ge=1, le=65535)
 
 
 class DeviceConfig(Section):

@@ -5,8 +5,9 @@ then every admin page says how, and nobody can log in. Only an scrypt hash is st
 folder's keys (mode 0600), and read at each login, so a new password applies at once.
 
 Sessions live in memory (a restart logs admins out): a random cookie (HttpOnly, SameSite=Strict, Secure
-when the panel is served over HTTPS) and a per-session CSRF token every form sends back. Failed logins
-are throttled so the password cannot be guessed quickly over the LAN.
+when the panel is served over HTTPS) and a per-session CSRF token every form sends back. Logins are
+throttled per client address, each attempt counted before its password is checked (login_throttle.py),
+so the password cannot be guessed quickly over the LAN and a guesser does not lock the admin out.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from device.panel.login_throttle import MAX_FAILURES as MAX_FAILURES  # re-exported: the tests' and pages' limit
+from device.panel.login_throttle import LoginThrottle
 
 COOKIE = "edgehr_admin"
 MIN_PASSWORD_LENGTH = 10
@@ -36,9 +38,6 @@ _N, _R, _P = 2**14, 8, 1
 SESSION_IDLE_SECONDS = 30 * 60
 SESSION_MAX_SECONDS = 8 * 3600
 MAX_SESSIONS = 16
-#: At most this many failed logins per window; then logins are refused until the window has passed.
-MAX_FAILURES = 5
-FAILURE_WINDOW_SECONDS = 15 * 60
 
 
 def password_path(state_dir: Path) -> Path:
@@ -104,29 +103,30 @@ class AdminAuth:
         self.password_file = password_file
         self._now = monotonic
         self._sessions: dict[str, Session] = {}  # sha256(cookie) -> session
-        self._failures: deque[float] = deque()
+        self.throttle = LoginThrottle(monotonic=monotonic)
         self._lock = threading.Lock()
 
     def configured(self) -> bool:
         return self.password_file.is_file()
 
-    def throttled(self) -> bool:
-        with self._lock:
-            self._forget_old_failures()
-            return len(self._failures) >= MAX_FAILURES
+    def retry_after(self, client: str) -> float:
+        """Seconds the client address must wait before its next login attempt (0: none)."""
+        return self.throttle.retry_after(client)
 
     def login(self, password: str, client: str) -> str | None:
-        """A new session cookie value, or None (wrong password, none set, or throttled)."""
-        if self.throttled() or not self.configured():
+        """A new session cookie value, or None (wrong password or none set); LoginThrottled when the client
+        address has to wait. The attempt is counted before the (slow) check, so parallel guesses cannot
+        slip past the limit."""
+        if not self.configured():
             return None
         try:
             stored = self.password_file.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
             return None
+        self.throttle.begin(client)  # raises LoginThrottled
         if not verify_password(stored, password):
-            with self._lock:
-                self._failures.append(self._now())
             return None
+        self.throttle.succeeded(client)
         token = secrets.token_urlsafe(32)
         now = self._now()
         with self._lock:
@@ -155,11 +155,6 @@ class AdminAuth:
         if cookie:
             with self._lock:
                 self._sessions.pop(_digest(cookie), None)
-
-    def _forget_old_failures(self) -> None:
-        cutoff = self._now() - FAILURE_WINDOW_SECONDS
-        while self._failures and self._failures[0] < cutoff:
-            self._failures.popleft()
 
 
 def csrf_ok(session: Session, sent: str | None) -> bool:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from core.i18n import Language
+from core.uploads import DEFAULT_LIMITS, Limits
 from device.attendance.enrolment import Enroller
 from device.panel.admin_auth import AdminAuth
 from device.panel.routes import employee, enrolment, login, pin, removal, roster, snapshots
 from device.panel.routes.admin import AdminPanel
 from device.panel.routes.admin import CameraEnrol as CameraEnrol
 from device.panel.routes.admin import consent_version as consent_version
-from device.panel.uploads import DEFAULT_LIMITS, Limits
 from device.store.snapshots import SnapshotStore
 
 #: In this order (the order of /openapi.json and of route matching).

@@ -3,6 +3,11 @@
 The page polls /kiosk/state; everything it shows comes from the KioskScreen the kiosk loop writes.
 No external resources: the page, script and style are served from this package.
 
+The screen shows who punched last (name, number, time) and may show the camera: it is served only to the
+terminal's own browser (a loopback client), or elsewhere to a browser that presents the device's kiosk
+token (``kiosk.access_token``: ``/kiosk?token=...`` once, which leaves a cookie, or an ``X-Kiosk-Token``
+header). Anyone else on the LAN gets 403, even where the panel listens on 0.0.0.0 for the admin pages.
+
 In 1:1 mode the page shows a keypad and POSTs the typed employee number (and PIN) to /kiosk/claim,
 which hands it to the running kiosk loop. Claims are taken only from the terminal itself (the kiosk
 browser runs on the device: a loopback client) and only as JSON, which a page from another site cannot
@@ -11,11 +16,13 @@ send without a CORS pre-flight this app never grants: nobody on the LAN can gues
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -34,6 +41,9 @@ _PAGE_KEYS = ("kiosk.title", "kiosk.out-of-order", "kiosk.offline", "lang.switch
 
 #: Clients a claim is taken from: the kiosk browser on the terminal itself.
 LOOPBACK = ("127.0.0.1", "::1")
+#: The cookie a browser elsewhere keeps the kiosk token in (after opening /kiosk?token=...).
+KIOSK_COOKIE = "edgehr_kiosk"
+KIOSK_HEADER = "x-kiosk-token"
 #: Longest field accepted in a claim (an employee number or a PIN); longer is refused before any check.
 MAX_FIELD = 64
 
@@ -47,13 +57,15 @@ def kiosk_router(
     metrics: Callable[[], dict[str, object]] | None = None,
     claims: ClaimDesk | None = None,
     claim: Claim | None = None,
+    access_token: str | None = None,
 ) -> APIRouter:
     """Routes of the kiosk screen; ``metrics`` (the kiosk loop's counters) adds GET /kiosk/metrics.
 
     1:1 mode passes the kiosk's ``claims`` desk (its state is shown on the page) and ``claim`` (the running
     kiosk's ``Kiosk.claim``), which add the keypad and POST /kiosk/claim and /kiosk/claim/cancel.
+    ``access_token``: the token a browser that is not on the terminal itself must present (None: none may).
     """
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(KioskAccess(access_token))])
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
     @router.get("/kiosk", response_class=HTMLResponse)
@@ -63,7 +75,7 @@ def kiosk_router(
         wanted = request.query_params.get("lang", "")
         language: Language = "en" if wanted == "en" else "zh-CN" if wanted == "zh-CN" else default_language
         strings = {lang: {k: catalog(lang)[k] for k in _PAGE_KEYS} for lang in ("zh-CN", "en")}
-        return templates.TemplateResponse(
+        page = templates.TemplateResponse(
             request,
             "kiosk.html",
             {
@@ -76,6 +88,10 @@ def kiosk_router(
                 "pin": claims is not None and claims.settings.pin,
             },
         )
+        if access_token and (sent := request.query_params.get("token")):  # KioskAccess has checked it
+            page.set_cookie(KIOSK_COOKIE, sent, httponly=True, samesite="strict", path="/kiosk",
+                            secure=request.url.scheme == "https")
+        return page
 
     @router.get("/kiosk/state")
     def kiosk_state() -> JSONResponse:
@@ -86,27 +102,7 @@ def kiosk_router(
         return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
     if claims is not None and claim is not None:
-        desk, submit = claims, claim
-
-        @router.post("/kiosk/claim")
-        async def kiosk_claim(request: Request) -> JSONResponse:
-            body = await _claim_body(request)
-            number, pin = body.get("employee_no"), body.get("pin")
-            if not isinstance(number, str) or not isinstance(pin, str | None):
-                raise HTTPException(422, "Send {\"employee_no\": \"...\", \"pin\": \"...\" or null}.")
-            if len(number) > MAX_FIELD or len(pin or "") > MAX_FIELD:
-                raise HTTPException(422, f"employee_no and pin are at most {MAX_FIELD} characters.")
-            source: ClaimSource = "keypad"
-            # scrypt and the store's lock: run in FastAPI's worker threads, not on the event loop.
-            from starlette.concurrency import run_in_threadpool
-
-            outcome = await run_in_threadpool(lambda: submit(number, source=source, pin=pin or None))
-            return _claim_answer(outcome)
-
-        @router.post("/kiosk/claim/cancel")
-        async def kiosk_claim_cancel(request: Request) -> JSONResponse:
-            await _claim_body(request)
-            return JSONResponse({"ok": True, "cancelled": desk.cancel()}, headers={"Cache-Control": "no-store"})
+        _add_claim_routes(router, claims, claim)
 
     @router.get("/kiosk/preview.jpg")
     def kiosk_preview() -> Response:
@@ -132,6 +128,53 @@ def kiosk_router(
         return FileResponse(_HERE / "static" / name, media_type=_STATIC[name])
 
     return router
+
+
+class KioskAccess:
+    """A dependency that lets a request through from the terminal itself (loopback) or with the kiosk token."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+
+    def __call__(self, request: Request) -> None:
+        if is_loopback(request.client.host if request.client else ""):
+            return
+        sent = (request.headers.get(KIOSK_HEADER) or request.cookies.get(KIOSK_COOKIE)
+                or (request.query_params.get("token") if request.url.path == "/kiosk" else None))
+        if self.token and sent and hmac.compare_digest(sent.encode(), self.token.encode()):
+            return
+        raise HTTPException(403, "The kiosk screen is served only to the terminal's own browser. To show it "
+                                 "elsewhere, set kiosk.access_token in the device configuration and open "
+                                 "/kiosk?token=<that token> once on that screen.")
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.removeprefix("::ffff:")).is_loopback
+    except ValueError:
+        return False
+
+
+def _add_claim_routes(router: APIRouter, desk: ClaimDesk, submit: Claim) -> None:
+    @router.post("/kiosk/claim")
+    async def kiosk_claim(request: Request) -> JSONResponse:
+        body = await _claim_body(request)
+        number, pin = body.get("employee_no"), body.get("pin")
+        if not isinstance(number, str) or not isinstance(pin, str | None):
+            raise HTTPException(422, "Send {\"employee_no\": \"...\", \"pin\": \"...\" or null}.")
+        if len(number) > MAX_FIELD or len(pin or "") > MAX_FIELD:
+            raise HTTPException(422, f"employee_no and pin are at most {MAX_FIELD} characters.")
+        source: ClaimSource = "keypad"
+        # scrypt and the store's lock: run in FastAPI's worker threads, not on the event loop.
+        from starlette.concurrency import run_in_threadpool
+
+        outcome = await run_in_threadpool(lambda: submit(number, source=source, pin=pin or None))
+        return _claim_answer(outcome)
+
+    @router.post("/kiosk/claim/cancel")
+    async def kiosk_claim_cancel(request: Request) -> JSONResponse:
+        await _claim_body(request)
+        return JSONResponse({"ok": True, "cancelled": desk.cancel()}, headers={"Cache-Control": "no-store"})
 
 
 async def _claim_body(request: Request) -> dict[str, Any]:

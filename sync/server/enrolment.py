@@ -106,8 +106,9 @@ class ServerEnroller:
         self.settings = settings or EnrolmentSection()
 
     def enrol(
-        self, employee_no: str, photos: Iterable[tuple[str, bytes]], *, consent_text_version: str, actor: str
+        self, employee_no: str, photos: Iterable[tuple[str, bytes | None]], *, consent_text_version: str, actor: str
     ) -> dict[str, Any]:
+        """``photos``: (name, bytes) pairs; bytes None for a photo dropped unread as over MAX_PHOTO_BYTES."""
         consent = consent_text_version.strip()
         if not consent or len(consent) > 64:
             raise InputError(
@@ -121,7 +122,7 @@ class ServerEnroller:
         vectors: list[Vector] = []
         owners: list[int] = []
         for name, data in photos:
-            if len(data) > MAX_PHOTO_BYTES:
+            if data is None or len(data) > MAX_PHOTO_BYTES:
                 results.append({"name": name, "accepted": False, "reason": "too-large"})
                 continue
             try:

@@ -18,10 +18,17 @@ from device.panel.kiosk import kiosk_router
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
-def client(screen: KioskScreen) -> TestClient:
+#: The kiosk browser runs on the terminal: a loopback client (the screen is served to no one else).
+TERMINAL = ("127.0.0.1", 50000)
+LAN = ("192.168.1.50", 50000)
+TOKEN = "kiosk-token-0123456789abcdef"
+
+
+def client(screen: KioskScreen, host: tuple[str, int] = TERMINAL, token: str | None = None) -> TestClient:
     app = FastAPI()
-    app.include_router(kiosk_router(screen, default_language="zh-CN"))
-    return TestClient(app)
+    app.include_router(kiosk_router(screen, default_language="zh-CN", access_token=token,
+                                    metrics=lambda: {"punches": 1}))
+    return TestClient(app, client=host)
 
 
 def test_state_carries_guidance_and_banner_in_both_languages_until_it_expires() -> None:
@@ -71,3 +78,26 @@ def test_page_and_static_files_are_served_locally() -> None:
         assert '<html lang="en">' in c.get("/kiosk?lang=en").text
         assert c.get("/kiosk/static/kiosk.js").status_code == 200
         assert c.get("/kiosk/static/../app.py").status_code == 404
+
+
+def test_the_screen_is_served_to_the_terminal_itself_or_with_the_kiosk_token() -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=ZONE))
+    screen = KioskScreen(device_name="Gate", default_language="en", monotonic_ns=clock.monotonic_ns, preview=True)
+    screen.show(Punched("Li Lei", "E1", "in", clock.now(), 0.9, 0.99))
+    paths = ("/kiosk", "/kiosk/state", "/kiosk/preview.jpg", "/kiosk/metrics", "/kiosk/static/kiosk.js")
+    # Someone else on the LAN: no name, no number, no camera, whether a token is configured or not.
+    for token in (None, TOKEN):
+        with client(screen, LAN, token) as c:
+            for path in paths:
+                refused = c.get(path, headers={"X-Kiosk-Token": "kiosk-token-guess-0000000000"})
+                assert refused.status_code == 403 and "kiosk.access_token" in refused.text, path
+            assert c.get("/kiosk/state", params={"token": TOKEN}).status_code == 403  # only /kiosk takes ?token
+    # The terminal's own browser needs nothing.
+    with client(screen, ("::1", 50000)) as c:
+        assert c.get("/kiosk/state").json()["banner"]["message"]["en"].startswith("Li Lei")
+    # Another screen with the token: as a header, or once as ?token= on the page, which leaves a cookie.
+    with client(screen, LAN, TOKEN) as c:
+        assert c.get("/kiosk/metrics", headers={"X-Kiosk-Token": TOKEN}).json() == {"punches": 1}
+        page = c.get("/kiosk", params={"token": TOKEN})
+        assert page.status_code == 200 and "httponly" in page.headers["set-cookie"].lower()
+        assert c.get("/kiosk/state").status_code == 200 and c.get("/kiosk/preview.jpg").status_code == 204

@@ -12,13 +12,13 @@ from fastapi import FastAPI
 
 from core.clock import SystemClock
 from core.datakey import load_or_create
+from core.uploads import DEFAULT_LIMITS, Limits
 from device.attendance.enrolment import Enroller
 from device.config.device import DeviceConfig
 from device.health import collect
 from device.panel.admin_auth import AdminAuth, password_path, write_password
 from device.panel.app import create_app
 from device.panel.enrolment import CameraEnrol, enrolment_router
-from device.panel.uploads import DEFAULT_LIMITS, Limits
 from device.store import Store, open_store
 from device.store.snapshots import SnapshotStore
 from tests.attendance.real_vision import CELEB, celeb_identities, recognition_settings

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.images import decode_image
+from core.uploads import Limits
 from device.attendance.enrolment import PURPOSE
 from device.panel.admin_auth import MAX_FAILURES, verify_password
 from device.panel.enrolment import consent_version
-from device.panel.uploads import Limits
 from tests.attendance.real_vision import celeb_identities, requires_vision
 from tests.panel.site import PASSWORD, Site, bad_photos, build_site, good_photos
 

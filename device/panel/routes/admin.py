@@ -22,10 +22,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core.i18n import Language, t
+from core.uploads import DEFAULT_LIMITS, Limits
 from device.attendance.enrolment import PURPOSE, Enroller, EnrolmentReport, roster
 from device.panel.admin_auth import COOKIE, AdminAuth, Session, csrf_ok
 from device.panel.language import pick_language
-from device.panel.uploads import DEFAULT_LIMITS, Limits
 from device.store.employees import consent_history
 from device.store.pins import pin_set_at
 from device.store.snapshots import SnapshotStore

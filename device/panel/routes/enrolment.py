@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import InputError
+from core.uploads import UploadError, read_upload
 from device.attendance.enrolment import OversizedPhoto
 from device.panel.routes.admin import Panel, Refused, small_form
-from device.panel.uploads import UploadError, read_upload
 
 router = APIRouter()
 

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from device.panel.admin_auth import COOKIE
+from device.panel.login_throttle import LoginThrottled
 from device.panel.routes.admin import Panel, Refused, same_origin, small_form
 
 router = APIRouter()
@@ -31,11 +32,16 @@ async def login(request: Request, panel: Panel) -> Response:
         form = await small_form(request)
     except Refused as exc:
         return panel.refused(request, exc)
-    if auth.throttled():
-        return panel.render(request, "admin_login.html", None, status=429, configured=True,
-                            error="admin.login.throttled")
     client = request.client.host if request.client else "unknown"
-    token = await run_in_threadpool(auth.login, form.get("password", ""), client)
+    try:
+        if wait := auth.retry_after(client):
+            raise LoginThrottled(wait)
+        token = await run_in_threadpool(auth.login, form.get("password", ""), client)
+    except LoginThrottled as exc:
+        throttled = panel.render(request, "admin_login.html", None, status=429, configured=True,
+                                 error="admin.login.throttled", minutes=exc.minutes)
+        throttled.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return throttled
     if token is None:
         return panel.render(request, "admin_login.html", None, status=401, configured=auth.configured(),
                             error="admin.login.bad" if auth.configured() else "admin.login.unset")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core.bounds import RowId
 from core.errors import StoreError
 from device.panel.routes.admin import Panel
 
@@ -13,7 +14,7 @@ router = APIRouter()
 
 
 @router.get("/admin/enrol/{employee_no}/snapshots/{punch_id}")
-async def snapshot(request: Request, employee_no: str, punch_id: int, panel: Panel) -> Response:
+async def snapshot(request: Request, employee_no: str, punch_id: RowId, panel: Panel) -> Response:
     session = panel.session(request)
     if session is None:
         return panel.redirect(request, "/admin/login")

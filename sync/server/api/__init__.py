@@ -6,10 +6,12 @@ resource holds a module-level router; what the routes need (store, config, photo
 ``{"error": code, "message": what, "fix": what to do}`` with a status that matches the code (``errors.py``).
 """
 
+import json
 from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from core.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit, RouteLimit
 from sync.server.api import (
     bias_audit,
     candidate_rights,
@@ -36,6 +38,9 @@ from sync.server.store import HRStore, templates
 
 __all__ = ["create_app", "error_response"]
 
+#: An assignment lists up to 100 000 employee numbers (models.AssignIn): more than the 1 MiB default.
+ASSIGN_MAX_BYTES = 8 * 1024 * 1024
+
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, webhooks, tokens, candidates,
             interviews, review, bias_audit, candidate_rights, retention)
@@ -55,8 +60,23 @@ def create_app(
     app.state.store = store
     app.state.enroller = ServerEnroller(store, parts=parts.get, key=key.get)
     errors.install(app)
+    # Bodies are bounded before any route reads them: 1 MiB for JSON and forms, more for photo uploads.
+    app.add_middleware(
+        BodyLimit,
+        default=DEFAULT_MAX_BODY_BYTES,
+        routes=[RouteLimit("POST", r"/api/employees/[^/]+/photos", employees.MAX_UPLOAD_BYTES),
+                RouteLimit("PUT", r"/api/devices/[^/]+/employees", ASSIGN_MAX_BYTES)],
+        refuse=_too_large,
+    )
     for module in _ROUTERS:
         app.include_router(module.router)
     app.include_router(pages_router())
     app.mount("/static", static_files(), name="static")
     return app
+
+
+def _too_large(limit: int) -> tuple[str, bytes]:
+    """The 413 answer of the BodyLimit middleware, in the API's JSON error shape."""
+    what = f"The request body is larger than {limit // (1024 * 1024)} MiB, the most this address accepts."
+    fix = "Send less at a time: fewer or smaller photos per upload, or a smaller JSON body."
+    return "application/json", json.dumps({"error": "body-too-large", "message": what, "fix": fix}).encode()

@@ -4,7 +4,6 @@
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -15,6 +14,7 @@ from sync.server import auth
 from sync.server.app_state import Config as Config
 from sync.server.app_state import Enroller as Enroller
 from sync.server.app_state import Store as Store
+from sync.server.bounds import Day
 
 
 def _principal(request: Request, store: Store) -> auth.Principal:
@@ -45,6 +45,6 @@ Admin = Annotated[auth.Principal, Depends(_Role(auth.ADMIN))]
 ManageConsent = Annotated[auth.Principal, Depends(_Role(auth.WRITE_HR))]
 # Candidates and interview reports (transcripts are the candidate's words): HR and admins only, to read too.
 Interviews = Annotated[auth.Principal, Depends(_Role(auth.WRITE_HR))]
-From = Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")]
-To = Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD (inclusive)")]
+From = Annotated[Day, Query(alias="from", description="first day, YYYY-MM-DD (2000-01-01 or later)")]
+To = Annotated[Day, Query(alias="to", description="last day, YYYY-MM-DD (inclusive, before 2100-01-01)")]
 Booth = Annotated[str | None, Query(description="only this booth (device id)")]

@@ -2,12 +2,12 @@
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from core.errors import InputError
+from core.uploads import Limits, UploadError, read_upload
 from sync.server.api.deps import Enroller, ManageConsent, ReadHR, Store, WriteHR
 from sync.server.api.models import ConsentIn, EmployeeIn
 from sync.server.enrolment import MAX_PHOTO_BYTES
@@ -15,6 +15,10 @@ from sync.server.store import consents, device_enrolments, employees
 
 #: Photos per upload: bounds one request's memory and embedding time.
 MAX_PHOTOS = 20
+#: Bytes of one photo upload request as a whole (a phone photo is 2-8 MB); the BodyLimit middleware of
+#: ``create_app`` allows this much on the photo route and refuses more with 413 before reading it.
+MAX_UPLOAD_BYTES = 128 * 1024 * 1024
+PHOTO_LIMITS = Limits(max_file_bytes=MAX_PHOTO_BYTES, max_files=MAX_PHOTOS, max_request_bytes=MAX_UPLOAD_BYTES)
 
 router = APIRouter()
 
@@ -56,21 +60,49 @@ def record_consent(employee_no: str, body: ConsentIn, who: ManageConsent, store:
             "consent": consents.record_given(store, employee_no, body.text_version, who.actor)}
 
 
-@router.post("/api/employees/{employee_no}/photos")
-async def enrol_photos(
-    employee_no: str,
-    who: WriteHR,
-    enroller: Enroller,
-    photos: Annotated[list[UploadFile], File(description="the employee's face photos (JPEG, PNG...)")],
-    consent_text_version: Annotated[str, Form(description="version of the consent text the employee signed")],
-) -> dict[str, Any]:
-    if len(photos) > MAX_PHOTOS:
-        raise InputError(f"{len(photos)} photos were uploaded; at most {MAX_PHOTOS} are read.",
-                         "Upload the best few photos of the employee.")
-    # Read at most one byte over the limit: the decoder then reports the photo as too large.
-    read = [(upload.filename or f"photo-{i + 1}", await upload.read(MAX_PHOTO_BYTES + 1))
-            for i, upload in enumerate(photos)]
+#: The multipart form of a photo upload, for /openapi.json (the route reads the body itself: see below).
+_PHOTO_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["photos", "consent_text_version"],
+                    "properties": {
+                        "photos": {"type": "array", "maxItems": MAX_PHOTOS, "description":
+                                   "the employee's face photos (JPEG, PNG...)",
+                                   "items": {"type": "string", "format": "binary"}},
+                        "consent_text_version": {"type": "string", "minLength": 1, "maxLength": 64,
+                                                 "description": "version of the consent text the employee signed"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/api/employees/{employee_no}/photos", openapi_extra=_PHOTO_FORM)
+async def enrol_photos(request: Request, employee_no: str, who: WriteHR, enroller: Enroller) -> dict[str, Any]:
+    """Enrol the employee from photos (multipart: ``photos`` files and ``consent_text_version``).
+
+    No File or Form parameters on purpose: FastAPI reads such a body before any dependency runs, so a
+    caller without a token could make the server read (and spool to disk) hundreds of MB before the 401.
+    Here the token and role are checked first (``who``), then the body is read into memory within
+    PHOTO_LIMITS (the app's BodyLimit middleware bounds it too) and never written to disk.
+    """
+    upload = await read_upload(request.headers.get("content-type", ""), request.headers.get("content-length"),
+                               request.stream(), PHOTO_LIMITS)
+    consent = upload.fields.get("consent_text_version")
+    missing = [n for n, ok in (("photos", bool(upload.files)), ("consent_text_version", consent is not None)) if not ok]
+    if missing:
+        raise UploadError(f"body.{missing[0]}: Field required (the form has no {missing[0]!r}).",
+                         "Send the photos as form files named 'photos' and the form field consent_text_version.",
+                         code="invalid-request", status=422)
+    read = [(f.name, f.data) for f in upload.files]  # data None: over MAX_PHOTO_BYTES, reported "too-large"
+    del upload
     # Embedding is CPU work: run it in the thread pool, not on the event loop.
     return await run_in_threadpool(
-        enroller.enrol, employee_no, read, consent_text_version=consent_text_version, actor=who.actor
+        enroller.enrol, employee_no, read, consent_text_version=consent or "", actor=who.actor
     )

@@ -2,7 +2,6 @@
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 from sync.server import export
 from sync.server.api.deps import Booth, From, Interviews, Store, To
 from sync.server.api.downloads import csv_download
+from sync.server.bounds import Day
 from sync.server.store import interviews
 
 router = APIRouter(tags=["interviews"])
@@ -22,8 +22,8 @@ RoleFilter = Annotated[str | None, Query(description="only this role id")]
 def list_interviews(
     who: Interviews,
     store: Store,
-    first: Annotated[date | None, Query(alias="from", description="first day completed, YYYY-MM-DD")] = None,
-    last: Annotated[date | None, Query(alias="to", description="last day completed (inclusive)")] = None,
+    first: Annotated[Day | None, Query(alias="from", description="first day completed, YYYY-MM-DD")] = None,
+    last: Annotated[Day | None, Query(alias="to", description="last day completed (inclusive)")] = None,
     role_id: RoleFilter = None,
     device_id: Booth = None,
     candidate_id: Annotated[str | None, Query(description="only this candidate")] = None,

@@ -6,12 +6,14 @@ A body the store keeps as a whole is handed to it as the store's own typed value
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Ge, Le
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.server import auth
+from sync.server.bounds import Day, Moment, RowId
 from sync.server.store import candidates, devices, webhook_rows
 
 
@@ -53,28 +55,46 @@ class AssignIn(_In):
     employee_nos: list[str] = Field(max_length=100_000)
 
 
+#: The window a corrected punch time must lie in (the issue-15 rule for every input path).
+CORRECTION_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CORRECTION_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def correction_time_in_window(value: datetime) -> datetime:
+    """LOCAL STAND-IN for the shared sane-time validator sync.protocol is getting: swap it for that one.
+
+    A correction at 0001-01-01 or 9999-12-31 would make every timesheet range fail; refuse it here. A time
+    without an offset is left for the store to refuse (it says how to give one)."""
+    if value.tzinfo is not None and not CORRECTION_EARLIEST <= value < CORRECTION_LATEST:
+        raise ValueError(f"the time {value.isoformat()} is outside 2000-01-01..2100-01-01 UTC; "
+                         "give the punch's real time, ISO 8601 with offset, e.g. 2026-03-02T09:00:00+08:00")
+    return value
+
+
 class CorrectionIn(_In):
-    employee_no: str
+    employee_no: str = Field(min_length=1, max_length=64)
     action: Literal["add", "void", "change"]
     reason: str = Field(min_length=3, max_length=500)
-    punch_uid: str | None = None
+    punch_uid: str | None = Field(None, max_length=200)
     direction: Literal["in", "out"] | None = None
-    at: datetime | None = Field(None, description="ISO 8601 with offset")
+    at: Annotated[datetime, AfterValidator(correction_time_in_window)] | None = Field(
+        None, description="ISO 8601 with offset, within 2000-01-01..2100-01-01 UTC")
 
 
 class ShiftIn(_In):
     name: str = Field(min_length=1, max_length=80)
     start: str = Field(description="HH:MM")
     end: str = Field(description="HH:MM; at or before start = ends the next day")
-    days: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday")
-    grace_in_minutes: int = 0
-    grace_out_minutes: int = 0
-    overtime_after_minutes: int = 0
+    days: list[Annotated[int, Ge(1), Le(7)]] = Field(default=[1, 2, 3, 4, 5], max_length=7,
+                                                     description="ISO weekdays, 1 = Monday")
+    grace_in_minutes: int = Field(0, ge=0, le=720)
+    grace_out_minutes: int = Field(0, ge=0, le=720)
+    overtime_after_minutes: int = Field(0, ge=0, le=720)
 
 
 class ShiftAssignIn(_In):
-    shift_id: int
-    valid_from: date
+    shift_id: RowId
+    valid_from: Day
 
 
 class WebhookIn(_In):
@@ -99,8 +119,8 @@ class CandidateChange(_In):
     name: str = Field(min_length=1, max_length=128, description="the candidate's name as the booth shows it")
     role_id: str = Field(pattern=_IDENT, description="the role interviewed for")
     question_bank_id: str = Field(pattern=_IDENT, description="the booth's question bank for this interview")
-    window_start: datetime = Field(description="start of the scheduled window, ISO 8601 (no offset = server zone)")
-    window_end: datetime = Field(description="end of the window; the booth accepts the candidate until then")
+    window_start: Moment = Field(description="start of the scheduled window, ISO 8601 (no offset = server zone)")
+    window_end: Moment = Field(description="end of the window; the booth accepts the candidate until then")
     device_id: str | None = Field(None, description="the booth expecting the candidate; none = not scheduled yet")
 
     def entry(self, candidate_id: str) -> candidates.CandidateEntry:

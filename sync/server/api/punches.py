@@ -2,12 +2,12 @@
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 
 from sync.server.api.deps import ReadHR, Store
+from sync.server.bounds import Day
 from sync.server.store import attendance
 
 router = APIRouter()
@@ -17,7 +17,7 @@ router = APIRouter()
 def list_punches(
     who: ReadHR,
     store: Store,
-    day: date | None = None,
+    day: Day | None = None,
     employee_no: str | None = None,
     device_id: str | None = None,
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from sync.server import auth
 from sync.server.api.deps import Admin, Store
 from sync.server.api.models import TokenIn
+from sync.server.bounds import RowId
 from sync.server.store.employees import NotFound
 
 router = APIRouter()
@@ -26,7 +27,7 @@ def list_tokens(who: Admin, store: Store) -> dict[str, Any]:
 
 
 @router.delete("/api/tokens/{token_id}")
-def revoke_token(token_id: int, who: Admin, store: Store) -> dict[str, Any]:
+def revoke_token(token_id: RowId, who: Admin, store: Store) -> dict[str, Any]:
     if not auth.revoke_token(store, token_id, who.actor):
         raise NotFound(f"There is no active token {token_id}.", "List tokens with GET /api/tokens.")
     return {"id": token_id, "revoked": True}

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from sync.server.api.deps import Store, WriteHR
 from sync.server.api.models import WebhookIn
+from sync.server.bounds import RowId
 from sync.server.store import webhook_rows
 from sync.server.store.employees import NotFound
 
@@ -31,7 +32,7 @@ def list_dead_letters(who: WriteHR, store: Store) -> dict[str, Any]:
 
 
 @router.post("/api/webhooks/deliveries/{delivery_id}/retry")
-def retry_delivery(delivery_id: int, who: WriteHR, store: Store) -> dict[str, Any]:
+def retry_delivery(delivery_id: RowId, who: WriteHR, store: Store) -> dict[str, Any]:
     """Give a dead-lettered delivery a fresh schedule; the delivery loop sends it on its next round."""
     if not webhook_rows.requeue(store, delivery_id, who.actor):
         raise NotFound(
@@ -41,12 +42,12 @@ def retry_delivery(delivery_id: int, who: WriteHR, store: Store) -> dict[str, An
 
 
 @router.get("/api/webhooks/{webhook_id}/deliveries")
-def list_deliveries(webhook_id: int, who: WriteHR, store: Store) -> dict[str, Any]:
+def list_deliveries(webhook_id: RowId, who: WriteHR, store: Store) -> dict[str, Any]:
     return {"deliveries": webhook_rows.deliveries(store, webhook_id)}
 
 
 @router.delete("/api/webhooks/{webhook_id}")
-def delete_webhook(webhook_id: int, who: WriteHR, store: Store) -> dict[str, Any]:
+def delete_webhook(webhook_id: RowId, who: WriteHR, store: Store) -> dict[str, Any]:
     if not webhook_rows.deactivate(store, webhook_id, who.actor):
         raise NotFound(f"There is no active webhook {webhook_id}.", "List webhooks with GET /api/webhooks.")
     return {"id": webhook_id, "active": False}

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from sync.server import auth
 from sync.server.app_state import Store
+from sync.server.bounds import EARLIEST, LATEST, Day
 from sync.server.pages.common import Viewer, render, to_login
 from sync.server.store import attendance, employees
 from sync.server.timesheets import row_json
@@ -21,7 +22,7 @@ MAX_PAGE_DAYS = 93
 
 
 @router.get("/", response_class=HTMLResponse)
-def today(request: Request, who: Viewer, store: Store, day: date | None = None) -> Response:
+def today(request: Request, who: Viewer, store: Store, day: Day | None = None) -> Response:
     if who is None:
         return to_login()
     if who.role not in auth.READ_HR:
@@ -32,12 +33,15 @@ def today(request: Request, who: Viewer, store: Store, day: date | None = None) 
 
 
 def _range(request: Request, today_local: date) -> tuple[date, date]:
-    """?from= and ?to= (the last week by default; unreadable dates fall back to it)."""
+    """?from= and ?to= (the last week by default; unreadable dates, or ones outside the window the API
+    accepts, fall back to it)."""
     week_ago = today_local - timedelta(days=6)
     try:
         first = date.fromisoformat(request.query_params.get("from") or week_ago.isoformat())
         last = date.fromisoformat(request.query_params.get("to") or today_local.isoformat())
     except ValueError:
+        return week_ago, today_local
+    if not all(EARLIEST <= d < LATEST for d in (first, last)):
         return week_ago, today_local
     return first, last
 

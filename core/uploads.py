@@ -1,7 +1,8 @@
 """Reading a multipart photo upload into memory, within limits, without ever writing it to disk.
 
 Starlette's form parser spools files over 1 MB to temporary files; enrolment photos are biometric data
-that must not be left on the device, so this parser keeps every part in memory and bounds it instead:
+that must not be left on a terminal or the HR server, so this parser (used by the terminal panel and by
+the HR API's photo enrolment) keeps every part in memory and bounds it instead:
 the whole request (HTTP 413 beyond it), the number of files, and each file (a file over the limit is
 kept as a name and a size only, and the enrolment report rejects it as "too-large").
 """
