@@ -15,12 +15,11 @@ from pydantic import AfterValidator
 
 from core.bounds import STORE_INT_MAX as STORE_INT_MAX  # re-exported: the API's one place for its bounds
 from core.bounds import RowId as RowId
+from sync.protocol.times import SANE_FROM, SANE_UNTIL, in_window
 
-#: Days and moments outside [EARLIEST, LATEST) are typing slips, not attendance.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 1, 1)
-_EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
-_LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)
+#: Days and moments outside [EARLIEST, LATEST) are typing slips, not attendance (sync.protocol.times).
+EARLIEST = SANE_FROM.date()
+LATEST = SANE_UNTIL.date()
 
 
 
@@ -34,7 +33,7 @@ def _sane_day(value: date) -> date:
 def _sane_moment(value: datetime) -> datetime:
     # Naive times are read in the server's zone later; any zone is at most a day off UTC for this check.
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if not _EARLIEST_AT <= aware < _LATEST_AT:
+    if not in_window(aware):
         raise ValueError(f"{value.isoformat()} is outside 2000-01-01..2100-01-01 UTC; give a time in that window "
                          "(ISO 8601 with offset)")
     return value

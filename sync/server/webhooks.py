@@ -141,23 +141,53 @@ def _internal(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_target(url: str, *, allow_private: bool, resolve: Resolver = resolve_host) -> Target:
-    """The address a delivery to ``url`` may connect to; TargetRefused if there is none.
-
-    Every address the host resolves to must be public (unless ``allow_private``): a name resolving to
-    one public and one internal address would otherwise reach the internal one on some attempts."""
+def _host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused(
             f"Webhook URL {url!r} is not an http(s) URL with a host.", "Give the receiver's full URL.", reason="bad URL"
         )
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise TargetRefused(
             f"Webhook URL {url!r} has an invalid port.", "Give the receiver's full URL.", reason="bad URL"
         ) from exc
-    host = parts.hostname
+
+
+def _refuse_internal(host: str, internal: list[str]) -> TargetRefused:
+    return TargetRefused(
+        f"Webhook host {host} is or resolves to an internal address ({', '.join(internal)}); webhooks may "
+        "only reach public addresses.",
+        "Give the receiver's public URL, or, for a receiver inside the site's own network, set "
+        "webhooks.allow_private_targets = true in the server config.",
+        reason="the host is or resolves to an internal address and webhooks.allow_private_targets is off",
+    )
+
+
+def check_subscription(url: str, *, allow_private: bool) -> None:
+    """Refuse at subscription what can never be delivered: not an http(s) URL, or an internal address
+    written as such (or localhost). Names are not resolved here: the server may be offline, and what a
+    name resolves to is checked again at every delivery (``check_target``), which is where it counts."""
+    host, _ = _host_port(url)
+    if allow_private:
+        return
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain"):
+        raise _refuse_internal(host, ["localhost"])
+    try:
+        literal = str(ipaddress.ip_address(host))
+    except ValueError:
+        return
+    if _internal(literal):
+        raise _refuse_internal(host, [literal])
+
+
+def check_target(url: str, *, allow_private: bool, resolve: Resolver = resolve_host) -> Target:
+    """The address a delivery to ``url`` may connect to; TargetRefused if there is none.
+
+    Every address the host resolves to must be public (unless ``allow_private``): a name resolving to
+    one public and one internal address would otherwise reach the internal one on some attempts."""
+    host, port = _host_port(url)
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:
@@ -177,13 +207,7 @@ def check_target(url: str, *, allow_private: bool, resolve: Resolver = resolve_h
         )
     internal = sorted({a for a in addresses if _internal(a)})
     if internal and not allow_private:
-        raise TargetRefused(
-            f"Webhook host {host} is or resolves to an internal address ({', '.join(internal)}); webhooks may "
-            "only reach public addresses.",
-            "Give the receiver's public URL, or, for a receiver inside the site's own network, set "
-            "webhooks.allow_private_targets = true in the server config.",
-            reason="the host is or resolves to an internal address and webhooks.allow_private_targets is off",
-        )
+        raise _refuse_internal(host, internal)
     return Target(url, addresses[0])
 
 

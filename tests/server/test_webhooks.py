@@ -8,11 +8,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 
 from sync.server import webhooks
 from sync.server.store import HRStore, records, webhook_rows
 from tests.http_receiver import Receiver
-from tests.server.builders import punch_record
+from tests.server.builders import bearer, punch_record
 
 SECRET = "s3cret-for-tests-0123456789"
 # The receivers listen on 127.0.0.1: these tests allow internal targets, as webhooks.allow_private_targets does.
@@ -210,3 +211,22 @@ def test_a_receivers_reply_text_never_comes_back_through_the_deliveries(store: H
         assert "hunter2" not in json.dumps(webhook_rows.dead_letters(store))
     finally:
         receiver.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://169.254.169.254/latest", "http://[::1]/h"]
+)
+def test_a_subscription_to_an_internal_address_is_refused_through_the_api(
+    store: HRStore, client: TestClient, url: str
+) -> None:
+    admin = bearer(store, "admin")
+    reply = client.post("/api/webhooks", json={"url": url, "secret": SECRET, "events": ["punch"]}, headers=admin)
+    assert reply.status_code == 400 and reply.json()["error"] == "webhook-target-refused", reply.text
+
+
+def test_a_subscription_to_a_public_name_is_kept_without_resolving_it(store: HRStore, client: TestClient) -> None:
+    # hooks.example does not resolve offline: the name is checked at every delivery, not here.
+    admin = bearer(store, "admin")
+    url = "https://hooks.example/edgehr"
+    reply = client.post("/api/webhooks", json={"url": url, "secret": SECRET, "events": ["punch"]}, headers=admin)
+    assert reply.status_code == 201, reply.text

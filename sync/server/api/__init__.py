@@ -55,7 +55,7 @@ def create_app(
     """``embedder_parts`` builds the face pipeline for photo enrolment: the real one unless a test or
     tool passes another; it is built on the first upload, once per app (the models load slowly)."""
     app = FastAPI(title=f"edgehr HR API · {config.server.name}", version="1")
-    parts, key = Lazy(embedder_parts), Lazy(lambda: templates.load_data_key(config.server.state_dir))
+    parts, key = Lazy(embedder_parts), Lazy(lambda: templates.load_data_key(config.server.state_dir, store))
     app.state.config = config
     app.state.store = store
     app.state.enroller = ServerEnroller(store, parts=parts.get, key=key.get)

@@ -6,12 +6,12 @@ A body the store keeps as a whole is handed to it as the store's own typed value
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from sync.protocol.times import SaneInstant
 from sync.server import auth
 from sync.server.bounds import Day, Moment, RowId
 from sync.server.store import candidates, devices, webhook_rows
@@ -56,29 +56,13 @@ class AssignIn(_In):
 
 
 #: The window a corrected punch time must lie in (the issue-15 rule for every input path).
-CORRECTION_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-CORRECTION_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-
-
-def correction_time_in_window(value: datetime) -> datetime:
-    """LOCAL STAND-IN for the shared sane-time validator sync.protocol is getting: swap it for that one.
-
-    A correction at 0001-01-01 or 9999-12-31 would make every timesheet range fail; refuse it here. A time
-    without an offset is left for the store to refuse (it says how to give one)."""
-    if value.tzinfo is not None and not CORRECTION_EARLIEST <= value < CORRECTION_LATEST:
-        raise ValueError(f"the time {value.isoformat()} is outside 2000-01-01..2100-01-01 UTC; "
-                         "give the punch's real time, ISO 8601 with offset, e.g. 2026-03-02T09:00:00+08:00")
-    return value
-
-
 class CorrectionIn(_In):
     employee_no: str = Field(min_length=1, max_length=64)
     action: Literal["add", "void", "change"]
     reason: str = Field(min_length=3, max_length=500)
     punch_uid: str | None = Field(None, max_length=200)
     direction: Literal["in", "out"] | None = None
-    at: Annotated[datetime, AfterValidator(correction_time_in_window)] | None = Field(
-        None, description="ISO 8601 with offset, within 2000-01-01..2100-01-01 UTC")
+    at: SaneInstant | None = Field(None, description="ISO 8601 with offset, within 2000-01-01..2100-01-01 UTC")
 
 
 class ShiftIn(_In):

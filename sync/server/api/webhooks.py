@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from sync.server.api.deps import Store, WriteHR
+from sync.server import webhooks
+from sync.server.api.deps import Config, Store, WriteHR
 from sync.server.api.models import WebhookIn
 from sync.server.bounds import RowId
 from sync.server.store import webhook_rows
@@ -16,7 +17,8 @@ router = APIRouter()
 
 
 @router.post("/api/webhooks", status_code=201)
-def create_webhook(body: WebhookIn, who: WriteHR, store: Store) -> dict[str, Any]:
+def create_webhook(body: WebhookIn, who: WriteHR, store: Store, config: Config) -> dict[str, Any]:
+    webhooks.check_subscription(body.url, allow_private=config.webhooks.allow_private_targets)
     return {"id": webhook_rows.subscribe(store, body.subscription(), who.actor)}
 
 
