@@ -24,9 +24,10 @@ from pydantic import (
 from .errors import BadPayload
 from .messages import MessageType
 from .payload import canonical_json, parse_json_object
-from .ranges import SeqRange, check_ranges, range_count
+from .ranges import MAX_SEQ, SeqRange, check_ranges, range_count
 from .records import (
     Base64Bytes,
+    EnvelopeSeq,
     Ident,
     Record,
     Seq,
@@ -106,7 +107,7 @@ class HelloBody(Body):
     protocol_version: Annotated[int, Field(ge=1, le=255)]
     software_version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     next_record_seq: Seq
-    command_floor: Annotated[int, Field(ge=0)]
+    command_floor: Annotated[int, Field(ge=0, le=MAX_SEQ)]
     clock_synced: bool
     # New keys signed by the current ones: the device half of a key rotation.
     new_keys: PublicKeys | None = None
@@ -124,7 +125,7 @@ class AckBody(Body):
 
     message_type: ClassVar[MessageType] = MessageType.ACK
     records: Ranges
-    messages: Annotated[list[Seq], Field(max_length=MAX_RANGES)] = []
+    messages: Annotated[list[EnvelopeSeq], Field(max_length=MAX_RANGES)] = []
 
     @model_validator(mode="after")
     def _not_empty(self) -> AckBody:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sync.server.api import (
     candidates,
     corrections,
+    dead_letters,
     devices,
     employees,
     errors,
@@ -33,8 +34,8 @@ from sync.server.store import HRStore, templates
 __all__ = ["create_app", "error_response"]
 
 #: In this order (the order of /openapi.json and of route matching).
-_ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, webhooks, tokens, candidates,
-            interviews)
+_ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, dead_letters, webhooks, tokens,
+            candidates, interviews)
 
 
 def create_app(

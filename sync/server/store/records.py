@@ -33,7 +33,7 @@ from sync.protocol.records import (
     PunchRecord,
     Record,
 )
-from sync.server.store import device_enrolments, interviews, webhook_rows
+from sync.server.store import dead_letters, device_enrolments, interviews, webhook_rows
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
@@ -275,6 +275,14 @@ def seen_seqs(store: HRStore, device_id: str, first: int, last: int) -> list[int
             (device_id, first, last),
         ).all()
     return [int(r[0]) for r in rows]
+
+
+def dead_letter(store: HRStore, letter: dead_letters.DeadLetter) -> None:
+    """Count ``letter``'s reason for its device and keep it as a dead letter, in one transaction."""
+    at = store.now_iso()
+    with store.db.transaction() as tx:
+        count_rejection_tx(tx, letter.reason, letter.device_id, at)
+        dead_letters.add(tx, letter, at)
 
 
 def count_rejection(store: HRStore, reason: str, device_id: str | None) -> None:
