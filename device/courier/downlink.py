@@ -32,6 +32,7 @@ from core.clock import Clock, to_ms
 from core.datakey import DataKey
 from core.errors import InputError, StoreError
 from device.config.device import DeviceConfig
+from device.courier import resequence
 from device.store import Store, audit, employees
 from device.store import candidates as booth_candidates
 from device.store.candidates import BoothCandidate
@@ -47,6 +48,7 @@ from sync.protocol import (
     PeerKeys,
     ProtocolError,
     PublicIdentity,
+    ResequenceBody,
     RotateKeyBody,
     decode_body,
     encode_body,
@@ -403,6 +405,7 @@ _HANDLERS: dict[type[Command], Callable[[DownlinkContext, sqlite3.Connection, Co
     ConfigBody: _config,
     CandidatesBody: _candidates,
     RotateKeyBody: _rotate_key,
+    ResequenceBody: resequence.apply,
 }
 
 

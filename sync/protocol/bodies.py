@@ -223,8 +223,19 @@ class RotateKeyBody(Command):
         return self
 
 
+class ResequenceBody(Command):
+    """The device's record counter went backwards (PROTOCOL.md section 10, "Sequence regression"): its
+    next record gets a sequence of at least ``next_record_seq``, and its undelivered records under the
+    sequences of ``records`` (each stored on the server with other content) move above it, renumbered in
+    one transaction. Rows not named keep their numbers: the server holds them already with that content."""
+
+    message_type: ClassVar[MessageType] = MessageType.RESEQUENCE
+    next_record_seq: Seq
+    records: Ranges = []
+
+
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
-DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody
+DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody | ResequenceBody
 AnyBody = UplinkBody | DownlinkBody
 
 BODY_TYPES: dict[MessageType, type[Body]] = {
@@ -239,6 +250,7 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         ConfigBody,
         CandidatesBody,
         RotateKeyBody,
+        ResequenceBody,
     )
 }
 

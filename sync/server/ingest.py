@@ -53,7 +53,7 @@ from sync.server.config import ServerConfig
 from sync.server.ingest_batches import MAX_MESSAGES_PER_COMMIT, Stored, after_commit, store_records
 from sync.server.ingest_downlinks import command_bodies, store_gallery
 from sync.server.ingest_keys import StoreDirectory, load_server_identity
-from sync.server.store import HRStore, dead_letters, devices, downlinks, records, templates
+from sync.server.store import HRStore, dead_letters, devices, downlinks, records, resequence, templates
 from sync.server.store.hr_store import database_url, open_hr_store
 
 log = logging.getLogger(__name__)
@@ -249,10 +249,10 @@ class IngestWorker:
             self._ack(ack.device_id, ack.seqs, *ack.envelope_seqs)
 
     def _hello(self, device_id: str, opened: Opened, body: HelloBody) -> None:
-        highest = records.highest_contiguous_seq(self.store, device_id)
-        if body.next_record_seq <= highest:
-            # The device's counter went backwards (a restored SD card): its new records would reuse
-            # stored sequences. The store refuses those as conflicts; flag the device now.
+        highest = resequence.on_hello(self.store, device_id, body.next_record_seq)
+        if highest is not None:
+            # The device's counter went backwards (a restored SD card): its new records would reuse stored
+            # sequences. The store refuses those as conflicts; the device is flagged and told where to go on.
             self._reject(Reason.REPLAY.value, device_id, f"hello next_record_seq {body.next_record_seq} <= {highest}")
         if body.new_keys is not None and not self._register_new_keys(device_id, opened, body):
             return  # refused and counted: no ack, so the device keeps its current keys

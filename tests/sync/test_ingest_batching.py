@@ -20,6 +20,7 @@ from sync.protocol import (
     DeviceChannel,
     Identity,
     LocalKeys,
+    PunchRecord,
     RecordsBody,
     Stamp,
     device_subscription,
@@ -50,6 +51,7 @@ class Rig:
                                    endpoint=config.broker.endpoint(), worker_id="t",
                                    share_group=config.ingest.share_group, stop=self.stop)
         self.acks: list[AckBody] = []
+        self._records: dict[tuple[int, str], PunchRecord] = {}
         wait_for(lambda: (self.pump(), self.device.connected and self.worker.link.connected)[1], "both links")
         deadline = time.monotonic() + 0.5  # the SUBSCRIBEs sent on connect are flushed and in place
         while time.monotonic() < deadline:
@@ -63,7 +65,12 @@ class Rig:
             self.acks.append(body)
 
     def message(self, envelope_seq: int, *seqs: int, employee_no: str = "E0001") -> Received:
-        records = [punch_record(s, punch(employee_no, "in", 1_790_000_000_000 + s), DEVICE) for s in seqs]
+        # One record per (seq, employee) for the whole test, as an outbox row is: a message naming a seq
+        # again is a resend of the same record (a new punch has a new uid, so it would be a sequence reuse).
+        for s in seqs:
+            self._records.setdefault((s, employee_no), punch_record(s, punch(employee_no, "in", 1_790_000_000_000 + s),
+                                                                    DEVICE))
+        records = [self._records[(s, employee_no)] for s in seqs]
         sealed = self.channel.seal(RecordsBody(records=records), seq=envelope_seq, stamp=Stamp.now(True))
         return Received(sealed.topic, sealed.payload, mid=0, qos=0, retain=False, dup=False)
 

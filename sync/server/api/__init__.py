@@ -14,6 +14,7 @@ from sync.server.api import (
     candidates,
     corrections,
     dead_letters,
+    device_flags,
     devices,
     employees,
     errors,
@@ -34,8 +35,8 @@ from sync.server.store import HRStore, templates
 __all__ = ["create_app", "error_response"]
 
 #: In this order (the order of /openapi.json and of route matching).
-_ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, dead_letters, webhooks, tokens,
-            candidates, interviews)
+_ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
+            webhooks, tokens, candidates, interviews)
 
 
 def create_app(
