@@ -22,7 +22,7 @@ from core.clock import Clock, to_ms
 from core.datakey import DataKey
 from device.config.device import DeviceConfig
 from device.courier.settings_file import flat_keys, merge, render_toml
-from device.store import Store, employees
+from device.store import Store, employees, outbox
 from device.store import candidates as booth_candidates
 from device.store.candidates import BoothCandidate
 from device.store.snapshots import delete_rows_of as delete_snapshot_rows
@@ -36,6 +36,7 @@ from sync.protocol import (
     GalleryBody,
     PeerKeys,
     PublicIdentity,
+    ResequenceBody,
     RotateKeyBody,
     key_id,
 )
@@ -183,10 +184,22 @@ def _rotate_key(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, a
     }
 
 
+def _resequence(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
+    """Renumber inside the command's transaction (``device.courier.resequence``); the detail says how many
+    rows moved and where."""
+    assert isinstance(body, ResequenceBody)
+    moved = outbox.renumber(conn, list(body.records), body.next_record_seq)
+    detail: dict[str, Any] = {"next_record_seq": body.next_record_seq, "moved": len(moved)}
+    if moved:
+        detail["new_seqs"] = [min(moved.values()), max(moved.values())]
+    return "applied", detail
+
+
 HANDLERS: dict[type[Command], Handler] = {
     GalleryBody: _gallery,
     EraseBody: _erase,
     ConfigBody: _config,
     CandidatesBody: _candidates,
     RotateKeyBody: _rotate_key,
+    ResequenceBody: _resequence,
 }

@@ -32,7 +32,7 @@ from core.datakey import load_or_create as load_data_key
 from core.errors import EdgehrError
 from core.signals import stop_on_signals
 from device.config.device import DeviceConfig
-from device.courier import downlink
+from device.courier import downlink, resequence
 from device.courier.commands import DownlinkContext
 from device.courier.publisher import CourierOptions, CourierStats, Flight, Publisher
 from device.store import Store, downlinks, outbox
@@ -198,11 +198,10 @@ class Courier:
         the current ones) and waits for its ack like a records message, resent until answered."""
         self._hello_due = False
         pending = self.device_keys.pending if self.device_keys is not None else None
-        row = self.store.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
         hello = HelloBody(
             protocol_version=PROTOCOL_VERSION,
             software_version=SOFTWARE_VERSION,
-            next_record_seq=int(row[0]) + 1,
+            next_record_seq=outbox.next_seq(self.store),
             command_floor=downlinks.command_floor(self.store),
             clock_synced=self.clock.synced(),
             new_keys=None if pending is None else PublicKeys(sign=pending.public.sign_raw, box=pending.public.box_raw),
@@ -265,9 +264,12 @@ class Courier:
         if context is None:
             log.warning("downlink %s ignored: this courier applies no commands", body.message_type.value)
             return
-        for outcome in downlink.receive(context, body):
+        outcomes = downlink.receive(context, body)
+        for outcome in outcomes:
             label = "repeated" if outcome.repeated else outcome.outcome  # repeated: confirmed again only
             self.stats.downlinks[f"{outcome.type}:{label}"] += 1
+        if resequence.renumbered(outcomes):
+            self.uplink.forget_record_flights()
         if context.server_keys is not self.channel.server:  # a rotate-key changed the server's keys
             self.channel = self.channel.with_keys(server=context.server_keys)
         self._next_confirm_check = 0.0  # confirm at once

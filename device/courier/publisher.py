@@ -126,6 +126,13 @@ class Publisher:
         self.flights.clear()
         self.sent_upto = 0
 
+    def forget_record_flights(self) -> None:
+        """The outbox was renumbered (a resequence command): records in flight under their old numbers
+        are sent again under the new ones; flights of confirmations and key announcements stay."""
+        for seq in [s for s, f in self.flights.items() if f.records]:
+            del self.flights[seq]
+        self.sent_upto = 0
+
     def wait_afresh(self) -> None:
         """After a reconnect: paho resends the session's messages, so each waits its full timeout again."""
         now = time.monotonic()

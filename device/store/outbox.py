@@ -60,3 +60,40 @@ def mark_delivered(store: Store, seqs: list[int], at_ms: int) -> int:
 
 def backlog(store: Store) -> int:
     return int(store.conn.execute("SELECT count(*) FROM outbox WHERE delivered_at_ms IS NULL").fetchone()[0])
+
+
+def next_seq(store: Store) -> int:
+    """The sequence the next record gets: past every row and past the AUTOINCREMENT counter, which a
+    ``resequence`` command may have moved beyond the rows (what a ``hello`` reports as next_record_seq)."""
+    return _counter(store.conn) + 1
+
+
+def renumber(conn: sqlite3.Connection, ranges: list[tuple[int, int]], next_record_seq: int) -> dict[int, int]:
+    """A ``resequence`` command, inside the caller's transaction (PROTOCOL.md section 10): the next record
+    gets at least ``next_record_seq``, and the undelivered rows under the sequences of ``ranges`` (the
+    server holds other content there) move above everything, in their order. Returns old -> new seq.
+
+    Only rows that exist are visited (a range is never expanded into its numbers); delivered rows and rows
+    not named keep their numbers: the server stored them already, with this content."""
+    top = max(next_record_seq - 1, _counter(conn))
+    moved: dict[int, int] = {}
+    for first, last in ranges:
+        rows = conn.execute(
+            "SELECT seq FROM outbox WHERE seq >= ? AND seq <= ? AND delivered_at_ms IS NULL ORDER BY seq",
+            (first, last),
+        ).fetchall()
+        for (old,) in rows:
+            top += 1
+            conn.execute("UPDATE outbox SET seq = ? WHERE seq = ?", (top, old))
+            moved[int(old)] = top
+    if conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox'", (top,)).rowcount == 0:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (top,))
+    return moved
+
+
+def _counter(conn: sqlite3.Connection) -> int:
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
+        " coalesce((SELECT max(seq) FROM outbox), 0))"
+    ).fetchone()
+    return int(row[0])

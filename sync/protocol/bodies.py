@@ -24,9 +24,10 @@ from pydantic import (
 from .errors import BadPayload
 from .messages import MessageType
 from .payload import canonical_json, parse_json_object
-from .ranges import SeqRange, check_ranges, range_count
+from .ranges import MAX_SEQ, SeqRange, check_ranges, range_count
 from .records import (
     Base64Bytes,
+    EnvelopeSeq,
     Ident,
     Record,
     Seq,
@@ -106,7 +107,7 @@ class HelloBody(Body):
     protocol_version: Annotated[int, Field(ge=1, le=255)]
     software_version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     next_record_seq: Seq
-    command_floor: Annotated[int, Field(ge=0)]
+    command_floor: Annotated[int, Field(ge=0, le=MAX_SEQ)]
     clock_synced: bool
     # New keys signed by the current ones: the device half of a key rotation.
     new_keys: PublicKeys | None = None
@@ -124,7 +125,7 @@ class AckBody(Body):
 
     message_type: ClassVar[MessageType] = MessageType.ACK
     records: Ranges
-    messages: Annotated[list[Seq], Field(max_length=MAX_RANGES)] = []
+    messages: Annotated[list[EnvelopeSeq], Field(max_length=MAX_RANGES)] = []
 
     @model_validator(mode="after")
     def _not_empty(self) -> AckBody:
@@ -222,8 +223,19 @@ class RotateKeyBody(Command):
         return self
 
 
+class ResequenceBody(Command):
+    """The device's record counter went backwards (PROTOCOL.md section 10, "Sequence regression"): its
+    next record gets a sequence of at least ``next_record_seq``, and its undelivered records under the
+    sequences of ``records`` (each stored on the server with other content) move above it, renumbered in
+    one transaction. Rows not named keep their numbers: the server holds them already with that content."""
+
+    message_type: ClassVar[MessageType] = MessageType.RESEQUENCE
+    next_record_seq: Seq
+    records: Ranges = []
+
+
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
-DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody
+DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody | ResequenceBody
 AnyBody = UplinkBody | DownlinkBody
 
 BODY_TYPES: dict[MessageType, type[Body]] = {
@@ -238,6 +250,7 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         ConfigBody,
         CandidatesBody,
         RotateKeyBody,
+        ResequenceBody,
     )
 }
 

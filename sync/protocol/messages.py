@@ -34,6 +34,7 @@ class MessageType(Enum):
     CONFIG = "config"
     CANDIDATES = "candidates"
     ROTATE_KEY = "rotate-key"
+    RESEQUENCE = "resequence"
 
     @property
     def code(self) -> int:
@@ -69,6 +70,7 @@ _CODES: dict[MessageType, int] = {
     MessageType.CONFIG: 0x84,
     MessageType.CANDIDATES: 0x85,
     MessageType.ROTATE_KEY: 0x86,
+    MessageType.RESEQUENCE: 0x87,
 }
 _BY_CODE: dict[int, MessageType] = {code: t for t, code in _CODES.items()}
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 SeqRange = tuple[int, int]
-MAX_SEQ = 2**64 - 1
+#: Record and command sequences (and so every range) stay below 2^63: both stores keep them in a signed
+#: 64-bit column (SQLite INTEGER, PostgreSQL BIGINT), and a number the store cannot hold must be refused
+#: when the message is opened (``bad-payload``), never fail later inside an ingest worker.
+MAX_SEQ = 2**63 - 1
 
 
 def to_ranges(seqs: Iterable[int]) -> list[SeqRange]:
@@ -42,7 +45,7 @@ def check_ranges(ranges: list[SeqRange]) -> list[SeqRange]:
     previous_last = 0
     for first, last in ranges:
         if not 1 <= first <= last <= MAX_SEQ:
-            raise ValueError(f"range [{first}, {last}] must satisfy 1 <= first <= last < 2^64")
+            raise ValueError(f"range [{first}, {last}] must satisfy 1 <= first <= last < 2^63")
         if first <= previous_last + 1 and previous_last:
             raise ValueError(
                 f"range [{first}, {last}] overlaps or touches the previous one; "

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from .payload import canonical_json
+from .ranges import MAX_SEQ
 from .times import SaneUnixMs
 
 
@@ -44,7 +45,10 @@ def _b64encode(value: bytes) -> str:
 
 
 Base64Bytes = Annotated[bytes, BeforeValidator(_b64decode), PlainSerializer(_b64encode, return_type=str)]
-Seq = Annotated[int, Field(ge=1, le=2**64 - 1)]
+#: A record or command sequence: what the stores key by, so a signed 64-bit integer (1..2^63-1).
+Seq = Annotated[int, Field(ge=1, le=MAX_SEQ)]
+#: An envelope sequence (section 4: 1..2^64-1), as an ack names the messages it answers.
+EnvelopeSeq = Annotated[int, Field(ge=1, le=2**64 - 1)]
 UnixMs = Annotated[int, Field(ge=0, le=2**63 - 1)]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
 IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]

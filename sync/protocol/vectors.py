@@ -22,6 +22,7 @@ from .bodies import (
     Body,
     EraseBody,
     RecordsBody,
+    ResequenceBody,
     encode_body,
 )
 from .channel import SERVER_PEER_ID
@@ -124,6 +125,13 @@ def _cases() -> list[tuple[str, Body, int, Compression, str]]:
             2,
             Compression.NONE,
             "edgehr test ephemeral 4",
+        ),
+        (
+            "down-resequence",
+            ResequenceBody(command_seq=2, next_record_seq=1044, records=[(41, 43)]),
+            3,
+            Compression.NONE,
+            "edgehr test ephemeral 5",
         ),
     ]
 

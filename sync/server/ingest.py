@@ -22,6 +22,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from core.datakey import DataKey
@@ -43,7 +45,6 @@ from sync.protocol import (
     ServerChannel,
     Stamp,
     ingest_subscription,
-    iter_seqs,
     key_id,
     parse_message_topic,
     to_ranges,
@@ -52,10 +53,13 @@ from sync.server.config import ServerConfig
 from sync.server.ingest_batches import MAX_MESSAGES_PER_COMMIT, Stored, after_commit, store_records
 from sync.server.ingest_downlinks import command_bodies, store_gallery
 from sync.server.ingest_keys import StoreDirectory, load_server_identity
-from sync.server.store import HRStore, devices, downlinks, records, templates
+from sync.server.store import HRStore, dead_letters, devices, downlinks, records, resequence, templates
 from sync.server.store.hr_store import database_url, open_hr_store
 
 log = logging.getLogger(__name__)
+
+#: Refusals of a message whose signature verified: the device really sent it, so it is kept to inspect.
+_AUTHENTICATED_REFUSALS = frozenset({Reason.BAD_PAYLOAD, Reason.DECRYPT_FAILED})
 
 
 class IngestWorker:
@@ -148,8 +152,8 @@ class IngestWorker:
             self._store_run(run)
             run = []
             if opened is not None:
-                self._other(opened)
-            self.link.ack(message)  # PUBACK only once its effects are durable
+                self._guarded(message, opened.device_id, partial(self._other, opened))
+            self.link.ack(message)  # PUBACK only once its effects are durable (or it is a dead letter)
         self._store_run(run)
 
     def handle(self, message: Received) -> None:
@@ -171,10 +175,31 @@ class IngestWorker:
         try:
             opened = self.channel.open(message.topic, message.payload)
         except ProtocolError as exc:
-            self._reject(exc.reason.value, topic_device, exc)
+            if exc.reason in _AUTHENTICATED_REFUSALS and topic_device is not None:
+                self._dead_letter(message, topic_device, exc.reason.value, exc)  # signed: worth a look
+            else:
+                self._reject(exc.reason.value, topic_device, exc)
             return None
         self._retire_superseded_key(opened)
         return opened
+
+    def _guarded(self, message: Received, device_id: str, work: Callable[[], object]) -> bool:
+        """Run ``work`` for one opened message: any error becomes a counted ``bad-payload`` and a dead
+        letter, never a dead worker (PROTOCOL.md section 11). The caller PUBACKs the message either way, so
+        it cannot come back forever; nothing is acknowledged to the device, which sends records again.
+        Only when even the dead letter cannot be written (the store is down) does the error propagate."""
+        try:
+            work()
+        except Exception as exc:
+            log.exception("uplink from %s could not be processed; kept as a dead letter", device_id)
+            self._dead_letter(message, device_id, Reason.BAD_PAYLOAD.value, f"{type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def _dead_letter(self, message: Received, device_id: str, reason: str, why: object) -> None:
+        self.counts[reason] += 1
+        records.dead_letter(self.store, dead_letters.of_message(device_id, message.topic, message.payload, reason, why))
+        log.warning("uplink rejected (%s), kept as a dead letter: %s", reason, why, extra={"device_id": device_id})
 
     def _retire_superseded_key(self, opened: Opened) -> None:
         """A device that signs with its new key has switched (PROTOCOL.md section 12): its old key is
@@ -188,7 +213,7 @@ class IngestWorker:
     def _other(self, opened: Opened) -> None:
         device_id, body = opened.device_id, opened.body
         if isinstance(body, AckDownlinkBody):
-            confirmed = downlinks.confirm(self.store, device_id, list(iter_seqs(body.commands)))
+            confirmed = downlinks.confirm_ranges(self.store, device_id, body.commands)
             self.counts["confirmed"] += confirmed
             self._ack(device_id, [], opened.seq)
         elif isinstance(body, HelloBody):
@@ -197,11 +222,14 @@ class IngestWorker:
     def _store_run(self, run: list[tuple[Received, Opened, RecordsBody]]) -> None:
         if not run:
             return
+        if len(run) == 1:  # alone: stored and acknowledged, or a dead letter; PUBACKed either way
+            message, opened, body = run[0]
+            self._guarded(message, opened.device_id, lambda: self._acknowledge(self._store_records([(opened, body)])))
+            self.link.ack(message)
+            return
         try:
             stored = self._store_records([(opened, body) for _, opened, body in run])
         except Exception:
-            if len(run) == 1:
-                raise  # as before batching: the worker stops, nothing is acknowledged, the broker resends
             # Keep a bad message from holding back the others: store them one transaction each.
             log.warning("storing %d messages together failed; storing them one at a time", len(run), exc_info=True)
             for one in run:
@@ -221,10 +249,10 @@ class IngestWorker:
             self._ack(ack.device_id, ack.seqs, *ack.envelope_seqs)
 
     def _hello(self, device_id: str, opened: Opened, body: HelloBody) -> None:
-        highest = records.highest_contiguous_seq(self.store, device_id)
-        if body.next_record_seq <= highest:
-            # The device's counter went backwards (a restored SD card): its new records would reuse
-            # stored sequences. The store refuses those as conflicts; flag the device now.
+        highest = resequence.on_hello(self.store, device_id, body.next_record_seq)
+        if highest is not None:
+            # The device's counter went backwards (a restored SD card): its new records would reuse stored
+            # sequences. The store refuses those as conflicts; the device is flagged and told where to go on.
             self._reject(Reason.REPLAY.value, device_id, f"hello next_record_seq {body.next_record_seq} <= {highest}")
         if body.new_keys is not None and not self._register_new_keys(device_id, opened, body):
             return  # refused and counted: no ack, so the device keeps its current keys

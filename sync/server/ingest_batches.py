@@ -57,7 +57,7 @@ def store_records(store: HRStore, windows: ReplayWindows, run: Sequence[tuple[Op
             window = windows.get(device_id)
             seqs = [r.seq for r in body.records]
             new, _ = window.split(seqs)
-            if not new:  # every record known stored: a resend or a replayed copy
+            if not new and records.stored_alike(store, device_id, body.records):  # a resend or a replayed copy
                 records.count_rejection(store, DUPLICATE, device_id)
                 plans.append(Stored(device_id, opened.seq, window, seqs, None))
                 continue

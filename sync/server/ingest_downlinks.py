@@ -16,6 +16,7 @@ from sync.protocol import (
     EraseBody,
     GalleryBody,
     GalleryEntry,
+    ResequenceBody,
     RotateKeyBody,
 )
 from sync.server.store import HRStore, consents, templates
@@ -124,4 +125,6 @@ def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) ->
         return [CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})]
     if kind == "rotate-key":
         return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
+    if kind == "resequence":
+        return [ResequenceBody.model_validate({"command_seq": seq, **body}, strict=False)]
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")

@@ -20,6 +20,7 @@ from sync.protocol import (
     DeviceChannel,
     Identity,
     LocalKeys,
+    PunchRecord,
     RecordsBody,
     Stamp,
     device_subscription,
@@ -27,7 +28,7 @@ from sync.protocol import (
 )
 from sync.server.ingest import IngestWorker
 from sync.server.ingest_keys import load_server_identity, server_keys_path
-from sync.server.store import HRStore, devices
+from sync.server.store import HRStore, dead_letters, devices
 from tests.factories import punch
 
 DEVICE = "site1-gate-a"
@@ -50,6 +51,7 @@ class Rig:
                                    endpoint=config.broker.endpoint(), worker_id="t",
                                    share_group=config.ingest.share_group, stop=self.stop)
         self.acks: list[AckBody] = []
+        self._records: dict[tuple[int, str], PunchRecord] = {}
         wait_for(lambda: (self.pump(), self.device.connected and self.worker.link.connected)[1], "both links")
         deadline = time.monotonic() + 0.5  # the SUBSCRIBEs sent on connect are flushed and in place
         while time.monotonic() < deadline:
@@ -63,7 +65,12 @@ class Rig:
             self.acks.append(body)
 
     def message(self, envelope_seq: int, *seqs: int, employee_no: str = "E0001") -> Received:
-        records = [punch_record(s, punch(employee_no, "in", 1_790_000_000_000 + s), DEVICE) for s in seqs]
+        # One record per (seq, employee) for the whole test, as an outbox row is: a message naming a seq
+        # again is a resend of the same record (a new punch has a new uid, so it would be a sequence reuse).
+        for s in seqs:
+            self._records.setdefault((s, employee_no), punch_record(s, punch(employee_no, "in", 1_790_000_000_000 + s),
+                                                                    DEVICE))
+        records = [self._records[(s, employee_no)] for s in seqs]
         sealed = self.channel.seal(RecordsBody(records=records), seq=envelope_seq, stamp=Stamp.now(True))
         return Received(sealed.topic, sealed.payload, mid=0, qos=0, retain=False, dup=False)
 
@@ -103,23 +110,24 @@ def test_messages_arriving_together_share_a_commit_and_one_ack(site: Site, rig: 
     assert rig.worker.counts["stored"] == 5
 
 
-def test_a_message_that_cannot_be_stored_does_not_hold_back_the_ones_before_it(
+def test_a_message_that_cannot_be_stored_does_not_hold_back_the_others_nor_stop_the_worker(
     site: Site, rig: Rig, hr: HRStore
 ) -> None:
     with hr.db.transaction() as tx:  # a database-side fault for one employee's punches
         tx.execute("CREATE TRIGGER boom BEFORE INSERT ON punches WHEN NEW.employee_no = 'BOOM'"
                    " BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
     first, bad, last = rig.message(1, 1, 2), rig.message(2, 3, employee_no="BOOM"), rig.message(3, 4, 5)
-    with pytest.raises(Exception, match="injected fault"):
-        rig.worker.handle_all([first, bad, last])
-    wait_for(lambda: (rig.pump(), len(rig.acks) == 1)[1], "the ack of the first message")
-    assert rig.answered() == [([1], [1, 2])]  # nothing acknowledged for the failed one or after it
-    assert server_seqs(site, DEVICE) == [1, 2]
+    rig.worker.handle_all([first, bad, last])  # no exception: the bad one becomes a dead letter
+    wait_for(lambda: (rig.pump(), len(rig.acks) == 2)[1], "the acks of the first and last messages")
+    assert sorted(rig.answered()) == [([1], [1, 2]), ([3], [4, 5])]  # nothing acknowledged for the failed one
+    assert server_seqs(site, DEVICE) == [1, 2, 4, 5]
+    assert rejections(hr)["bad-payload"] == 1
+    assert ["injected fault" in letter["error"] for letter in dead_letters.recent(hr)] == [True]
     with hr.db.transaction() as tx:
         tx.execute("DROP TRIGGER boom")
-    rig.worker.handle_all([bad, last])  # the broker delivers them again
-    wait_for(lambda: (rig.pump(), len(rig.acks) == 2)[1], "the ack of the others")
-    assert rig.answered()[1] == ([2, 3], [3, 4, 5])
+    rig.worker.handle_all([bad])  # the courier sends it again (not the broker: it was consumed)
+    wait_for(lambda: (rig.pump(), len(rig.acks) == 3)[1], "the ack of the one sent again")
+    assert rig.answered()[2] == ([2], [3])
     assert server_seqs(site, DEVICE) == [1, 2, 3, 4, 5]
 
 

@@ -259,3 +259,37 @@ def test_a_punch_from_a_clock_that_is_not_synchronised_keeps_the_full_range() ->
     unsynced = {**PUNCH, "device_time_ms": 5, "clock_synced": False}
     body = decode_body(MessageType.RECORDS, records_json(rec(1, body=unsynced)))
     assert isinstance(body, RecordsBody)
+
+
+_HELLO = {"protocol_version": 1, "software_version": "1", "next_record_seq": 1, "command_floor": 0,
+          "clock_synced": True}
+
+
+@pytest.mark.parametrize(
+    ("message_type", "obj", "match"),
+    [
+        (MessageType.RECORDS, {"records": [dict(typical_punch(1, "gate-01").model_dump(mode="json"), seq=2**63)]},
+         "less than or equal to 9223372036854775807"),
+        (MessageType.HELLO, dict(_HELLO, command_floor=2**63), "command_floor"),
+        (MessageType.HELLO, dict(_HELLO, next_record_seq=2**63), "next_record_seq"),
+        (MessageType.ACK_DOWNLINK, {"commands": [[1, 2**63]]}, "< 2\\^63"),
+        (MessageType.ACK, {"records": [[2**63, 2**63]]}, "< 2\\^63"),
+    ],
+)
+def test_sequences_beyond_what_the_stores_hold_are_refused_on_receipt(
+    message_type: MessageType, obj: object, match: str
+) -> None:
+    """Record and command sequences are signed 64-bit in both stores: the protocol refuses 2^63 and above
+    (issue 15: a record seq of 2^63 used to pass the protocol and stop an ingest worker)."""
+    with pytest.raises(BadPayload, match=match):
+        decode_body(message_type, json.dumps(obj).encode())
+
+
+def test_the_largest_sequences_the_stores_hold_are_accepted() -> None:
+    record = dict(typical_punch(1, "gate-01").model_dump(mode="json"), seq=2**63 - 1)
+    assert decode_body(MessageType.RECORDS, json.dumps({"records": [record]}).encode())
+    hello = decode_body(MessageType.HELLO, json.dumps(dict(_HELLO, command_floor=2**63 - 1)).encode())
+    assert hello.model_dump()["command_floor"] == 2**63 - 1
+    top = {"records": [[2**63 - 1, 2**63 - 1]], "messages": [2**64 - 1]}
+    ack = decode_body(MessageType.ACK, json.dumps(top).encode())
+    assert isinstance(ack, AckBody) and ack.messages == [2**64 - 1]  # envelope sequences stay 64-bit

@@ -28,6 +28,7 @@ from sync.protocol.cipher import (
 )
 from sync.protocol.envelope import Header
 from sync.protocol.messages import Compression, Direction
+from sync.protocol.ranges import MAX_SEQ
 from sync.protocol.times import SANE_FROM_MS, SANE_UNTIL_MS
 from tests.sync.channel_helpers import DEV_ID, DEVICE, EXAMPLES, SRV_ID, STAMP, channels, punch
 
@@ -98,14 +99,14 @@ def records(draw: st.DrawFn, seq: int) -> PunchRecord | PunchCorrectionRecord:
         reason=draw(st.text(min_size=1, max_size=500)),
         admin=draw(idents),
         punch_uid=draw(idents) if void else None,
-        corrects_seq=draw(st.none() | st.integers(1, 2**64 - 1)),
+        corrects_seq=draw(st.none() | st.integers(1, MAX_SEQ)),
     )
     return PunchCorrectionRecord.model_validate(common | {"type": "punch-correction", "body": correction})
 
 
 @st.composite
 def record_batches(draw: st.DrawFn) -> RecordsBody:
-    seqs = draw(st.lists(st.integers(1, 2**64 - 1), min_size=1, max_size=20, unique=True))
+    seqs = draw(st.lists(st.integers(1, MAX_SEQ), min_size=1, max_size=20, unique=True))
     return RecordsBody(records=[draw(records(seq)) for seq in seqs])
 
 

@@ -33,6 +33,7 @@ TYPE_CODES = {
     "config": 0x84,
     "candidates": 0x85,
     "rotate-key": 0x86,
+    "resequence": 0x87,
 }
 
 

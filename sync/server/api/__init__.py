@@ -17,6 +17,8 @@ from sync.server.api import (
     candidate_rights,
     candidates,
     corrections,
+    dead_letters,
+    device_flags,
     devices,
     employees,
     errors,
@@ -42,8 +44,8 @@ __all__ = ["create_app", "error_response"]
 ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 
 #: In this order (the order of /openapi.json and of route matching).
-_ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, webhooks, tokens, candidates,
-            interviews, review, bias_audit, candidate_rights, retention)
+_ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
+            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention)
 
 
 def create_app(

@@ -23,6 +23,8 @@ KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # the sync protocol's key id: 8 bytes as
 _COLUMNS = "id, name, site, sign_public_key, sign_key_id, box_public_key, box_key_id, status, registered_at, revoked_at"
 #: What get/list show besides: the keys a rotation replaced (until retired) and when it happened.
 _ROTATION_COLUMNS = "previous_sign_key_id, previous_box_key_id, keys_rotated_at"
+#: And HR's flag on a device whose record counter went backwards (``resequence``): kind, since, detail (JSON).
+_FLAG_COLUMNS = "sequence_flag, sequence_flag_at, sequence_flag_detail"
 
 
 def _raw_key(value: str, what: str) -> str:
@@ -114,7 +116,7 @@ def register_device(store: HRStore, device: Registration, actor: str) -> dict[st
 def get(store: HRStore, device_id: str) -> dict[str, Any]:
     with store.db.read() as tx:
         rows = tx.execute(
-            f"SELECT {_COLUMNS}, {_ROTATION_COLUMNS} FROM devices WHERE id = ?", (device_id,)  # noqa: S608
+            f"SELECT {_COLUMNS}, {_ROTATION_COLUMNS}, {_FLAG_COLUMNS} FROM devices WHERE id = ?", (device_id,)  # noqa: S608
         ).dicts()
         if not rows:
             raise NotFound(f"There is no device {device_id}.", "Check the device id, or register the device.")
@@ -129,7 +131,7 @@ def get(store: HRStore, device_id: str) -> dict[str, Any]:
 
 def list_all(store: HRStore) -> list[dict[str, Any]]:
     with store.db.read() as tx:
-        rows = tx.execute(f"SELECT {_COLUMNS}, {_ROTATION_COLUMNS} FROM devices ORDER BY id").dicts()  # noqa: S608
+        rows = tx.execute(f"SELECT {_COLUMNS}, {_ROTATION_COLUMNS}, {_FLAG_COLUMNS} FROM devices ORDER BY id").dicts()  # noqa: S608
         counts = dict(tx.execute("SELECT device_id, count(*) FROM device_assignments GROUP BY device_id").all())
         last = dict(tx.execute("SELECT device_id, max(received_at) FROM records GROUP BY device_id").all())
     return [r | {"assigned": int(counts.get(r["id"], 0)), "last_record_at": last.get(r["id"])} for r in rows]

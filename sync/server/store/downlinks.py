@@ -10,12 +10,13 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from sync.protocol import to_ranges
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-TYPES = ("erase", "gallery", "config", "candidates", "rotate-key")
+TYPES = ("erase", "gallery", "config", "candidates", "rotate-key", "resequence")
 
 
 def emit(tx: Tx, device_id: str, command_type: str, body: dict[str, Any], at: str) -> int:
@@ -58,13 +59,19 @@ def mark_sent(store: HRStore, device_id: str, command_seqs: Iterable[int]) -> No
 
 def confirm(store: HRStore, device_id: str, command_seqs: Iterable[int]) -> int:
     """The device applied these commands; return how many were newly confirmed."""
+    return confirm_ranges(store, device_id, to_ranges(command_seqs))
+
+
+def confirm_ranges(store: HRStore, device_id: str, ranges: Iterable[tuple[int, int]]) -> int:
+    """``confirm`` for an ``ack-downlink``'s ranges, one statement per range: a range is never expanded
+    into its numbers (a device may name a million commands; only the ones that exist are touched)."""
     confirmed = 0
     with store.db.transaction() as tx:
-        for seq in command_seqs:
+        for first, last in ranges:
             confirmed += tx.execute(
-                "UPDATE downlinks SET confirmed_at = ? WHERE device_id = ? AND command_seq = ?"
-                " AND confirmed_at IS NULL",
-                (store.now_iso(), device_id, seq),
+                "UPDATE downlinks SET confirmed_at = ? WHERE device_id = ? AND command_seq >= ?"
+                " AND command_seq <= ? AND confirmed_at IS NULL",
+                (store.now_iso(), device_id, first, last),
             ).rowcount
     return confirmed
 

@@ -309,6 +309,33 @@ CREATE TABLE candidates (
 CREATE INDEX candidates_device ON candidates (device_id, window_start_ms);
 """
 
+# Messages an ingest worker could not process, and records refused as a sequence reuse (PROTOCOL.md
+# section 11): kept for an operator to inspect, never acknowledged to the device. Only authenticated
+# messages land here (a stranger's junk is only counted). One row per distinct message or conflicting
+# record (dedupe_key), counted again when it comes back; bounded (sync/server/store/dead_letters.py).
+# A device whose record counter went backwards is flagged for HR (sequence_flag) and told where to go on.
+SCHEMA_V6_DEAD_LETTERS = """
+CREATE TABLE dead_letters (
+    id {pk},
+    device_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    error TEXT NOT NULL,
+    record_seq BIGINT,
+    digest TEXT,
+    body TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    count INTEGER NOT NULL DEFAULT 1,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL
+);
+CREATE INDEX dead_letters_device ON dead_letters (device_id, last_at);
+ALTER TABLE devices ADD COLUMN sequence_flag TEXT;
+ALTER TABLE devices ADD COLUMN sequence_flag_at TEXT;
+ALTER TABLE devices ADD COLUMN sequence_flag_detail TEXT;
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[Migration] = [
     (1, "HR store: devices, employees, records, punches, timesheet inputs, webhooks, tokens, downlinks", SCHEMA_V1),
@@ -318,6 +345,7 @@ MIGRATIONS: list[Migration] = [
     (5, "HR store: interview sessions, answers, scores and conflicts from booths; candidates", SCHEMA_V5_INTERVIEWS),
     (6, "HR store: score overrides, shortlist decisions, demographics, retention, candidate erasures",
      SCHEMA_V6_INTERVIEW_REVIEW + SCHEMA_V6_TOKEN_ROLES),
+    (7, "HR store: dead letters (messages and records ingest refused), devices' sequence flag", SCHEMA_V6_DEAD_LETTERS),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

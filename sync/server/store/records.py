@@ -33,7 +33,7 @@ from sync.protocol.records import (
     PunchRecord,
     Record,
 )
-from sync.server.store import device_enrolments, interviews, webhook_rows
+from sync.server.store import dead_letters, device_enrolments, interviews, resequence, webhook_rows
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
@@ -102,12 +102,16 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Record]) -> IngestRes
         inserted = _insert_records(tx, device_id, incoming, received_at)
         known = [r for r in incoming if r.record.seq not in inserted]
         stored_digests = _digests(tx, device_id, [r.record.seq for r in known]) if known else {}
+        conflicts: list[resequence.Conflict] = []
         for item in known:
-            if stored_digests.get(item.record.seq) == item.digest:
+            stored = stored_digests.get(item.record.seq, "")
+            if stored == item.digest:
                 result.duplicates.append(item.record.seq)
             else:
                 result.conflicts.append(item.record.seq)
                 rejections[Reason.REPLAY.value] += 1
+                conflicts.append(resequence.Conflict(item.record.seq, item.record.type, item.body_text, item.digest,
+                                                     stored))
         new = [r for r in incoming if r.record.seq in inserted]
         result.stored.extend(r.record.seq for r in new)
         # The same punch uid under another seq: already stored, so "duplicate" (the first is kept).
@@ -115,9 +119,20 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Record]) -> IngestRes
         for reason, count in sorted(rejections.items()):
             if count:
                 count_rejection_tx(tx, reason, device_id, received_at, count)
+        # After the new records are in: the device moves the conflicting ones above everything stored.
+        resequence.on_conflicts(tx, device_id, conflicts, received_at)
     result.duplicates.sort()
     result.conflicts.sort()
     return result
+
+
+def stored_alike(store: HRStore, device_id: str, batch: Sequence[Record]) -> bool:
+    """Whether every record of ``batch`` is stored under its (device, seq) with the same content: the
+    replay window's "known stored" says only that the sequence is taken, not by what (a device whose
+    counter went backwards reuses sequences with other content, PROTOCOL.md section 10)."""
+    wanted = {r.seq: digest_of(r.type, canonical(body_dict(r.body))) for r in batch}
+    with store.db.transaction() as tx:
+        return _digests(tx, device_id, list(wanted)) == wanted
 
 
 #: Sequences per SELECT ... IN (...): a short statement (psycopg caches only short query texts).
@@ -275,6 +290,14 @@ def seen_seqs(store: HRStore, device_id: str, first: int, last: int) -> list[int
             (device_id, first, last),
         ).all()
     return [int(r[0]) for r in rows]
+
+
+def dead_letter(store: HRStore, letter: dead_letters.DeadLetter) -> None:
+    """Count ``letter``'s reason for its device and keep it as a dead letter, in one transaction."""
+    at = store.now_iso()
+    with store.db.transaction() as tx:
+        count_rejection_tx(tx, letter.reason, letter.device_id, at)
+        dead_letters.add(tx, letter, at)
 
 
 def count_rejection(store: HRStore, reason: str, device_id: str | None) -> None:
