@@ -13,7 +13,8 @@ beside it would corrupt it). Stop the service that writes the database first.
 Command line (used by the systemd timers in firmware_scripts/ and ops/server/)::
 
     python -m core.backup backup  --db /var/lib/edgehr/device.db --out /var/lib/edgehr/backups [--keep 14]
-    python -m core.backup restore --from /var/lib/edgehr/backups/device-20250101T020000Z.db --db /var/lib/edgehr/device.db
+    python -m core.backup restore --from /var/lib/edgehr/backups/device-20250101T020000Z.db \
+                                  --db /var/lib/edgehr/device.db
     python -m core.backup list    --out /var/lib/edgehr/backups
 """
 
@@ -122,7 +123,8 @@ def backup(db: Path, out_dir: Path, *, keep: int = 14, now: Callable[[], datetim
         _fsync(out_dir)
     except sqlite3.Error as exc:
         raise _error(f"Backing up {db} failed: {exc}.",
-                     "Check that the disk has room and that no process holds a long write lock; then try again.") from None
+                     "Check that the disk has room and that no process holds a long write lock; "
+                     "then try again.") from None
     finally:
         partial.unlink(missing_ok=True)
     removed = []
@@ -135,7 +137,8 @@ def backup(db: Path, out_dir: Path, *, keep: int = 14, now: Callable[[], datetim
 def restore(source: Path, db: Path) -> None:
     """Write backup ``source`` into database ``db`` (made if missing); the service must be stopped."""
     if not source.is_file():
-        raise _error(f"There is no backup at {source}.", "List the backups with `python -m core.backup list --out DIR`.")
+        raise _error(f"There is no backup at {source}.",
+                     "List the backups with `python -m core.backup list --out DIR`.")
     try:
         backup_conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         try:
