@@ -12,6 +12,7 @@ APT_PACKAGES=(
   postgresql                    # the server's multi-worker store; tests start their own cluster
   openssl                       # demo CA and broker certificates
   python3-venv python3-dev build-essential
+  shellcheck debootstrap systemd   # tests/firmware: shellcheck, the Bookworm root, systemd-analyze verify
 )
 
 step() { printf '\n==> %s\n' "$*"; }
