@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from cli import (
     asr_cmd,
+    backup_cmd,
     bench_cmd,
     chaos_cmd,
     config_cmd,
@@ -38,6 +39,7 @@ _COMMANDS = (
     interview_cmd,
     bench_cmd,
     chaos_cmd,
+    backup_cmd,
 )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from core import sdnotify
 from core.clock import Clock, SystemClock
 from core.datakey import DataKey, load_or_create
 from core.errors import EdgehrError
@@ -268,9 +270,16 @@ class Terminal:
     def wait(self, timeout: float | None = None) -> None:
         """Block until stopped (signal, failure) or ``timeout``; keeps the gallery in step with the store."""
         waited = 0.0
+        watchdog, frames = sdnotify.Watchdog(), -1
         while not self.stop_event.is_set():
             if timeout is not None and waited >= timeout:
                 return
+            # systemd's watchdog hears from the terminal only while the kiosk loop takes frames: a hung
+            # loop or a camera that stopped delivering gets the service restarted (camera re-opened).
+            seen = self.kiosk.counters().frames
+            if seen != frames:
+                watchdog.ping(time.monotonic())
+                frames = seen
             self.stop_event.wait(GALLERY_CHECK_SECONDS)
             waited += GALLERY_CHECK_SECONDS
             if self._thread is not None and not self._thread.is_alive():
@@ -373,8 +382,10 @@ def run_device(args: argparse.Namespace) -> int:
             terminal.start()
             print(f"edgehr terminal {config.device.id} running; kiosk screen: "
                   f"http://{config.panel.host}:{config.panel.port}/kiosk", flush=True)
+            sdnotify.ready(f"terminal {config.device.id} running")
             terminal.wait()
         finally:
+            sdnotify.stopping()
             terminal.stop()
     if terminal.failure is not None:
         raise terminal.failure

@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from core import sdnotify
 from core.config.loader import load_toml_model
 from core.paths import CHECKOUT
 from core.serve import BackgroundServer
@@ -85,6 +86,7 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
             len(names),
             server_keys_path(state),
         )
+        sdnotify.ready("HR API and ingest workers running")
         while not stop.wait(1.0):
             for name in names:
                 child = supervisor.children[name]
@@ -95,6 +97,7 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
                     log.warning("%s exited (code %s); restarting it", name, child.process and child.process.returncode)
                     supervisor.start(name, child.argv, env=env)
     finally:
+        sdnotify.stopping()
         api.stop()
         webhooks_stop.set()
         if webhooks_thread is not None:

@@ -92,6 +92,24 @@ def test_backup_refuses_a_missing_database_and_a_damaged_backup(tmp_path: Path) 
         backup.restore(damaged, tmp_path / "target.db")
 
 
+def test_the_edgehr_command_backs_up_and_lists(tmp_path: Path) -> None:
+    db = tmp_path / "device.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE punches (id INTEGER PRIMARY KEY)")
+    conn.execute("INSERT INTO punches VALUES (7)")
+    conn.commit()
+    conn.close()
+    edgehr = [sys.executable, "-m", "cli.main", "backup"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    made = subprocess.run([*edgehr, "backup", "--db", str(db), "--out", str(tmp_path / "b")], cwd=REPO, timeout=120,
+                          check=True, env=env, capture_output=True, text=True)
+    listed = subprocess.run([*edgehr, "list", "--out", str(tmp_path / "b")], cwd=REPO, timeout=120, check=True,
+                            env=env, capture_output=True, text=True)
+    copy = Path(listed.stdout.split("\t")[0])
+    assert copy.parent == tmp_path / "b" and str(copy) in made.stdout
+    assert ids(copy) == [7]
+
+
 def test_pg_dump_backup_restores_every_row(pg_server: str, tmp_path: Path) -> None:
     require("pg_dump")
     pg_restore = require("pg_restore")
