@@ -22,6 +22,7 @@ from cli import (
     interview_cmd,
     models_cmd,
     server_cmd,
+    timesheets_cmd,
 )
 from core.errors import EdgehrError, NotBuiltError
 
@@ -38,6 +39,7 @@ _COMMANDS = (
     interview_cmd,
     bench_cmd,
     chaos_cmd,
+    timesheets_cmd,
 )
 
 

@@ -5,9 +5,9 @@ Pure; the order of the checks is the one README's operator's guide lists (and ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from collections.abc import Sequence
 from typing import Literal, Protocol, TypeVar
 
 from sync.server.shift_model import Manual, Shift, Slot
@@ -107,12 +107,11 @@ def marks(slot: Slot, w: Worked, working_day: bool) -> Marks:
     if not working_day:
         return Marks(0, 0, w.minutes)
     late = early = overtime = 0
-    if shift.late_marking and w.first_in is not None:
-        if w.first_in - slot.start > timedelta(minutes=shift.grace_in_minutes):
-            late = minutes(w.first_in - slot.start)
-    if shift.early_marking and w.last_out is not None:
-        if slot.end - w.last_out > timedelta(minutes=shift.grace_out_minutes):
-            early = minutes(slot.end - w.last_out)
+    grace_in, grace_out = timedelta(minutes=shift.grace_in_minutes), timedelta(minutes=shift.grace_out_minutes)
+    if shift.late_marking and w.first_in is not None and w.first_in - slot.start > grace_in:
+        late = minutes(w.first_in - slot.start)
+    if shift.early_marking and w.last_out is not None and slot.end - w.last_out > grace_out:
+        early = minutes(slot.end - w.last_out)
     excess = w.minutes - minutes(shift.length)
     if excess > shift.overtime_after_minutes:
         overtime = excess

@@ -39,11 +39,10 @@ from sync.protocol.times import SaneInstant as SaneInstant
 from sync.protocol.times import from_unix_ms as from_unix_ms
 from sync.protocol.times import in_window as in_window
 from sync.server import day_rules
-from sync.server.shift_model import Attacher, Plan, Slot
+from sync.server.shift_model import Attacher, Plan, Slot, slots_on
 
 # Handed on: the model's names are imported from here by the store, the API and the tests.
 from sync.server.shift_model import Shift as Shift
-from sync.server.shift_model import slots_on
 
 log = logging.getLogger(__name__)
 
