@@ -11,6 +11,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from sync.server.api import (
+    attendance_rules,
     candidates,
     corrections,
     devices,
@@ -34,7 +35,7 @@ __all__ = ["create_app", "error_response"]
 
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, webhooks, tokens, candidates,
-            interviews)
+            interviews, attendance_rules)
 
 
 def create_app(
