@@ -52,4 +52,23 @@ def test_rules_calendars_and_leave_shape_the_timesheet(client: TestClient, store
     assert [(u["employee_no"], u["at"]) for u in data["unattached"]] == [("E001", "2026-03-05T06:00:00+08:00")]
     calendars = client.get("/api/holiday-calendars", headers=hr).json()["calendars"]
     assert calendars[0]["holidays"] == [{"day": "2026-03-03", "name": "test holiday"}]
-    assert client.get("/api/attendance/manual?employee_no=E001", headers=hr).json()["records"][0]["status"] == "on_leave"
+    manual = client.get("/api/attendance/manual?employee_no=E001", headers=hr).json()["records"]
+    assert manual[0]["status"] == "on_leave"
+
+
+def test_pages_show_status_unattached_and_rules_in_both_languages(client: TestClient, store: HRStore) -> None:
+    hr = bearer(store, "hr")
+    client.post("/api/employees", json={"employee_no": "E001", "name": "Li Lei"}, headers=hr)
+    client.post("/api/shifts", headers=hr, json={"name": "day", "start": "09:00", "end": "18:00",
+                                                 "checkin_before_start_min": 30, "checkout_after_end_min": 30})
+    client.put("/api/employees/E001/shift", headers=hr, json={"shift_id": 1, "valid_from": "2026-01-01"})
+    records.ingest(store, "gate-1", [punch_record(1, at_ms=BASE_MS - 2 * HOUR)])  # 07:00: before the window
+    store.clock = lambda: datetime(2026, 3, 3, 12, tzinfo=UTC)
+    token = hr["Authorization"].removeprefix("Bearer ")
+    assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+    page = client.get("/timesheets?from=2026-03-02&to=2026-03-02&lang=en").text
+    assert 'id="unattached"' in page and "2026-03-02 07:00" in page and "absent" in page
+    assert "未归属" in client.get("/timesheets?from=2026-03-02&to=2026-03-02&lang=zh-CN").text
+    rules = client.get("/attendance-rules?lang=en").text
+    assert 'id="shifts"' in rules and "30 /" in rules
+    assert "节假日日历" in client.get("/attendance-rules?lang=zh-CN").text
