@@ -23,6 +23,7 @@ from cli import (
     interview_cmd,
     models_cmd,
     server_cmd,
+    timesheets_cmd,
 )
 from core.errors import EdgehrError, NotBuiltError
 
@@ -40,6 +41,7 @@ _COMMANDS = (
     bench_cmd,
     chaos_cmd,
     backup_cmd,
+    timesheets_cmd,
 )
 
 

@@ -9,6 +9,7 @@ from pydantic import model_validator
 
 from core.config.base import LoggingSection, Section, field
 from sync.mqtt import Endpoint
+from sync.server.suite_config import SuitesSection
 
 
 class ServerSection(Section):
@@ -121,4 +122,5 @@ class ServerConfig(Section):
     api: ApiSection = field(ApiSection(), "HR API", "HTTP API and HR pages.")
     pki: PkiSection = field(PkiSection(), "PKI", "The site CA, for revoking device certificates.")
     webhooks: WebhooksSection = field(WebhooksSection(), "Webhooks", "Delivery of outgoing webhooks.")
+    suites: SuitesSection = field(SuitesSection(), "HR suites", "WeCom, DingTalk and Feishu apps punches go to.")
     logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")

@@ -1,6 +1,7 @@
 """Payroll export: timesheet rows as CSV that Excel opens correctly in China (UTF-8 with a BOM).
 
-One row per employee per day; header names in English (payroll systems map columns by name); times as
+One row per employee per day and shift (status, finalised and worked hours after the original columns,
+which keep their order); header names in English (payroll systems map columns by name); times as
 local HH:MM in the server's zone (the day column says which day); flags joined with ";".
 
 Interview scores go out the same way: one row per competency score of a session, never a transcript or an
@@ -32,6 +33,9 @@ COLUMNS = (
     "absent",
     "missing_punch",
     "flags",
+    "status",
+    "finalised",
+    "worked_hours",
 )
 BOM = "\ufeff"
 
@@ -71,6 +75,9 @@ def timesheet_csv(rows: Iterable[DayRow], names: Mapping[str, str], tz: ZoneInfo
                 int(row.absent),
                 int(row.missing_punch),
                 ";".join(row.flags),
+                row.status,
+                int(row.finalised),
+                f"{row.worked_hours:.2f}",
             ]
         )
     return out.getvalue()

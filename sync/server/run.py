@@ -68,7 +68,8 @@ def run_server(config_path: Path, stop: threading.Event, *, http_post: HttpPost 
     try:
         if config.webhooks.enabled:
             loop = WebhookLoop(
-                lambda: open_hr_store(url, config.server.timezone), config.webhooks, webhooks_stop, http_post
+                lambda: open_hr_store(url, config.server.timezone), config.webhooks, webhooks_stop, http_post,
+                suites=config.suites,
             )
             webhooks_thread = loop.start_thread()
         retention = RetentionLoop(lambda: open_hr_store(url, config.server.timezone), webhooks_stop)

@@ -1,20 +1,22 @@
 """Timesheets from punches: pure functions, no database, no clock of their own.
 
-One row per employee per work day in the server's time zone. Rules, in the order they apply:
+Rows per employee per work day (one per planned shift; one for a day with none) in the server's time
+zone, from (plan: shifts, assignments, holidays, manual/leave records; punches; corrections; the moment
+of computation). The rules, in the order they apply (README's operator's guide says them for HR):
 
 1. Corrections: ``void`` removes a punch, ``add`` adds one, ``change`` does both (new time and/or
    direction); the original punch stays in the store for audit, only the timesheet uses the result.
-2. Work day of a punch: with a shift, day D spans from half the off-duty gap before the shift start
-   to half the gap after its end (09:00-18:00 -> D 01:30 .. D+1 01:30; 22:00-06:00 -> D 14:00 ..
-   D+1 14:00), so an overnight shift's morning punches belong to the evening it started. Without a
-   shift, day D is the calendar day.
-3. Duplicates: a punch in the same direction less than a minute after the previous kept one is dropped.
-4. Pairing in time order: in..out adds worked time; an in after an in, or an out without an in, is a
-   missing punch; an open in at the end is a missing punch once the day is over (not while it runs).
-5. Late = first in after shift start + grace (minutes counted from the start); early leave = last out
-   before shift end - grace (counted to the end); overtime = worked minutes beyond the shift length when
-   that excess exceeds the threshold; on a day the shift does not run, all worked time is overtime.
-   Absent = a scheduled day that is over with no punch. Minutes are whole minutes, rounded down.
+2. Attachment (``shift_model.Attacher``): a punch belongs to the shift slot whose check-in/check-out
+   window holds it (edges inclusive; nearest shift hours on overlap, ties to the earlier slot); a shift
+   without windows set uses half the off-duty gap each side (09:00-18:00 -> 01:30 .. 01:30 next day).
+   Outside every window it goes to its calendar day only if that day has no shift planned; else it is
+   listed as unattached. No punch is ever dropped.
+3. Duplicates: a punch in the same direction (any, when directions alternate) less than a minute after
+   the previous kept one is dropped from the day's pairing (it stays listed with the day).
+4. Directions and hours (``day_rules``): typed or alternating; in..out pairs, or first in to last out.
+   An in after an in keeps the earlier in and flags a missing punch, as does an out without an in.
+5. Late / early / overtime in whole minutes (rounded down); status: manual record, no shift, holiday,
+   rest day, open (not final yet), absent, absent-below, half-day-below, present.
 6. A punch taken while the device clock was not synchronised flags the day: its times may be wrong.
 
 One bad row never breaks a report: a punch or correction whose time lies outside the sane window
@@ -27,21 +29,25 @@ its punch as it was.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-# Handed on for the API's request models and the store's readers (one window, sync.protocol.times).
 from sync.protocol.times import SaneInstant as SaneInstant
 from sync.protocol.times import from_unix_ms as from_unix_ms
 from sync.protocol.times import in_window as in_window
+from sync.server import day_rules
+from sync.server.shift_model import Attacher, Plan, Slot, slots_on
+
+# Handed on: the model's names are imported from here by the store, the API and the tests.
+from sync.server.shift_model import Shift as Shift
 
 log = logging.getLogger(__name__)
 
 Direction = Literal["in", "out"]
-DUPLICATE_WINDOW = timedelta(minutes=1)
+DUPLICATE_WINDOW = day_rules.DUPLICATE_WINDOW
 
 # Flag codes (stable: the CSV, the API and the pages' translations use them).
 LATE, EARLY_LEAVE, OVERTIME, ABSENT = "late", "early-leave", "overtime", "absent"
@@ -52,38 +58,13 @@ MISSING_PUNCH, CLOCK_UNSYNCED, CORRECTED, REST_DAY, IN_PROGRESS = (
     "rest-day",
     "in-progress",
 )
-
-
-@dataclass(frozen=True)
-class Shift:
-    name: str
-    start: time
-    end: time  # at or before ``start``: the shift ends the next day
-    grace_in_minutes: int = 0
-    grace_out_minutes: int = 0
-    overtime_after_minutes: int = 0
-    days: frozenset[int] = frozenset({1, 2, 3, 4, 5})  # ISO weekdays the shift runs (1 = Monday)
-
-    @property
-    def length(self) -> timedelta:
-        start = timedelta(hours=self.start.hour, minutes=self.start.minute)
-        end = timedelta(hours=self.end.hour, minutes=self.end.minute)
-        return end - start if end > start else end + timedelta(days=1) - start
-
-    def bounds(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-        """Shift start and end on work day ``day`` (aware, in ``tz``)."""
-        start = datetime.combine(day, self.start, tz)
-        end_day = day if self.end > self.start else day + timedelta(days=1)
-        return start, datetime.combine(end_day, self.end, tz)
-
-    def runs_on(self, day: date) -> bool:
-        return day.isoweekday() in self.days
+HOLIDAY, MANUAL = "holiday", "manual"
 
 
 @dataclass(frozen=True)
 class TimedPunch:
     uid: str
-    direction: Direction
+    direction: Direction | None  # None: untyped (the shift's direction rule decides)
     at: datetime  # aware
     clock_synced: bool = True
     device_id: str = ""
@@ -115,10 +96,34 @@ class DayRow:
     missing_punch: bool
     flags: tuple[str, ...]
     punches: tuple[TimedPunch, ...] = field(default=())  # effective punches of the day, in time order
+    status: str = "present"  # one of shift_model.STATUSES
+    finalised: bool = True
 
     @property
     def devices(self) -> tuple[str, ...]:
         return tuple(sorted({p.device_id for p in self.punches if p.device_id}))
+
+    @property
+    def worked_hours(self) -> float:
+        return round(self.worked_minutes / 60, 2)
+
+
+@dataclass(frozen=True)
+class Attached:
+    """Where one effective punch went: its slot's (day, shift name), or None when unattached."""
+
+    punch: TimedPunch
+    slot: tuple[date, str | None] | None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    rows: list[DayRow]
+    placements: list[Attached]  # every effective punch, in time order
+
+    @property
+    def unattached(self) -> list[TimedPunch]:
+        return [a.punch for a in self.placements if a.slot is None]
 
 
 def apply_corrections(
@@ -152,16 +157,6 @@ def _placeable(moment: datetime, what: str) -> bool:
     return False
 
 
-def day_span(day: date, shift: Shift | None, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The instants whose punches count for work day ``day`` (start inclusive, end exclusive)."""
-    if shift is None:
-        start = datetime.combine(day, time(0), tz)
-        return start, datetime.combine(day + timedelta(days=1), time(0), tz)
-    shift_start, shift_end = shift.bounds(day, tz)
-    half_gap = (timedelta(days=1) - shift.length) / 2
-    return shift_start - half_gap, shift_end + half_gap
-
-
 def collapse_duplicates(punches: list[TimedPunch]) -> list[TimedPunch]:
     kept: list[TimedPunch] = []
     for p in punches:
@@ -171,8 +166,19 @@ def collapse_duplicates(punches: list[TimedPunch]) -> list[TimedPunch]:
     return kept
 
 
-def _minutes(delta: timedelta) -> int:
-    return max(0, int(delta.total_seconds() // 60))
+def compute(
+    employee_no: str,
+    first: date,
+    last: date,
+    punches: Iterable[TimedPunch],
+    corrections: Iterable[Correction],
+    plan: Plan,
+    tz: ZoneInfo,
+    now: datetime,
+) -> Sheet:
+    """Rows for every slot of every day from ``first`` to ``last`` inclusive, and where each punch went.
+    ``now``: the moment up to which punches are known (a day is final once it is past its window)."""
+    return _compute(employee_no, first, last, punches, corrections, plan, plan.shifts_on, tz, now)
 
 
 def timesheet(
@@ -185,96 +191,77 @@ def timesheet(
     tz: ZoneInfo,
     now: datetime,
 ) -> list[DayRow]:
-    """Rows for ``employee_no`` for every day from ``first`` to ``last`` inclusive."""
+    """The rows with one shift (or none) per day, as ``shift_for`` says (no holidays or manual records)."""
+
+    def shifts_on(day: date) -> list[Shift]:
+        shift = shift_for(day)
+        return [shift] if shift else []
+
+    return _compute(employee_no, first, last, punches, corrections, Plan(), shifts_on, tz, now).rows
+
+
+def _compute(
+    employee_no: str,
+    first: date,
+    last: date,
+    punches: Iterable[TimedPunch],
+    corrections: Iterable[Correction],
+    plan: Plan,
+    shifts_on: Callable[[date], Sequence[Shift]],
+    tz: ZoneInfo,
+    now: datetime,
+) -> Sheet:
     effective, touched = apply_corrections(punches, corrections)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    # Spans of the neighbour days too, so a punch is placed on the earliest day whose span holds it.
-    spans = {d: day_span(d, shift_for(d), tz) for d in [first - timedelta(days=1), *days, last + timedelta(days=1)]}
-
-    def day_of(moment: datetime) -> date | None:
-        local = moment.astimezone(tz).date()
-        for candidate in (local - timedelta(days=1), local, local + timedelta(days=1)):
-            span = spans.get(candidate) or day_span(candidate, shift_for(candidate), tz)
-            if span[0] <= moment < span[1]:
-                return candidate
-        return None
-
-    per_day: dict[date, list[TimedPunch]] = {}
+    attacher = Attacher(shifts_on, tz)
+    placements: list[Attached] = []
+    per_slot: dict[tuple[date, str | None], list[TimedPunch]] = {}
     for p in effective:
-        d = day_of(p.at)
-        if d is not None:
-            per_day.setdefault(d, []).append(p)
-    corrected_days = {day_of(t) for t in touched}
-    return [
-        _day_row(
-            employee_no,
-            d,
-            collapse_duplicates(per_day.get(d, [])),
-            shift_for(d),
-            spans[d],
-            d in corrected_days,
-            tz,
-            now,
-        )
-        for d in days
-    ]
+        slot = attacher.attach(p.at)
+        placements.append(Attached(p, slot.key if slot else None))
+        if slot is not None:
+            per_slot.setdefault(slot.key, []).append(p)
+    corrected = {s.key for s in (attacher.attach(t) for t in touched) if s is not None}
+    rows: list[DayRow] = []
+    day = first
+    while day <= last:
+        for slot in attacher.slots(day):
+            rows.append(_day_row(employee_no, slot, per_slot.get(slot.key, []), plan, slot.key in corrected, now))
+        day += timedelta(days=1)
+    return Sheet(rows, placements)
 
 
 def _day_row(
-    employee_no: str,
-    day: date,
-    punches: list[TimedPunch],
-    shift: Shift | None,
-    span: tuple[datetime, datetime],
-    corrected: bool,
-    tz: ZoneInfo,
-    now: datetime,
+    employee_no: str, slot: Slot, punches: list[TimedPunch], plan: Plan, corrected: bool, now: datetime
 ) -> DayRow:
-    scheduled = shift is not None and shift.runs_on(day)
-    day_over = span[1] <= now
-    worked = timedelta()
-    missing = False
-    open_in: TimedPunch | None = None
-    for p in punches:
-        if p.direction == "in":
-            missing = missing or open_in is not None
-            open_in = p
-        elif open_in is not None:
-            worked += p.at - open_in.at
-            open_in = None
-        else:
-            missing = True
-    in_progress = open_in is not None and not day_over
-    missing = missing or (open_in is not None and day_over)
-    ins = [p.at for p in punches if p.direction == "in"]
-    outs = [p.at for p in punches if p.direction == "out"]
-    first_in, last_out = (min(ins) if ins else None), (max(outs) if outs else None)
-    worked_minutes = _minutes(worked)
-    late = early = overtime = 0
-    if shift is not None and scheduled:
-        start, end = shift.bounds(day, tz)
-        if first_in is not None and first_in - start > timedelta(minutes=shift.grace_in_minutes):
-            late = _minutes(first_in - start)
-        if last_out is not None and end - last_out > timedelta(minutes=shift.grace_out_minutes):
-            early = _minutes(end - last_out)
-        excess = worked_minutes - _minutes(shift.length)
-        if excess > shift.overtime_after_minutes:
-            overtime = excess
-    elif shift is not None:
-        overtime = worked_minutes
-    absent = scheduled and not punches and day_over
+    shift, day = slot.shift, slot.day
+    alternate = shift is not None and shift.direction == "alternate"
+    kept = day_rules.collapse_duplicates(punches, alternate)
+    holiday = day in plan.holidays
+    manual = plan.manual_for(day, shift.name if shift else None)
+    finalised = day_rules.is_finalised(slot, manual, now)
+    w = day_rules.worked(kept, shift)
+    working = day_rules.working_day(slot, day, holiday)
+    m = day_rules.marks(slot, w, working)
+    if manual is not None:
+        m = day_rules.Marks(0, 0, 0)
+    status = day_rules.status_of(slot, w, bool(kept), manual, holiday, finalised)
+    in_progress = w.open_in and not finalised
+    missing = w.missing or (w.open_in and finalised)
+    off_day = shift is not None and not working and bool(kept)
     flags = [
         code
         for code, on in (
-            (LATE, late > 0),
-            (EARLY_LEAVE, early > 0),
-            (OVERTIME, overtime > 0),
-            (ABSENT, absent),
+            (LATE, m.late > 0),
+            (EARLY_LEAVE, m.early > 0),
+            (OVERTIME, m.overtime > 0),
+            (ABSENT, status == "absent"),
             (MISSING_PUNCH, missing),
             (IN_PROGRESS, in_progress),
-            (REST_DAY, shift is not None and not scheduled and bool(punches)),
-            (CLOCK_UNSYNCED, any(not p.clock_synced for p in punches)),
+            (REST_DAY, off_day and not holiday),
+            (HOLIDAY, off_day and holiday),
+            (CLOCK_UNSYNCED, any(not p.clock_synced for p in kept)),
             (CORRECTED, corrected),
+            (MANUAL, manual is not None),
         )
         if on
     ]
@@ -282,18 +269,26 @@ def _day_row(
         employee_no=employee_no,
         day=day,
         shift=shift.name if shift else None,
-        scheduled=scheduled,
-        first_in=first_in,
-        last_out=last_out,
-        worked_minutes=worked_minutes,
-        late_minutes=late,
-        early_leave_minutes=early,
-        overtime_minutes=overtime,
-        absent=absent,
+        scheduled=working,
+        first_in=w.first_in,
+        last_out=w.last_out,
+        worked_minutes=w.minutes,
+        late_minutes=m.late,
+        early_leave_minutes=m.early,
+        overtime_minutes=m.overtime,
+        absent=status == "absent",
         missing_punch=missing,
         flags=tuple(flags),
         punches=tuple(punches),
+        status=status,
+        finalised=finalised,
     )
+
+
+def day_span(day: date, shift: Shift | None, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The window of ``shift`` on ``day`` (a calendar day without a shift)."""
+    (slot,) = slots_on(day, [shift] if shift else [], tz)
+    return slot.window
 
 
 def row_json(row: DayRow, tz: ZoneInfo) -> dict[str, object]:
@@ -315,6 +310,11 @@ def row_json(row: DayRow, tz: ZoneInfo) -> dict[str, object]:
         "overtime_minutes": row.overtime_minutes,
         "absent": row.absent,
         "missing_punch": row.missing_punch,
+        "status": row.status,
+        "finalised": row.finalised,
+        "worked_hours": row.worked_hours,
+        "late": row.late_minutes > 0,
+        "early": row.early_leave_minutes > 0,
         "flags": list(row.flags),
         "devices": list(row.devices),
         "punches": [

@@ -18,6 +18,8 @@ from datetime import timedelta
 from core.errors import StoreError
 from sync.server.config import WebhooksSection
 from sync.server.store import HRStore
+from sync.server.suite_config import SuitesSection
+from sync.server.suite_push import SuitePusher
 from sync.server.webhooks import EndpointGate, HttpPost, RetryPolicy, deliver_pending, httpx_post
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class WebhookLoop:
         settings: WebhooksSection,
         stop: threading.Event,
         http_post: HttpPost = httpx_post,
+        *,
+        suites: SuitesSection | None = None,
     ) -> None:
         self._open_store = open_store
         self.settings = settings
@@ -55,6 +59,11 @@ class WebhookLoop:
         self.gate = EndpointGate()
         self.stop = stop
         self.http_post = http_post
+        # HR-suite formats (WeCom API, DingTalk, Feishu): their own batching and access tokens.
+        self.suites = SuitePusher(
+            suites or SuitesSection(), policy=self.policy, timeout=settings.timeout_seconds,
+            allow_private=settings.allow_private_targets,
+        )
         self._database_errors = database_errors()
         self.totals = {"delivered": 0, "retry": 0, "failed": 0, "held": 0, "rounds": 0, "store_errors": 0}
 
@@ -78,6 +87,8 @@ class WebhookLoop:
                 timeout=self.settings.timeout_seconds,
                 allow_private=self.settings.allow_private_targets,
             )
+            for key, value in self.suites.deliver(store, self.settings.batch).items():
+                counts[key] += value
         except self._database_errors as exc:
             # The database is away (PostgreSQL restarting, SQLite busy): the deliveries wait in it, so the
             # next round picks them up; logged every time so an outage is visible.

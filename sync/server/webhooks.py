@@ -10,9 +10,9 @@ receiver de-duplicates on.
 Formats: ``json`` (edgehr's own: ``{"event": ..., "data": ...}``) and ``wecom``: the request body of
 WeCom's "添加打卡记录" API (POST /cgi-bin/checkin/add_checkin_record, developer.work.weixin.qq.com
 document 99647: ``{"records": [{"userid", "checkin_time" (Unix seconds), "device_type", "device_detail",
-"notes"}]}``). WeCom wants an ``access_token`` query parameter that expires every two hours; fetching
-and refreshing it is not built, so a WeCom URL must be a relay that adds it. DingTalk and Feishu import
-formats are not built (no official published field list was found to build them from).
+"notes"}]}``) for a relay that adds the ``access_token``. The formats ``wecom-api``, ``dingtalk`` and
+``feishu`` call the suites' own APIs with tokens fetched from the app's id and secret: they are
+delivered by :mod:`sync.server.suite_push` (shapes, limits and codes in :mod:`sync.server.suite_formats`).
 
 Targets: a webhook URL is chosen by whoever holds an HR token, so it must not turn the server into a way
 into the site's own network. Unless ``webhooks.allow_private_targets`` is on, a URL whose host is or

@@ -76,14 +76,15 @@ def test_csv_export_for_payroll(client: TestClient, store: HRStore) -> None:
     rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
     assert list(rows[0]) == ["employee_no", "name", "day", "shift", "first_in", "last_out", "worked_minutes",
                              "late_minutes", "early_leave_minutes", "overtime_minutes", "absent", "missing_punch",
-                             "flags"]
+                             "flags", "status", "finalised", "worked_hours"]
     by_no = {r["employee_no"]: r for r in rows}
     assert by_no["E001"] == {
         "employee_no": "E001", "name": "李雷", "day": "2026-03-02", "shift": "day", "first_in": "09:10",
         "last_out": "18:00", "worked_minutes": "530", "late_minutes": "10", "early_leave_minutes": "0",
         "overtime_minutes": "0", "absent": "0", "missing_punch": "0", "flags": "late",
+        "status": "present", "finalised": "1", "worked_hours": "8.83",
     }
-    assert by_no["E002"]["absent"] == "1" and by_no["E002"]["flags"] == "absent"
+    assert by_no["E002"]["absent"] == "1" and by_no["E002"]["flags"] == "absent" and by_no["E002"]["status"] == "absent"
     assert by_no["E002"]["name"] == "'=cmd()"  # no formula injection into Excel
     data = client.get("/api/timesheets?from=2026-03-02&to=2026-03-02", headers=hr).json()
     assert {r["employee_no"]: r["late_minutes"] for r in data["rows"]} == {"E001": 10, "E002": 0}

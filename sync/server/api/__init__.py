@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from core.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit, RouteLimit
 from sync.server.api import (
+    attendance_rules,
     bias_audit,
     candidate_rights,
     candidates,
@@ -45,7 +46,8 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
-            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention)
+            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention,
+            attendance_rules)
 
 
 def create_app(

@@ -85,7 +85,7 @@ class WebhookIn(_In):
     url: str = Field(max_length=2000)
     secret: str = Field(min_length=16, max_length=200)
     events: list[str]
-    format: Literal["json", "wecom"] = "json"
+    format: Literal["json", "wecom", "wecom-api", "dingtalk", "feishu"] = "json"
 
     def subscription(self) -> webhook_rows.Subscription:
         return webhook_rows.Subscription(self.url, self.secret, tuple(self.events), body_format=self.format)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sync.server import export, timesheets
 from sync.server.api.deps import From, ReadHR, Store, To
 from sync.server.api.downloads import csv_download
-from sync.server.store import attendance, employees
+from sync.server.store import attendance, employees, timesheet_reader
 
 router = APIRouter()
 
@@ -24,11 +24,16 @@ def get_timesheets(
     employee_no: str | None = None,
 ) -> dict[str, Any]:
     names = employees.names(store)
-    rows = [
-        timesheets.row_json(r, store.tz) | {"name": names.get(r.employee_no, "")}
-        for r in attendance.load_timesheets(store, first, last, employee_no)
+    report = timesheet_reader.load(store, first, last, employee_no)
+    rows = [timesheets.row_json(r, store.tz) | {"name": names.get(r.employee_no, "")} for r in report.rows]
+    unattached = [
+        {"employee_no": no, "uid": p.uid, "direction": p.direction, "at": p.at.astimezone(store.tz).isoformat(),
+         "device_id": p.device_id}
+        for no, punches in sorted(report.unattached.items())
+        for p in punches
     ]
-    return {"from": first.isoformat(), "to": last.isoformat(), "timezone": str(store.tz), "rows": rows}
+    return {"from": first.isoformat(), "to": last.isoformat(), "timezone": str(store.tz), "rows": rows,
+            "unattached": unattached}
 
 
 @router.get("/api/timesheets.csv")

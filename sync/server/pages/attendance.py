@@ -1,4 +1,5 @@
-"""Attendance pages: who is in today (the home page) and timesheets for a date range."""
+"""Attendance pages: who is in today (the home page), timesheets for a date range (status, final or
+open, unattached punches) and the attendance rules (shifts, holiday calendars, leave)."""
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
@@ -12,7 +13,7 @@ from sync.server import auth
 from sync.server.app_state import Store
 from sync.server.bounds import EARLIEST, LATEST, Day
 from sync.server.pages.common import Viewer, render, to_login
-from sync.server.store import attendance, employees
+from sync.server.store import attendance, attendance_plan, employees, timesheet_reader
 from sync.server.timesheets import row_json
 
 router = APIRouter(include_in_schema=False)
@@ -52,14 +53,35 @@ def timesheets_page(request: Request, who: Viewer, store: Store) -> Response:
         return to_login()
     first, last = _range(request, store.now().astimezone(store.tz).date())
     rows: list[dict[str, Any]] = []
+    unattached: list[dict[str, Any]] = []
     if who.role in auth.READ_HR and first <= last and (last - first).days < MAX_PAGE_DAYS:
         names = employees.names(store)
+        report = timesheet_reader.load(store, first, last)
         rows = [
             row_json(r, store.tz) | {"name": names.get(r.employee_no, ""), "first": r.first_in, "last": r.last_out}
-            for r in attendance.load_timesheets(store, first, last)
+            for r in report.rows
+        ]
+        unattached = [
+            {"employee_no": no, "name": names.get(no, ""), "at": p.at.astimezone(store.tz).strftime("%Y-%m-%d %H:%M")}
+            for no, punches in sorted(report.unattached.items())
+            for p in punches
         ]
     return render(
         request,
         "timesheets.html",
-        {"who": who, "rows": rows, "first": first, "last": last, "forbidden": who.role not in auth.READ_HR},
+        {"who": who, "rows": rows, "unattached": unattached, "first": first, "last": last,
+         "forbidden": who.role not in auth.READ_HR},
     )
+
+
+@router.get("/attendance-rules", response_class=HTMLResponse)
+def rules_page(request: Request, who: Viewer, store: Store) -> Response:
+    """Shifts with every setting, holiday calendars, leave and manual records (read here; changed by API)."""
+    if who is None:
+        return to_login()
+    allowed = who.role in auth.READ_HR
+    context: dict[str, Any] = {"who": who, "forbidden": not allowed, "shifts": [], "calendars": [], "manual": []}
+    if allowed:
+        context |= {"shifts": attendance.shifts(store), "calendars": attendance_plan.calendars(store),
+                    "manual": attendance_plan.manual_records(store)[-200:]}
+    return render(request, "attendance_rules.html", context)

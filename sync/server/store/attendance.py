@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import InputError
 from sync.server import timesheets
-from sync.server.store import audit, webhook_rows
+from sync.server.store import audit, shift_rules, timesheet_reader, webhook_rows
 from sync.server.store.employees import NotFound
+from sync.server.store.shift_rules import RULE_COLUMNS, ShiftRules
 
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-MAX_RANGE_DAYS = 366
+MAX_RANGE_DAYS = timesheet_reader.MAX_RANGE_DAYS
 
 
 def punches(
@@ -163,7 +164,10 @@ def create_shift(
     grace_out_minutes: int = 0,
     overtime_after_minutes: int = 0,
     actor: str,
+    rules: ShiftRules | None = None,
 ) -> int:
+    rules = rules or ShiftRules()
+    rules.check()
     if not _HHMM.match(start) or not _HHMM.match(end) or start == end:
         raise InputError(f"Shift times {start!r}-{end!r} are not two different HH:MM.", "Use e.g. 09:00 and 18:00.")
     if not days or any(d not in range(1, 8) for d in days):
@@ -175,8 +179,9 @@ def create_shift(
         if tx.execute("SELECT 1 FROM shifts WHERE name = ?", (name,)).one() is not None:
             raise InputError(f"A shift named {name!r} exists.", "Choose another name.", code="conflict")
         new_id = tx.execute(
-            "INSERT INTO shifts (name, start_time, end_time, grace_in_minutes, grace_out_minutes,"
-            " overtime_after_minutes, days) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO shifts (name, start_time, end_time, grace_in_minutes, grace_out_minutes,"  # noqa: S608 - fixed column names
+            " overtime_after_minutes, days, " + ", ".join(RULE_COLUMNS) + ")"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 name,
                 start,
@@ -185,6 +190,7 @@ def create_shift(
                 grace_out_minutes,
                 overtime_after_minutes,
                 ",".join(str(d) for d in sorted(set(days))),
+                *rules.values(),
             ),
         ).scalar()
         audit.record(tx, store.now_iso(), actor, "shift.create", f"shift:{new_id}", {"name": name})
@@ -193,25 +199,26 @@ def create_shift(
 
 def shifts(store: HRStore) -> list[dict[str, Any]]:
     with store.db.read() as tx:
-        rows = tx.execute(
-            "SELECT id, name, start_time, end_time, grace_in_minutes, grace_out_minutes, overtime_after_minutes, days"
-            " FROM shifts ORDER BY id"
-        ).dicts()
-    for row in rows:
-        row["days"] = [int(d) for d in row["days"].split(",")]
-    return rows
+        return shift_rules.read_shifts(tx)
 
 
-def assign_shift(store: HRStore, employee_no: str, shift_id: int, valid_from: date, actor: str) -> None:
+def assign_shift(
+    store: HRStore, employee_no: str, shift_id: int, valid_from: date, actor: str, valid_to: date | None = None
+) -> None:
+    """From ``valid_from`` on: without ``valid_to`` the employee's default shift (until a later one);
+    with it, a shift for those days only (besides or over the default; see ``attendance_plan``)."""
+    if valid_to is not None and valid_to < valid_from:
+        raise InputError(f"The assignment ends ({valid_to}) before it starts ({valid_from}).", "Give to >= from.")
     with store.db.transaction() as tx:
         if tx.execute("SELECT 1 FROM employees WHERE employee_no = ?", (employee_no,)).one() is None:
             raise NotFound(f"There is no employee {employee_no}.", "Check the employee number.")
         if tx.execute("SELECT 1 FROM shifts WHERE id = ?", (shift_id,)).one() is None:
             raise NotFound(f"There is no shift {shift_id}.", "Create the shift first.")
         tx.execute(
-            "INSERT INTO employee_shifts (employee_no, shift_id, valid_from) VALUES (?, ?, ?)"
-            " ON CONFLICT (employee_no, valid_from) DO UPDATE SET shift_id = excluded.shift_id",
-            (employee_no, shift_id, valid_from.isoformat()),
+            "INSERT INTO employee_shifts (employee_no, shift_id, valid_from, valid_to) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (employee_no, valid_from) DO UPDATE SET shift_id = excluded.shift_id,"
+            " valid_to = excluded.valid_to",
+            (employee_no, shift_id, valid_from.isoformat(), valid_to.isoformat() if valid_to else None),
         )
         audit.record(
             tx,
@@ -219,20 +226,18 @@ def assign_shift(store: HRStore, employee_no: str, shift_id: int, valid_from: da
             actor,
             "shift.assign",
             f"employee:{employee_no}",
-            {"shift_id": shift_id, "valid_from": valid_from.isoformat()},
+            {"shift_id": shift_id, "valid_from": valid_from.isoformat(),
+             "valid_to": valid_to.isoformat() if valid_to else None},
         )
 
 
-def _shift_model(row: dict[str, Any]) -> timesheets.Shift:
-    return timesheets.Shift(
-        name=row["name"],
-        start=time.fromisoformat(row["start_time"]),
-        end=time.fromisoformat(row["end_time"]),
-        grace_in_minutes=row["grace_in_minutes"],
-        grace_out_minutes=row["grace_out_minutes"],
-        overtime_after_minutes=row["overtime_after_minutes"],
-        days=frozenset(row["days"]),
-    )
+def assignments(store: HRStore, employee_no: str) -> list[dict[str, Any]]:
+    with store.db.read() as tx:
+        return tx.execute(
+            "SELECT a.shift_id, s.name AS shift, a.valid_from, a.valid_to FROM employee_shifts a"
+            " JOIN shifts s ON s.id = a.shift_id WHERE a.employee_no = ? ORDER BY a.valid_from",
+            (employee_no,),
+        ).dicts()
 
 
 # --- timesheets ----------------------------------------------------------------------------
@@ -240,68 +245,4 @@ def _shift_model(row: dict[str, Any]) -> timesheets.Shift:
 
 def load_timesheets(store: HRStore, first: date, last: date, employee_no: str | None = None) -> list[timesheets.DayRow]:
     """Timesheet rows for every (non-erased, or punching) employee and day in [first, last]."""
-    if last < first or (last - first).days >= MAX_RANGE_DAYS:
-        raise InputError(
-            f"The range {first}..{last} is empty or longer than {MAX_RANGE_DAYS} days.",
-            "Give from <= to, at most a year apart.",
-            code="bad-range",
-        )
-    # Two days of margin each side: overnight shifts and spans that start the day before.
-    lo = _ms(datetime.combine(first - timedelta(days=2), time(0), store.tz))
-    hi = _ms(datetime.combine(last + timedelta(days=3), time(0), store.tz))
-    shift_rows = {row["id"]: _shift_model(row) for row in shifts(store)}
-    with store.db.read() as tx:
-        people = [
-            r[0]
-            for r in tx.execute(
-                "SELECT employee_no FROM employees WHERE erased_at IS NULL OR erased_at >= ?"
-                " UNION SELECT DISTINCT employee_no FROM punches WHERE device_time_ms >= ? AND device_time_ms < ?"
-                " ORDER BY 1",
-                (first.isoformat(), lo, hi),
-            ).all()
-        ]
-        if employee_no is not None:
-            people = [p for p in people if p == employee_no] or [employee_no]
-        punch_rows = tx.execute(
-            "SELECT employee_no, uid, direction, device_time_ms, clock_synced, device_id FROM punches"
-            " WHERE device_time_ms >= ? AND device_time_ms < ? ORDER BY device_time_ms",
-            (lo, hi),
-        ).all()
-        correction_rows = tx.execute(
-            "SELECT employee_no, id, action, punch_uid, direction, at_ms, reason FROM corrections ORDER BY id"
-        ).all()
-        assignment_rows = tx.execute(
-            "SELECT employee_no, shift_id, valid_from FROM employee_shifts ORDER BY valid_from"
-        ).all()
-    by_person: dict[str, list[timesheets.TimedPunch]] = {}
-    for no, uid, direction, at_ms, synced, device_id in punch_rows:
-        at = timesheets.from_unix_ms(at_ms)  # None: outside the sane window, left out of the report
-        if at is not None:
-            by_person.setdefault(no, []).append(timesheets.TimedPunch(uid, direction, at, bool(synced), device_id))
-    fixes: dict[str, list[timesheets.Correction]] = {}
-    for no, cid, action, uid, direction, at_ms, reason in correction_rows:
-        fix_at = timesheets.from_unix_ms(at_ms) if at_ms is not None else None
-        if at_ms is not None and fix_at is None:
-            continue  # a time no report can place (e.g. 2^63-1 ms): the correction is left out, not the report
-        fixes.setdefault(no, []).append(timesheets.Correction(int(cid), action, uid, direction, fix_at, reason))
-    plans: dict[str, list[tuple[date, int]]] = {}
-    for no, shift_id, valid_from in assignment_rows:
-        plans.setdefault(no, []).append((date.fromisoformat(valid_from), int(shift_id)))
-    now = store.now()
-    rows: list[timesheets.DayRow] = []
-    for person in people:
-        plan = plans.get(person, [])
-
-        def shift_for(day: date, plan: list[tuple[date, int]] = plan) -> timesheets.Shift | None:
-            current = None
-            for valid_from, shift_id in plan:
-                if valid_from <= day:
-                    current = shift_rows.get(shift_id)
-            return current
-
-        rows.extend(
-            timesheets.timesheet(
-                person, first, last, by_person.get(person, []), fixes.get(person, []), shift_for, store.tz, now
-            )
-        )
-    return rows
+    return timesheet_reader.load(store, first, last, employee_no).rows

@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
 EVENTS = ("punch", "correction", "employee.erased", "interview.completed")
-FORMATS = ("json", "wecom")
+FORMATS = ("json", "wecom", "wecom-api", "dingtalk", "feishu")
+#: Formats delivered by ``sync.server.suite_push`` (an HR suite's own API, with an access token); stored in
+#: ``webhook_suites`` beside a ``webhooks`` row whose ``format`` column keeps 'json'.
+SUITE_FORMATS = ("wecom-api", "dingtalk", "feishu")
+_FORMAT_SQL = "COALESCE(s.suite, w.format)"
 
 
 def _ms(moment: datetime) -> int:
@@ -52,16 +56,19 @@ def subscribe(store: HRStore, hook: Subscription, actor: str) -> int:
         raise InputError(f"Unknown webhook events {unknown or events}.", f"Choose from: {', '.join(EVENTS)}.")
     if body_format not in FORMATS:
         raise InputError(f"Unknown webhook format {body_format!r}.", f"Choose from: {', '.join(FORMATS)}.")
-    if body_format == "wecom" and set(events) != {"punch"}:
-        raise InputError("The WeCom format carries punches only.", "Subscribe a WeCom webhook to 'punch' alone.")
+    if body_format != "json" and set(events) != {"punch"}:
+        raise InputError(f"The {body_format} format carries punches only.", "Subscribe it to 'punch' alone.")
     if len(secret) < 16:
         raise InputError("The webhook secret is shorter than 16 characters.", "Use a long random secret.")
     with store.db.transaction() as tx:
         new_id = tx.execute(
             "INSERT INTO webhooks (url, secret, events, format, active, created_at) VALUES (?, ?, ?, ?, 1, ?)"
             " RETURNING id",
-            (url, secret, ",".join(sorted(set(events))), body_format, store.now_iso()),
+            (url, secret, ",".join(sorted(set(events))), "json" if body_format in SUITE_FORMATS else body_format,
+             store.now_iso()),
         ).scalar()
+        if body_format in SUITE_FORMATS:
+            tx.execute("INSERT INTO webhook_suites (webhook_id, suite) VALUES (?, ?)", (new_id, body_format))
         audit.record(tx, store.now_iso(), actor, "webhook.create", f"webhook:{new_id}", {"url": url, "events": events})
     return int(new_id)
 
@@ -69,7 +76,10 @@ def subscribe(store: HRStore, hook: Subscription, actor: str) -> int:
 def list_all(store: HRStore) -> list[dict[str, Any]]:
     """Subscriptions without their secrets (shown once, at creation, by the caller)."""
     with store.db.read() as tx:
-        rows = tx.execute("SELECT id, url, events, format, active, created_at FROM webhooks ORDER BY id").dicts()
+        rows = tx.execute(
+            f"SELECT w.id, w.url, w.events, {_FORMAT_SQL} AS format, w.active, w.created_at FROM webhooks w"  # noqa: S608
+            " LEFT JOIN webhook_suites s ON s.webhook_id = w.id ORDER BY w.id"
+        ).dicts()
     for row in rows:
         row["events"] = row["events"].split(",")
         row["active"] = bool(row["active"])
@@ -121,14 +131,21 @@ def enqueue_events(tx: Tx, event: str, bodies: Iterable[dict[str, Any]], now: da
     return len(rows)
 
 
-def due(store: HRStore, now: datetime, limit: int) -> list[dict[str, Any]]:
+def due(
+    store: HRStore, now: datetime, limit: int, formats: Iterable[str] = ("json", "wecom")
+) -> list[dict[str, Any]]:
+    """Deliveries due now of webhooks in one of ``formats`` (the plain ones by default)."""
+    wanted = list(formats)
+    marks = ", ".join("?" for _ in wanted)
     with store.db.read() as tx:
         return tx.execute(
-            "SELECT d.id, d.webhook_id, d.event, d.body, d.attempts, w.url, w.secret, w.format"
+            f"SELECT d.id, d.webhook_id, d.event, d.body, d.attempts, w.url, w.secret, {_FORMAT_SQL} AS format"  # noqa: S608
             " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+            " LEFT JOIN webhook_suites s ON s.webhook_id = w.id"
             " WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_ms <= ? AND w.active = 1"
+            f" AND {_FORMAT_SQL} IN ({marks})"
             " ORDER BY d.next_attempt_ms, d.id LIMIT ?",
-            (_ms(now), limit),
+            (_ms(now), *wanted, limit),
         ).dicts()
 
 
