@@ -15,7 +15,7 @@ from sync.server.api import create_app
 from sync.server.auth import create_token
 from sync.server.config import ServerConfig
 from sync.server.enrolment import EmbedderParts
-from sync.server.store import HRStore, attendance, employees, open_hr_store, webhook_rows
+from sync.server.store import HRStore, attendance, employees, open_hr_store, records, webhook_rows
 from tests.fuzzing import never_5xx
 from tests.server.builders import punch_record, register
 from tests.server.conftest import NOW
@@ -32,7 +32,7 @@ def seeded_store(fuzz_dir: Path) -> Iterator[HRStore]:
     register(store, "gate-1")
     employees.create(store, "E001", "李雷", "seed")
     employees.create(store, "E002", "Han Meimei", "seed")
-    store.ingest("gate-1", [punch_record(1), punch_record(2, employee_no="E002", direction="out")])
+    records.ingest(store, "gate-1", [punch_record(1), punch_record(2, employee_no="E002", direction="out")])
     attendance.create_shift(store, name="Day", start="09:00", end="18:00", days=[1, 2, 3, 4, 5],
                             grace_in_minutes=5, grace_out_minutes=5, overtime_after_minutes=30, actor="seed")
     webhook_rows.subscribe(store, webhook_rows.Subscription("https://hr.example/hook", "s" * 16, ("punch",)),

@@ -7,7 +7,7 @@ import json
 
 from sync.protocol import PunchCorrectionBody, PunchCorrectionRecord, body_dict
 from sync.server.store import HRStore, attendance, records, webhook_rows
-from tests.server.builders import punch_body, punch_record
+from tests.server.builders import BASE_MS, punch_body, punch_record
 
 SECRET = "s" * 32
 
@@ -17,7 +17,8 @@ def counts(store: HRStore) -> dict[str, int]:
 
 
 def correction(seq: int, corrects_seq: int) -> PunchCorrectionRecord:
-    body = PunchCorrectionBody(action="void", employee_no="E001", direction="in", at_ms=0, clock_synced=True,
+    body = PunchCorrectionBody(action="void", employee_no="E001", direction="in", at_ms=BASE_MS,
+                               clock_synced=True,
                                reason="walked past by mistake", admin="site-admin", corrects_seq=corrects_seq)
     return PunchCorrectionRecord(seq=seq, type="punch-correction", ref=f"fix-{seq}", created_at_ms=0,
                                  clock_synced=True, body=body)

@@ -101,7 +101,8 @@ def test_rejection_counter_per_reason_and_device(store: HRStore) -> None:
 def test_device_correction_record_voids_the_punch_it_names(store: HRStore) -> None:
     employees.create(store, "E001", "Li Lei", "t")
     records.ingest(store, "gate-1", [punch_record(1)])
-    correction = PunchCorrectionBody(action="void", employee_no="E001", direction="in", at_ms=0, clock_synced=True,
+    correction = PunchCorrectionBody(action="void", employee_no="E001", direction="in", at_ms=BASE_MS,
+                                     clock_synced=True,
                                      reason="walked past by mistake", admin="site-admin", corrects_seq=1)
     record = PunchCorrectionRecord(seq=2, type="punch-correction", ref="fix-1", created_at_ms=BASE_MS,
                                    clock_synced=True, body=correction)

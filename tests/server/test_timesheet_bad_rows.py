@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from core.errors import InputError
+from sync.protocol import PunchCorrectionBody
 from sync.server import export, timesheets
-from sync.server.store import HRStore, attendance
+from sync.server.store import HRStore, attendance, records
 from sync.server.store import employees as hr_employees
 from tests.server.builders import punch_record
 
@@ -45,15 +47,16 @@ def test_a_correction_time_outside_the_window_is_refused(store: HRStore, text: s
 
 def test_extreme_rows_already_stored_are_left_out_and_every_report_still_answers(store: HRStore) -> None:
     hr_employees.create(store, "E001", "Li Lei", "t")
-    assert store.ingest("gate-1", [punch_record(1), punch_record(2, direction="out")]).stored == [1, 2]
+    assert records.ingest(store, "gate-1", [punch_record(1), punch_record(2, direction="out")]).stored == [1, 2]
     for text in EXTREME:
         _raw_correction(store, _extreme_ms(text))
     _raw_correction(store, 2**63 - 1)  # what a device could send as at_ms
     _raw_correction(store, 2**63 - 1, action="change", punch_uid="gate-1-punch-2")  # left out whole
-    # A device correction record with at_ms = 2^63-1, through the store's own ingest path.
+    # A device correction record with at_ms = 2^63-1 never reaches the store's ingest: it is not a body.
     device_fix = {"action": "add", "employee_no": "E001", "reason": "x", "admin": "a", "clock_synced": True,
                   "direction": "in", "at_ms": 2**63 - 1}
-    store.ingest("gate-1", [{"seq": 3, "type": "punch-correction", "body": device_fix}])
+    with pytest.raises(ValidationError, match="at_ms"):
+        PunchCorrectionBody.model_validate(device_fix)
 
     for first, last in ((MONDAY, MONDAY), (date(2026, 1, 1), date(2026, 12, 31))):
         rows = attendance.load_timesheets(store, first, last)

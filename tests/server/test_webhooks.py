@@ -158,7 +158,7 @@ def test_a_delivery_to_an_internal_receiver_is_refused_by_default(store: HRStore
     receiver = Receiver([])
     try:
         webhook_rows.create(store, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
-        store.ingest("gate-1", [punch_record(1)])
+        records.ingest(store, "gate-1", [punch_record(1)])
         assert webhooks.deliver_pending(store, webhooks.httpx_post)["retry"] == 1
         assert receiver.requests == []  # nothing was sent
         (delivery,) = webhook_rows.deliveries(store)
@@ -182,13 +182,13 @@ def test_the_host_is_resolved_at_delivery_and_the_checked_address_is_the_one_con
 
     try:
         webhook_rows.create(store, url=f"http://hooks.invalid:{port}/hook", secret=SECRET, events=["punch"], actor="t")
-        store.ingest("gate-1", [punch_record(1), punch_record(2)])
+        records.ingest(store, "gate-1", [punch_record(1), punch_record(2)])
         outcome = webhooks.deliver_pending(store, webhooks.httpx_post, allow_private=True, resolve=resolve)
         assert outcome["delivered"] == 2
         assert calls == ["hooks.invalid", "hooks.invalid"]  # once per delivery, never cached from creation
         assert {h["host"] for h, _ in receiver.requests} == {f"hooks.invalid:{port}"}
         refused = webhooks.deliver_pending
-        store.ingest("gate-1", [punch_record(3)])
+        records.ingest(store, "gate-1", [punch_record(3)])
         assert refused(store, webhooks.httpx_post, resolve=resolve)["retry"] == 1  # rebinding to internal: refused
         assert len(receiver.requests) == 2
     finally:
@@ -199,7 +199,7 @@ def test_a_receivers_reply_text_never_comes_back_through_the_deliveries(store: H
     receiver = Receiver([500, 500], reply=b"<html>intranet admin: password=hunter2</html>")
     try:
         webhook_rows.create(store, url=receiver.url, secret=SECRET, events=["punch"], actor="t")
-        store.ingest("gate-1", [punch_record(1)])
+        records.ingest(store, "gate-1", [punch_record(1)])
         policy = webhooks.RetryPolicy(max_attempts=1)
         assert webhooks.deliver_pending(store, webhooks.httpx_post, policy=policy, allow_private=True)["failed"] == 1
         (delivery,) = webhook_rows.deliveries(store)
