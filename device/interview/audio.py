@@ -69,7 +69,7 @@ class LevelReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_audio(path: Path) -> Audio:
+def load_audio(path: Path, *, max_seconds: float = MAX_SECONDS) -> Audio:
     """Read ``path`` as 16 kHz mono float32; InputError (code audio-*) names what is wrong."""
     import soundfile  # heavy (libsndfile through cffi): only where audio is read
 
@@ -90,10 +90,10 @@ def load_audio(path: Path) -> Audio:
         info = soundfile.info(str(path))
         if info.frames <= 0 or info.samplerate <= 0:
             raise InputError(f"{name}: the file holds no audio.", "Record the answer again.", code="audio-empty")
-        if info.frames > MAX_SECONDS * info.samplerate:
+        if info.frames > max_seconds * info.samplerate:
             raise InputError(
-                f"{name}: {info.frames / info.samplerate / 60:.0f} minutes of audio, more than the "
-                f"{MAX_SECONDS // 60} minutes an answer may be.",
+                f"{name}: {info.frames / info.samplerate:.0f} s of audio, more than the "
+                f"{max_seconds:.0f} s an answer may be.",
                 "Cut the recording into shorter files.", code="audio-too-long",
             )
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)

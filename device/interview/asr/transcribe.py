@@ -17,6 +17,7 @@ class Transcript:
     audio_seconds: float
     seconds: float  # decoding time (wall), not counting loading the file
     engine: str
+    cpu_seconds: float = 0.0  # CPU time of this process while decoding (benches on a busy machine use it)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -24,7 +25,8 @@ def transcribe_file(path: Path, engine: AsrEngine) -> Transcript:
     """Transcribe ``path``; InputError (code audio-*) for unreadable, silent, inaudible or clipped audio."""
     audio = load_audio(path)
     report = check_level(audio)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     text = engine.transcribe(audio.samples)
-    took = time.perf_counter() - started
-    return Transcript(str(path), text, round(audio.seconds, 3), round(took, 3), engine.name, report.warnings)
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return Transcript(str(path), text, round(audio.seconds, 3), round(took, 3), engine.name, round(cpu, 3),
+                      report.warnings)

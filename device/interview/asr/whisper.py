@@ -8,6 +8,7 @@ numbers as read aloud. Whisper pads every window to 30 s, so beam search costs a
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,22 @@ class WhisperEngine:
         compute_type: str = "int8",
         beam_size: int = 5,
         initial_prompt: str | None = None,
+        numerals: bool = True,
     ) -> None:
+        import tqdm
         from faster_whisper import WhisperModel
+
+        # faster-whisper makes a (disabled) tqdm bar per call; tqdm would still start its monitor thread,
+        # which a booth does not need (and the test suite counts as a leak). Its per-call INFO line goes too.
+        tqdm.tqdm.monitor_interval = 0
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
         self.language = language
         self.streaming = False
         self.beam_size = beam_size
         self.compute_type = compute_type
         self.initial_prompt = initial_prompt
+        self.numerals = numerals
         self.name = f"whisper-base-{language}"
         root = folder or model_dir(MODEL_NAME, FILES)
         self._model: Any = WhisperModel(
@@ -62,7 +71,7 @@ class WhisperEngine:
         )
         texts = [p.text.strip() for p in pieces]
         if self.language == "zh":
-            return normalize_zh("".join(texts))
+            return normalize_zh("".join(texts), numerals=self.numerals)
         return " ".join(t for t in texts if t)
 
     def stream(self) -> RecognizerStream:

@@ -104,7 +104,9 @@ def numbers_to_chinese(text: str) -> str:
     return _NUMBER.sub(lambda m: _number(m, text), text)
 
 
-def normalize_zh(text: str) -> str:
-    """Simplified characters, numbers as read aloud, no spaces between Chinese characters."""
-    text = numbers_to_chinese(to_simplified(text))
+def normalize_zh(text: str, *, numerals: bool = True) -> str:
+    """Simplified characters, numbers as read aloud (unless ``numerals`` is False), no spaces between Chinese."""
+    text = to_simplified(text)
+    if numerals:
+        text = numbers_to_chinese(text)
     return re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", text).strip()
