@@ -46,7 +46,7 @@ def register(commands: Any) -> None:
                      help="only this language's default settings (repeatable; default both)")
     asr.add_argument("--setting", action="append", default=None,
                      help="a setting to measure (repeatable): moonshine-en, whisper-en, whisper-zh, "
-                          "whisper-zh-noprompt, whisper-zh-greedy, whisper-zh-float32, whisper-zh-no-numerals")
+                          "whisper-zh-noprompt, whisper-zh-greedy, whisper-zh-float32")
     asr.add_argument("--max-clips", type=int, default=0, help="bound the clips per language (default 0 = all)")
     asr.add_argument("--threads", type=int, default=1, help="recogniser threads (default 1)")
     asr.add_argument("--json", action="store_true")
