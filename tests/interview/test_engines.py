@@ -122,3 +122,30 @@ def test_fake_engine_is_explicit() -> None:
     stream.feed(np.zeros(SAMPLE_RATE, np.float32))
     assert stream.partial() == "hello" and stream.finish() == "hello"
     assert AsrSection().engine_en == "moonshine" and AsrSection().engine_zh == "whisper"
+
+
+class CountingEngine(FakeEngine):
+    """Records the length of every piece it is asked to decode."""
+
+    def __init__(self) -> None:
+        super().__init__(text="")
+        self.calls: list[float] = []
+
+    def transcribe(self, samples: Any) -> str:
+        self.calls.append(samples.shape[0] / SAMPLE_RATE)
+        return f"[{samples.shape[0] / SAMPLE_RATE:.0f}]"
+
+
+@needs_speech
+def test_long_answers_stream_in_bounded_pieces() -> None:
+    speech = load_audio(JFK_WAV).samples
+    answer = np.concatenate([speech, speech, speech, speech])  # 44 s with pauses
+    engine = CountingEngine()
+    stream = BufferedStream(engine, partial_every=2.0, commit_seconds=15.0)
+    for start in range(0, answer.shape[0], SAMPLE_RATE):
+        stream.feed(answer[start : start + SAMPLE_RATE])
+        stream.partial()
+    final = stream.finish()
+    assert max(engine.calls) <= 17.0  # no decode of the whole answer: committed audio is decoded once
+    pieces = [float(p.strip("[]")) for p in final.split()]
+    assert sum(pieces) == pytest.approx(44.0, abs=1.0) and len(pieces) >= 3
