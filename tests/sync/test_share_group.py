@@ -71,7 +71,9 @@ def test_a_device_is_refused_the_default_group_and_takes_nothing(
         spy.connect()
         assert spy.subscribe(ingest_subscription("ingest"))[0].value == NOT_AUTHORIZED
         seqs = punch_all(site)
-        with running_courier(site, DEVICE, batch_size=4, ack_timeout_seconds=0.5) as courier:
+        # A turn lost to a subscriber is never acked and so resent after the timeout: 5 s is long enough
+        # that a worker slowed by a loaded machine is not mistaken for one (10 messages of 4 records).
+        with running_courier(site, DEVICE, batch_size=4, ack_timeout_seconds=5.0) as courier:
             wait_for(lambda: backlog(site) == 0, "every punch acknowledged")
         assert spy.receive(0.5) is None
         assert courier.stats.resends == 0  # the real group lost no message
@@ -85,7 +87,9 @@ def test_a_device_knowing_the_group_is_refused_and_nothing_is_resent(site: Site,
         spy.connect()
         assert spy.subscribe(ingest_subscription(group))[0].value == NOT_AUTHORIZED
         seqs = punch_all(site)
-        with running_courier(site, DEVICE, batch_size=4, ack_timeout_seconds=0.5) as courier:
+        # A turn lost to a subscriber is never acked and so resent after the timeout: 5 s is long enough
+        # that a worker slowed by a loaded machine is not mistaken for one (10 messages of 4 records).
+        with running_courier(site, DEVICE, batch_size=4, ack_timeout_seconds=5.0) as courier:
             wait_for(lambda: backlog(site) == 0, "every punch acknowledged")
         assert spy.receive(0.5) is None
         assert courier.stats.resends == 0  # no turn fell on it (on the ACL file some would, and be resent)
