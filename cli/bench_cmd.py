@@ -37,3 +37,10 @@ def register(commands: Any) -> None:
     hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
     hardware.add_argument("--json", action="store_true")
     hardware.set_defaults(handler="drills.hardware_bench:bench_hardware")
+    interview = sub.add_parser(
+        "interview", help="answer scorer vs human grades (mohler-dev, Pearson r), time per answer, memory"
+    )
+    interview.add_argument("--json", action="store_true")
+    interview.add_argument("--data", default="", help="graded answers CSV (default: the shared mohler-dev.csv)")
+    interview.add_argument("--no-e5", action="store_true", help="skip the multilingual encoder's row")
+    interview.set_defaults(handler="drills.interview_bench:bench_interview")

