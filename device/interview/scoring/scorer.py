@@ -89,7 +89,7 @@ def clean(text: str) -> str:
 
 
 def is_non_answer(text: str) -> bool:
-    core = re.sub(r"[\s.!?。！？,，:：;；\-—()（）\"'“”]+", " ", text.lower()).strip()
+    core = re.sub(r"[\s.!?。！？,，:：;；\-—()（）\"“”]+", " ", text.lower().replace("’", "'")).strip()
     return not core or bool(_NON_ANSWERS.match(core))
 
 
@@ -192,7 +192,7 @@ def _anchor_level(anchor_sims: F32, anchors: list[tuple[int, str]], scale: Scale
     best = np.array([scale.unit(float(v)) for v in anchor_sims.max(axis=0)])
     weights = np.exp((best - best.max()) / rule.ANCHOR_TEMPERATURE)
     expected = float((weights * levels).sum() / weights.sum())
-    return (expected - levels.min()) / (levels.max() - levels.min())
+    return float((expected - levels.min()) / (levels.max() - levels.min()))
 
 
 def _term_coverage(question: str, rubric_texts: list[str], answer: str, lang: str) -> tuple[set[str], set[str]]:
