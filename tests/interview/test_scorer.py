@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from device.interview.bank import Rubric, load_bank, shipped_banks
-from device.interview.scoring.scorer import VERDICT_NO_ANSWER, VERDICT_SCORED, score_answer
+from device.interview.scoring.scorer import (
+    RUBRIC_CACHE,
+    VERDICT_NO_ANSWER,
+    VERDICT_SCORED,
+    prepare_bank,
+    score_answer,
+)
 from device.interview.scoring.text import split_sentences
 from tests.interview.conftest import needs_e5, needs_minilm
 
@@ -96,3 +102,14 @@ def test_chinese_is_scored_by_the_multilingual_encoder_with_evidence() -> None:
 def test_language_is_detected_when_not_given() -> None:
     result = score_answer(QUESTION, "It simulates parts of the software.", Rubric(reference_answer=REFERENCE))
     assert result.lang == "en"
+
+
+def test_a_prepared_bank_scores_the_same() -> None:
+    bank = load_bank(next(p for p in shipped_banks() if p.name == "customer-service-en.toml"))
+    q = bank.question("cs-refund-policy")
+    answer = "I would explain the policy and offer store credit."
+    RUBRIC_CACHE.clear()
+    cold = score_answer(q.text, answer, q.rubric, "en", cache_rubric=False)
+    prepare_bank(bank)
+    warm = score_answer(q.text, answer, q.rubric, "en")
+    assert warm.score == cold.score and warm.key_points == cold.key_points

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from device.interview.bank import Rubric
+from device.interview.bank import Bank, Rubric
 from device.interview.scoring import rule
 from device.interview.scoring.encoders import F32, Encoder, ScaleAnchors, encoder_for, load_encoder
 from device.interview.scoring.structure import sentence_cues, specificity_score, structure_score
@@ -118,6 +118,18 @@ class _EmbeddingCache:
 
 
 RUBRIC_CACHE = _EmbeddingCache()
+
+
+def prepare_bank(bank: Bank) -> None:
+    """Embed every rubric text of ``bank`` now (a booth does it when the bank loads), so scoring an
+    answer embeds only the answer."""
+    encoder = load_encoder(encoder_for(bank.lang))
+    for q in bank.questions:
+        r = q.rubric
+        texts = [*(r.key_points or split_sentences(clean(r.reference_answer), bank.lang)),
+                 *([clean(r.reference_answer)] if r.reference_answer.strip() else []),
+                 *(text for _, text in sorted(r.anchors.items()))]
+        RUBRIC_CACHE.embed(encoder, texts, cache=True)
 
 
 def score_answer(
