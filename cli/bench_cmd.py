@@ -37,3 +37,17 @@ def register(commands: Any) -> None:
     hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
     hardware.add_argument("--json", action="store_true")
     hardware.set_defaults(handler="drills.hardware_bench:bench_hardware")
+    asr = sub.add_parser(
+        "asr",
+        help="speech recognition: WER (en) / CER (zh) on ../shared/datasets/speech, real-time factor, peak RSS",
+        description="Each setting runs in its own process with one thread; see drills/asr_bench.py for the method.",
+    )
+    asr.add_argument("--lang", action="append", choices=["en", "zh"], default=None,
+                     help="only this language's default settings (repeatable; default both)")
+    asr.add_argument("--setting", action="append", default=None,
+                     help="a setting to measure (repeatable): moonshine-en, whisper-en, whisper-zh, "
+                          "whisper-zh-noprompt, whisper-zh-greedy, whisper-zh-float32")
+    asr.add_argument("--max-clips", type=int, default=0, help="bound the clips per language (default 0 = all)")
+    asr.add_argument("--threads", type=int, default=1, help="recogniser threads (default 1)")
+    asr.add_argument("--json", action="store_true")
+    asr.set_defaults(handler="cli.asr:bench_asr")

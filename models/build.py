@@ -9,6 +9,7 @@
   says which file and the new hash.
 - Shared data files (kind = "shared") are read in place from $EDGEHR_SHARED (default: the
   `shared` folder beside the checkout) and only verified, never copied.
+- Package files (kind = "package") are read in place from an installed pip package and only verified.
 - --check builds nothing: it verifies every file and exits 1 on any mismatch or missing file.
 
 Runs with the project's venv python from the checkout root; no network access.
@@ -104,10 +105,71 @@ def _build_tflite(entry: dict[str, Any], out: Path, built: dict[str, Path], shar
     onnx_tflite.build(source, out, name=entry["tflite_name"])
 
 
+def package_file(spec: str) -> Path:
+    """``"distribution==version: package/relative/path"`` (a manifest ``source``) -> the installed file.
+
+    Finds the package folder without importing it (moonshine_cpp's __init__ loads native libraries).
+    """
+    requirement, _, relative = spec.removeprefix("pip ").partition(": ")
+    distribution, _, version = requirement.partition("==")
+    from importlib import metadata
+
+    try:
+        installed = metadata.version(distribution)
+    except metadata.PackageNotFoundError as e:
+        raise SystemExit(f"pip package {distribution}=={version} is not installed: pip install -e '.[dev]'") from e
+    if version and installed != version:
+        raise SystemExit(f"pip package {distribution} is {installed}, the manifest expects {version}")
+    top, _, inner = relative.partition("/")
+    spec_ = importlib.util.find_spec(top)
+    if spec_ is None or not spec_.submodule_search_locations:
+        raise SystemExit(f"{distribution} is installed but its package {top} cannot be found")
+    return Path(next(iter(spec_.submodule_search_locations))) / inner
+
+
+def _checked_sources(entry: dict[str, Any]) -> list[Path]:
+    """Every source file of ``entry`` (``source`` or ``sources``), each checked against its sha256."""
+    specs = entry.get("sources") or [entry["source"]]
+    hashes = entry.get("source_sha256s") or [entry["source_sha256"]]
+    paths = []
+    for spec, want in zip(specs, hashes, strict=True):
+        path = package_file(spec)
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: reinstall the package named in {spec!r}")
+        got = file_sha256(path)
+        if got != want:
+            raise SystemExit(f"{path} has sha256 {got}, the manifest expects {want}: reinstall {spec.split(':')[0]}")
+        print(f"  source {path}")
+        paths.append(path)
+    return paths
+
+
+def _build_moonshine(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import moonshine_onnx
+
+    (source,) = _checked_sources(entry)
+    if source.suffix == ".ort":
+        moonshine_onnx.ort_to_onnx(source, out)
+    else:
+        moonshine_onnx.copy(source, out)
+
+
+def _build_whisper(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import moonshine_onnx, whisper_ct2
+
+    sources = _checked_sources(entry)
+    if len(sources) > 1:
+        whisper_ct2.join(sources, out)
+    else:
+        moonshine_onnx.copy(sources[0], out)
+
+
 RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]] = {
     "models/recipes/dlib_resnet.py": _build_float,
     "models/recipes/quantize_embedder.py": _build_int8,
     "models/recipes/onnx_tflite.py": _build_tflite,
+    "models/recipes/moonshine_onnx.py": _build_moonshine,
+    "models/recipes/whisper_ct2.py": _build_whisper,
 }
 
 
@@ -142,6 +204,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{prefix}: MISMATCH {path} sha256 {got}")
             else:
                 print(f"{prefix}: ok (shared, read in place) {path}")
+            continue
+        if kind == "package":  # used in place from an installed pip package (tests only)
+            path = package_file(entry["source"])
+            if not path.is_file():
+                failures.append(f"{name}: {path} is missing")
+                print(f"{prefix}: MISSING {path} (pip install {entry['source'].split(':')[0].removeprefix('pip ')})")
+            elif (got := file_sha256(path)) != want:
+                failures.append(f"{name}: {path} has sha256 {got}, expected {want}")
+                print(f"{prefix}: MISMATCH {path} sha256 {got}")
+            else:
+                print(f"{prefix}: ok (pip package, read in place) {path}")
             continue
         if kind != "built":
             raise SystemExit(f"{MANIFEST}: {name}: unknown kind {kind!r}")

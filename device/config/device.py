@@ -73,6 +73,42 @@ class MicrophoneSection(Section):
         return self
 
 
+class AsrSection(Section):
+    engine_en: Literal["moonshine", "whisper", "vosk", "fake"] = field(
+        "moonshine",
+        "English recogniser",
+        "moonshine: Moonshine base (default, chosen by `edgehr bench asr`); whisper: Whisper base; vosk: the "
+        "model in vosk_model_en; fake: fixed text, tests only.",
+    )
+    engine_zh: Literal["whisper", "vosk", "fake"] = field(
+        "whisper",
+        "Mandarin recogniser",
+        "whisper: Whisper base with Mandarin normalisation (default); vosk: the model in vosk_model_zh; "
+        "fake: fixed text, tests only.",
+    )
+    threads: int = field(1, "Recogniser threads", "CPU threads a recogniser may use (the booth shares 4 cores).",
+                         ge=1, le=8)
+    whisper_beam_size: int = field(5, "Whisper beam size", "1 = greedy; 5 costs little more (the encoder dominates).",
+                                   ge=1, le=10)
+    whisper_compute_type: Literal["int8", "float32"] = field(
+        "int8", "Whisper precision", "int8: quantized at load (default); float32: the reference."
+    )
+    moonshine_max_segment_seconds: float = field(
+        20.0, "Moonshine segment length", "Longer answers are split at pauses into pieces of at most this length.",
+        ge=5, le=30,
+    )
+    vosk_model_en: Path | None = field(None, "Vosk English model", "Folder of a Vosk English model (engine_en=vosk).")
+    vosk_model_zh: Path | None = field(None, "Vosk Mandarin model", "Folder of a Vosk Mandarin model (engine_zh=vosk).")
+
+    @model_validator(mode="after")
+    def _vosk_needs_model(self) -> AsrSection:
+        if self.engine_en == "vosk" and self.vosk_model_en is None:
+            raise ValueError("asr.engine_en = 'vosk' needs asr.vosk_model_en")
+        if self.engine_zh == "vosk" and self.vosk_model_zh is None:
+            raise ValueError("asr.engine_zh = 'vosk' needs asr.vosk_model_zh")
+        return self
+
+
 class GpioSection(Section):
     pin_factory: Literal["none", "lgpio", "rpigpio", "pigpio", "native", "mock"] = field(
         "none",
@@ -358,6 +394,7 @@ class DeviceConfig(Section):
     device: DeviceSection = field(..., "Device", "Identity and locale of this device.")
     camera: CameraSection = field(CameraSection(), "Camera", "Where frames come from.")
     microphone: MicrophoneSection = field(MicrophoneSection(), "Microphone", "Where audio comes from (booths).")
+    asr: AsrSection = field(AsrSection(), "Speech recognition", "Which offline recogniser a booth uses per language.")
     gpio: GpioSection = field(GpioSection(), "GPIO", "LEDs, buzzer, door relay, buttons and motion sensor.")
     recognition: RecognitionSection = field(RecognitionSection(), "Recognition", "Face matching and liveness.")
     claim: ClaimSection = field(

@@ -1,0 +1,1 @@
+"""Interview booths: audio hygiene and offline speech recognition (asr/)."""
