@@ -51,3 +51,10 @@ def register(commands: Any) -> None:
     asr.add_argument("--threads", type=int, default=1, help="recogniser threads (default 1)")
     asr.add_argument("--json", action="store_true")
     asr.set_defaults(handler="cli.asr:bench_asr")
+    interview = sub.add_parser(
+        "interview", help="answer scorer vs human grades (mohler-dev, Pearson r), time per answer, memory"
+    )
+    interview.add_argument("--json", action="store_true")
+    interview.add_argument("--data", default="", help="graded answers CSV (default: the shared mohler-dev.csv)")
+    interview.add_argument("--no-e5", action="store_true", help="skip the multilingual encoder's row")
+    interview.set_defaults(handler="drills.interview_bench:bench_interview")

