@@ -77,6 +77,7 @@ class Booth:
         self.flags: list[str] = []
         self.result_ref = ""
         self._finisher: threading.Thread | None = None
+        self._helpers: list[threading.Thread] = []
 
     # -- check-in, notice, consent ---------------------------------------------------------------------
     def check_in(self, code: str) -> None:
@@ -137,8 +138,11 @@ class Booth:
         self.session, self.bank, self.phase = session, bank, "question"
         self.flags = []
         self.watch = self.watch_factory(session.integrity) if self.watch_factory is not None else None
-        self.engines.preload(bank.lang)
-        threading.Thread(target=_prepare_scorer, args=(bank,), daemon=True).start()
+        self._helpers = [t for t in self._helpers if t.is_alive()]
+        self._helpers.append(self.engines.preload(bank.lang))
+        helper = threading.Thread(target=_prepare_scorer, args=(bank,), name="prepare-scorer", daemon=True)
+        helper.start()
+        self._helpers.append(helper)
         self._ask(index)
 
     def _ask(self, index: int) -> None:
@@ -359,6 +363,8 @@ class Booth:
             recorder.join(10)
         if self._finisher is not None:
             self._finisher.join(60)
+        for helper in self._helpers:
+            helper.join(60)
 
 
 def _prepare_scorer(bank: Bank) -> None:

@@ -61,14 +61,16 @@ class EngineCache:
                 self._engines[language] = open_engine(self._config, language, engine=self._engine)
             return self._engines[language]
 
-    def preload(self, language: str) -> None:
+    def preload(self, language: str) -> threading.Thread:
         def load() -> None:
             try:
                 self.get(language)
             except Exception:  # reported again when the first answer needs it
                 log.exception("recogniser for %s could not be loaded", language)
 
-        threading.Thread(target=load, name=f"asr-{language}", daemon=True).start()
+        thread = threading.Thread(target=load, name=f"asr-{language}", daemon=True)
+        thread.start()
+        return thread
 
 
 class Microphones:
