@@ -11,7 +11,6 @@ import pytest
 
 from device.booth.flow import Booth, BoothRefused
 from device.store import Store
-from device.store import booth_sessions as sessions
 from tests.booth.conftest import make_booth, speech_like, write_wav
 
 
@@ -26,7 +25,7 @@ def wait_sub(booth: Booth, *wanted: str, timeout: float = 60.0) -> None:
 
 
 def counts(store: Store) -> dict[str, int]:
-    return {t: int(store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed names
+    return {t: int(store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
             for t in ("booth_sessions", "booth_answers", "booth_transcript", "outbox", "audit_log")}
 
 
