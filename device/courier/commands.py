@@ -107,6 +107,8 @@ def _gallery(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: 
 
 def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
     assert isinstance(body, EraseBody)
+    if body.reason == CANDIDATE_ERASURE:  # a booth: the candidate's audio, transcripts, sessions, list entry
+        return _erase_candidates(conn, body)
     templates = 0
     snapshots: list[str] = []
     for employee_no in body.employee_nos:
@@ -116,8 +118,6 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
                 conn, employees.open_consent_ids(conn, employee_no, employees.FACE_PURPOSE), actor=ACTOR, at=at
             )
         snapshots.extend(delete_snapshot_rows(conn, employee_no))
-    if body.reason == CANDIDATE_ERASURE:  # a booth: the candidate's audio, transcripts, sessions, list entry
-        return _erase_candidates(conn, body)
     # Unlinked before the command's transaction commits, on purpose: should it roll back, its rows point at
     # files already gone (read as "no snapshot") and the server's resend deletes them; a committed erase
     # never leaves a face picture behind.
