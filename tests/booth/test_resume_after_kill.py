@@ -23,12 +23,12 @@ from tests.test_demo import free_port
 def post(url: str, step: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     request = urllib.request.Request(f"{url}/booth/{step}", data=json.dumps(body or {}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.loads(response.read()))
 
 
 def state(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/booth/state", timeout=5) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"{url}/booth/state", timeout=5) as response:
         return dict(json.loads(response.read()))
 
 
