@@ -150,12 +150,12 @@ def _engine(setting: str, threads: int) -> Any:
     )
 
 
-def measure_setting(setting: str, max_clips: int = 0, threads: int = 1) -> dict[str, Any]:
+def measure_setting(setting: str, max_clips: int = 0, threads: int = 1, subset: str = "") -> dict[str, Any]:
     """Run one setting over its language's clips in this process; the row ``run_asr_bench`` prints."""
     from device.interview.asr import transcribe_file
 
     language = SETTINGS[setting][0]
-    clips = clips_for(language)
+    clips = [c for c in clips_for(language) if not subset or c.subset == subset]
     if max_clips:
         clips = clips[:max_clips]
     started = time.perf_counter()
@@ -202,7 +202,8 @@ def measure_setting(setting: str, max_clips: int = 0, threads: int = 1) -> dict[
         "load_seconds": round(load_seconds, 2),
         "peak_rss_mb": round(peak_kb / 1024),
         "threads": threads,
-        "subsets": {k: {metric: round(v[0] / max(v[1], 1), 4), "clips": int(v[2])} for k, v in per_subset.items()},
+        "subsets": {k: {metric: round(v[0] / max(v[1], 1), 4), "clips": int(v[2]), "errors": int(v[0]),
+                        "reference_length": int(v[1])} for k, v in per_subset.items()},
         "refused": refused,
     }
     if language == "zh" and SETTINGS[setting][1] == "whisper":
@@ -260,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("setting", choices=list(SETTINGS))
     parser.add_argument("--max-clips", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--subset", default="", help="only this subset (e.g. aishell, fireredasr, ljspeech)")
     args = parser.parse_args(argv)
-    print(json.dumps(measure_setting(args.setting, args.max_clips, args.threads), ensure_ascii=False))
+    print(json.dumps(measure_setting(args.setting, args.max_clips, args.threads, args.subset), ensure_ascii=False))
     return 0
 
 

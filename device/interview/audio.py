@@ -28,8 +28,15 @@ MAX_SECONDS = 30 * 60
 #: Largest file read at all (a 30-minute 48 kHz stereo 24-bit WAV is ~520 MB).
 MAX_FILE_BYTES = 600 * 1024 * 1024
 FRAME = 480  # 30 ms at 16 kHz
-#: Speech must rise this far above the noise floor (dB) to count as voice.
+#: Speech must rise this far above the noise floor (dB) to count as voice; less where the level never
+#: falls to a noise floor (continuous speech in a noisy room): half the spread between loud and quiet
+#: frames, at least 3 dB.
 VOICE_MARGIN_DB = 12.0
+#: Loud frames (90th percentile) below this level (dBFS): nothing was recorded at all.
+SILENT_DBFS = -70.0
+#: Mean frame-to-frame level change (dB) below which a recording is a steady hum or hiss, not speech
+#: (syllables move speech levels by 1.3-3.4 dB per 30 ms frame in the shared clips; hiss by 0.4).
+STEADY_DB = 0.8
 #: Frames quieter than this (dBFS) are never voice, whatever the noise floor.
 VOICE_FLOOR_DBFS = -55.0
 #: Loud speech frames (90th percentile of voiced frames) below this level are too quiet to recognise.
@@ -163,8 +170,9 @@ def frame_dbfs(samples: Floats) -> Floats:
 
 
 def _voiced(levels: Floats, floor: float = VOICE_FLOOR_DBFS) -> npt.NDArray[np.bool_]:
-    noise = float(np.percentile(levels, 10))
-    threshold = max(noise + VOICE_MARGIN_DB, floor)
+    noise, loud = float(np.percentile(levels, 10)), float(np.percentile(levels, 90))
+    margin = min(VOICE_MARGIN_DB, max(3.0, (loud - noise) / 2))
+    threshold = max(noise + margin, floor)
     result: npt.NDArray[np.bool_] = levels > threshold
     return result
 
@@ -209,9 +217,12 @@ def check_level(audio: Audio) -> LevelReport:
             f"{who}the recording is distorted: {clipped:.0%} of samples are clipped at full scale.",
             "Lower the microphone's input gain or speak further from it, then answer again.", code="audio-clipped",
         )
-    if voiced_seconds < MIN_VOICE_SECONDS:
+    loud = float(np.percentile(levels, 90))
+    steady = levels.shape[0] > 3 and float(np.mean(np.abs(np.diff(levels)))) < STEADY_DB
+    if loud < SILENT_DBFS or steady or voiced_seconds < MIN_VOICE_SECONDS:
+        why = "only a steady background noise" if steady and loud >= SILENT_DBFS else "no speech"
         raise InputError(
-            f"{who}we could not hear you: the recording is silent (no speech above the background, "
+            f"{who}we could not hear you: the recording is silent ({why}, "
             f"peak level {20 * np.log10(max(peak, 1e-5)):.0f} dBFS).",
             "Check that the microphone is connected and not muted, then answer again.", code="audio-silent",
         )
