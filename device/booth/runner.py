@@ -120,10 +120,10 @@ class BoothRunner:
 def open_booth(config: DeviceConfig, *, clock: Clock | None = None, config_path: Path | None = None,
                paced_replay: bool = True) -> BoothRunner:
     from core.datakey import load_or_create
-    from device.runner import state_paths
 
     clock = clock or SystemClock()
-    db_path, key_path = state_paths(config)
+    # The terminal's layout (device.runner.state_paths): the booth's state folder holds the same files.
+    db_path, key_path = config.device.state_dir / "device.db", config.device.state_dir / "keys" / "data.key"
     store = open_store(db_path, check_same_thread=False)
     try:
         key = load_or_create(key_path, sealed_rows=store.sealed_rows)

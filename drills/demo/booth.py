@@ -31,7 +31,8 @@ def free_port() -> int:
 
 def configure(site_dir: Path, state: Path, port: int) -> Path | None:
     """The booth's config for this run (None when the demo state predates the booth)."""
-    from drills.demo.site import _write_toml
+    from device.courier.settings_file import render_toml
+    from sync.keyfiles import write_atomic
 
     path = site_dir / "devices" / DEMO_BOOTH_ID / "device.toml"
     if not path.exists():
@@ -47,7 +48,7 @@ def configure(site_dir: Path, state: Path, port: int) -> Path | None:
     device["microphone"] = {"source": "wav", "path": str(answers)}
     device["panel"] = {"host": "127.0.0.1", "port": port}
     device["logging"] = {"level": "INFO", "json_lines": True}
-    _write_toml(path, device)
+    write_atomic(path, render_toml(device).encode())
     return path
 
 
