@@ -37,15 +37,30 @@ class BoothRunner:
                  paced_replay: bool = True, engine: str | None = None) -> None:
         self.config, self.store, self.clock, self.courier = config, store, clock, courier
         state = config.device.state_dir
+        self.camera: Any = None
+        watch_factory = None
+        if config.booth.integrity_camera:  # face present / one face / same person: flags for the reviewer
+            watch_factory = self._integrity(paced_replay)
         self.booth = Booth(store=store, clock=clock, shelf=BankShelf.load(config.booth.banks_dir),
                            settings=config.booth, engines=EngineCache(config.asr, engine),
                            microphones=Microphones(config.microphone, paced=paced_replay),
-                           audio_dir=state / "interviews", frames_per_chunk=config.microphone.frames_per_chunk)
+                           audio_dir=state / "interviews", frames_per_chunk=config.microphone.frames_per_chunk,
+                           camera=self.camera, watch_factory=watch_factory)
         self.stop_event = courier.stop if courier is not None else threading.Event()
         self._server: Any = None
         self._courier_thread: threading.Thread | None = None
         self._next_retention = 0.0
         self._closed = False
+
+    def _integrity(self, paced_replay: bool) -> Any:
+        from device.attendance.vision_parts import open_vision
+        from device.booth.integrity import IntegrityWatch, PipelineFaces
+        from device.hardware.camera import open_camera
+
+        vision = open_vision(self.config)
+        self.camera = open_camera(self.config.camera, paced=paced_replay, clock=self.clock)
+        faces = PipelineFaces(vision.pipeline)
+        return lambda counts: IntegrityWatch(faces, vision.same_person_threshold, counts)
 
     def health(self) -> Health:
         return collect(self.config.device.id, self.store, self.config.device.state_dir, self.clock,
@@ -109,7 +124,7 @@ class BoothRunner:
         if self._closed:
             return
         self._closed = True
-        closers = [self.store.close]
+        closers = [self.store.close] if self.camera is None else [self.camera.close, self.store.close]
         if self.courier is not None:
             closers.append(self.courier.store.close)
         for close in closers:
