@@ -5,6 +5,7 @@ const DAYS = JSON.parse(document.getElementById("retention-days").textContent);
 let lang = document.body.dataset.lang;
 let state = null;
 let typing = false;
+let submitting = false;
 
 const $ = (id) => document.getElementById(id);
 function t(key, values) {
@@ -67,6 +68,8 @@ function renderQuestion(s) {
   show("end", sub !== "recording" && sub !== "typing");
   if (sub === "typing" && !typing) { $("typed-text").value = ""; $("typed-text").focus(); }
   typing = sub === "typing";
+  // The answer time is up: a typed answer is submitted as it stands (the countdown was visible).
+  if (typing && s.remaining === 0 && !submitting) { submitting = true; step("typed", { text: $("typed-text").value }).finally(() => { submitting = false; }); }
 }
 
 function render(s) {
