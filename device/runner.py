@@ -375,6 +375,10 @@ def run_device(args: argparse.Namespace) -> int:
     from device.config import load_device_config
 
     config = load_device_config(args.config)
+    if config.device.kind == "booth":  # an interview booth (device.booth.runner); the terminal is unchanged
+        from device.booth.runner import run_booth
+
+        return run_booth(config, args.config)
     terminal = open_terminal(config, config_path=args.config)
     stop = terminal.stop_event
     with stop_on_signals(stop):

@@ -145,6 +145,8 @@ def test_demo_site_punches_reach_the_server_under_the_right_names(state: Path) -
             demo.proc.wait()
     assert demo.proc.returncode == 0, out
     assert "edgehr demo site stopped" in out
+    # The demo booth's candidate answered from recordings; the session reached HR's interview report.
+    assert "interview booth: session s-" in out and "is in HR's interview report" in out, out
 
     # Every punch is under the identity of the person whose photo was on the camera at that frame.
     manifest = json.loads((state / "replay-manifest.json").read_text())

@@ -8,7 +8,10 @@ from typing import Literal
 from pydantic import model_validator
 
 from core.config.base import LoggingSection, Section, field
+from device.config.booth import AsrSection, BoothSection, MicrophoneSection
 from device.config.screens import KioskSection, PanelSection
+
+__all__ = ["AsrSection", "BoothSection", "DeviceConfig", "MicrophoneSection"]
 
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
@@ -19,7 +22,7 @@ class DeviceSection(Section):
     )
     name: str = field("", "Display name", "Name shown to people at this device, e.g. 'Gate A'.", max_length=80)
     kind: Literal["terminal", "booth"] = field(
-        "terminal", "Device kind", "An attendance terminal, or an interview booth (next wave)."
+        "terminal", "Device kind", "An attendance terminal, or an interview booth (`edgehr device run` runs either)."
     )
     timezone: str = field("Asia/Shanghai", "Time zone", "IANA time zone of the site; decides the work day of a punch.")
     language: Literal["zh-CN", "en"] = field(
@@ -54,58 +57,6 @@ class CameraSection(Section):
     def _replay_needs_path(self) -> CameraSection:
         if self.source in ("video", "folder") and self.path is None:
             raise ValueError(f"camera.source = '{self.source}' needs camera.path (the {self.source} to replay)")
-        return self
-
-
-class MicrophoneSection(Section):
-    source: Literal["pyaudio", "wav", "fake"] = field(
-        "pyaudio", "Microphone source", "pyaudio: a sound card; wav: replay a WAV file; fake: silence, tests only."
-    )
-    device_index: int | None = field(None, "Input device", "PortAudio input device index; empty = system default.")
-    path: Path | None = field(None, "WAV file", "File to replay when source = wav.")
-    sample_rate: Literal[16000] = field(16000, "Sample rate", "Speech models take 16 kHz mono 16-bit PCM.")
-    frames_per_chunk: int = field(1600, "Chunk size", "Samples per read (1600 = 100 ms).", ge=160, le=16000)
-
-    @model_validator(mode="after")
-    def _wav_needs_path(self) -> MicrophoneSection:
-        if self.source == "wav" and self.path is None:
-            raise ValueError("microphone.source = 'wav' needs microphone.path")
-        return self
-
-
-class AsrSection(Section):
-    engine_en: Literal["moonshine", "whisper", "vosk", "fake"] = field(
-        "moonshine",
-        "English recogniser",
-        "moonshine: Moonshine base (default, chosen by `edgehr bench asr`); whisper: Whisper base; vosk: the "
-        "model in vosk_model_en; fake: fixed text, tests only.",
-    )
-    engine_zh: Literal["whisper", "vosk", "fake"] = field(
-        "whisper",
-        "Mandarin recogniser",
-        "whisper: Whisper base with Mandarin normalisation (default); vosk: the model in vosk_model_zh; "
-        "fake: fixed text, tests only.",
-    )
-    threads: int = field(1, "Recogniser threads", "CPU threads a recogniser may use (the booth shares 4 cores).",
-                         ge=1, le=8)
-    whisper_beam_size: int = field(5, "Whisper beam size", "1 = greedy; 5 costs little more (the encoder dominates).",
-                                   ge=1, le=10)
-    whisper_compute_type: Literal["int8", "float32"] = field(
-        "int8", "Whisper precision", "int8: quantized at load (default); float32: the reference."
-    )
-    moonshine_max_segment_seconds: float = field(
-        20.0, "Moonshine segment length", "Longer answers are split at pauses into pieces of at most this length.",
-        ge=5, le=30,
-    )
-    vosk_model_en: Path | None = field(None, "Vosk English model", "Folder of a Vosk English model (engine_en=vosk).")
-    vosk_model_zh: Path | None = field(None, "Vosk Mandarin model", "Folder of a Vosk Mandarin model (engine_zh=vosk).")
-
-    @model_validator(mode="after")
-    def _vosk_needs_model(self) -> AsrSection:
-        if self.engine_en == "vosk" and self.vosk_model_en is None:
-            raise ValueError("asr.engine_en = 'vosk' needs asr.vosk_model_en")
-        if self.engine_zh == "vosk" and self.vosk_model_zh is None:
-            raise ValueError("asr.engine_zh = 'vosk' needs asr.vosk_model_zh")
         return self
 
 
@@ -395,6 +346,7 @@ class DeviceConfig(Section):
     camera: CameraSection = field(CameraSection(), "Camera", "Where frames come from.")
     microphone: MicrophoneSection = field(MicrophoneSection(), "Microphone", "Where audio comes from (booths).")
     asr: AsrSection = field(AsrSection(), "Speech recognition", "Which offline recogniser a booth uses per language.")
+    booth: BoothSection = field(BoothSection(), "Interview booth", "Check-in, notice, consent, retention (booths).")
     gpio: GpioSection = field(GpioSection(), "GPIO", "LEDs, buzzer, door relay, buttons and motion sensor.")
     recognition: RecognitionSection = field(RecognitionSection(), "Recognition", "Face matching and liveness.")
     claim: ClaimSection = field(

@@ -22,12 +22,13 @@ from core.clock import Clock, to_ms
 from core.datakey import DataKey
 from device.config.device import DeviceConfig
 from device.courier.settings_file import flat_keys, merge, render_toml
-from device.store import Store, employees, outbox
+from device.store import Store, booth_rights, employees, outbox
 from device.store import candidates as booth_candidates
 from device.store.candidates import BoothCandidate
 from device.store.snapshots import delete_rows_of as delete_snapshot_rows
 from sync.keyfiles import write_atomic
 from sync.protocol import (
+    CANDIDATE_ERASURE,
     CONSENT_WITHDRAWN,
     CandidatesBody,
     Command,
@@ -106,6 +107,8 @@ def _gallery(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: 
 
 def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
     assert isinstance(body, EraseBody)
+    if body.reason == CANDIDATE_ERASURE:  # a booth: the candidate's audio, transcripts, sessions, list entry
+        return _erase_candidates(conn, body)
     templates = 0
     snapshots: list[str] = []
     for employee_no in body.employee_nos:
@@ -122,6 +125,21 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
         with suppress(FileNotFoundError):
             Path(path).unlink()
     return "applied", {"erasure_id": body.erasure_id, "templates": templates, "snapshots": len(snapshots)}
+
+
+def _erase_candidates(conn: sqlite3.Connection, body: EraseBody) -> Result:
+    sessions = answers = redacted = listed = 0
+    files: list[str] = []
+    for candidate_id in body.employee_nos:
+        erased = booth_rights.erase_candidate(conn, candidate_id)
+        sessions, answers = sessions + erased.sessions, answers + erased.answers
+        redacted, listed = redacted + erased.outbox_redacted, listed + erased.listed
+        files += erased.audio_files
+    for path in files:  # as for snapshots: a committed erase never leaves a recording behind
+        with suppress(FileNotFoundError):
+            Path(path).unlink()
+    return "applied", {"erasure_id": body.erasure_id, "sessions": sessions, "answers": answers,
+                       "audio_files": len(files), "outbox_redacted": redacted, "list_entries": listed}
 
 
 def _config(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:

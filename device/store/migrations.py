@@ -188,6 +188,62 @@ CREATE TABLE booth_candidates (
 );
 """
 
+# Interview booth sessions (issue 16). A session row exists only once the candidate consented: it carries
+# the consent (id, notice text version, language, time). Each answer attempt is a row (its audio is a file
+# in the booth's state folder, appended and fsync'd while recording); partial transcripts are rows as they
+# arrive. A finished session is marked completed in the transaction that queues its interview-result.
+SCHEMA_V8_BOOTH_SESSIONS = """
+CREATE TABLE booth_sessions (
+    session_id TEXT PRIMARY KEY,
+    candidate_id TEXT NOT NULL,
+    candidate_name TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    bank_id TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    walk_in INTEGER NOT NULL DEFAULT 0,
+    consent_id TEXT NOT NULL,
+    consent_text_version TEXT NOT NULL,
+    consent_language TEXT NOT NULL,
+    consented_at_ms INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'completed')),
+    question_index INTEGER NOT NULL DEFAULT 0,
+    started_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    completed_at_ms INTEGER,
+    close_reason TEXT,
+    integrity TEXT NOT NULL DEFAULT '{}',
+    outbox_seq INTEGER,
+    audio_purged_at_ms INTEGER
+);
+CREATE INDEX booth_sessions_candidate ON booth_sessions (candidate_id);
+CREATE TABLE booth_answers (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES booth_sessions (session_id) ON DELETE CASCADE,
+    question_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('recording', 'done', 'refused', 'lost')),
+    typed INTEGER NOT NULL DEFAULT 0,
+    audio_path TEXT,
+    audio_bytes INTEGER NOT NULL DEFAULT 0,
+    source_rate INTEGER,
+    transcript TEXT NOT NULL DEFAULT '',
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    UNIQUE (session_id, question_id, attempt)
+);
+CREATE TABLE booth_transcript (
+    id INTEGER PRIMARY KEY,
+    answer_id INTEGER NOT NULL REFERENCES booth_answers (id) ON DELETE CASCADE,
+    at_ms INTEGER NOT NULL,
+    audio_ms INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX booth_transcript_answer ON booth_transcript (answer_id);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", SCHEMA_V1),
@@ -197,4 +253,5 @@ MIGRATIONS: list[Migration] = [
     (5, "downlink commands held until their turn", SCHEMA_V5_DOWNLINK_HELD),
     (6, "consent withdrawal: who withdrew it", SCHEMA_V6_CONSENT_WITHDRAWAL),
     (7, "a booth's candidate list from the server", SCHEMA_V7_BOOTH_CANDIDATES),
+    (8, "interview booth sessions, answers and transcripts", SCHEMA_V8_BOOTH_SESSIONS),
 ]

@@ -94,7 +94,9 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
     from sync.server.store import open_hr_store
 
     print("First run: creating the demo site's keys, certificates and configs...", flush=True)
-    site = build_site(state / "site", (DEMO_DEVICE_ID,), workers=2)
+    from drills.demo.booth import DEMO_BOOTH_ID
+
+    site = build_site(state / "site", (DEMO_DEVICE_ID, DEMO_BOOTH_ID), workers=2)
     if faces is None:
         people, strangers = dataset.choose_people(shared_dir() / "datasets" / "faces" / "lfw-dev")
     else:
@@ -214,16 +216,24 @@ def run_demo(args: argparse.Namespace) -> int:
     device_db = state / "site" / "devices" / DEMO_DEVICE_ID / "device.db"
     panel_url, server_url = f"http://127.0.0.1:{ports.panel}", f"http://127.0.0.1:{ports.server}"
 
+    from drills.demo import booth
+
+    booth_config = booth.configure(state / "site", state, booth.free_port())
+    booth_url = f"http://127.0.0.1:{tomllib.loads(booth_config.read_text())['panel']['port']}" if booth_config else ""
     edgehr = [sys.executable, "-m", "cli.main"]
     env = python_env()
     with stop_on_signals(threading.Event()) as stop, Supervisor(state / "logs") as supervisor:
-        broker = demo_broker(state / "site", _broker_port(device_config), supervisor)
+        devices = [DEMO_DEVICE_ID] + ([booth.DEMO_BOOTH_ID] if booth_config else [])
+        broker = demo_broker(state / "site", _broker_port(device_config), supervisor, devices)
         broker.start()
         supervisor.start("server", [*edgehr, "server", "run", "--config", str(server_config)], env=env)
         supervisor.start("terminal", [*edgehr, "--log-json", "device", "run", "--config", str(device_config)],
                          env=env)
         supervisor.wait_until(lambda: _http_ok(f"{server_url}/api/health"), 120, "the HR server")
         supervisor.wait_until(lambda: _http_ok(f"{panel_url}/api/health"), 120, "the terminal")
+        if booth_config is not None:
+            supervisor.start("booth", [*edgehr, "--log-json", "device", "run", "--config", str(booth_config)], env=env)
+            supervisor.wait_until(lambda: _http_ok(f"{booth_url}/booth/state"), 180, "the interview booth")
         print("\nedgehr demo site is up (everything on 127.0.0.1):", flush=True)
         print(f"  kiosk screen      {panel_url}/kiosk", flush=True)
         print(f"  device health     {panel_url}/health", flush=True)
@@ -231,15 +241,21 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"  HR API            {server_url}/docs", flush=True)
         print(f"  HR admin token    {info['token']}", flush=True)
         print(f"  state and logs    {state}", flush=True)
+        autopilot = None
+        if booth_config is not None:
+            print(f"  interview booth   {booth_url}/booth   (a demo candidate answers from recordings)", flush=True)
+            autopilot = booth.Autopilot(booth_url, server_url, info["token"], stop)
+            autopilot.thread.start()
         print(f"  {info['people']} people enrolled, {info['strangers']} strangers and 2 synthetic attacks "
               f"replayed ({info['frames']} scenes). Ctrl-C stops everything.\n", flush=True)
         summary = Summary(device_db, server_db, panel_url)
-        _live(summary, stop, args.seconds, supervisor)
+        _live(summary, stop, args.seconds, supervisor, autopilot)
     print("\nedgehr demo site stopped.", flush=True)
     return 0
 
 
-def demo_broker(site_dir: Path, port: int, supervisor: Supervisor | None = None) -> Mosquitto:
+def demo_broker(site_dir: Path, port: int, supervisor: Supervisor | None = None,
+                devices: list[str] | None = None) -> Mosquitto:
     """The site's mosquitto as ``drills.chaos_site.Site.broker`` makes it, from the files build_site left in
     ``site_dir``: mutual TLS checking the CA's CRL (a revoked certificate cannot connect), and the
     dynamic-security rules letting in the demo terminal."""
@@ -251,17 +267,20 @@ def demo_broker(site_dir: Path, port: int, supervisor: Supervisor | None = None)
     ca = load_ca(pki / "ca")
     broker_files = CertFiles(pki / "broker" / "broker.crt", pki / "broker" / "broker.key")
     tls = BrokerTls(ca.cert_path, broker_files, ensure_crl(ca))
-    return Mosquitto(site_dir / "broker", tls=tls, port=port, supervisor=supervisor, devices=[DEMO_DEVICE_ID])
+    return Mosquitto(site_dir / "broker", tls=tls, port=port, supervisor=supervisor,
+                     devices=devices or [DEMO_DEVICE_ID])
 
 
 def _broker_port(device_config: Path) -> int:
     return int(tomllib.loads(device_config.read_text())["sync"]["broker_port"])
 
 
-def _live(summary: Summary, stop: threading.Event, seconds: float | None, supervisor: Any) -> None:
+def _live(summary: Summary, stop: threading.Event, seconds: float | None, supervisor: Any,
+          autopilot: Any = None) -> None:
     """Refresh the summary line until stopped; a child that dies stops the demo with its log named."""
     tty = sys.stdout.isatty()
     waited, last = 0.0, ""
+    told = False
     while not stop.is_set() and (seconds is None or waited < seconds):
         stop.wait(1.0)
         waited += 1.0
@@ -269,6 +288,11 @@ def _live(summary: Summary, stop: threading.Event, seconds: float | None, superv
             if child.process is not None and not child.running():
                 raise EdgehrError(f"The demo's {child.name} process stopped unexpectedly.",
                                   f"Read its log: {child.log_path}")
+        if autopilot is not None and not told and (autopilot.error or autopilot.reached_hr()):
+            told = True
+            said = (f"interview booth: session {autopilot.session_id} is in HR's interview report"
+                    if not autopilot.error else f"interview booth: {autopilot.error}")
+            print(f"\n{said}" if tty else said, flush=True)
         line = Summary.line(summary.read())
         if tty:
             print(f"\r{line}", end="", flush=True)

@@ -1,6 +1,7 @@
 """edgehr sync protocol v1: envelope, crypto, message types (see sync/PROTOCOL.md)."""
 
 from .bodies import (
+    CANDIDATE_ERASURE,
     CONSENT_WITHDRAWN,
     AckBody,
     AckDownlinkBody,
@@ -99,6 +100,7 @@ __all__ = [
     "EnrolmentBody",
     "EnrolmentRecord",
     "Envelope",
+    "CANDIDATE_ERASURE",
     "CONSENT_WITHDRAWN",
     "EraseBody",
     "GalleryBody",

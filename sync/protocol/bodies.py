@@ -171,6 +171,9 @@ class GalleryBody(Command):
 #: The erase ``reason`` HR sends when an employee withdrew consent (at another terminal or at HR): the
 #: device then also closes its own record of that consent, so it cannot enrol them again without new consent.
 CONSENT_WITHDRAWN = "consent-withdrawn"
+#: The erase ``reason`` HR sends for a candidate's erasure request: ``employee_nos`` = [candidate_id]; a booth
+#: deletes that candidate's audio, transcripts, sessions and candidate-list entry.
+CANDIDATE_ERASURE = "candidate-erasure"
 
 
 class EraseBody(Command):

@@ -9,6 +9,7 @@ import secrets
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from sync.protocol import CANDIDATE_ERASURE
 from sync.server.store import audit, candidates, demographics, downlinks, interviews, review
 from sync.server.store.employees import NotFound
 from sync.server.store.interview_erasure import erase_session_in
@@ -16,7 +17,7 @@ from sync.server.store.interview_erasure import erase_session_in
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-ERASE_REASON = "candidate-erasure"
+ERASE_REASON = CANDIDATE_ERASURE
 
 
 def _session_ids(store: HRStore, candidate_id: str) -> list[str]:

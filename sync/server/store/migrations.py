@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.migrations import Migration
 from core.migrations import migrate as run_migrations
+from sync.server.store.schema_attendance import SCHEMA_ATTENDANCE_RULES
 from sync.server.store.schema_review import SCHEMA_V6_INTERVIEW_REVIEW, SCHEMA_V6_TOKEN_ROLES
 
 if TYPE_CHECKING:
@@ -334,49 +335,6 @@ CREATE INDEX dead_letters_device ON dead_letters (device_id, last_at);
 ALTER TABLE devices ADD COLUMN sequence_flag TEXT;
 ALTER TABLE devices ADD COLUMN sequence_flag_at TEXT;
 ALTER TABLE devices ADD COLUMN sequence_flag_detail TEXT;
-"""
-
-SCHEMA_ATTENDANCE_RULES = """
-ALTER TABLE shifts ADD COLUMN checkin_before_start_min INTEGER;
-ALTER TABLE shifts ADD COLUMN checkout_after_end_min INTEGER;
-ALTER TABLE shifts ADD COLUMN late_marking INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE shifts ADD COLUMN early_marking INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE shifts ADD COLUMN half_day_below_hours {real};
-ALTER TABLE shifts ADD COLUMN absent_below_hours {real};
-ALTER TABLE shifts ADD COLUMN direction TEXT NOT NULL DEFAULT 'typed';
-ALTER TABLE shifts ADD COLUMN hours_mode TEXT NOT NULL DEFAULT 'pairs';
-ALTER TABLE shifts ADD COLUMN mark_on_holidays INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE employee_shifts ADD COLUMN valid_to TEXT;
-CREATE TABLE holiday_calendars (
-    id {pk},
-    name TEXT NOT NULL UNIQUE,
-    is_default INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE holidays (
-    calendar_id BIGINT NOT NULL REFERENCES holiday_calendars (id),
-    day TEXT NOT NULL,
-    name TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (calendar_id, day)
-);
-CREATE TABLE employee_calendars (
-    employee_no TEXT PRIMARY KEY REFERENCES employees (employee_no),
-    calendar_id BIGINT NOT NULL REFERENCES holiday_calendars (id)
-);
-CREATE TABLE attendance_manual (
-    id {pk},
-    employee_no TEXT NOT NULL REFERENCES employees (employee_no),
-    day TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('present', 'half_day', 'absent', 'on_leave')),
-    shift_id BIGINT REFERENCES shifts (id),
-    reason TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX attendance_manual_employee ON attendance_manual (employee_no, day);
-CREATE TABLE webhook_suites (
-    webhook_id BIGINT PRIMARY KEY REFERENCES webhooks (id),
-    suite TEXT NOT NULL CHECK (suite IN ('wecom-api', 'dingtalk', 'feishu'))
-);
 """
 
 #: (version, name, SQL script). Versions are consecutive from 1.
