@@ -38,10 +38,8 @@ def _extreme_ms(text: str) -> int:
 def test_a_correction_time_outside_the_window_is_refused(store: HRStore, text: str) -> None:
     hr_employees.create(store, "E001", "Li Lei", "t")
     with pytest.raises(InputError, match="outside the accepted window"):
-        attendance.add_correction(
-            store, employee_no="E001", action="add", reason="forgot", actor="hr", direction="in",
-            at=datetime.fromisoformat(text),
-        )  # fmt: skip
+        fix = attendance.CorrectionRequest("E001", "add", "forgot", direction="in", at=datetime.fromisoformat(text))
+        attendance.add_correction(store, fix, actor="hr")
     assert attendance.corrections(store) == []
 
 

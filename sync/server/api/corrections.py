@@ -15,16 +15,7 @@ router = APIRouter()
 
 @router.post("/api/corrections", status_code=201)
 def create_correction(body: CorrectionIn, who: WriteHR, store: Store) -> dict[str, Any]:
-    return attendance.add_correction(
-        store,
-        employee_no=body.employee_no,
-        action=body.action,
-        reason=body.reason,
-        actor=who.actor,
-        punch_uid=body.punch_uid,
-        direction=body.direction,
-        at=body.at,
-    )
+    return attendance.add_correction(store, body.request(), who.actor)
 
 
 @router.get("/api/corrections")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync.protocol.times import SaneInstant
 from sync.server import auth
 from sync.server.bounds import Day, Moment, RowId
-from sync.server.store import candidates, devices, webhook_rows
+from sync.server.store import attendance, candidates, devices, webhook_rows
 
 
 class _In(BaseModel):
@@ -63,6 +63,11 @@ class CorrectionIn(_In):
     punch_uid: str | None = Field(None, max_length=200)
     direction: Literal["in", "out"] | None = None
     at: SaneInstant | None = Field(None, description="ISO 8601 with offset, within 2000-01-01..2100-01-01 UTC")
+
+    def request(self) -> attendance.CorrectionRequest:
+        return attendance.CorrectionRequest(
+            self.employee_no, self.action, self.reason, self.punch_uid, self.direction, self.at
+        )
 
 
 class ShiftIn(_In):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -84,19 +85,22 @@ def _ms(moment: datetime) -> int:
 # --- corrections ---------------------------------------------------------------------------
 
 
-def add_correction(
-    store: HRStore,
-    *,
-    employee_no: str,
-    action: Literal["add", "void", "change"],
-    reason: str,
-    actor: str,
-    punch_uid: str | None = None,
-    direction: Literal["in", "out"] | None = None,
-    at: datetime | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """A manual fix HR asks for: add a punch, void one, or change one's direction or time."""
+
+    employee_no: str
+    action: Literal["add", "void", "change"]
+    reason: str
+    punch_uid: str | None = None
+    direction: Literal["in", "out"] | None = None
+    at: datetime | None = None
+
+
+def add_correction(store: HRStore, fix: CorrectionRequest, actor: str) -> dict[str, Any]:
     """Record a manual fix with its reason (audited); the punch it corrects is never edited."""
-    reason = reason.strip()
+    employee_no, action, punch_uid, direction, at = fix.employee_no, fix.action, fix.punch_uid, fix.direction, fix.at
+    reason = fix.reason.strip()
     if len(reason) < 3:
         raise InputError("A correction needs a reason.", "Say why the punch is fixed, e.g. 'badge left at home'.")
     if action == "add" and (direction is None or at is None):
