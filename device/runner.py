@@ -205,7 +205,16 @@ class Terminal:
             camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
             snapshots=self.snapshots,
         )
-        return create_app(health=self.health, default_language=language, extra_routers=[router, enrol])
+        return create_app(health=self.health, default_language=language,
+                          extra_routers=[router, enrol, self.metrics_router()])
+
+    def metrics_router(self) -> Any:
+        """GET /metrics (Prometheus) for this terminal; the kiosk loop feeds its decision latency."""
+        from device.panel.metrics import DeviceMetrics, metrics_router, terminal_sources
+
+        metrics = DeviceMetrics(terminal_sources(self))
+        self.kiosk.on_decision = lambda outcome, seconds: metrics.observe_decision(outcome.kind, seconds)
+        return metrics_router(metrics, token=self.config.panel.metrics_token)
 
     # -- life cycle ------------------------------------------------------------------------------------
     def _loop(self) -> None:
