@@ -192,6 +192,7 @@ class Terminal:
         from device.panel.app import create_app
         from device.panel.enrolment import enrolment_router
         from device.panel.kiosk import kiosk_router
+        from device.panel.metrics import terminal_metrics
 
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
@@ -205,16 +206,8 @@ class Terminal:
             camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
             snapshots=self.snapshots,
         )
-        return create_app(health=self.health, default_language=language,
-                          extra_routers=[router, enrol, self.metrics_router()])
-
-    def metrics_router(self) -> Any:
-        """GET /metrics (Prometheus) for this terminal; the kiosk loop feeds its decision latency."""
-        from device.panel.metrics import DeviceMetrics, metrics_router, terminal_sources
-
-        metrics = DeviceMetrics(terminal_sources(self))
-        self.kiosk.on_decision = lambda outcome, seconds: metrics.observe_decision(outcome.kind, seconds)
-        return metrics_router(metrics, token=self.config.panel.metrics_token)
+        metrics = terminal_metrics(self)  # GET /metrics (Prometheus); the kiosk loop feeds its latency
+        return create_app(health=self.health, default_language=language, extra_routers=[router, enrol, metrics])
 
     # -- life cycle ------------------------------------------------------------------------------------
     def _loop(self) -> None:

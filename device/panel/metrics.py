@@ -32,6 +32,7 @@ from device.store import Store, outbox
 
 if TYPE_CHECKING:
     from device.attendance.kiosk import Kiosk
+    from device.attendance.outcomes import Outcome
     from device.config.device import DeviceConfig
     from device.courier.courier import Courier
 
@@ -234,3 +235,14 @@ def terminal_sources(terminal: _Terminal) -> DeviceSources:
         courier=courier if terminal.courier is not None else None,
         now=lambda: terminal.kiosk.clock.now().timestamp(),
     )
+
+
+def terminal_metrics(terminal: _Terminal) -> APIRouter:
+    """GET /metrics for a running terminal; its kiosk loop then feeds the decision latency histogram."""
+    metrics = DeviceMetrics(terminal_sources(terminal))
+
+    def observe(outcome: Outcome, seconds: float) -> None:
+        metrics.observe_decision(outcome.kind, seconds)
+
+    terminal.kiosk.on_decision = observe
+    return metrics_router(metrics, token=terminal.config.panel.metrics_token)
