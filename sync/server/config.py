@@ -110,6 +110,16 @@ class PkiSection(Section):
     )
 
 
+class MetricsSection(Section):
+    enabled: bool = field(True, "Serve /metrics", "Serve Prometheus metrics at GET /metrics on the HR API's port.")
+    token_file: Path | None = field(
+        None,
+        "Scrape token file",
+        "A file (mode 0640) holding the token Prometheus sends as 'Authorization: Bearer <token>'; it reads "
+        "/metrics and nothing else. Empty: only an HR API token of role admin or it may read /metrics.",
+    )
+
+
 class ServerConfig(Section):
     """Root of the central server's configuration file."""
 
@@ -121,4 +131,5 @@ class ServerConfig(Section):
     api: ApiSection = field(ApiSection(), "HR API", "HTTP API and HR pages.")
     pki: PkiSection = field(PkiSection(), "PKI", "The site CA, for revoking device certificates.")
     webhooks: WebhooksSection = field(WebhooksSection(), "Webhooks", "Delivery of outgoing webhooks.")
+    metrics: MetricsSection = field(MetricsSection(), "Metrics", "Prometheus /metrics and who may read it.")
     logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")

@@ -24,6 +24,7 @@ from sync.server.api import (
     errors,
     health,
     interviews,
+    metrics,
     punches,
     retention,
     review,
@@ -45,7 +46,7 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
-            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention)
+            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention, metrics)
 
 
 def create_app(
