@@ -13,6 +13,7 @@ APT_PACKAGES=(
   openssl                       # demo CA and broker certificates
   python3-venv python3-dev build-essential
   shellcheck debootstrap systemd   # tests/firmware: shellcheck, the Bookworm root, systemd-analyze verify
+  prometheus                    # promtool: tests/monitoring check and unit-test ops/monitoring's alert rules
 )
 
 step() { printf '\n==> %s\n' "$*"; }

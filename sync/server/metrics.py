@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from sync.protocol import Reason
+from sync.protocol.records import RECORD_TYPES
 from sync.server.store import HRStore
 from sync.server.store.metrics_rows import StoreCounts, counts
 
@@ -39,8 +40,8 @@ class _StoreCollector(Collector):
         records = CounterMetricFamily("edgehr_server_records_stored",
                                       "Device records stored, each (device, seq) once, by type. Ingest rate: "
                                       "rate() of this.", labels=["type"])
-        for kind, n in sorted(c.records_by_type.items()):
-            records.add_metric([kind], n)
+        for kind in sorted(set(RECORD_TYPES) | set(c.records_by_type)):  # every type, 0 before the first
+            records.add_metric([kind], c.records_by_type.get(kind, 0))
         yield records
         punches = CounterMetricFamily("edgehr_server_punches_stored",
                                       "Punches stored, by whether the device's clock was synchronised.",
