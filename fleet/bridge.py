@@ -64,6 +64,8 @@ def render_bridge(bridge: Bridge) -> str:
         "# Bridge to the central broker: this site's devices' uplink and status out, their downlink in.",
         f"connection {bridge.name}",
         f"address {bridge.host}:{bridge.port}",
+        # Its client id at the central broker (default: <hostname>.<name>): stable, so its session is kept.
+        f"remote_clientid {bridge.name}",
         f"bridge_protocol_version {bridge.protocol}",
         f"bridge_cafile {bridge.ca_file}",
         f"bridge_certfile {bridge.client.cert}",

@@ -27,7 +27,8 @@ def test_the_bridge_config_carries_only_the_sites_devices_topics() -> None:
     bridge = Bridge("bridge-site1", "hr.example", 8883, Path("/etc/ca.crt"),
                     CertFiles(Path("/etc/b.crt"), Path("/etc/b.key")), (DEVICE,))
     text = render_bridge(bridge)
-    assert "connection bridge-site1\naddress hr.example:8883\nbridge_protocol_version mqttv50\n" in text
+    assert "connection bridge-site1\naddress hr.example:8883\n" in text and "remote_clientid bridge-site1\n" in text
+    assert "bridge_protocol_version mqttv50\n" in text
     assert "cleansession false\n" in text and "bridge_insecure false\n" in text
     assert f"topic edgehr/v1/{DEVICE}/up/# out 1\ntopic edgehr/v1/{DEVICE}/status out 1\n" in text
     assert f"topic edgehr/v1/{DEVICE}/down/# in 1\n" in text and OTHER not in text
@@ -56,7 +57,7 @@ def test_records_cross_the_bridge_and_acks_come_back(tmp_path: Path) -> None:
         # The bridge's certificate opens only its devices' topics at the central broker.
         assert _publish_as_bridge(site.client_certs("bridge-site1"), site.ca.cert_path, central.port,
                                   f"edgehr/v1/{OTHER}/up/records") == 0x87
-        assert "bridge-site1" in central.log_text()
+        assert "as bridge-site1 (p5, c0" in central.log_text()  # MQTT 5, clean start off
     store.close()
     assert server_seqs(site, DEVICE) == list(range(1, 31))
 
