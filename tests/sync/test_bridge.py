@@ -81,3 +81,28 @@ def _publish_as_bridge(certs: CertFiles, ca: Path, port: int, topic: str) -> int
     if not codes:
         pytest.fail("no PUBACK from the central broker")
     return codes[0]
+
+
+def test_render_writes_a_site_broker_with_its_bridge_and_a_central_broker_with_bridge_clients(tmp_path: Path) -> None:
+    from fleet.broker_cli import render_main
+
+    (tmp_path / "site1").write_text(f"{DEVICE}\n")
+    (tmp_path / "none").write_text("# no device connects to the central broker directly\n")
+    common = ["--ca-file", "/etc/mosquitto/certs/ca.crt", "--cert-file", "/etc/mosquitto/certs/broker.crt",
+              "--key-file", "/etc/mosquitto/certs/broker.key", "--plugin", "/usr/lib/dynsec.so"]
+    assert render_main(["--out", str(tmp_path / "site.conf"), "--dynsec-out", str(tmp_path / "site.json"),
+                        "--devices-file", str(tmp_path / "site1"), *common, "--bridge-name", "bridge-site1",
+                        "--bridge-address", "hr.example:8883", "--bridge-cert-file", "/etc/b.crt",
+                        "--bridge-key-file", "/etc/b.key"]) == 0
+    site = (tmp_path / "site.conf").read_text()
+    assert "connection bridge-site1\n" in site and f"topic edgehr/v1/{DEVICE}/down/# in 1" in site
+    assert site.index("listener 8883") < site.index("connection bridge-site1")  # the bridge block comes last
+    assert render_main(["--out", str(tmp_path / "central.conf"), "--dynsec-out", str(tmp_path / "central.json"),
+                        "--devices-file", str(tmp_path / "none"), *common,
+                        "--bridge-client", f"bridge-site1={tmp_path / 'site1'}"]) == 0
+    central = (tmp_path / "central.json").read_text()
+    assert '"username": "bridge-site1"' in central and "\nconnection " not in (tmp_path / "central.conf").read_text()
+    # Half a bridge is refused, and nothing is written.
+    assert render_main(["--out", str(tmp_path / "x.conf"), "--dynsec-out", str(tmp_path / "x.json"),
+                        "--devices-file", str(tmp_path / "site1"), *common, "--bridge-name", "bridge-site1"]) == 1
+    assert not (tmp_path / "x.conf").exists()
