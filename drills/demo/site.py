@@ -230,7 +230,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"  HR server         {server_url}/   (sign in with the token below)", flush=True)
         print(f"  HR API            {server_url}/docs", flush=True)
         print(f"  device metrics    {panel_url}/metrics   (Prometheus; this machine only)", flush=True)
-        print(f"  server metrics    {server_url}/metrics   (Prometheus; Authorization: Bearer <the token below>)",
+        print(f"  server metrics    {server_url}/api/metrics   (Prometheus; Authorization: Bearer <the token below>)",
               flush=True)
         print(f"  HR admin token    {info['token']}", flush=True)
         print(f"  state and logs    {state}", flush=True)

@@ -111,12 +111,12 @@ class PkiSection(Section):
 
 
 class MetricsSection(Section):
-    enabled: bool = field(True, "Serve /metrics", "Serve Prometheus metrics at GET /metrics on the HR API's port.")
+    enabled: bool = field(True, "Serve metrics", "Serve Prometheus metrics at GET /api/metrics on the HR API's port.")
     token_file: Path | None = field(
         None,
         "Scrape token file",
         "A file (mode 0640) holding the token Prometheus sends as 'Authorization: Bearer <token>'; it reads "
-        "/metrics and nothing else. Empty: only an HR API token of role admin or it may read /metrics.",
+        "/api/metrics and nothing else. Empty: only an HR API token of role admin or it may read them.",
     )
 
 

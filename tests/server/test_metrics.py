@@ -34,7 +34,7 @@ def test_counts_come_from_the_shared_store(client: TestClient, store: HRStore) -
     records.ingest(store, "gate-2", [punch_record(2, device_id="gate-2")])  # queues one delivery
     (delivery,) = webhook_rows.deliveries(store)
     webhook_rows.mark_failed_attempt(store, delivery["id"], "HTTP 500", None, store.now())
-    page = client.get("/metrics", headers=bearer(store, "it"))
+    page = client.get("/api/metrics", headers=bearer(store, "it"))
     assert page.status_code == 200, page.text
     got = samples(page.text)
     assert got[("edgehr_server_records_stored_total", (("type", "punch"),))] == 4
@@ -50,11 +50,11 @@ def test_counts_come_from_the_shared_store(client: TestClient, store: HRStore) -
 
 
 def test_who_may_read_them(client: TestClient, store: HRStore) -> None:
-    assert client.get("/metrics").status_code == 401
-    assert client.get("/metrics", headers=bearer(store, "hr")).status_code == 403
-    assert client.get("/metrics", headers=bearer(store, "readonly")).status_code == 403
-    assert client.get("/metrics", headers=bearer(store, "admin")).status_code == 200
-    assert client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE}"}).status_code == 401
+    assert client.get("/api/metrics").status_code == 401
+    assert client.get("/api/metrics", headers=bearer(store, "hr")).status_code == 403
+    assert client.get("/api/metrics", headers=bearer(store, "readonly")).status_code == 403
+    assert client.get("/api/metrics", headers=bearer(store, "admin")).status_code == 200
+    assert client.get("/api/metrics", headers={"Authorization": f"Bearer {SCRAPE}"}).status_code == 401
 
 
 def test_a_scrape_token_file_opens_metrics_and_nothing_else(store: HRStore, tmp_path: Path) -> None:
@@ -63,9 +63,9 @@ def test_a_scrape_token_file_opens_metrics_and_nothing_else(store: HRStore, tmp_
     config = ServerConfig(broker=BrokerSection(tls=False), metrics=MetricsSection(token_file=token_file))
     with TestClient(create_app(config, store)) as c:
         scrape = {"Authorization": f"Bearer {SCRAPE}"}
-        assert c.get("/metrics", headers=scrape).status_code == 200
+        assert c.get("/api/metrics", headers=scrape).status_code == 200
         assert c.get("/api/devices", headers=scrape).status_code == 401
-        assert c.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE[:-1]}x"}).status_code == 401
+        assert c.get("/api/metrics", headers={"Authorization": f"Bearer {SCRAPE[:-1]}x"}).status_code == 401
     off = ServerConfig(broker=BrokerSection(tls=False), metrics=MetricsSection(enabled=False))
     with TestClient(create_app(off, store)) as c:
-        assert c.get("/metrics", headers=bearer(store, "admin")).status_code == 404
+        assert c.get("/api/metrics", headers=bearer(store, "admin")).status_code == 404

@@ -1,4 +1,4 @@
-"""GET /metrics: the HR server's Prometheus metrics (``sync.server.metrics``).
+"""GET /api/metrics: the HR server's Prometheus metrics (``sync.server.metrics``).
 
 Who may read them: the bearer of the scrape token in ``metrics.token_file`` (it opens nothing else), or of
 an HR API token with role ``admin`` or ``it``. ``metrics.enabled = false`` answers 404.
@@ -21,7 +21,7 @@ from sync.server.metrics import ServerMetrics
 router = APIRouter()
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/api/metrics", include_in_schema=False)
 def prometheus_metrics(request: Request, store: Store, config: Config) -> Response:
     if not config.metrics.enabled:
         raise EdgehrError("Metrics are switched off on this server.", "Set metrics.enabled = true.",
