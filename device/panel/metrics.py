@@ -82,6 +82,9 @@ class _Snapshot(Collector):
     def __init__(self, sources: DeviceSources) -> None:
         self.sources = sources
 
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # read only at scrape time: registering must not query the store
+
     def collect(self) -> Iterator[Metric]:
         src = self.sources
         labels = ["device"]

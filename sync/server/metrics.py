@@ -35,6 +35,9 @@ class _StoreCollector(Collector):
         self.read = read
         self.server_name = server_name
 
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # read only at scrape time: registering must not query the store
+
     def collect(self) -> Iterator[Metric]:
         c = self.read()
         records = CounterMetricFamily("edgehr_server_records_stored",
