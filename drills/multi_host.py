@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import tomllib
@@ -134,9 +135,14 @@ class MultiHost:
             str(self.plan.ack_timeout_seconds))], env=python_env())
 
     def stored(self) -> dict[str, int]:
-        """Records of each site's device stored on the server (0 until the device has a database)."""
-        return {site: compare(self.site, device)["stored"] if self.site.devices[device].database.exists() else 0
-                for site, device in SITES.items()}
+        """Records of each site's device stored on the server (0 until the device's database has its tables)."""
+        counts = {}
+        for site, device in SITES.items():
+            try:
+                counts[site] = compare(self.site, device)["stored"]
+            except sqlite3.OperationalError:  # the generator is still creating the database
+                counts[site] = 0
+        return counts
 
     def kill_worker_host(self, host: str) -> None:
         killed = self.star.kill_all(host)  # every process on that "host", as if it lost power
