@@ -192,6 +192,7 @@ class Terminal:
         from device.panel.app import create_app
         from device.panel.enrolment import enrolment_router
         from device.panel.kiosk import kiosk_router
+        from device.panel.metrics import terminal_metrics
 
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
@@ -205,7 +206,8 @@ class Terminal:
             camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
             snapshots=self.snapshots,
         )
-        return create_app(health=self.health, default_language=language, extra_routers=[router, enrol])
+        metrics = terminal_metrics(self)  # GET /metrics (Prometheus); the kiosk loop feeds its latency
+        return create_app(health=self.health, default_language=language, extra_routers=[router, enrol, metrics])
 
     # -- life cycle ------------------------------------------------------------------------------------
     def _loop(self) -> None:

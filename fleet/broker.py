@@ -14,7 +14,6 @@ refuses SUBSCRIBEs outside a client's topics (a device cannot join the ingest sh
 
 from __future__ import annotations
 
-import argparse
 import os
 import pwd
 import shutil
@@ -22,21 +21,27 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from string import Template
 
 from core.errors import EdgehrError
-from core.paths import CHECKOUT
 from core.supervisor import Supervisor
-from fleet.dynsec import find_plugin, read_devices_file, render_dynsec
-from fleet.pki import INGEST_IDENTITY, CertFiles, validate_client_cn
+from fleet.bridge import Bridge
+from fleet.broker_config import (
+    MAX_QUEUED_MESSAGES,
+    MOSQUITTO,
+    TEMPLATES,
+    BrokerSettings,
+    BrokerTls,
+    render_acl,
+    render_config,
+)
+from fleet.dynsec import render_dynsec
+from fleet.pki import INGEST_IDENTITY
 
-TEMPLATES = CHECKOUT / "ops" / "mosquitto"
-MOSQUITTO = "/usr/sbin/mosquitto"
-#: Enough for a site's multi-day backlog drill; by count, since envelopes vary in size.
-MAX_QUEUED_MESSAGES = 100_000
+__all__ = ["MAX_QUEUED_MESSAGES", "MOSQUITTO", "TEMPLATES", "BrokerSettings", "BrokerTls", "Mosquitto",
+           "accepts_connections", "client_tls_context", "free_port", "render_acl", "render_config"]
+
 CHILD_NAME = "mosquitto"
 _RUNNING = " running\n"  # mosquitto logs "mosquitto version X running" once its listeners are open
 _RELOADED = "Reloading config."  # logged on SIGHUP
@@ -44,104 +49,6 @@ _RELOADED = "Reloading config."  # logged on SIGHUP
 
 def _error(what: str, fix: str) -> EdgehrError:
     return EdgehrError(what, fix, code="broker")
-
-
-@dataclass(frozen=True)
-class BrokerTls:
-    """The broker's side of mutual TLS: the CA clients must come from, and the broker's own certificate."""
-
-    ca_file: Path
-    server: CertFiles
-    #: The site CA's revocation list (``crl.pem``). mosquitto refuses to start if it is missing or unreadable,
-    #: and refuses every client once it is past its next-update date; None checks no revocation at all.
-    crl_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    """Everything that varies between one rendered broker config and another."""
-
-    port: int
-    persistence_dir: Path
-    #: The mosquitto ACL file (grants every SUBSCRIBE); at most one of it and ``dynsec_file``.
-    acl_file: Path | None
-    tls: BrokerTls | None
-    bind: str = "127.0.0.1"
-    log_dest: str = "stdout"
-    max_queued_messages: int = MAX_QUEUED_MESSAGES
-    autosave_interval: int = 60
-    session_expiration: str = "14d"
-    max_packet_size: int = 1_048_576
-    #: Started as root, mosquitto switches to this user (Debian: "mosquitto"); None keeps that default.
-    run_as: str | None = None
-    #: The dynamic-security plugin's file (``fleet.dynsec``); needs TLS, since it names clients by certificate.
-    dynsec_file: Path | None = None
-    #: The plugin library; None looks for Debian's (``fleet.dynsec.find_plugin``).
-    dynsec_plugin: Path | None = None
-
-
-def _template(name: str) -> Template:
-    path = TEMPLATES / name
-    try:
-        return Template(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _error(
-            f"Broker template {path} is missing.", "Run from an edgehr checkout that has ops/mosquitto/."
-        ) from None
-
-
-def render_acl(ingest_identity: str = INGEST_IDENTITY) -> str:
-    return _template("acl.template").substitute(ingest_identity=validate_client_cn(ingest_identity))
-
-
-def render_config(settings: BrokerSettings) -> str:
-    """The mosquitto.conf text for ``settings``."""
-    crl = settings.tls.crl_file if settings.tls is not None else None
-    plugin = None
-    if settings.dynsec_file is not None:
-        if settings.acl_file is not None:
-            raise _error("Both an ACL file and a dynamic-security file were given.", "Give one of them.")
-        if settings.tls is None:
-            raise _error(
-                "The dynamic-security plugin needs the TLS listener: it knows clients by their certificate.",
-                "Give TLS settings, or use the ACL file on a plain test listener.",
-            )
-        plugin = settings.dynsec_plugin or find_plugin()
-    for path in (settings.persistence_dir, settings.acl_file, crl, settings.dynsec_file, plugin):
-        if path is not None and any(c in str(path) for c in "\n\r"):
-            raise _error(f"Path {path!r} cannot go into a mosquitto config.", "Use a path without line breaks.")
-    if settings.tls is None:
-        listener = _template("listener-plain.template").substitute(port=settings.port, bind=settings.bind)
-    else:
-        listener = _template("listener-tls.template").substitute(
-            port=settings.port,
-            bind=settings.bind,
-            cafile=settings.tls.ca_file,
-            certfile=settings.tls.server.cert,
-            keyfile=settings.tls.server.key,
-            crl_line=f"crlfile {crl}" if crl is not None else "# no crlfile: revoked certificates still connect",
-        )
-    return _template("edgehr.conf.template").substitute(
-        # Without TLS nothing identifies a client, so a plain listener must accept user names as claimed.
-        user_line=f"user {settings.run_as}" if settings.run_as else "# started as root: runs as user mosquitto",
-        allow_anonymous="false" if settings.tls is not None else "true",
-        access_lines=_access_lines(settings, plugin),
-        persistence_dir=settings.persistence_dir,
-        autosave_interval=settings.autosave_interval,
-        session_expiration=settings.session_expiration,
-        max_queued_messages=settings.max_queued_messages,
-        max_packet_size=settings.max_packet_size,
-        log_dest=settings.log_dest,
-        listener=listener,
-    )
-
-
-def _access_lines(settings: BrokerSettings, plugin: Path | None) -> str:
-    if settings.dynsec_file is not None:
-        return f"plugin {plugin}\nplugin_opt_config_file {settings.dynsec_file}"
-    if settings.acl_file is not None:
-        return f"acl_file {settings.acl_file}"
-    return "# no ACL: every topic open"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -191,7 +98,14 @@ class Mosquitto:
         supervisor: Supervisor | None = None,
         executable: str = MOSQUITTO,
         devices: Sequence[str] | None = None,
+        bridge: Bridge | None = None,
+        bridges: Mapping[str, Sequence[str]] | None = None,
+        netns: str | None = None,
+        bind: str = "127.0.0.1",
     ) -> None:
+        """``bridge``: this (site) broker's bridge to a central one; ``bridges``: on a central broker, the bridges
+        it lets in and the devices each carries. ``netns``: run inside that network namespace (``ip netns
+        exec``), listening on ``bind`` there; readiness is then read from the log alone."""
         if tls is None and not acl and ingest_identity != INGEST_IDENTITY:
             raise _error("An ingest identity was given for a broker without ACL.", "Drop it, or set acl=True.")
         if tls is None and devices is not None:
@@ -203,6 +117,8 @@ class Mosquitto:
             raise _error(f"mosquitto was not found at {executable}.", "Install it: ops/setup.sh (apt mosquitto).")
         self.folder = folder
         self.host = "127.0.0.1"
+        self.netns = netns
+        self.bridges = dict(bridges or {})
         self.port = port or free_port(self.host)
         self.tls = tls
         self.executable = executable
@@ -229,6 +145,8 @@ class Mosquitto:
             # Run as whoever runs us: as root, mosquitto would switch to user "mosquitto" and could not read
             # a folder private to this user (a test's tmp_path).
             run_as=pwd.getpwuid(os.geteuid()).pw_name,
+            bridge=bridge,
+            bind=bind,
         )
 
     def write_config(self) -> None:
@@ -238,7 +156,8 @@ class Mosquitto:
             self.acl_path.write_text(render_acl(self._ingest_identity), encoding="utf-8")
         if self.dynsec_path is not None and self.devices is not None:
             # Rewritten on every start: the plugin reads it only then, and no client may change it ($CONTROL).
-            self.dynsec_path.write_text(render_dynsec(self.devices, self._ingest_identity), encoding="utf-8")
+            self.dynsec_path.write_text(render_dynsec(self.devices, self._ingest_identity, self.bridges),
+                                        encoding="utf-8")
         self.config_path.write_text(render_config(self._settings), encoding="utf-8")
 
     def add_devices(self, device_ids: Sequence[str]) -> None:
@@ -265,11 +184,13 @@ class Mosquitto:
         """Start mosquitto and return once its listener accepts connections (or raise, naming the log)."""
         self.write_config()
         starts_before = self.log_text().count(_RUNNING)
-        self.supervisor.start(CHILD_NAME, [self.executable, "-c", str(self.config_path)])
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.supervisor.start(CHILD_NAME, [*prefix, self.executable, "-c", str(self.config_path)])
 
         # The log line proves that this process (not another on the same port) opened the listener.
         def ready() -> bool:
-            return self.log_text().count(_RUNNING) > starts_before and accepts_connections(self.host, self.port)
+            logged = self.log_text().count(_RUNNING) > starts_before
+            return logged and (self.netns is not None or accepts_connections(self.host, self.port))
 
         self.supervisor.wait_until(ready, timeout, f"mosquitto to listen on port {self.port}")
 
@@ -317,63 +238,10 @@ class Mosquitto:
         self.stop()
 
 
-def _render_main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m fleet.broker render",
-        description="Write a production mosquitto config and its dynamic-security rules for edgehr.",
-    )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="config file to write, e.g. /etc/mosquitto/mosquitto.conf"
-    )
-    parser.add_argument(
-        "--dynsec-out", type=Path, required=True,
-        help="dynamic-security file to write, e.g. /etc/mosquitto/edgehr-dynsec.json",
-    )  # fmt: skip
-    parser.add_argument(
-        "--devices-file", type=Path, required=True,
-        help="device ids the broker lets in, one a line (e.g. /etc/mosquitto/edgehr-devices)",
-    )  # fmt: skip
-    parser.add_argument("--plugin", type=Path, default=None, help="mosquitto_dynamic_security.so (default: Debian's)")
-    parser.add_argument("--port", type=int, default=8883)
-    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")  # noqa: S104
-    parser.add_argument("--ca-file", type=Path, required=True, help="site CA certificate (ca.crt)")
-    parser.add_argument("--cert-file", type=Path, required=True, help="broker certificate")
-    parser.add_argument("--key-file", type=Path, required=True, help="broker private key")
-    parser.add_argument(
-        "--crl-file", type=Path, default=None, help="copy of the site CA's crl.pem (revoked device certificates)"
-    )
-    parser.add_argument("--persistence-dir", type=Path, default=Path("/var/lib/mosquitto"))
-    parser.add_argument("--log-dest", default="syslog", help="mosquitto log_dest value (default syslog)")
-    parser.add_argument("--ingest-identity", default=INGEST_IDENTITY)
-    parser.add_argument("--max-queued-messages", type=int, default=MAX_QUEUED_MESSAGES)
-    parser.add_argument("--user", default=None, help="user mosquitto runs as when started as root (default mosquitto)")
-    args = parser.parse_args(argv)
-    try:
-        settings = BrokerSettings(
-            port=args.port,
-            persistence_dir=args.persistence_dir,
-            acl_file=None,
-            tls=BrokerTls(args.ca_file, CertFiles(args.cert_file, args.key_file), args.crl_file),
-            dynsec_file=args.dynsec_out,
-            dynsec_plugin=args.plugin,
-            bind=args.bind,
-            log_dest=args.log_dest,
-            max_queued_messages=args.max_queued_messages,
-            run_as=args.user,
-        )
-        config = render_config(settings)  # checks everything before writing anything
-        dynsec = render_dynsec(read_devices_file(args.devices_file), args.ingest_identity)
-        args.dynsec_out.write_text(dynsec, encoding="utf-8")
-        args.out.write_text(config, encoding="utf-8")
-    except EdgehrError as exc:
-        print(f"edgehr broker: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out} and {args.dynsec_out}; check with: mosquitto -c {args.out} -v", file=sys.stderr)
-    return 0
-
-
 if __name__ == "__main__":
     if sys.argv[1:2] != ["render"]:
         print("usage: python -m fleet.broker render --help", file=sys.stderr)
         sys.exit(2)
-    sys.exit(_render_main(sys.argv[2:]))
+    from fleet.broker_cli import render_main
+
+    sys.exit(render_main(sys.argv[2:]))

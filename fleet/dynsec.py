@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import glob
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.errors import EdgehrError
+from fleet.bridge import bridge_rules
 from fleet.pki import INGEST_IDENTITY, validate_client_cn
 
 #: Where Debian's mosquitto package puts the plugin (multiarch folder first).
 PLUGIN_GLOBS = ("/usr/lib/*/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so")
 INGEST_ROLE = "edgehr-ingest"
 DEVICE_ROLE_PREFIX = "device-"
+BRIDGE_ROLE_PREFIX = "bridge-"
 
 #: What no role grants is refused; UNSUBSCRIBE is harmless and a client must be able to drop what it has.
 DEFAULT_ACCESS = {"publishClientSend": False, "publishClientReceive": False, "subscribe": False, "unsubscribe": True}
@@ -63,8 +65,13 @@ def _role(name: str, rules: Iterable[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def dynsec_config(device_ids: Iterable[str], ingest_identity: str = INGEST_IDENTITY) -> dict[str, Any]:
-    """The plugin's whole configuration: the ingest identity and one client and role per device."""
+def dynsec_config(
+    device_ids: Iterable[str],
+    ingest_identity: str = INGEST_IDENTITY,
+    bridges: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """The plugin's whole configuration: the ingest identity and one client and role per device; on a central
+    broker also one per site bridge (``bridges``: bridge name -> the devices it carries, ``fleet.bridge``)."""
     ingest = validate_client_cn(ingest_identity)
     devices = sorted(set(device_ids))
     for device_id in devices:
@@ -79,11 +86,20 @@ def dynsec_config(device_ids: Iterable[str], ingest_identity: str = INGEST_IDENT
         role = DEVICE_ROLE_PREFIX + device_id
         roles.append(_role(role, ((kind, t.format(device_id=device_id)) for kind, t in DEVICE_RULES)))
         clients.append({"username": device_id, "roles": [{"rolename": role}]})
+    for name, carried in sorted((bridges or {}).items()):
+        if validate_client_cn(name) in (ingest, *devices):
+            raise _error(f"Bridge name {name!r} is already a device or the ingest identity.", "Name it bridge-<site>.")
+        roles.append(_role(BRIDGE_ROLE_PREFIX + name, bridge_rules(carried)))
+        clients.append({"username": name, "roles": [{"rolename": BRIDGE_ROLE_PREFIX + name}]})
     return {"defaultACLAccess": dict(DEFAULT_ACCESS), "clients": clients, "groups": [], "roles": roles}
 
 
-def render_dynsec(device_ids: Iterable[str], ingest_identity: str = INGEST_IDENTITY) -> str:
-    return json.dumps(dynsec_config(device_ids, ingest_identity), indent=1) + "\n"
+def render_dynsec(
+    device_ids: Iterable[str],
+    ingest_identity: str = INGEST_IDENTITY,
+    bridges: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    return json.dumps(dynsec_config(device_ids, ingest_identity, bridges), indent=1) + "\n"
 
 
 def find_plugin(globs: Sequence[str] = PLUGIN_GLOBS) -> Path:

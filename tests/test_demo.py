@@ -130,6 +130,12 @@ def test_demo_site_punches_reach_the_server_under_the_right_names(state: Path) -
         api = f"http://127.0.0.1:{demo.server}/api/punches"
         rows = demo.wait_until(lambda: json.loads(get(api, demo.token))["punches"], 60, "punches on the server")
         assert rows
+        # Both sides serve Prometheus metrics (the terminal to this machine, the server to an admin token).
+        device_metrics = get(f"http://127.0.0.1:{demo.panel}/metrics")
+        assert "edgehr_device_punches_total" in device_metrics
+        assert "edgehr_device_decision_seconds_bucket" in device_metrics
+        assert 'edgehr_server_records_stored_total{type="punch"}' in get(f"http://127.0.0.1:{demo.server}/api/metrics",
+                                                                           demo.token)
         # The HR page lists today's punches per person, behind a token login.
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         login = urllib.parse.urlencode({"token": demo.token}).encode()

@@ -17,6 +17,7 @@ import logging
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -130,6 +131,8 @@ class Kiosk:
         self._tap_done = threading.Event()
         self.snapshots = snapshots  # None unless attendance.snapshots is on
         self._deciding: tuple[Image, tuple[float, float, float, float] | None] | None = None
+        #: Told each frame's outcome and the seconds it took to decide (the terminal's /metrics histogram).
+        self.on_decision: Callable[[Outcome, float], None] | None = None
 
     def process(self, image: Image) -> Outcome:
         """One frame, start to finish. Returns what the person is shown."""
@@ -374,7 +377,10 @@ class Kiosk:
                     stop.wait(self.idle_wait_seconds)
                     continue
                 if not self._give_to_tap(frame.image):
+                    started_ns = self.clock.monotonic_ns()
                     outcome = self.process(frame.image)
+                    if self.on_decision is not None:
+                        self.on_decision(outcome, (self.clock.monotonic_ns() - started_ns) / 1e9)
                     if isinstance(outcome, Punched):
                         # Which frame decided it: lets a replay be checked against who was really shown.
                         log.info("punch frame", extra={"frame": frame.index, "employee_no": outcome.employee_no})

@@ -41,6 +41,15 @@ class PanelSection(Section):
         "session cookie and enrolment photos otherwise cross the LAN in clear. Empty: plain HTTP.",
     )
     tls_key_file: Path | None = field(None, "Panel TLS key", "Private key of panel.tls_cert_file (PEM, mode 0600).")
+    metrics_token: str | None = field(
+        None,
+        "Metrics token",
+        "GET /metrics (Prometheus) is served to the terminal itself; a scraper elsewhere sends 'Authorization: "
+        "Bearer <this token>' (a long random token, at least 24 characters). Empty: loopback clients only.",
+        min_length=24,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._~-]+$",
+    )
 
     @model_validator(mode="after")
     def _cert_and_key(self) -> PanelSection:

@@ -62,6 +62,12 @@ def backlog(store: Store) -> int:
     return int(store.conn.execute("SELECT count(*) FROM outbox WHERE delivered_at_ms IS NULL").fetchone()[0])
 
 
+def last_delivered_ms(store: Store) -> int | None:
+    """When the server last acknowledged a record here (epoch ms), or None if it never has."""
+    row = store.conn.execute("SELECT max(delivered_at_ms) FROM outbox").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
 def next_seq(store: Store) -> int:
     """The sequence the next record gets: past every row and past the AUTOINCREMENT counter, which a
     ``resequence`` command may have moved beyond the rows (what a ``hello`` reports as next_record_seq)."""

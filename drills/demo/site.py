@@ -239,6 +239,9 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"  device health     {panel_url}/health", flush=True)
         print(f"  HR server         {server_url}/   (sign in with the token below)", flush=True)
         print(f"  HR API            {server_url}/docs", flush=True)
+        print(f"  device metrics    {panel_url}/metrics   (Prometheus; this machine only)", flush=True)
+        print(f"  server metrics    {server_url}/api/metrics   (Prometheus; Authorization: Bearer <the token below>)",
+              flush=True)
         print(f"  HR admin token    {info['token']}", flush=True)
         print(f"  state and logs    {state}", flush=True)
         autopilot = None

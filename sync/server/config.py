@@ -111,6 +111,16 @@ class PkiSection(Section):
     )
 
 
+class MetricsSection(Section):
+    enabled: bool = field(True, "Serve metrics", "Serve Prometheus metrics at GET /api/metrics on the HR API's port.")
+    token_file: Path | None = field(
+        None,
+        "Scrape token file",
+        "A file (mode 0640) holding the token Prometheus sends as 'Authorization: Bearer <token>'; it reads "
+        "/api/metrics and nothing else. Empty: only an HR API token of role admin or it may read them.",
+    )
+
+
 class ServerConfig(Section):
     """Root of the central server's configuration file."""
 
@@ -123,4 +133,5 @@ class ServerConfig(Section):
     pki: PkiSection = field(PkiSection(), "PKI", "The site CA, for revoking device certificates.")
     webhooks: WebhooksSection = field(WebhooksSection(), "Webhooks", "Delivery of outgoing webhooks.")
     suites: SuitesSection = field(SuitesSection(), "HR suites", "WeCom, DingTalk and Feishu apps punches go to.")
+    metrics: MetricsSection = field(MetricsSection(), "Metrics", "Prometheus /metrics and who may read it.")
     logging: LoggingSection = field(LoggingSection(), "Logging", "Log level and format.")

@@ -25,6 +25,7 @@ from sync.server.api import (
     errors,
     health,
     interviews,
+    metrics,
     punches,
     retention,
     review,
@@ -47,7 +48,7 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
             webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention,
-            attendance_rules)
+            attendance_rules, metrics)
 
 
 def create_app(
