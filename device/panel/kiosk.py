@@ -58,14 +58,13 @@ def kiosk_router(
     claims: ClaimDesk | None = None,
     claim: Claim | None = None,
     access_token: str | None = None,
-    timezone: str = "",
+    timezone: str = "",  # the site's IANA zone: the header clock shows the site's time, not the browser's
 ) -> APIRouter:
     """Routes of the kiosk screen; ``metrics`` (the kiosk loop's counters) adds GET /kiosk/metrics.
 
     1:1 mode passes the kiosk's ``claims`` desk (its state is shown on the page) and ``claim`` (the running
     kiosk's ``Kiosk.claim``), which add the keypad and POST /kiosk/claim and /kiosk/claim/cancel.
     ``access_token``: the token a browser that is not on the terminal itself must present (None: none may).
-    ``timezone``: the site's IANA zone, in which the header clock shows the time (not the browser's zone).
     """
     router = APIRouter(dependencies=[Depends(KioskAccess(access_token))])
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -87,8 +86,7 @@ def kiosk_router(
                 "preview": screen.preview_enabled,
                 "one_to_one": claims is not None,
                 "keypad": claims is not None and claims.settings.keypad,
-                "pin": claims is not None and claims.settings.pin,
-                "timezone": timezone,
+                "pin": claims is not None and claims.settings.pin, "timezone": timezone,
             },
         )
         if access_token and (sent := request.query_params.get("token")):  # KioskAccess has checked it

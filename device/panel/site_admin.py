@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 from fastapi import APIRouter
 
@@ -23,11 +24,6 @@ from core.types import Image
 from device.panel.admin_auth import AdminAuth, password_path
 from device.panel.enrolment import enrolment_router
 from device.panel.terminal_tools import RecentErrors, TerminalTools
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from device.runner import Terminal
 
 log = logging.getLogger(__name__)
 #: One handler per process, on the root logger (a second panel in the same process shares it).
@@ -41,8 +37,9 @@ def recent_errors() -> RecentErrors:
     return _ERRORS
 
 
-def admin_router(terminal: Terminal, config_path: Path | None) -> APIRouter:
-    """Every admin page of ``terminal``; ``config_path``: its config file (None: settings cannot be saved)."""
+def admin_router(terminal: Any, config_path: Path | None) -> APIRouter:
+    """Every admin page of ``terminal`` (a ``device.runner.Terminal``, typed loosely: the runner imports this
+    module); ``config_path``: its config file (None: settings cannot be saved)."""
 
     def frame() -> Image | None:
         frames = terminal.kiosk.borrow_frames(1, timeout_seconds=3.0)

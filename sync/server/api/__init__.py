@@ -30,6 +30,7 @@ from sync.server.api import (
     shifts,
     timesheets,
     tokens,
+    users,
     webhooks,
 )
 from sync.server.api.errors import error_response
@@ -45,7 +46,7 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
-            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention)
+            webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention, users)
 
 
 def create_app(

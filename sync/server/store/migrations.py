@@ -360,3 +360,28 @@ def _lock_against_other_workers(db: Database, tx: Tx) -> None:
     # SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL needs an explicit lock.
     if db.dialect == "postgresql":
         tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_LOCK_KEY,))
+
+# HR user accounts beside API tokens (people sign in to the pages with a name and password; machines keep
+# using tokens): scrypt hashes only, roles as the API's, and server-side sessions whose cookie holds a
+# random value stored here only as its SHA-256, with an absolute expiry and the session's CSRF token.
+SCHEMA_V8_USERS = """
+CREATE TABLE hr_users (
+    id {pk},
+    username TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'hr', 'it', 'readonly', 'reviewer', 'auditor')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    disabled_at TEXT
+);
+CREATE TABLE hr_sessions (
+    session_hash TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES hr_users (id),
+    csrf TEXT NOT NULL,
+    client TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX hr_sessions_expiry ON hr_sessions (expires_at);
+"""
+MIGRATIONS.append((8, "HR store: user accounts (scrypt passwords) and their sessions", SCHEMA_V8_USERS))
