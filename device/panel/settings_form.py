@@ -125,8 +125,8 @@ def changes(config: DeviceConfig, form: dict[str, str]) -> dict[str, dict[str, A
     changed: dict[str, dict[str, Any]] = {}
     for section in form_sections(config):
         for field in section.fields:
-            if field.read_only:
-                continue
+            if field.read_only or (field.kind != "bool" and field.name not in form):
+                continue  # an unchecked box is absent from a form; any other input absent is unchanged
             value = _parse(field, form)
             if _shown(value, field.name) != field.value:
                 changed.setdefault(section.name, {})[field.name.split(".", 1)[1]] = value
