@@ -94,3 +94,14 @@ def test_a_bad_value_is_refused_as_config_check_refuses_it_and_nothing_is_writte
     assert not [p for p in config_file.parent.iterdir() if p.name.startswith(".device.toml")]
     by_field, general = settings_form.problems_by_field(refused.value.problems)
     assert (key in by_field) != bool(general)
+
+
+def test_the_catalogs_name_every_field_and_english_is_the_models_title(config_file: Path) -> None:
+    from core.i18n import catalog
+
+    en, zh = catalog("en"), catalog("zh-CN")
+    for section in settings_form.form_sections(load_device_config(config_file)):
+        assert en[f"config.{section.name}"] == section.title and f"config.{section.name}" in zh
+        for field in section.fields:
+            assert en[f"config.{field.name}"] == field.title, field.name
+            assert zh[f"config.{field.name}"] != field.title or field.title in ("TLS", "GPIO"), field.name

@@ -48,6 +48,7 @@ def test_every_page_renders_in_both_languages(site: TerminalSite) -> None:
             page = client.get(f"{path}?lang={lang}")
             assert page.status_code == 200, (path, lang)
             assert word in page.text
+    assert "帧率" in client.get("/admin/settings?lang=zh-CN").text  # field titles in the page's language
 
 
 def test_dashboard_counts_todays_punch_and_draws_it_in_the_hour_chart(site: TerminalSite) -> None:

@@ -11,9 +11,11 @@ from starlette.concurrency import run_in_threadpool
 
 from core.config.loader import load_toml_model
 from core.errors import ConfigError
+from core.i18n import catalog
 from device.config.device import DeviceConfig
 from device.panel import settings_form
 from device.panel.admin_auth import Session
+from device.panel.language import pick_language
 from device.panel.routes.admin import Panel
 from device.panel.terminal_tools import TerminalTools
 from device.store import audit
@@ -37,7 +39,13 @@ def _page(request: Request, panel: Panel, session: Session, config: DeviceConfig
           errors: dict[str, str] | None = None, general: list[str] | None = None, values: dict[str, str] | None = None,
           saved: list[str] | None = None, savable: bool = True) -> Response:
     sections = settings_form.form_sections(config)
-    return panel.render(request, "settings.html", session, status=status, sections=sections, errors=errors or {},
+    names = catalog(pick_language(request, panel.default_language))  # titles in the page's language
+
+    def title(name: str, fallback: str) -> str:
+        return names.get(f"config.{name}", fallback)
+
+    return panel.render(request, "settings.html", session, status=status, sections=sections, title=title,
+                        errors=errors or {},
                         general=general or [], values=values, saved=saved, savable=savable)
 
 
