@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from core.errors import InputError
 from sync.server import auth, users
 from sync.server.app_state import Store
-from sync.server.bounds import RowId
 from sync.server.pages.common import Viewer, csrf_token, form_allowed, render, to_login
 
 router = APIRouter(include_in_schema=False)
@@ -53,11 +52,13 @@ async def add_user(
 
 @router.post("/users/{user_id}/disable", response_class=HTMLResponse)
 def disable(
-    request: Request, user_id: RowId, who: Viewer, store: Store, csrf: str = Form("", max_length=100)
+    request: Request, user_id: str, who: Viewer, store: Store, csrf: str = Form("", max_length=100)
 ) -> Response:
+    # user_id is checked after the sign-in (a visitor without a cookie is sent to log in, whatever the path).
     if who is None:
         return to_login()
     if who.role not in auth.ADMIN or not form_allowed(request, store, csrf):
         return _page(request, store, who, 403, error="hr.users.refused")
-    users.disable_user(store, user_id, actor=who.actor)
+    if user_id.isdigit() and len(user_id) <= 18:
+        users.disable_user(store, int(user_id), actor=who.actor)
     return RedirectResponse("/users", status_code=303)
