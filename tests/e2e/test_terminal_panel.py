@@ -84,7 +84,7 @@ def test_login_logout_and_lockout(panel: tuple[str, TerminalSite], browser: Brow
     expect(page.locator("#login")).to_be_visible()  # signed out: back to the login page
     for n in range(MAX_FAILURES):
         login(page, url, password=f"wrong guess {n}")
-    expect(page.locator("#error")).to_contain_text("Wrong password")
+    expect(page.locator("#error")).to_contain_text("Wrong account or password")
     login(page, url)  # even the right password waits now
     expect(page.locator("#error")).to_contain_text("Too many wrong passwords")
     page.screenshot(path=tmp_path / "lockout.png", full_page=True)
