@@ -19,6 +19,7 @@ from core.uploads import DEFAULT_LIMITS, Limits
 from device.attendance.enrolment import Enroller
 from device.panel.admin_auth import AdminAuth
 from device.panel.routes import (
+    accounts,
     audit_log,
     dashboard,
     diagnostics,
@@ -41,7 +42,7 @@ from device.store.snapshots import SnapshotStore
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTES = (login, roster, employee, enrolment, removal, pin, snapshots)
 #: The running terminal's pages (with ``tools``).
-_TERMINAL_ROUTES = (dashboard, punches, settings, diagnostics, audit_log)
+_TERMINAL_ROUTES = (dashboard, punches, settings, diagnostics, audit_log, accounts)
 
 
 def enrolment_router(

@@ -146,7 +146,7 @@ def test_a_viewer_cannot_change_anything(panel: tuple[str, TerminalSite], browse
     punch(site, "E1")
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     login(page, url, "audrey", VIEWER_PASSWORD)
-    for path in ("dashboard", "enrol", "enrol/E1", "punches", "settings", "diagnostics", "audit"):
+    for path in ("dashboard", "enrol", "enrol/E1", "punches", "settings", "diagnostics", "audit", "accounts"):
         page.goto(f"{url}/admin/{path}?lang=en")
         expect(page.locator("#account")).to_contain_text("viewer")
         buttons = page.locator("main button[type=submit]")

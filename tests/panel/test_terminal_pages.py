@@ -20,7 +20,7 @@ from tests.panel.terminal_site import PASSWORD, PINS, VIEWER_PASSWORD, TerminalS
 from tests.panel.test_settings_form import form_of
 
 GETS = ["/admin/dashboard", "/admin/enrol", "/admin/enrol/E1", "/admin/punches", "/admin/settings",
-        "/admin/diagnostics", "/admin/audit"]
+        "/admin/diagnostics", "/admin/audit", "/admin/accounts"]
 
 
 @pytest.fixture
@@ -121,13 +121,15 @@ def test_a_viewer_sees_every_page_and_changes_nothing(site: TerminalSite) -> Non
         "/admin/enrol/consent": {"employee_no": "E9", "name": "New", "signed": "yes"},
         "/admin/enrol/E1/delete": {"confirm": "E1"}, "/admin/enrol/E1/withdraw": {"confirm_withdraw": "E1"},
         "/admin/enrol/E1/pin": {"pin": "1234", "pin_again": "1234"},
+        "/admin/accounts/add": {"name": "mallory", "role": "admin", "password": "m" * 12, "repeat": "m" * 12},
+        "/admin/accounts/remove": {"name": "audrey"},
     }
     # Every POST route of the admin panel, walked from the app itself (a new one cannot be forgotten).
     walked = {re.sub(r"\{employee_no\}", "E1", re.sub(r"\{(test|action)\}", "x", route.path))
               for route in site.app.routes if "POST" in getattr(route, "methods", ())
               and route.path.startswith("/admin/") and route.path not in ("/admin/login", "/admin/logout",
                                                                          "/admin/setup")}
-    concrete = {re.sub(r"/(void|add|relay|beep|camera)$", "/x", p) for p in posts}
+    concrete = {re.sub(r"/(void|add|remove|relay|beep|camera)$", "/x", p) for p in posts}
     assert walked <= concrete | {"/admin/enrol/E1/photos", "/admin/enrol/E1/camera"}, walked - concrete
     for path in sorted(walked | set(posts)):
         refused = client.post(f"{path}?lang=en", data={"csrf": csrf, **posts.get(path, {})})
@@ -193,3 +195,22 @@ def test_first_run_admin_is_made_only_at_the_device(tmp_path: Path) -> None:
         assert lan.post("/admin/login?lang=en", data={"password": PASSWORD}).status_code == 303
     finally:
         built.close()
+
+
+def test_the_admin_adds_a_viewer_who_can_then_sign_in(site: TerminalSite) -> None:
+    client, csrf = signed_in(site)
+    secret = "li si viewer pw"
+    added = client.post("/admin/accounts/add?lang=en", data={"csrf": csrf, "name": "li.si", "role": "viewer",
+                                                              "password": secret, "repeat": secret})
+    assert added.status_code == 200 and 'data-account="li.si"' in added.text
+    for data in ({"name": "admin", "role": "viewer"}, {"name": "Bad Name!", "role": "viewer"},
+                 {"name": "x.y", "role": "root"}):
+        refused = client.post("/admin/accounts/add?lang=en", data={"csrf": csrf, **data, "password": "p" * 12,
+                                                                     "repeat": "p" * 12})
+        assert refused.status_code == 400, data
+    viewer, _ = signed_in(site, "li.si", secret)
+    assert "viewer (read only)" in viewer.get("/admin/dashboard?lang=en").text
+    removed = client.post("/admin/accounts/remove?lang=en", data={"csrf": csrf, "name": "li.si"})
+    assert removed.status_code == 200 and 'data-account="li.si"' not in removed.text
+    actions = [r[0] for r in site.store.conn.execute("SELECT action FROM audit_log WHERE action LIKE 'account.%'")]
+    assert actions == ["account.add", "account.remove"]
