@@ -22,6 +22,9 @@ def register(commands: Any) -> None:
     password = sub.add_parser("admin-password", help="set or change the local panel's admin password")
     password.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
     password.add_argument("--stdin", action="store_true", help="read the password from one line of stdin")
+    password.add_argument("--user", default="admin", help="account name (default admin; others are extra accounts)")
+    password.add_argument("--role", choices=["admin", "viewer"], default="admin",
+                          help="what the account may do (a viewer sees every page and changes nothing)")
     password.set_defaults(handler="device.panel.admin_auth:set_password_command")
     pin = sub.add_parser("pin", help="set or clear an employee's kiosk PIN (1:1 mode with claim.pin)")
     pin.add_argument("pin_action", choices=["set", "clear"], help="set (PIN read from the terminal or stdin) or clear")

@@ -20,3 +20,13 @@ def register(commands: Any) -> None:
     create.add_argument("--role", required=True, choices=["admin", "hr", "it", "readonly"], help="what it may do")
     create.add_argument("--label", default="", help="who or what holds the token (shown in the audit log)")
     create.set_defaults(handler="sync.server.auth:create_token_cmd")
+
+    user = sub.add_parser("user", help="HR user accounts (people sign in to the HR pages; machines use tokens)")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = user_sub.add_parser("add", help="add a user; the password is read without echo")
+    add.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
+    add.add_argument("--username", required=True, help="sign-in name (lower-case letters, digits, . _ -)")
+    add.add_argument("--role", required=True, choices=["admin", "hr", "it", "readonly", "reviewer", "auditor"],
+                     help="what the user may do (the API's roles)")
+    add.add_argument("--stdin", action="store_true", help="read the password from one line of stdin")
+    add.set_defaults(handler="sync.server.users:add_user_cmd")

@@ -28,7 +28,9 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The machine's clocks; ``synced`` believes systemd-timesyncd, or ``assume_synced`` (servers, CI)."""
+    """The machine's clocks. ``synced``: ``assume_synced`` (servers, CI), systemd-timesyncd's flag file, or
+    the real synchronisation signal (``core.clock_sync``: timedatectl's NTPSynchronized, else the kernel's
+    adjtimex status); an unknown answer is "not synchronised"."""
 
     def __init__(self, *, assume_synced: bool = False, flag: Path = _TIMESYNC_FLAG) -> None:
         self._assume = assume_synced
@@ -41,7 +43,9 @@ class SystemClock:
         return time.monotonic_ns()
 
     def synced(self) -> bool:
-        return self._assume or self._flag.exists()
+        from core.clock_sync import SHARED
+
+        return self._assume or self._flag.exists() or SHARED.get().state == "yes"
 
 
 @dataclass

@@ -139,6 +139,8 @@ class Terminal:
         self._marker = _templates_marker(store)
         self.people = load_gallery(store, key, vision.gallery, vision.template_model)
         self.failure: BaseException | None = None
+        self.config_path: Path | None = None  # the settings page saves here (open_terminal sets it)
+        self.restart_requested = False  # the settings page asked for a clean restart
         self._closed = False
 
     def _kiosk(self, challenge: TurnRule | None, zone: ZoneInfo) -> Kiosk:
@@ -188,24 +190,17 @@ class Terminal:
         return report if problems == report.problems else dataclasses.replace(report, problems=problems)
 
     def app(self) -> Any:
-        from device.panel.admin_auth import AdminAuth, password_path
         from device.panel.app import create_app
-        from device.panel.enrolment import enrolment_router
         from device.panel.kiosk import kiosk_router
         from device.panel.metrics import terminal_metrics
+        from device.panel.site_admin import admin_router
 
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
                               metrics=lambda: self.kiosk.counters().as_dict(),
                               claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None,
-                              access_token=self.config.kiosk.access_token)
-        enrol = enrolment_router(
-            self.enroller,
-            AdminAuth(password_path(self.config.device.state_dir)),
-            default_language=language,
-            camera=lambda employee_no, actor: self.enrol_from_camera(employee_no, actor=actor),
-            snapshots=self.snapshots,
-        )
+                              access_token=self.config.kiosk.access_token, timezone=self.config.device.timezone)
+        enrol = admin_router(self, self.config_path)
         metrics = terminal_metrics(self)  # GET /metrics (Prometheus); the kiosk loop feeds its latency
         return create_app(health=self.health, default_language=language, extra_routers=[router, enrol, metrics])
 
@@ -363,8 +358,10 @@ def open_terminal(
             opened.append(courier_store)
             courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
                             data_key=key)
-        return Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
-                        courier=courier, badge=badge)
+        terminal = Terminal(config, store=store, key=key, camera=camera, gpio=gpio, vision=vision, clock=clock,
+                            courier=courier, badge=badge)
+        terminal.config_path = config_path
+        return terminal
     except BaseException:
         for part in reversed(opened):
             with contextlib.suppress(EdgehrError, OSError):  # the original error is the one to report
@@ -395,5 +392,9 @@ def run_device(args: argparse.Namespace) -> int:
             terminal.stop()
     if terminal.failure is not None:
         raise terminal.failure
+    if terminal.restart_requested:  # new settings: start again as at boot (device/panel/site_admin.py)
+        from device.panel.site_admin import reexec
+
+        reexec()
     print("edgehr terminal stopped.", flush=True)
     return 0

@@ -144,6 +144,13 @@ def test_demo_site_punches_reach_the_server_under_the_right_names(state: Path) -
         people = json.loads((state / "people.json").read_text())
         names = {p["employee_no"]: p["name"] for p in people["people"]}
         assert any(names[r["employee_no"]] in page for r in rows)
+        # The terminal's admin panel opens with the account the demo made (random, kept 0600 in site.json).
+        info = json.loads((state / "site.json").read_text())
+        assert (state / "site.json").stat().st_mode & 0o077 == 0 and len(info["panel_password"]) >= 10
+        panel = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        signed = urllib.parse.urlencode({"user": "admin", "password": info["panel_password"]}).encode()
+        dashboard = panel.open(f"http://127.0.0.1:{demo.panel}/admin/login?lang=en", data=signed, timeout=10).read()
+        assert b'id="dashboard"' in dashboard
         out = demo.finish(timeout=240)
     finally:
         if demo.proc.poll() is None:
@@ -170,6 +177,15 @@ def test_demo_site_punches_reach_the_server_under_the_right_names(state: Path) -
     assert len(server_uids) == len(stored)
     assert {r["employee_no"] for r in stored} <= set(names)
     assert not [pid for pid in demo.spawned if alive(pid)], "demo left processes behind"
+    assert f"password {info['panel_password']}" in out
+
+    # "clock unsynchronised" means what the machine's real signal says (core.clock_sync), not "always".
+    from core.clock_sync import read_clock_sync
+
+    db = state / "site" / "devices" / "demo-gate-1" / "device.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        flags = {bool(r[0]) for r in conn.execute("SELECT clock_synced FROM punches")}
+    assert flags == {read_clock_sync().state == "yes"}
 
 
 def test_second_run_reuses_state_and_stops_cleanly_on_ctrl_c(state: Path) -> None:

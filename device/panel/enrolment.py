@@ -18,14 +18,31 @@ from core.i18n import Language
 from core.uploads import DEFAULT_LIMITS, Limits
 from device.attendance.enrolment import Enroller
 from device.panel.admin_auth import AdminAuth
-from device.panel.routes import employee, enrolment, login, pin, removal, roster, snapshots
+from device.panel.routes import (
+    accounts,
+    audit_log,
+    dashboard,
+    diagnostics,
+    employee,
+    enrolment,
+    login,
+    pin,
+    punches,
+    removal,
+    roster,
+    settings,
+    snapshots,
+)
 from device.panel.routes.admin import AdminPanel
 from device.panel.routes.admin import CameraEnrol as CameraEnrol
 from device.panel.routes.admin import consent_version as consent_version
+from device.panel.terminal_tools import TerminalTools
 from device.store.snapshots import SnapshotStore
 
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTES = (login, roster, employee, enrolment, removal, pin, snapshots)
+#: The running terminal's pages (with ``tools``).
+_TERMINAL_ROUTES = (dashboard, punches, settings, diagnostics, audit_log, accounts)
 
 
 def enrolment_router(
@@ -36,10 +53,14 @@ def enrolment_router(
     camera: CameraEnrol | None = None,
     limits: Limits = DEFAULT_LIMITS,
     snapshots: SnapshotStore | None = None,
+    tools: TerminalTools | None = None,
 ) -> APIRouter:
-    """``snapshots``: the device's punch snapshots (listed and shown per employee); None hides them."""
-    panel = AdminPanel(enroller, auth, default_language, camera=camera, limits=limits, snapshots=snapshots)
+    """``snapshots``: the device's punch snapshots (listed and shown per employee); None hides them.
+    ``tools``: the running terminal's parts, which add the dashboard, punches, settings, diagnostics and
+    audit pages."""
+    panel = AdminPanel(enroller, auth, default_language, camera=camera, limits=limits, snapshots=snapshots,
+                       tools=tools)
     router = APIRouter(dependencies=[Depends(panel.bind)])
-    for module in _ROUTES:
+    for module in _ROUTES + (_TERMINAL_ROUTES if tools is not None else ()):
         router.include_router(module.router)
     return router

@@ -58,6 +58,7 @@ def kiosk_router(
     claims: ClaimDesk | None = None,
     claim: Claim | None = None,
     access_token: str | None = None,
+    timezone: str = "",  # the site's IANA zone: the header clock shows the site's time, not the browser's
 ) -> APIRouter:
     """Routes of the kiosk screen; ``metrics`` (the kiosk loop's counters) adds GET /kiosk/metrics.
 
@@ -85,7 +86,7 @@ def kiosk_router(
                 "preview": screen.preview_enabled,
                 "one_to_one": claims is not None,
                 "keypad": claims is not None and claims.settings.keypad,
-                "pin": claims is not None and claims.settings.pin,
+                "pin": claims is not None and claims.settings.pin, "timezone": timezone,
             },
         )
         if access_token and (sent := request.query_params.get("token")):  # KioskAccess has checked it

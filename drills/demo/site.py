@@ -76,6 +76,29 @@ def _configure(site_dir: Path, ports: Ports, camera: str | None, replay: Path) -
     return device_path, server_path
 
 
+def _panel_admin(state: Path, info: dict[str, Any], device_config: Path) -> str:
+    """The terminal panel's admin password: made at random once (never a default), kept in site.json (0600)."""
+    import secrets
+
+    from device.config import load_device_config
+    from device.panel.admin_auth import password_path, write_password
+
+    path = password_path(load_device_config(device_config).device.state_dir)
+    if not info.get("panel_password") or not path.is_file():
+        info["panel_password"] = secrets.token_urlsafe(12)
+        write_password(path, info["panel_password"])
+        _save_info(state, info)
+    return str(info["panel_password"])
+
+
+def _save_info(state: Path, info: dict[str, Any]) -> None:
+    from sync.keyfiles import write_atomic
+
+    # 0600 from the start: it holds the HR admin token and the terminal's admin password.
+    write_atomic(state / STAMP, json.dumps(info).encode(), mode=0o600)
+    (state / STAMP).chmod(0o600)
+
+
 def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
     """Build the site, enrol the people, write the replay; return what later runs need to know."""
     from core.clock import SystemClock
@@ -146,9 +169,7 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
     manifest = replay.write_replay(state / "replay", people, strangers, spoofs)
     replay.save_manifest(state / "replay-manifest.json", manifest)
     info = {"token": token, "people": len(people), "strangers": len(strangers), "frames": len(manifest)}
-    secret = state / STAMP
-    secret.write_text(json.dumps(info))
-    secret.chmod(0o600)  # holds the HR admin token
+    _save_info(state, info)
     return info
 
 
@@ -209,6 +230,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     ports = Ports(panel=args.port, server=args.server_port)
     device_config, server_config = _configure(state / "site", ports, args.camera, state / "replay")
+    panel_password = _panel_admin(state, info, device_config)
     from core.config.loader import load_toml_model
 
     server = load_toml_model(server_config, ServerConfig)
@@ -237,6 +259,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("\nedgehr demo site is up (everything on 127.0.0.1):", flush=True)
         print(f"  kiosk screen      {panel_url}/kiosk", flush=True)
         print(f"  device health     {panel_url}/health", flush=True)
+        print(f"  terminal admin    {panel_url}/admin   (user admin, password {panel_password})", flush=True)
         print(f"  HR server         {server_url}/   (sign in with the token below)", flush=True)
         print(f"  HR API            {server_url}/docs", flush=True)
         print(f"  device metrics    {panel_url}/metrics   (Prometheus; this machine only)", flush=True)

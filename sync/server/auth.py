@@ -52,12 +52,18 @@ class AuthError(EdgehrError):
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls: an API token (``kind`` "token": ``token_id`` and its label) or a signed-in HR user
+    (``kind`` "user": ``token_id`` is the user's id, ``label`` the user name; sync/server/users.py)."""
+
     token_id: int
     role: Role
     label: str
+    kind: Literal["token", "user"] = "token"
 
     @property
     def actor(self) -> str:
+        if self.kind == "user":
+            return f"user:{self.token_id}:{self.label}"
         return f"token:{self.token_id}:{self.label}" if self.label else f"token:{self.token_id}"
 
 

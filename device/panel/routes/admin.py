@@ -26,6 +26,7 @@ from core.uploads import DEFAULT_LIMITS, Limits
 from device.attendance.enrolment import PURPOSE, Enroller, EnrolmentReport, roster
 from device.panel.admin_auth import COOKIE, AdminAuth, Session, csrf_ok
 from device.panel.language import pick_language
+from device.panel.terminal_tools import TerminalTools
 from device.store.employees import consent_history
 from device.store.pins import pin_set_at
 from device.store.snapshots import SnapshotStore
@@ -88,6 +89,13 @@ class AdminPanel:
     camera: CameraEnrol | None = None
     limits: Limits = DEFAULT_LIMITS
     snapshots: SnapshotStore | None = None
+    #: The running terminal's config, clock, GPIO and camera: the dashboard, punches, settings, diagnostics
+    #: and audit pages (None: only the enrolment pages, as the enrolment tests build the panel).
+    tools: TerminalTools | None = None
+
+    @property
+    def home(self) -> str:
+        return "/admin/dashboard" if self.tools is not None else "/admin/enrol"
 
     def bind(self, request: Request) -> None:
         """The router-wide dependency that hands this panel to the request's route (``current_panel``)."""
@@ -109,6 +117,9 @@ class AdminPanel:
                 "t_other": lambda key, **v: t(key, other, **v),
                 "csrf": session.csrf if session else "",
                 "session": session,
+                "can_change": session is not None and session.can_change,
+                "full": self.tools is not None,
+                "path": request.url.path,
                 "q": f"?lang={language}",
                 # Where the language switch leads: a page answering a POST is switched on its GET page.
                 "here": request.url.path if request.method == "GET" else "/admin/enrol",
@@ -140,14 +151,43 @@ class AdminPanel:
     def session(self, request: Request) -> Session | None:
         return self.auth.session(request.cookies.get(COOKIE))
 
-    def check_post(self, request: Request, sent_csrf: str | None) -> Session:
-        """The admin session of a POST, which must come from this panel's own pages with their CSRF token."""
+    def check_post(self, request: Request, sent_csrf: str | None, *, change: bool = True) -> Session:
+        """The session of a POST, which must come from this panel's own pages with their CSRF token; a POST
+        that changes anything (``change``: all but logout) needs an admin account (a viewer only sees)."""
         session = self.session(request)
         if session is None:
             raise Refused("admin.login.needed", 401)
         if not same_origin(request) or not csrf_ok(session, sent_csrf):
             raise Refused("admin.csrf", 403)
+        if change and not session.can_change:
+            raise Refused("admin.viewer.refused", 403)
         return session
+
+    def terminal_view(self, request: Request) -> tuple[Session, TerminalTools] | Response:
+        """A terminal page's GET: any signed-in account (viewers too) and the terminal's tools."""
+        session = self.session(request)
+        if session is None:
+            return self.redirect(request, "/admin/login")
+        if self.tools is None:
+            return self.message(request, session, 404, "admin.page.unavailable")
+        return session, self.tools
+
+    async def terminal_post(self, request: Request) -> tuple[Session, TerminalTools, dict[str, str]] | Response:
+        """A terminal page's form: admin account, same origin, CSRF, and the terminal's tools."""
+        checked = await self.checked_form(request)
+        if isinstance(checked, Response):
+            return checked
+        if self.tools is None:
+            return self.message(request, checked[0], 404, "admin.page.unavailable")
+        return checked[0], self.tools, checked[1]
+
+    async def checked_form(self, request: Request) -> tuple[Session, dict[str, str]] | Response:
+        """A small form that changes something: admin session, same origin, CSRF; else the refusal page."""
+        try:
+            form = await small_form(request)
+            return self.check_post(request, form.get("csrf")), form
+        except Refused as exc:
+            return self.refused(request, exc)
 
     async def employee_post(self, request: Request, employee_no: str) -> tuple[Session, dict[str, str]] | Response:
         """A small form about one employee: admin session, CSRF, and an employee this device knows."""

@@ -2,16 +2,28 @@
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from device.attendance.enrolment import roster
+from device.attendance.enrolment import PURPOSE
 from device.panel.routes.admin import EMPLOYEE_NO, MAX_NAME, Panel, Refused, consent_version, small_form
+from device.store import roster_query
 
 router = APIRouter()
+
+
+def _listing(request: Request, panel: Panel) -> dict[str, Any]:
+    """The roster page's people: searched by number or name (``q``), one page (``page``) at a time."""
+    query = request.query_params.get("q", "").strip()[:80]
+    raw = request.query_params.get("page", "")
+    page = int(raw) if raw.isdigit() and len(raw) < 6 else 0
+    people, total = roster_query.search(panel.enroller.store, PURPOSE, query, page=page)
+    return {"people": people, "total": total, "search": query, "page": page,
+            "pages": max(1, -(-total // roster_query.PAGE_SIZE))}
 
 
 @router.get("/admin/enrol", response_class=HTMLResponse)
@@ -20,7 +32,7 @@ def roster_page(request: Request, panel: Panel) -> Response:
     if session is None:
         return panel.redirect(request, "/admin/login")
     deleted = request.query_params.get("deleted", "")
-    return panel.render(request, "enrol_list.html", session, people=roster(panel.enroller.store),
+    return panel.render(request, "enrol_list.html", session, **_listing(request, panel),
                         version=consent_version(), deleted=deleted if EMPLOYEE_NO.match(deleted) else "", error="",
                         form={})
 
@@ -48,7 +60,7 @@ async def record_consent(request: Request, panel: Panel) -> Response:
         return panel.refused(request, exc)
     error = _consent_error(form)
     if error:
-        return panel.render(request, "enrol_list.html", session, status=400, people=roster(panel.enroller.store),
+        return panel.render(request, "enrol_list.html", session, status=400, **_listing(request, panel),
                             version=consent_version(), deleted="", error=error, form=form)
     employee_no = form.get("employee_no", "").strip()
     await run_in_threadpool(panel.enroller.record_consent, employee_no, form.get("name", "").strip(),

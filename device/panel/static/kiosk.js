@@ -180,7 +180,14 @@
 
   function tick() {
     const now = new Date();
-    el("clock").textContent = now.toLocaleTimeString(lang, { hour12: false });
+    // The site's time zone (the punch card's), not the kiosk browser's.
+    const options = { hour12: false };
+    if (body.dataset.tz) options.timeZone = body.dataset.tz;
+    try {
+      el("clock").textContent = now.toLocaleTimeString(lang, options);
+    } catch (e) {
+      el("clock").textContent = now.toLocaleTimeString(lang, { hour12: false });
+    }
   }
 
   async function poll() {

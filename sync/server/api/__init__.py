@@ -32,6 +32,7 @@ from sync.server.api import (
     shifts,
     timesheets,
     tokens,
+    users,
     webhooks,
 )
 from sync.server.api.errors import error_response
@@ -48,7 +49,7 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
             webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention,
-            attendance_rules, metrics)
+            attendance_rules, metrics, users)
 
 
 def create_app(

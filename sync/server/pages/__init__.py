@@ -9,14 +9,23 @@ forms posting to their page (SameSite=Strict cookie), the same store calls as th
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from sync.server.pages import attendance, bias_audit, candidate_rights, devices, employees, interviews, login
+from sync.server.pages import (
+    attendance,
+    bias_audit,
+    candidate_rights,
+    devices,
+    employees,
+    interviews,
+    login,
+    users,
+)
 from sync.server.pages.common import SERVER_DIR
 
 
 def pages_router() -> APIRouter:
     """Every page route, in one router for ``create_app`` to include."""
     router = APIRouter(include_in_schema=False)
-    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights):
+    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights, users):
         router.include_router(module.router)
     return router
 

@@ -1,11 +1,14 @@
 """What every HR page shares: the language choice, the signed-in viewer, and rendering a template.
 
-Login takes an API token (no passwords exist) and keeps it in an HttpOnly, SameSite=Strict cookie; each
-page checks it like the API checks a bearer token.
+People sign in with an HR user account (name and password: a server-side session whose cookie is
+HttpOnly and SameSite=Strict, sync/server/users.py); an API token still signs in too (kept in its own
+cookie and checked like the API checks a bearer token). Each page checks the viewer's role.
 """
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
+import hashlib
+import hmac
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,12 +18,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core.i18n import LANGUAGES, Language, t
-from sync.server import auth
+from sync.server import auth, users
 from sync.server.app_state import Store, get_config, get_store
 
 #: sync/server/templates and sync/server/static (beside this package, shared with nothing else).
 SERVER_DIR = Path(__file__).resolve().parent.parent
 TOKEN_COOKIE = "edgehr_hr_token"  # noqa: S105 - the cookie's name, not a secret
+SESSION_COOKIE = "edgehr_hr_session"
 LANG_COOKIE = "edgehr_lang"
 DEFAULT_LANGUAGE: Language = "zh-CN"
 
@@ -72,7 +76,11 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
 
 
 def signed_in(request: Request, store: Store) -> auth.Principal | None:
-    """The viewer, from the token cookie; None without one (or with a token no page may use)."""
+    """The viewer, from the user session cookie or else the token cookie; None without either (or with a
+    token no page may use)."""
+    found = users.session(store, request.cookies.get(SESSION_COOKIE))
+    if found is not None:
+        return found.principal
     try:
         return auth.require(auth.authenticate(store, request.cookies.get(TOKEN_COOKIE)), auth.PAGES)
     except auth.AuthError:
@@ -81,6 +89,24 @@ def signed_in(request: Request, store: Store) -> auth.Principal | None:
 
 #: A page route's parameter annotated with this is the signed-in viewer (None: show the login page).
 Viewer = Annotated[auth.Principal | None, Depends(signed_in)]
+
+
+def csrf_token(request: Request, store: Store) -> str:
+    """The CSRF token a page's forms carry: the user session's own, or one derived from the token cookie."""
+    found = users.session(store, request.cookies.get(SESSION_COOKIE))
+    if found is not None:
+        return found.csrf
+    token = request.cookies.get(TOKEN_COOKIE) or ""
+    return hashlib.sha256(f"edgehr-csrf:{token}".encode()).hexdigest() if token else ""
+
+
+def form_allowed(request: Request, store: Store, sent: str | None) -> bool:
+    """A page form's POST: same origin (the Origin header, when sent, names this server) and its CSRF token."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+        return False
+    wanted = csrf_token(request, store)
+    return bool(wanted) and hmac.compare_digest(wanted, sent or "")
 
 
 def to_login() -> Response:

@@ -13,6 +13,7 @@ from core.migrations import Migration
 from core.migrations import migrate as run_migrations
 from sync.server.store.schema_attendance import SCHEMA_ATTENDANCE_RULES
 from sync.server.store.schema_review import SCHEMA_V6_INTERVIEW_REVIEW, SCHEMA_V6_TOKEN_ROLES
+from sync.server.store.schema_users import SCHEMA_USERS
 
 if TYPE_CHECKING:
     from sync.server.store.database import Database, Tx
@@ -349,6 +350,7 @@ MIGRATIONS: list[Migration] = [
     (7, "HR store: dead letters (messages and records ingest refused), devices' sequence flag", SCHEMA_V6_DEAD_LETTERS),
     (8, "HR store: shift rules, assignment ends, holiday calendars, manual attendance, HR-suite pushes",
      SCHEMA_ATTENDANCE_RULES),
+    (9, "HR store: user accounts (scrypt passwords) and their sessions", SCHEMA_USERS),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration
