@@ -255,3 +255,8 @@ class Decision:
             self._unknown = 0
             return Unknown()
         return Waiting("hold-still")
+
+
+def attempt_liveness(scores: list[float]) -> float:
+    """One liveness figure for an attempt's per-frame scores: their median."""
+    return float(sorted(scores)[len(scores) // 2])
