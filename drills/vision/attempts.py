@@ -282,6 +282,13 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def handle(args: Any) -> int:
+    """``edgehr bench attempts [--challenge turn] [--json]``."""
+    result = run_attempts_bench(args.challenge)
+    print(json.dumps(result, indent=1) if args.json else table(result))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     result = run_child(argv[0] if argv else "off")
     print(json.dumps(result))
