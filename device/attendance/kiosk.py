@@ -329,6 +329,11 @@ class Kiosk:
                     if isinstance(outcome, Punched):
                         # Which frame decided it: lets a replay be checked against who was really shown.
                         log.info("punch frame", extra={"frame": frame.index, "employee_no": outcome.employee_no})
+                    if isinstance(outcome, Punched | Debounced | Unknown | Spoof | PunchFailed):
+                        # Every decision and its frame: the demo counts outcomes per appearance from these.
+                        log.info("decision frame", extra={
+                            "frame": frame.index, "kind": outcome.kind, "reason": getattr(outcome, "reason", None),
+                            "employee_no": getattr(outcome, "employee_no", None)})
                 processed += 1
         finally:
             self.screen.set_status("stopped")
