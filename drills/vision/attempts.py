@@ -116,9 +116,9 @@ def run_child(challenge: str = "off") -> dict[str, Any]:
     people, strangers = scenes.site_people(faces)
     clock = FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     with tempfile.TemporaryDirectory(prefix="edgehr-attempts-") as tmp:
-        terminal, camera = _terminal(Path(tmp), clock, challenge)
+        terminal, camera = open_bench_terminal(Path(tmp), clock, challenge)
         try:
-            enrolled = _enrol(terminal, people)
+            enrolled = enrol(terminal, people)
             cast = scenes.appearances([p for p in people if p.employee_no in enrolled], strangers)
             results = []
             kiosk = terminal.kiosk
@@ -167,7 +167,7 @@ class _Recording:
         return analysis
 
 
-def _terminal(tmp: Path, clock: Any, challenge: str) -> tuple[Any, SceneCamera]:
+def open_bench_terminal(tmp: Path, clock: Any, challenge: str) -> tuple[Any, SceneCamera]:
     from device.attendance.vision_parts import open_vision
     from device.config.device import DeviceConfig
     from device.hardware.gpio import open_gpio
@@ -192,14 +192,25 @@ def _terminal(tmp: Path, clock: Any, challenge: str) -> tuple[Any, SceneCamera]:
     return terminal, camera
 
 
-def _enrol(terminal: Any, people: list[Any]) -> set[str]:
+def enrol(terminal: Any, people: list[Any]) -> set[str]:
+    """Enrol each person through the terminal's Enroller from their photos, enlarged by the set's factor
+    (ORL's 92 x 112 photos are too small for the enrolment gate as they are; an admin would upload
+    camera-size photos)."""
+    import cv2
+
+    from core.images import load_image
+
     enrolled = set()
     for person in people:
         terminal.enroller.record_consent(person.employee_no, person.employee_no, text_version="bench",
                                          recorded_by="bench", demo=True)
-        report = terminal.enroller.enrol_photos(
-            person.employee_no, [(p.name, p.read_bytes()) for p in person.enrol], actor="bench")
-        if report.enrolled:
+        photos = []
+        for path in person.enrol:
+            image = load_image(path, fit=(1024, 1024))
+            if person.scale > 1:
+                image = cv2.resize(image, None, fx=person.scale, fy=person.scale, interpolation=cv2.INTER_CUBIC)
+            photos.append((f"{path.name}.png", cv2.imencode(".png", image)[1].tobytes()))
+        if terminal.enroller.enrol_photos(person.employee_no, photos, actor="bench").enrolled:
             enrolled.add(person.employee_no)
     return enrolled
 
