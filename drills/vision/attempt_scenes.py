@@ -90,7 +90,8 @@ def _images(folder: Path) -> list[Path]:
 
 
 def _lfw(root: Path) -> tuple[list[Person], list[Person]]:
-    people, singles = [], []
+    people: list[Person] = []
+    singles: list[Path] = []
     for folder in sorted(d for d in root.iterdir() if d.is_dir()):
         photos = _images(folder)
         if len(photos) >= 6:

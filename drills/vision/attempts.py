@@ -206,9 +206,10 @@ def enrol(terminal: Any, people: list[Any]) -> set[str]:
                                          recorded_by="bench", demo=True)
         photos = []
         for path in person.enrol:
-            image = load_image(path, fit=(1024, 1024))
+            image: Image = load_image(path, fit=(1024, 1024))
             if person.scale > 1:
-                image = cv2.resize(image, None, fx=person.scale, fy=person.scale, interpolation=cv2.INTER_CUBIC)
+                image = np.asarray(cv2.resize(image, None, fx=person.scale, fy=person.scale,
+                                              interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
             photos.append((f"{path.name}.png", cv2.imencode(".png", image)[1].tobytes()))
         if terminal.enroller.enrol_photos(person.employee_no, photos, actor="bench").enrolled:
             enrolled.add(person.employee_no)
