@@ -18,6 +18,19 @@ Method:
   The separation margin = the lowest genuine attempt score minus the highest attack attempt score.
 - Time to decision: the summed ``Kiosk.process`` wall time from the appearance's first frame to the
   frame that decided, on one thread (OMP/OPENBLAS/MKL = 1, ORT and LiteRT 1 thread), in a child process.
+
+What the first runs showed (issue 21; re-run for current figures):
+- Wrong person 0 and strangers accepted 0 of 54; SYNTHETIC screens 0 of 146; SYNTHETIC prints 21 of 146
+  accepted (mostly prints of Yale's grey photos, MiniFAS 0.9-0.9998).
+- Genuine false rejects are nearly all passive liveness, led by ORL (92 x 112 grey scans enlarged 2.6x).
+  An ablation on 88 genuine appearances (every 5th; MiniFAS on one frame with each perturbation alone)
+  put the cause in the sensor noise: below 0.9 with no perturbation 9, camera roll 16, blur 9, exposure
+  11, JPEG 5, sensor noise (sigma 1-4, iid) 50, all together 49. Compensations tried on the same
+  samples did not separate genuine from attack: de-rolling the crop (11 -> 12 rejected), a temporal
+  mean of 4 aligned crops (genuine passing 0.9: 39 -> 47 of 88, but prints 8 -> 13 of 67), a crop of
+  1.2 x the box instead of 1.5 (genuine 39 -> 42 of 110, prints 10 -> 7 of 70, screens 1 -> 4 of 43),
+  blurring the crop (worse for both). Neither a periodic-pattern (halftone / sub-pixel) cue nor the
+  crop's dynamic range separated them: after the re-photographing chain the synthetic halftone is gone.
 """
 
 from __future__ import annotations
