@@ -271,7 +271,3 @@ class Decision:
             return Unknown(reason="margin" if margin else "no-match")
         return Waiting("look-again" if self._looked_again else "hold-still")
 
-
-def attempt_liveness(scores: list[float]) -> float:
-    """One liveness figure for an attempt's per-frame scores: their median."""
-    return float(sorted(scores)[len(scores) // 2])

@@ -13,8 +13,8 @@ Method:
   punch failed), else "no decision" with the last guidance or quality reason. Genuine outcomes:
   right person, wrong person, or a false reject by cause (liveness, unknown, margin, challenge, quality,
   undecided). Strangers and attacks: accepted (any punch) or refused.
-- Attempt live score: what the decision judged liveness on (the pipeline's per-frame scores over the
-  appearance's frames, fused as the decision fuses them: ``device.attendance.decision.attempt_liveness``).
+- Attempt live score: the median of the pipeline's per-frame liveness scores over the appearance's frames
+  (``attempt_liveness``; the decision itself still needs recognition.liveness_frames consecutive live frames).
   The separation margin = the lowest genuine attempt score minus the highest attack attempt score.
 - Time to decision: the summed ``Kiosk.process`` wall time from the appearance's first frame to the
   frame that decided, on one thread (OMP/OPENBLAS/MKL = 1, ORT and LiteRT 1 thread), in a child process.
@@ -122,7 +122,6 @@ def run_child(challenge: str = "off") -> dict[str, Any]:
     """Build the site, replay every appearance through the kiosk loop, return the report (in this process)."""
     from core.clock import FakeClock
     from core.paths import shared_dir
-    from device.attendance.decision import attempt_liveness
     from drills.vision import attempt_scenes as scenes
 
     faces = shared_dir() / "datasets" / "faces"
@@ -165,6 +164,11 @@ def run_child(challenge: str = "off") -> dict[str, Any]:
         finally:
             terminal.stop()
     return report(results, len(enrolled), challenge)
+
+
+def attempt_liveness(scores: list[float]) -> float:
+    """One liveness figure for an appearance: the median of its per-frame scores."""
+    return float(sorted(scores)[len(scores) // 2])
 
 
 class _Recording:
