@@ -27,6 +27,14 @@ def register(commands: Any) -> None:
                           help="also measure altered preprocessing (BGR, 0-255, other crop scales) for comparison")
     liveness.add_argument("--json", action="store_true")
     liveness.set_defaults(handler="cli.faces_liveness:bench_liveness")
+    attempts = sub.add_parser(
+        "attempts", help="the kiosk loop per person at the terminal: false rejects by cause, wrong person, "
+        "strangers and SYNTHETIC attacks accepted, time to decision"
+    )
+    attempts.add_argument("--challenge", choices=("off", "turn"), default="off",
+                          help="recognition.active_challenge for the run (default off)")
+    attempts.add_argument("--json", action="store_true")
+    attempts.set_defaults(handler="drills.vision.attempts:handle")
     sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
     sync.add_argument("--records", type=int, default=20000)
     sync.add_argument("--batch-size", type=int, default=100, help="records per MQTT message (1..500)")

@@ -15,4 +15,6 @@ def register(commands: Any) -> None:
     demo.add_argument("--faces", type=Path, default=None, help="enrol the photos in DIR/<person>/*.jpg instead")
     demo.add_argument("--port", type=int, default=8080, help="port of the kiosk and panel pages (default 8080)")
     demo.add_argument("--server-port", type=int, default=8081, help="port of the HR server (default 8081)")
+    demo.add_argument("--challenge", choices=("off", "turn"), default="off",
+                      help="active liveness challenge: turn = ask for a head turn after passive liveness")
     demo.set_defaults(handler="drills.demo.site:run_demo")

@@ -160,6 +160,7 @@ def test_demo_site_punches_reach_the_server_under_the_right_names(state: Path) -
     assert "edgehr demo site stopped" in out
     # The demo booth's candidate answered from recordings; the session reached HR's interview report.
     assert "interview booth: session s-" in out and "is in HR's interview report" in out, out
+    (state / "first-run-output.txt").write_text(out)  # read by the per-appearance tests below
 
     # Every punch is under the identity of the person whose photo was on the camera at that frame.
     manifest = json.loads((state / "replay-manifest.json").read_text())
@@ -213,3 +214,41 @@ def _count(state: Path, table: str) -> int:
     db = state / "site" / "devices" / "demo-gate-1" / "device.db"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def _appearances(state: Path) -> Any:
+    """Per-appearance outcomes recomputed here from the truth (manifest) and the terminal's decision log."""
+    from drills.demo.appearances import read_decisions, tally
+    from drills.demo.replay import load_manifest
+
+    manifest = load_manifest(state / "replay-manifest.json")
+    decisions, _ = read_decisions(state / "logs" / "terminal.log")
+    last = max((int(d["frame"]) for d in decisions), default=0)
+    return tally(manifest, decisions, last - last % FRAMES_PER_IMAGE, FRAMES_PER_IMAGE)
+
+
+def test_demo_counts_outcomes_per_appearance_and_lets_nobody_else_in(state: Path) -> None:
+    if not (state / "first-run-output.txt").exists():
+        pytest.skip("needs the first demo test's run")
+    out = (state / "first-run-output.txt").read_text()
+    assert "appearances: recognised" in out  # the live line shows outcomes per appearance
+    shown = json.loads(next(line for line in out.splitlines() if line.startswith("appearances {"))[12:])
+    assert set(shown) == {"genuine", "strangers", "attacks"}
+    counted = _appearances(state)
+    assert sum(counted.genuine.values()) > 0 and sum(counted.attacks.values()) > 0
+    assert counted.genuine["wrong-person"] == 0
+    assert counted.attacks["accepted"] == 0 and counted.strangers["accepted"] == 0
+
+
+# Known gap (issue 21), measured on this demo's replay: 24 of 122 genuine appearances rejected (18 liveness:
+# MiniFAS under 0.9 on three of the 21 photos; 6 margin: a look-alike, now told to use badge or number).
+# strict: the day the figure is met this XPASSes and fails, and the mark must come off.
+@pytest.mark.xfail(strict=True, reason="genuine rejects above GENUINE_REJECT_TARGET: MiniFAS and the margin (issue 21)")
+def test_demo_genuine_appearances_are_rejected_no_more_often_than_the_target(state: Path) -> None:
+    from drills.demo.appearances import GENUINE_REJECT_TARGET
+
+    if not (state / "first-run-output.txt").exists():
+        pytest.skip("needs the first demo test's run")
+    counted = _appearances(state)
+    genuine = sum(counted.genuine.values())
+    assert counted.genuine_rejected() <= GENUINE_REJECT_TARGET * genuine, counted.as_dict()

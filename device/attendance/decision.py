@@ -104,6 +104,7 @@ class Decision:
         self._latched: _Latched | None = None
         self._latched_no: str | None = None
         self._yaw: float | None = None  # of the latest frame: where a head-turn challenge starts from
+        self._looked_again = False  # a look-alike was already asked for a second look
         self._cancel_challenge()
         self._clear_counts()
 
@@ -115,6 +116,7 @@ class Decision:
         self._candidate: str | None = None
         self._agreeing = 0  # consecutive live frames matched (accepted) to _candidate
         self._unknown = 0  # consecutive live frames matched to nobody
+        self._lookalike = 0  # of those, consecutive look-alikes (threshold reached, margin not)
         self._live = 0  # consecutive live frames
         self._not_live = 0  # consecutive frames below the liveness threshold
         self._scores: list[float] = []
@@ -123,7 +125,11 @@ class Decision:
 
     def step(self, frame: FrameEvidence) -> Verdict:
         if frame.box is None:
+            pending = self._pending
             self.reset()
+            if pending is not None:
+                # They left before turning their head: the challenge failed, and that is counted and shown.
+                return Spoof(pending.liveness_score, reason="challenge")
             return Idle()
         if self._box is not None and iou(self._box, frame.box) < SAME_FACE_IOU:
             self.reset()  # a different face in a different place: start again
@@ -158,7 +164,7 @@ class Decision:
             return Waiting("hold-still")
         if match.accepted and match.employee_no is not None:
             return self._accepted(match)
-        return self._unmatched()
+        return self._unmatched(match)
 
     def _not_live_frame(self, liveness: float) -> Verdict:
         self._live = 0
@@ -240,7 +246,7 @@ class Decision:
             return PoorImage(frame.quality.reason or "no-face")
         return Waiting("turn-head")
 
-    def _unmatched(self) -> Verdict:
+    def _unmatched(self, match: Match) -> Verdict:
         self._candidate = None
         self._agreeing = 0
         self._scores.clear()
@@ -249,9 +255,19 @@ class Decision:
             # must not be told "unknown"; a new person is a new face (the box jumps or the face leaves).
             return Waiting("step-away")
         self._unknown += 1
+        self._lookalike = self._lookalike + 1 if match.lookalike else 0
         if self._unknown >= self.confirm_frames and self._live >= self.liveness_frames:
+            margin = self._lookalike >= self.confirm_frames
+            if margin and not self._looked_again:
+                # A look-alike: the best person reached the threshold but someone else scored within the
+                # margin. Ask for a second look (the same number of frames again) before giving up.
+                self._looked_again = True
+                self._unknown = 0
+                return Waiting("look-again")
             self._latched = "unknown"
             self._latched_no = None
             self._unknown = 0
-            return Unknown()
-        return Waiting("hold-still")
+            # "margin": the screen asks for the employee's badge or number instead of a bare "unknown".
+            return Unknown(reason="margin" if margin else "no-match")
+        return Waiting("look-again" if self._looked_again else "hold-still")
+

@@ -16,9 +16,7 @@ import dataclasses
 import logging
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,9 +25,9 @@ from core.errors import InputError, StoreError
 from core.types import Image
 from device.attendance import history
 from device.attendance.claims import Claim, ClaimDesk, ClaimSource, Expired
+from device.attendance.counters import KioskCounters
 from device.attendance.decision import Confirmed, Decision, FrameEvidence, Verdict
 from device.attendance.outcomes import (
-    Claimed,
     ClaimRefused,
     Debounced,
     Idle,
@@ -52,35 +50,6 @@ from device.store.snapshots import SnapshotStore
 from device.vision.quality import estimate_yaw
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class KioskCounters:
-    """Counts for metrics and the health page. Decisions are counted once per face, poor images once
-    per change of reason (not per frame), so the numbers mean "people", not "frames"."""
-
-    frames: int = 0
-    punches: int = 0
-    unknown: int = 0
-    spoof: int = 0
-    debounced: int = 0
-    punch_failed: int = 0
-    poor_image: Counter[str] = field(default_factory=Counter)
-    claims: int = 0  # 1:1 claims accepted
-    claims_refused: Counter[str] = field(default_factory=Counter)  # by ClaimRefused code
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "claims": self.claims,
-            "claims_refused": dict(self.claims_refused),
-            "frames": self.frames,
-            "punches": self.punches,
-            "unknown": self.unknown,
-            "spoof": self.spoof,
-            "debounced": self.debounced,
-            "punch_failed": self.punch_failed,
-            "poor_image": dict(self.poor_image),
-        }
 
 
 class Kiosk:
@@ -300,31 +269,13 @@ class Kiosk:
 
     def _count(self, outcome: Outcome, *, frame: bool = True) -> None:
         with self._lock:
-            c = self._counters
-            c.frames += int(frame)
-            if isinstance(outcome, Punched):
-                c.punches += 1
-            elif isinstance(outcome, Unknown):
-                c.unknown += 1
-            elif isinstance(outcome, Spoof):
-                c.spoof += 1
-            elif isinstance(outcome, Debounced):
-                c.debounced += 1
-            elif isinstance(outcome, PunchFailed):
-                c.punch_failed += 1
-            elif isinstance(outcome, PoorImage) and outcome != self._last:
-                c.poor_image[outcome.reason] += 1
-            elif isinstance(outcome, Claimed):
-                c.claims += 1
-            elif isinstance(outcome, ClaimRefused):
-                c.claims_refused[outcome.code] += 1
+            self._counters.count(outcome, self._last, frame=frame)
             self._last = outcome
 
     def counters(self) -> KioskCounters:
         """A consistent copy of the counters (safe to read from another thread)."""
         with self._lock:
-            c = self._counters
-            return dataclasses.replace(c, poor_image=Counter(c.poor_image), claims_refused=Counter(c.claims_refused))
+            return self._counters.copy()
 
     def borrow_frames(self, count: int, *, timeout_seconds: float) -> list[Image]:
         """Take the next ``count`` camera frames from the running loop (enrolment at the terminal).
@@ -384,6 +335,11 @@ class Kiosk:
                     if isinstance(outcome, Punched):
                         # Which frame decided it: lets a replay be checked against who was really shown.
                         log.info("punch frame", extra={"frame": frame.index, "employee_no": outcome.employee_no})
+                    if isinstance(outcome, Punched | Debounced | Unknown | Spoof | PunchFailed):
+                        # Every decision and its frame: the demo counts outcomes per appearance from these.
+                        log.info("decision frame", extra={
+                            "frame": frame.index, "kind": outcome.kind, "reason": getattr(outcome, "reason", None),
+                            "employee_no": getattr(outcome, "employee_no", None)})
                 processed += 1
         finally:
             self.screen.set_status("stopped")

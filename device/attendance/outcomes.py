@@ -14,7 +14,7 @@ Direction = Literal["in", "out"]
 
 #: Guidance codes shown while the kiosk waits (i18n keys "guidance.<code>").
 GUIDANCE_CODES = ("look-at-camera", "move-closer", "hold-still", "one-person", "more-light", "less-light",
-                  "center-face", "press-in-out", "step-away", "turn-head",
+                  "center-face", "press-in-out", "step-away", "turn-head", "look-again",
                   # 1:1 mode, while no identity is claimed:
                   "enter-number", "show-badge", "number-or-badge")
 
@@ -34,8 +34,13 @@ class Punched:
 
 @dataclass(frozen=True)
 class Unknown:
-    """A live face was seen over the confirmation frames but matched nobody well enough."""
+    """A live face was seen over the confirmation frames but matched nobody well enough.
 
+    ``reason`` is "no-match" (nobody reached the threshold) or "margin" (someone did, but another enrolled
+    person scored almost as high, even after a second look: the screen asks for the badge or number).
+    """
+
+    reason: str = "no-match"
     kind: str = "unknown"
 
 

@@ -80,9 +80,12 @@ def banner_for(outcome: Outcome, seq: int, now_ns: int) -> Banner | None:
         return Banner(seq, outcome.kind, "info", outcome.name, outcome.employee_no, outcome.direction, when,
                       both("kiosk.debounced", name=outcome.name, time=when), now_ns)
     if isinstance(outcome, Unknown):
-        return Banner(seq, outcome.kind, "error", None, None, None, None, both("kiosk.unknown"), now_ns)
+        # A look-alike is told what to do next (badge or number) rather than a bare "unknown".
+        key = "kiosk.unknown-margin" if outcome.reason == "margin" else "kiosk.unknown"
+        return Banner(seq, outcome.kind, "error", None, None, None, None, both(key), now_ns)
     if isinstance(outcome, Spoof):
-        return Banner(seq, outcome.kind, "error", None, None, None, None, both("kiosk.spoof"), now_ns)
+        key = "kiosk.challenge-failed" if outcome.reason == "challenge" else "kiosk.spoof"
+        return Banner(seq, outcome.kind, "error", None, None, None, None, both(key), now_ns)
     if isinstance(outcome, PunchFailed):
         return Banner(seq, outcome.kind, "error", None, outcome.employee_no, None, None, both("kiosk.punch-failed"),
                       now_ns)

@@ -25,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from device.attendance.kiosk import KioskCounters
+from device.attendance.counters import KioskCounters
 from device.health import Health
 from device.panel.kiosk import is_loopback
 from device.store import Store, outbox

@@ -166,7 +166,7 @@ class Gallery:
 
     def _match(self, employee_no: str, score: float, runner_up: float) -> Match:
         accepted = score >= self.threshold and score - runner_up >= self.margin
-        return Match(employee_no, score, runner_up, accepted)
+        return Match(employee_no, score, runner_up, accepted, lookalike=score >= self.threshold and not accepted)
 
     def verify(self, employee_no: str, vector: Vector) -> Match:
         """1:1: the claimed person's best score; runner_up is the best other person's (margin applies)."""

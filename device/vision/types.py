@@ -59,9 +59,14 @@ class LivenessModel(Protocol):
 
 @dataclass(frozen=True)
 class Match:
-    """Result of a 1:N search: the best person, their score and the best other person's score."""
+    """Result of a 1:N search: the best person, their score and the best other person's score.
+
+    ``lookalike`` is set when the best person reached the threshold but another person scored within the
+    margin of them: a look-alike, for whom the kiosk asks for a second look instead of saying "unknown".
+    """
 
     employee_no: str | None
     score: float
     runner_up: float
     accepted: bool
+    lookalike: bool = False

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 DEMO_DEVICE_ID = "demo-gate-1"
 CONSENT_VERSION = "demo-consent-1"  # demo data: no real person signed anything
 WANTED_PEOPLE = 6  # enrolled employees the replay shows
+FRAMES_PER_IMAGE = 6  # camera frames per replayed scene
 STAMP = "site.json"  # written last on a complete first run; its absence means "set up again"
 
 
@@ -52,7 +53,8 @@ def _write_toml(path: Path, data: dict[str, Any]) -> None:
     write_atomic(path, render_toml(data).encode())
 
 
-def _configure(site_dir: Path, ports: Ports, camera: str | None, replay: Path) -> tuple[Path, Path]:
+def _configure(site_dir: Path, ports: Ports, camera: str | None, replay: Path,
+               challenge: str = "off") -> tuple[Path, Path]:
     """Point the site's configs at this run's ports and camera; return (device config, server config)."""
     server_path = site_dir / "server.toml"
     server = tomllib.loads(server_path.read_text())
@@ -65,12 +67,14 @@ def _configure(site_dir: Path, ports: Ports, camera: str | None, replay: Path) -
     device["device"].update(name="Demo gate", language="en", timezone="Asia/Shanghai")
     if camera is None:
         device["camera"] = {"source": "folder", "path": str(replay), "fps": 15.0, "loop": True,
-                            "frames_per_image": 6}
+                            "frames_per_image": FRAMES_PER_IMAGE}
     else:
         device["camera"] = {"source": "opencv", "device": int(camera) if camera.isdigit() else camera}
     device["panel"] = {"host": "127.0.0.1", "port": ports.panel}
     # Short enough that a looping replay shows people clocking out as well as in.
     device["attendance"] = {"direction": "alternate", "debounce_seconds": 20}
+    # --challenge turn: after passive liveness the kiosk asks for a head turn (a still photo cannot pass).
+    device.setdefault("recognition", {})["active_challenge"] = challenge
     device["logging"] = {"level": "INFO", "json_lines": True}  # the demo test reads the punch log lines
     _write_toml(device_path, device)
     return device_path, server_path
@@ -176,8 +180,11 @@ def _first_run(state: Path, faces: Path | None) -> dict[str, Any]:
 class Summary:
     """Counts read from the two databases and the terminal's metrics: the demo's live line."""
 
-    def __init__(self, device_db: Path, server_db: Path, panel_url: str) -> None:
+    def __init__(self, device_db: Path, server_db: Path, panel_url: str,
+                 appearances: Appearances | None = None) -> None:
         self.device_db, self.server_db, self.panel_url = device_db, server_db, panel_url
+        self.appearances = appearances
+        self.frames = 0  # frames the terminal has processed (its metrics), for the appearance count
 
     def read(self) -> dict[str, int]:
         counts = {"punches": 0, "delivered": 0, "backlog": 0, "server": 0, "unknown": 0, "spoof": 0}
@@ -194,12 +201,41 @@ class Summary:
             with urllib.request.urlopen(f"{self.panel_url}/kiosk/metrics", timeout=2) as response:  # noqa: S310
                 metrics = json.loads(response.read())
             counts["unknown"], counts["spoof"] = int(metrics.get("unknown", 0)), int(metrics.get("spoof", 0))
+            self.frames = int(metrics.get("frames", 0))
         return counts
+
+    def full_line(self) -> str:
+        """The live line: the counts, then (replay only) the outcomes per appearance."""
+        line = Summary.line(self.read())
+        if self.appearances is None:
+            return line
+        return f"{line} | {self.appearances.update(self.frames).line()}"
 
     @staticmethod
     def line(c: dict[str, int]) -> str:
         return (f"punches on device {c['punches']} | delivered {c['delivered']} | stored on server {c['server']}"
                 f" | unknown faces {c['unknown']} | spoof rejections {c['spoof']} | backlog {c['backlog']}")
+
+
+class Appearances:
+    """Outcomes per appearance of this run (drills.demo.appearances), read from the terminal's log."""
+
+    def __init__(self, state: Path) -> None:
+        from drills.demo import appearances, replay
+
+        self.log = state / "logs" / "terminal.log"
+        self.manifest = replay.load_manifest(state / "replay-manifest.json")
+        self.offset = self.log.stat().st_size if self.log.exists() else 0  # earlier runs' decisions are theirs
+        self.decisions: list[dict[str, Any]] = []
+        self.tally = appearances.Tally()
+
+    def update(self, frames_done: int) -> Any:
+        from drills.demo import appearances
+
+        found, self.offset = appearances.read_decisions(self.log, self.offset)
+        self.decisions += found
+        self.tally = appearances.tally(self.manifest, self.decisions, frames_done, FRAMES_PER_IMAGE)
+        return self.tally
 
 
 def _readonly(path: Path) -> sqlite3.Connection:
@@ -229,7 +265,8 @@ def run_demo(args: argparse.Namespace) -> int:
     info = json.loads((state / STAMP).read_text()) if (state / STAMP).exists() else _first_run(state, args.faces)
 
     ports = Ports(panel=args.port, server=args.server_port)
-    device_config, server_config = _configure(state / "site", ports, args.camera, state / "replay")
+    device_config, server_config = _configure(state / "site", ports, args.camera, state / "replay",
+                                               getattr(args, "challenge", "off"))
     panel_password = _panel_admin(state, info, device_config)
     from core.config.loader import load_toml_model
 
@@ -244,6 +281,8 @@ def run_demo(args: argparse.Namespace) -> int:
     booth_url = f"http://127.0.0.1:{tomllib.loads(booth_config.read_text())['panel']['port']}" if booth_config else ""
     edgehr = [sys.executable, "-m", "cli.main"]
     env = python_env()
+    # Read from the end of the terminal's log as it is now: the decisions of earlier runs are theirs.
+    appearances = None if args.camera else Appearances(state)
     with stop_on_signals(threading.Event()) as stop, Supervisor(state / "logs") as supervisor:
         devices = [DEMO_DEVICE_ID] + ([booth.DEMO_BOOTH_ID] if booth_config else [])
         broker = demo_broker(state / "site", _broker_port(device_config), supervisor, devices)
@@ -274,8 +313,10 @@ def run_demo(args: argparse.Namespace) -> int:
             autopilot.thread.start()
         print(f"  {info['people']} people enrolled, {info['strangers']} strangers and 2 synthetic attacks "
               f"replayed ({info['frames']} scenes). Ctrl-C stops everything.\n", flush=True)
-        summary = Summary(device_db, server_db, panel_url)
+        summary = Summary(device_db, server_db, panel_url, appearances)
         _live(summary, stop, args.seconds, supervisor, autopilot)
+    if appearances is not None:
+        print(f"\nappearances {json.dumps(appearances.tally.as_dict(), sort_keys=True)}", flush=True)
     print("\nedgehr demo site stopped.", flush=True)
     return 0
 
@@ -319,7 +360,7 @@ def _live(summary: Summary, stop: threading.Event, seconds: float | None, superv
             said = (f"interview booth: session {autopilot.session_id} is in HR's interview report"
                     if not autopilot.error else f"interview booth: {autopilot.error}")
             print(f"\n{said}" if tty else said, flush=True)
-        line = Summary.line(summary.read())
+        line = summary.full_line()
         if tty:
             print(f"\r{line}", end="", flush=True)
         elif line != last:

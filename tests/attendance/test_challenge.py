@@ -20,7 +20,7 @@ from core.i18n import both
 from device.attendance.challenge import TURN_MAX_FRAMES, TURN_MIN_DEGREES, HeadTurn, TurnRule, challenge_rule
 from device.attendance.decision import Confirmed, Decision, FrameEvidence
 from device.attendance.kiosk import Kiosk
-from device.attendance.outcomes import Idle, PoorImage, Punched, Spoof, Waiting
+from device.attendance.outcomes import PoorImage, Punched, Spoof, Waiting
 from device.attendance.rules import PunchRules
 from device.attendance.screen import KioskScreen
 from device.attendance.vision_parts import VisionParts
@@ -98,7 +98,9 @@ CASES = [
          FRONTAL + [seen("E2", 0.0)] * 3 + [seen("E2", 18.0)], 6, {5: Waiting("turn-head")}),
     Case("a non-live frame during the challenge cancels it",
          FRONTAL + [fake(0.2, 20.0), seen("E1", 20.0), seen("E1", 20.0)], None, {3: Waiting("hold-still")}),
-    Case("the face leaving ends the challenge", FRONTAL + [NOBODY, seen("E1", 20.0)], None, {3: Idle()}),
+    # Leaving mid-challenge is a counted, shown outcome (issue 21: it used to end silently as Idle).
+    Case("the face leaving ends the challenge as failed", FRONTAL + [NOBODY, seen("E1", 20.0)], None,
+         {3: Spoof(0.95, reason="challenge")}),
     Case("an unmatched turned frame cannot pass, but the same person turned can",
          FRONTAL + [seen(None, 20.0), seen("E1", 20.0)], 4, {3: Waiting("turn-head")}),
     Case("a turn too far for the quality gate shows its guidance and does not pass",

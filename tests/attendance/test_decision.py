@@ -124,3 +124,27 @@ def test_match_below_threshold_for_enrolled_person_is_not_a_punch() -> None:
     frames = [FrameEvidence(BOX, OK, 0.9, Match("E1", 0.55, 0.53, accepted=False))] * 5
     results = run(frames)
     assert confirmed(results) == [] and Unknown() in results
+
+
+def lookalike(no: str = "E1") -> FrameEvidence:
+    # E1 reached the threshold, but E2 scored within the margin: not accepted, a look-alike.
+    return FrameEvidence(BOX, OK, 0.95, Match(no, 0.95, 0.94, accepted=False, lookalike=True))
+
+
+def test_a_lookalike_inside_the_margin_gets_a_second_look_then_a_margin_unknown() -> None:
+    results = run([lookalike()] * 6 + [lookalike()])
+    assert results[2] == Waiting("look-again")  # not a silent "unknown": look once more
+    assert results[3:5] == [Waiting("look-again")] * 2
+    assert results[5] == Unknown(reason="margin")  # the banner asks for the badge or number
+    assert results[6] == Waiting("step-away")
+
+
+def test_a_second_look_that_clears_the_margin_confirms() -> None:
+    results = run([lookalike()] * 3 + [seen("E1")] * 3)
+    assert results[2] == Waiting("look-again")
+    assert results[5] == Confirmed("E1", 0.9, 0.95)
+
+
+def test_nobody_near_the_threshold_is_a_plain_unknown_without_a_second_look() -> None:
+    results = run([seen(None)] * 3)
+    assert results[2] == Unknown(reason="no-match")
