@@ -65,13 +65,6 @@ def dlib_resnet_dat() -> Path:
     return Path(face_recognition_models.face_recognition_model_location())
 
 
-def _package_file(module: str, relative: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / relative
-
-
 # ---------------------------------------------------------------------------------------------
 # Recipes: name in the manifest -> function(entry, out_path, built, shared) -> None
 # ---------------------------------------------------------------------------------------------
@@ -239,11 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{prefix}: ok (shared, read in place) {path}")
             continue
         if kind == "package":  # used in place from an installed pip package
-            if "package_module" in entry:
-                found = _package_file(entry["package_module"], entry["path"])
-            else:
-                found = package_file(entry["source"])
-            if found is None or not found.is_file():
+            found = package_file(entry["source"])
+            if not found.is_file():
                 failures.append(f"{name}: {found} (pip package {entry['source']}) is missing")
                 print(f"{prefix}: MISSING (install {entry['source']})")
             elif (got := file_sha256(found)) != want:

@@ -14,18 +14,32 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from core.serve import BackgroundServer
 from sync.server.api import create_app
 from sync.server.config import BrokerSection, ServerConfig
 from sync.server.store import HRStore, open_hr_store
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 17:00 in Asia/Shanghai
+
+
+@contextmanager
+def running_api(store: HRStore) -> Iterator[str]:
+    """The HR API over ``store`` served by uvicorn on a free loopback port (as ``server run`` serves it)."""
+    app = create_app(ServerConfig(broker=BrokerSection(tls=False)), store)
+    server = BackgroundServer(app, "127.0.0.1", free_port())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def free_port() -> int:

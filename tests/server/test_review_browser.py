@@ -5,24 +5,19 @@ audit's counts updated, the booth's confirmation shown)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from sync.server.api import create_app
 from sync.server.auth import create_token
-from sync.server.config import BrokerSection, ServerConfig
 from sync.server.store import HRStore, downlinks, open_hr_store
 from sync.server.store import demographics as demographics_store
 from sync.server.store import review as review_store
 from tests.server.builders import register
-from tests.server.conftest import free_port
+from tests.server.conftest import running_api
 from tests.server.review_builders import ingest_sessions, session_body
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,18 +50,8 @@ def seeded(tmp_path: Path) -> Iterator[HRStore]:
 
 @pytest.fixture
 def server_url(seeded: HRStore) -> Iterator[str]:
-    port = free_port()
-    app = create_app(ServerConfig(broker=BrokerSection(tls=False)), seeded)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="hr-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_api(seeded) as url:
+        yield url
 
 
 @pytest.fixture
