@@ -20,7 +20,7 @@ from tests.panel.terminal_site import PASSWORD, PINS, VIEWER_PASSWORD, TerminalS
 from tests.panel.test_settings_form import form_of
 
 GETS = ["/admin/dashboard", "/admin/enrol", "/admin/enrol/E1", "/admin/punches", "/admin/settings",
-        "/admin/diagnostics", "/admin/audit", "/admin/accounts"]
+        "/admin/diagnostics", "/admin/audit", "/admin/accounts", "/admin/booth-sessions"]
 
 
 @pytest.fixture

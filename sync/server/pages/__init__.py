@@ -17,6 +17,7 @@ from sync.server.pages import (
     employees,
     interviews,
     login,
+    self_service,
     users,
 )
 from sync.server.pages.common import SERVER_DIR
@@ -25,7 +26,8 @@ from sync.server.pages.common import SERVER_DIR
 def pages_router() -> APIRouter:
     """Every page route, in one router for ``create_app`` to include."""
     router = APIRouter(include_in_schema=False)
-    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights, users):
+    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights, users,
+                   self_service):
         router.include_router(module.router)
     return router
 
