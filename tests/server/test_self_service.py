@@ -207,3 +207,32 @@ def test_the_migration_keeps_existing_accounts(tmp_path: object) -> None:
                        " VALUES ('s2', 1, 'c', 'x', 't', 't')")  # the sessions' foreign key names the new table
     finally:
         db.close()
+
+
+def test_the_cli_links_an_employee_account(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+    from pathlib import Path
+
+    from cli.main import main
+    from sync.server.store import open_hr_store
+
+    folder = Path(str(tmp_path))
+    config = folder / "server.toml"
+    config.write_text(f'role = "server"\n[server]\nstate_dir = "{folder}"\n[broker]\ntls = false\n')
+    store = open_hr_store(f"sqlite:///{folder / 'hr.db'}", "Asia/Shanghai")
+    try:
+        employees.create(store, "E7", "Sun Li", "test")
+    finally:
+        store.close()
+    add = ["server", "user", "add", "--config", str(config), "--username", "sun.li", "--role", "employee", "--stdin"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(USER_PASSWORD + "\n"))
+    assert main(add) == 1  # an employee account without --employee is refused (nothing added)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(USER_PASSWORD + "\n"))
+    assert main([*add, "--employee", "E7"]) == 0
+    store = open_hr_store(f"sqlite:///{folder / 'hr.db'}", "Asia/Shanghai")
+    try:
+        assert [(u["username"], u["role"], u["employee_no"]) for u in users.list_users(store)] == \
+            [("sun.li", "employee", "E7")]
+    finally:
+        store.close()

@@ -40,11 +40,24 @@ def test_an_employee_signs_in_and_sees_only_their_own_data(seeded: HRStore, serv
                                                            tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    users.create_user(seeded, "hr.lead", "hr", USER_PASSWORD, actor="test")
-    users.create_user(seeded, "han.meimei", "employee", USER_PASSWORD, actor="test", employee_no="E002")
+    users.create_user(seeded, "hr.lead", "admin", USER_PASSWORD, actor="test")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
+            laptop = browser.new_page(viewport=LAPTOP, locale="en-GB")
+            sign_in(laptop, server_url, "hr.lead")  # the admin links an account to employee E002
+            laptop.wait_for_url(f"{server_url}/")
+            laptop.click("header >> text=Users")
+            laptop.fill("#new-username", "han.meimei")
+            laptop.select_option("#new-role", "employee")
+            laptop.fill("#new-employee", "E002")
+            laptop.fill("#new-password", USER_PASSWORD)
+            laptop.fill("#new-repeat", USER_PASSWORD)
+            laptop.click("#create-user")
+            expect(laptop.locator('tr[data-user="han.meimei"]')).to_contain_text("employee · E002")
+            laptop.screenshot(path=tmp_path / "hr-users-employee-link.png", full_page=True)
+            laptop.click("#logout")
+
             phone = browser.new_page(viewport=PHONE, locale="zh-CN")
             sign_in(phone, server_url, "han.meimei", "zh-CN")
             phone.wait_for_url(f"{server_url}/me")  # an employee's home is their own attendance
@@ -71,7 +84,6 @@ def test_an_employee_signs_in_and_sees_only_their_own_data(seeded: HRStore, serv
             phone.screenshot(path=tmp_path / "employee-request-phone-en.png", full_page=True)
             phone.click("#logout")
 
-            laptop = browser.new_page(viewport=LAPTOP, locale="en-GB")
             sign_in(laptop, server_url, "hr.lead")
             laptop.wait_for_url(f"{server_url}/")
             laptop.click("header >> text=Correction requests")
@@ -83,6 +95,9 @@ def test_an_employee_signs_in_and_sees_only_their_own_data(seeded: HRStore, serv
             expect(laptop.locator("#requests tr[data-status=pending]")).to_have_count(0)
             laptop.goto(f"{server_url}/correction-requests?status=accepted&lang=en")
             expect(laptop.locator("#requests tr[data-status=accepted]")).to_contain_text("hr.lead")
+            # HR's own timesheet agrees (read with the signed-in browser's session, as the API now allows).
+            sheet = laptop.request.get(f"{server_url}/api/timesheets?from=2026-03-02&to=2026-03-02&employee_no=E002")
+            assert [r["worked_minutes"] for r in sheet.json()["rows"]] == [150]
             laptop.screenshot(path=tmp_path / "hr-requests-accepted.png", full_page=True)
             laptop.click("#logout")
 
