@@ -5,6 +5,7 @@ form; a form without the page's CSRF token changes nothing."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.server.conftest import running_api
 from tests.server.test_review_browser import ARGS, CHROMIUM, signed_in
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SHOTS = Path(os.environ["EDGEHR_SHOTS"]) if os.environ.get("EDGEHR_SHOTS") else None  # screenshots to look at
 
 
 @pytest.fixture
@@ -67,6 +69,8 @@ def test_an_admin_changes_a_policy_with_a_reason_and_hr_reads_the_deletion_log(s
             assert hq.locator(".transcript-days").inner_text() == "180"
             assert "法务部要求缩短保留期" in page.locator("#changes tbody tr").first.inner_text()
             assert "等待设备确认" in page.locator('#devices tr[data-device="booth-1"]').inner_text()
+            if SHOTS:
+                page.screenshot(path=str(SHOTS / "retention-page.png"), full_page=True)
 
             hr_page: Any = signed_in(browser, url, create_token(seeded, "hr"))
             hr_page.goto(url + "/retention?lang=en")

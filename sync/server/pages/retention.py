@@ -16,6 +16,7 @@ from sync.server.pages.common import Viewer, csrf_token, form_allowed, render, t
 from sync.server.store import booth_retention, devices, retention
 
 router = APIRouter(include_in_schema=False)
+_SHOWN = "%Y-%m-%d %H:%M"
 
 
 def _page(request: Request, store: Store, who: auth.Principal, status: int = 200, error: str = "",
@@ -35,7 +36,9 @@ def _page(request: Request, store: Store, who: auth.Principal, status: int = 200
         "done": request.query_params.get("done", ""),
         "error": error,
         "detail": detail,
-        "ms_time": lambda ms: datetime.fromtimestamp(ms / 1000, store.tz).strftime("%Y-%m-%d %H:%M"),
+        # Every time on the page in the server's zone: the booths' (epoch ms) and the store's (ISO text) alike.
+        "ms_time": lambda ms: datetime.fromtimestamp(ms / 1000, store.tz).strftime(_SHOWN),
+        "iso_time": lambda text: datetime.fromisoformat(text).astimezone(store.tz).strftime(_SHOWN) if text else "",
     }
     return render(request, "retention.html", context, status=status)
 
