@@ -126,7 +126,9 @@ def test_every_interview_route_admits_exactly_its_roles(client: TestClient, stor
 
 
 @pytest.mark.parametrize("role", auth.ROLES)
-def test_every_attendance_and_device_page_admits_exactly_its_roles(client: TestClient, store: HRStore, role: str) -> None:
+def test_every_attendance_and_device_page_admits_exactly_its_roles(
+    client: TestClient, store: HRStore, role: str
+) -> None:
     assert set(HR_PAGES) <= set(routes(client, api=False))
     users.create_user(store, f"walk.{role}", role, "a long enough password", actor="test")
     signed = client.post("/login", data={"username": f"walk.{role}", "password": "a long enough password"},

@@ -19,7 +19,7 @@ from tests.server.builders import BASE_MS, KEY, punch_record
 
 NOW = datetime(2026, 3, 4, 4, 0, tzinfo=UTC)  # Wednesday 12:00 in Shanghai
 HOUR, DAY = 3_600_000, 86_400_000
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's password, made by the test
+PASSWORD = "correct horse battery staple"  # a test account's password, made by the test
 SITES = {"gate-1": "HQ", "gate-2": "Plant"}
 
 
