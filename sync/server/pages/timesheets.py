@@ -144,8 +144,9 @@ def _day(row: DayRow, tz: Any) -> dict[str, Any]:
 
 
 def _correction(c: dict[str, Any], tz: Any) -> dict[str, Any]:
-    at = c.get("at_ms")
-    return c | {"at": datetime.fromtimestamp(at / 1000, tz).strftime("%Y-%m-%d %H:%M") if at is not None else ""}
+    at, created = c.get("at_ms"), datetime.fromisoformat(str(c["created_at"]))
+    return c | {"at": datetime.fromtimestamp(at / 1000, tz).strftime("%Y-%m-%d %H:%M") if at is not None else "",
+                "created": created.astimezone(tz).strftime("%Y-%m-%d %H:%M")}
 
 
 def _person(
