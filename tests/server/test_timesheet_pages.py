@@ -9,7 +9,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from sync.server import timesheet_summary, trend_chart
 from sync.server.api import create_app
 from sync.server.config import BrokerSection, ServerConfig
-from sync.server.store import HRStore, audit, devices, downlinks, employees
-from tests.server.timesheet_seed import NOW, PASSWORD, add_user, seed
+from sync.server.store import HRStore, attendance, audit, devices, downlinks, employees, records
+from tests.server.builders import BASE_MS, punch_record
+from tests.server.timesheet_seed import DAY, NOW, PASSWORD, add_user, seed
 
 RANGE = "from=2026-03-02&to=2026-03-03"
 
@@ -206,3 +207,27 @@ def test_only_admins_and_it_may_revoke_or_rotate(app_client: TestClient, store: 
     assert app_client.post("/devices/gate-1/revoke", data={"csrf": "x", "reason": "because"}).status_code == 403
     assert app_client.post("/devices/gate-1/rotate-keys", data={"csrf": "x", "reason": "because"}).status_code == 403
     assert devices.is_active(store, "gate-1") and downlinks.pending(store, "gate-1") == []
+
+
+def test_paging_reuses_the_computed_report_until_an_input_changes(app_client: TestClient, store: HRStore) -> None:
+    sign_in(app_client, store, "hr.one", "hr")
+    before = totals(app_client.get(f"/timesheets?{RANGE}").text)
+    cache = app_client.app.state.timesheet_reports  # type: ignore[attr-defined]
+    for query in ("&site=Plant", "&q=han", "&per=25&page=1", "&shift=day"):
+        app_client.get(f"/timesheets?{RANGE}{query}")
+    app_client.get(f"/timesheets.csv?{RANGE}")
+    app_client.get(f"/timesheets/people/E003?{RANGE}")
+    assert cache.computed == 1
+    # A punch arrives (E003 comes on Tuesday): the next view computes again and shows it.
+    records.ingest(store, "gate-2", [punch_record(9, employee_no="E003", at_ms=BASE_MS + DAY, device_id="gate-2")])
+    assert totals(app_client.get(f"/timesheets?{RANGE}").text)["E003"]["present"] == "1"
+    assert cache.computed == 2
+    # A plan change (audited): E003 moves to the night shift from Tuesday.
+    night = next(s["id"] for s in attendance.shifts(store) if s["name"] == "night")
+    attendance.assign_shift(store, "E003", night, date(2026, 3, 3), "hr")
+    assert totals(app_client.get(f"/timesheets?{RANGE}&shift=day").text)["E003"]["absences"] == "1"
+    assert cache.computed == 3
+    # The clock moves on a minute: days may become final, so the report is computed again.
+    store.clock = lambda: NOW + timedelta(minutes=1)
+    assert totals(app_client.get(f"/timesheets?{RANGE}").text)["E001"] == before["E001"]
+    assert cache.computed == 4

@@ -2,8 +2,9 @@
 name or number, paging), the attendance-rate and lateness trend chart, the payroll CSV with the same
 filters, and one person's days with their punches, where HR adds a missed punch or voids a wrong one.
 
-The rows are computed once per request for the whole range by ``timesheet_reader.load`` (the API's
-computation, unchanged) and summarised in one pass (``timesheet_summary``). A correction goes through
+The rows are computed at most once per request for the whole range by ``timesheet_reader.load`` (the
+API's computation, unchanged), kept while their inputs are unchanged (``store.report_cache``: paging,
+filters, search and the CSV reuse them) and summarised in one pass (``timesheet_summary``). A correction goes through
 ``attendance.add_correction``, the API's store call (audited, sent to webhooks); the form is same-origin
 with the session's CSRF token and needs a role that may write HR data.
 """
@@ -23,8 +24,9 @@ from sync.server.api.downloads import csv_download
 from sync.server.app_state import Store
 from sync.server.bounds import EARLIEST, LATEST
 from sync.server.pages.common import Viewer, csrf_token, form_allowed, render, to_login
-from sync.server.store import attendance, device_status, employees, timesheet_reader
+from sync.server.store import attendance, device_status, employees
 from sync.server.store.attendance import CorrectionRequest
+from sync.server.store.report_cache import ReportCache
 from sync.server.timesheet_summary import Filters
 from sync.server.timesheets import DayRow, TimedPunch
 
@@ -58,6 +60,15 @@ def _int(text: str | None, default: int) -> int:
     return int(text) if text and text.isdigit() and len(text) < 7 else default
 
 
+def reports(request: Request) -> ReportCache:
+    """The app's cache of computed reports (one per process, made on first use)."""
+    state = request.app.state
+    if not hasattr(state, "timesheet_reports"):
+        state.timesheet_reports = ReportCache()
+    cache: ReportCache = state.timesheet_reports
+    return cache
+
+
 def _forbidden(request: Request, who: auth.Principal) -> Response:
     return render(request, "forbidden.html", {"who": who, "title": TITLE}, status=403)
 
@@ -70,7 +81,7 @@ class _Period:
         self.filters = _filters(request)
         self.names = employees.names(store)
         self.sites = device_status.sites(store)
-        report = timesheet_reader.load(store, self.first, self.last)
+        report = reports(request).load(store, self.first, self.last)
         chosen = self._devices()
         assigned = device_status.assigned_to(store, chosen) if chosen is not None else frozenset()
         self.rows = timesheet_summary.select(report.rows, self.names, self.filters, chosen, assigned)
@@ -157,7 +168,7 @@ def _person(
     names = employees.names(store)
     if employee_no not in names:
         return render(request, "timesheet_person.html", {"who": who, "missing": employee_no}, status=404)
-    report = timesheet_reader.load(store, first, last, employee_no)
+    report = reports(request).person(store, first, last, employee_no)
     (person,) = timesheet_summary.totals(report.rows, names) or [timesheet_summary.Totals(employee_no, "")]
     unattached = [p.at.astimezone(store.tz).strftime("%Y-%m-%d %H:%M") for p in report.unattached.get(employee_no, [])]
     context = {
