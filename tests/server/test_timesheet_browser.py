@@ -97,7 +97,9 @@ def test_hr_reads_totals_and_chart_corrects_a_day_and_downloads_the_csv(
             expect(page.locator('#person-days tr[data-day="2026-03-03"]')).not_to_contain_text("missing punch")
             page.screenshot(path=tmp_path / "timesheet-person-corrected.png", full_page=True)
 
-            page.goto(server_url + "/timesheets?from=2026-03-02&to=2026-03-03&site=Plant&q=han")
+            page.click("#back")  # to the same filtered list
+            expect(page.locator("#f-q")).to_have_value("han")
+            expect(page.locator("#totals tbody tr")).to_have_count(1)
             expect(page.locator('#totals tr[data-employee="E002"] .worked')).to_have_text("17:00")
             with page.expect_download() as download:
                 page.click("#csv")

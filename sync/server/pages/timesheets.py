@@ -35,6 +35,12 @@ router = APIRouter(include_in_schema=False)
 #: The longest range the pages compute (about a quarter); longer ranges go through the API.
 MAX_PAGE_DAYS = 93
 TITLE = "hr.timesheets.title"
+#: The list's query a person's page carries on (back to the same list, and through a correction).
+KEPT = ("from", "to", "site", "device", "shift", "q", "per", "page")
+
+
+def _kept(request: Request) -> dict[str, str]:
+    return {k: v[:100] for k, v in request.query_params.items() if k in KEPT}
 
 
 def _range(request: Request, today_local: date) -> tuple[date, date]:
@@ -126,7 +132,7 @@ def timesheets_page(request: Request, who: Viewer, store: Store) -> Response:
         "shifts": [s["name"] for s in attendance.shifts(store)], "sizes": timesheet_summary.PAGE_SIZES,
         "trend": days, "chart": trend_chart.chart(days), "unattached": _unattached(period, store.tz),
         "csv": "/timesheets.csv?" + period.query(), "base": period.query(per=str(page.size)),
-        "person_query": urlencode({"from": period.first.isoformat(), "to": period.last.isoformat()}),
+        "person_query": period.query(per=str(page.size), page=str(page.number)),
     }
     return render(request, "timesheets.html", context)
 
@@ -178,7 +184,8 @@ def _person(
         "tz": store.tz,
         "can_write": who.role in auth.WRITE_HR, "csrf": csrf_token(request, store), "error": error,
         "detail": detail, "done": request.query_params.get("done", ""),
-        "back": "/timesheets?" + urlencode({"from": first.isoformat(), "to": last.isoformat()}),
+        "back": "/timesheets?" + urlencode(_kept(request)),
+        "kept": urlencode(_kept(request) | {"from": first.isoformat(), "to": last.isoformat()}),
     }
     return render(request, "timesheet_person.html", context, status=status)
 
@@ -226,6 +233,6 @@ def correct(
         attendance.add_correction(store, fix, who.actor)
     except InputError as exc:
         return _person(request, who, store, employee_no, 400, "hr.ts.invalid", f"{exc.what} {exc.fix}")
-    back = {k: v for k, v in request.query_params.items() if k in ("from", "to")} | {"done": action}
+    back = _kept(request) | {"done": action}
     return RedirectResponse(f"/timesheets/people/{quote(employee_no, safe='')}?{urlencode(back)}#days",
                             status_code=303)
