@@ -25,7 +25,8 @@ from sync.server.store.timesheet_reader import Report
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-#: Reports kept (each a range: a few tens of MB for thousands of people over a month).
+#: Reports kept, each one range for everyone: about 26 kB per person-month (tracemalloc: 5.2 MB retained
+#: for 200 people over 31 days), so about 50 MB each for 2,000 people over a month.
 KEEP = 2
 
 
