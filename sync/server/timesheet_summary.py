@@ -9,7 +9,7 @@ is one pass over them, so a page of thousands of people costs one computation, n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sync.server.timesheets import CLOCK_UNSYNCED, DayRow
@@ -52,7 +52,6 @@ class Totals:
     open_days: int = 0
     missing_punches: int = 0
     unsynced_days: int = 0
-    devices: set[str] = field(default_factory=set)
 
     def add(self, row: DayRow) -> None:
         self.worked_minutes += row.worked_minutes
@@ -65,7 +64,6 @@ class Totals:
         self.open_days += not row.finalised
         self.missing_punches += row.missing_punch
         self.unsynced_days += CLOCK_UNSYNCED in row.flags
-        self.devices.update(row.devices)
 
     @property
     def worked_hours(self) -> str:
