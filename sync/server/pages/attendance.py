@@ -1,5 +1,5 @@
-"""Attendance pages: who is in today (the home page), timesheets for a date range (status, final or
-open, unattached punches) and the attendance rules (shifts, holiday calendars, leave)."""
+"""Attendance pages: who is in today (the home page) and timesheets for a date range (status, final or
+open, unattached punches). The attendance rules are ``attendance_rules``."""
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
@@ -13,7 +13,7 @@ from sync.server import auth
 from sync.server.app_state import Store
 from sync.server.bounds import EARLIEST, LATEST, Day
 from sync.server.pages.common import Viewer, render, to_login
-from sync.server.store import attendance, attendance_plan, employees, timesheet_reader
+from sync.server.store import attendance, employees, timesheet_reader
 from sync.server.timesheets import row_json
 
 router = APIRouter(include_in_schema=False)
@@ -72,16 +72,3 @@ def timesheets_page(request: Request, who: Viewer, store: Store) -> Response:
         {"who": who, "rows": rows, "unattached": unattached, "first": first, "last": last,
          "forbidden": who.role not in auth.READ_HR},
     )
-
-
-@router.get("/attendance-rules", response_class=HTMLResponse)
-def rules_page(request: Request, who: Viewer, store: Store) -> Response:
-    """Shifts with every setting, holiday calendars, leave and manual records (read here; changed by API)."""
-    if who is None:
-        return to_login()
-    allowed = who.role in auth.READ_HR
-    context: dict[str, Any] = {"who": who, "forbidden": not allowed, "shifts": [], "calendars": [], "manual": []}
-    if allowed:
-        context |= {"shifts": attendance.shifts(store), "calendars": attendance_plan.calendars(store),
-                    "manual": attendance_plan.manual_records(store)[-200:]}
-    return render(request, "attendance_rules.html", context)
