@@ -178,10 +178,12 @@ def save_shift(
     refused = _refusal(request, store, who, csrf)
     if refused is not None:
         return refused
-    target = _row_id(shift_id) if shift_id else None
-    if shift_id and target is None:
+    editing = "shift_id" in request.path_params  # only the path names a shift (never ?shift_id= on a create)
+    target = _row_id(shift_id) if editing else None
+    if editing and target is None:
         return _page(request, store, who, 404, error="hr.rules.invalid", detail=shift_id)
-    form = {k: v for k, v in locals().items() if k not in ("request", "who", "store", "csrf", "refused", "target")}
+    form = {k: v for k, v in locals().items()
+            if k not in ("request", "who", "store", "csrf", "refused", "target", "editing", "shift_id")}
     form["id"], form["days"] = target, days or []
 
     def work() -> Response:
