@@ -104,7 +104,7 @@ class Courier:
         self._next_confirm_check = 0.0
         self.device_keys = device_keys
         self._hello_due = False
-        self._next_hello = 0.0
+        self._next_hello = float("inf")  # the first hello goes on connect; then one every hello_interval_seconds
         if downlink_context is not None and device_keys is not None and state_dir is not None:
             downlink_context.rotate_device_keys = self._begin_rotation
         self.link = MqttLink(
