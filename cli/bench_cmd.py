@@ -42,6 +42,14 @@ def register(commands: Any) -> None:
     sync.add_argument("--workers", type=int, default=2, help="ingest worker processes (shared subscription)")
     sync.add_argument("--json", action="store_true")
     sync.set_defaults(handler="drills.sync_bench:handle")
+    pages = sub.add_parser(
+        "timesheet-page", help="HR's timesheet page, CSV and a person's days for thousands of people"
+    )
+    pages.add_argument("--people", type=int, default=2000)
+    pages.add_argument("--days", type=int, default=31, help="days in the range (from Monday 2026-03-02)")
+    pages.add_argument("--repeat", type=int, default=3, help="fetches per page (the median is reported)")
+    pages.add_argument("--json", action="store_true")
+    pages.set_defaults(handler="drills.timesheet_page_bench:handle")
     hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
     hardware.add_argument("--json", action="store_true")
     hardware.set_defaults(handler="drills.hardware_bench:bench_hardware")

@@ -104,6 +104,7 @@ class Courier:
         self._next_confirm_check = 0.0
         self.device_keys = device_keys
         self._hello_due = False
+        self._next_hello = float("inf")  # the first hello goes on connect; then one every hello_interval_seconds
         if downlink_context is not None and device_keys is not None and state_dir is not None:
             downlink_context.rotate_device_keys = self._begin_rotation
         self.link = MqttLink(
@@ -164,7 +165,7 @@ class Courier:
         self._record_deliveries()
         now = time.monotonic()
         if self.link.connected:
-            if self._hello_due:
+            if self._hello_due or now >= self._next_hello:
                 self._send_hello()
             self.uplink.resend_due(now)
             if now >= self._next_confirm_check:
@@ -197,7 +198,11 @@ class Courier:
         """Hello after every (re)connect; during a key rotation it announces the pending keys (signed by
         the current ones) and waits for its ack like a records message, resent until answered."""
         self._hello_due = False
+        self._next_hello = time.monotonic() + self.options.hello_interval_seconds
         pending = self.device_keys.pending if self.device_keys is not None else None
+        # The time first, then the counter: every record made by this time has a number below
+        # next_record_seq, which is what lets the server call the device synced through it.
+        stamp = self.uplink.stamp()
         hello = HelloBody(
             protocol_version=PROTOCOL_VERSION,
             software_version=SOFTWARE_VERSION,
@@ -206,7 +211,7 @@ class Courier:
             clock_synced=self.clock.synced(),
             new_keys=None if pending is None else PublicKeys(sign=pending.public.sign_raw, box=pending.public.box_raw),
         )
-        announced = self.uplink.send_hello(hello, None if pending is None else pending.public.sign_id)
+        announced = self.uplink.send_hello(hello, None if pending is None else pending.public.sign_id, stamp)
         self._hello_due = not announced
 
     def _begin_rotation(self) -> PublicIdentity:

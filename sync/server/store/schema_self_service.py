@@ -1,4 +1,4 @@
-"""HR store migration 11: employee self-service. An HR user account of role ``employee`` is linked to one
+"""HR store migration 13: employee self-service. An HR user account of role ``employee`` is linked to one
 employee number, and employees' correction requests wait for HR's decision."""
 
 # The role 'employee' joins hr_users' CHECK, with the link: an employee account names exactly one employee
