@@ -5,10 +5,12 @@ Per competency: the weighted mean (question weights) of its scored answers. Over
 and the overall says how much of the bank's weight it covers.
 
 The ``interview-result`` record (sync/protocol/records.py) carries per competency ``competency``,
-``score``, ``scale_max`` and ``evidence`` as a list of strings (at most 20, 2,000 characters each), so
-the structured evidence is written as readable lines: the question, the answer sentence, what it
-matched and how closely, and one line of sub-scores per answer. The overall score travels as one more
-entry, competency ``overall``, whose evidence lines give the weights it was made from.
+``score``, ``scale_max`` and ``evidence`` as a list of strings (at most 20, 2,000 characters each): the
+evidence written as readable lines (the question, the answer sentence, what it matched and how closely,
+and one line of sub-scores per answer), which any reader of the record can show. The same evidence as
+structured fields (per answer its score and sub-scores; per competency the matches and key points) is
+made by record_evidence.py. The overall score travels as one more entry, competency ``overall``, whose
+evidence lines give the weights it was made from.
 """
 
 from __future__ import annotations
