@@ -17,6 +17,11 @@ from pydantic import ValidationError
 
 from sync.protocol.records import CompetencyScore, InterviewResultBody
 
+#: The competency id a booth gives its own weighted overall (PROTOCOL.md section 8): the booth's reading of
+#: the session, not a competency, so it is neither weighed into the overall score, drawn on the radar, nor
+#: overridden; the review computes the overall itself from the competencies' current scores.
+BOOTH_OVERALL = "overall"
+
 #: The booth scorer's sub-score names (sync/PROTOCOL.md section 8) that the pages name in both languages;
 #: any other name a booth sends is shown as it came.
 SUBSCORE_NAMES = ("key_points", "reference", "terms", "anchors", "structure", "specificity")
@@ -76,6 +81,8 @@ def score_views(
     booth = booth_scores(body)
     views = []
     for row in stored:
+        if row["competency"] == BOOTH_OVERALL:
+            continue
         position = int(row["position"])
         weight = booth[position].weight if position in booth else None
         views.append(

@@ -99,6 +99,14 @@ def test_structured_evidence_reaches_the_review_page(tmp_path: Path, client: Tes
     [answer] = [a for a in api["answers"] if a["question_id"] == "cs-handover"]
     assert answer["evidence"]["matches"] and answer["evidence"]["subscores"]["structure"] >= 0
     assert answer["evidence"]["scale_max"] == 5
+    # The booth's own overall (weight 0) is not weighed in as one more competency, nor drawn, nor overridable.
+    booth_overall = next(s for s in body.scores if s.competency == "overall")
+    assert booth_overall.weight == 0.0
+    competencies = [s for s in body.scores if s.competency != "overall"]
+    assert [s["competency"] for s in api["scores"]] == [s.competency for s in competencies]
+    weighted = sum((s.weight or 0.0) * s.score / 5 for s in competencies) / sum(s.weight or 0.0 for s in competencies)
+    assert api["overall"] == round(100 * weighted, 2)
+    assert abs(api["overall"] - 20 * booth_overall.score) < 0.5  # the same reading on a 0..100 scale
 
 
 def test_a_record_without_structured_fields_still_ingests_and_renders(client: TestClient, store: HRStore) -> None:

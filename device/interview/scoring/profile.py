@@ -105,7 +105,8 @@ def wire_scores(profile: Profile) -> list[dict[str, object]]:
         lines = [f"{c.competency}: {c.score:.2f} x weight {c.weight:g}" if c.score is not None
                  else f"{c.competency}: not answered (weight {c.weight:g} left out)" for c in profile.competencies]
         lines.append(f"share of the bank's competency weight covered: {profile.weight_covered:.0%}")
-        out.append({"competency": OVERALL_ID, "score": profile.overall, "scale_max": SCALE_MAX,
+        # Weight 0: the overall is the competencies' weighted mean, not one more competency to weigh in.
+        out.append({"competency": OVERALL_ID, "score": profile.overall, "scale_max": SCALE_MAX, "weight": 0.0,
                     "evidence": [_cut(line) for line in lines][:MAX_EVIDENCE]})
     return out
 
