@@ -63,7 +63,7 @@ class Booth:
         self.frames_per_chunk = frames_per_chunk
         self.camera, self.watch_factory = camera, watch_factory
         self.lock = threading.RLock()
-        self.phase = "welcome"  # welcome | notice | resume | question | finishing | done
+        self.phase = "welcome"  # welcome | notice | demographics | resume | question | finishing | done
         self.sub = ""  # per question: prepare | recording | review | refused | typing
         self.pending: Pending | None = None
         self.session: sessions.SessionRow | None = None
@@ -131,7 +131,18 @@ class Booth:
                                       self._now_ms())
             sessions.open_session(self.store, new, at=self.clock.now())
             self.pending = None
-            self._enter(sessions.get(self.store, session_id), bank, 0)
+            session = sessions.get(self.store, session_id)
+            if self.settings.self_report:  # the optional self-report comes first (device.booth.demographics)
+                self.session, self.bank, self.phase, self.sub = session, bank, "demographics", ""
+            else:
+                self._enter(session, bank, 0)
+
+    def start_questions(self) -> None:
+        """After the self-report (answered or skipped): the first question."""
+        with self.lock:
+            self._require("demographics")
+            assert self.bank is not None
+            self._enter(self.session, self.bank, 0)
 
     def _enter(self, session: sessions.SessionRow | None, bank: Bank, index: int) -> None:
         assert session is not None

@@ -19,7 +19,7 @@ from core.errors import EdgehrError
 from core.signals import stop_on_signals
 from device.booth.flow import Booth
 from device.booth.parts import BankShelf, EngineCache, Microphones
-from device.booth.retention import purge_audio
+from device.booth.retention import enforce
 from device.config.device import DeviceConfig
 from device.health import Health, collect
 from device.store import Store, open_store
@@ -95,9 +95,9 @@ class BoothRunner:
             return
         self._next_retention = now + RETENTION_SECONDS
         try:
-            purge_audio(self.store, self.clock, self.config.booth.retention_days)
+            enforce(self.store, self.clock, self.config.booth)
         except (EdgehrError, OSError) as exc:
-            log.error("booth audio retention failed: %s", exc)
+            log.error("booth retention failed: %s", exc)
 
     def wait(self, timeout: float | None = None) -> None:
         waited = 0.0

@@ -19,6 +19,7 @@ from .bodies import (
     PublicKeys,
     RecordsBody,
     ResequenceBody,
+    RetentionPolicyBody,
     RotateKeyBody,
     UplinkBody,
     decode_body,
@@ -53,6 +54,8 @@ from .keys import (
 from .messages import Compression, Direction, MessageType
 from .ranges import iter_seqs, to_ranges
 from .records import (
+    CandidateDemographicsBody,
+    CandidateDemographicsRecord,
     EnrolmentBody,
     EnrolmentRecord,
     InterviewResultBody,
@@ -63,6 +66,8 @@ from .records import (
     PunchRecord,
     Record,
     RecordBody,
+    RetentionRunBody,
+    RetentionRunRecord,
     body_dict,
     record_digest,
 )
@@ -96,6 +101,8 @@ __all__ = [
     "DeviceChannel",
     "DeviceStatus",
     "Direction",
+    "CandidateDemographicsBody",
+    "CandidateDemographicsRecord",
     "DownlinkBody",
     "EnrolmentBody",
     "EnrolmentRecord",
@@ -133,6 +140,9 @@ __all__ = [
     "ReplayWindow",
     "ReplayWindows",
     "ResequenceBody",
+    "RetentionPolicyBody",
+    "RetentionRunBody",
+    "RetentionRunRecord",
     "RotateKeyBody",
     "ServerChannel",
     "Stamp",

@@ -237,8 +237,33 @@ class ResequenceBody(Command):
     records: Ranges = []
 
 
+class RetentionPolicyBody(Command):
+    """The site's retention policy for its booths (replaces the one before): a session's audio is deleted
+    ``audio_days`` after it ended, its transcripts and scores ``transcript_days`` after (once the server has
+    acknowledged its result). A booth without one follows its own config."""
+
+    message_type: ClassVar[MessageType] = MessageType.RETENTION_POLICY
+    audio_days: Annotated[int, Field(ge=1, le=3650)]
+    transcript_days: Annotated[int, Field(ge=1, le=3650)]
+
+    @model_validator(mode="after")
+    def _audio_not_longer(self) -> RetentionPolicyBody:
+        if self.audio_days > self.transcript_days:
+            raise ValueError("audio_days must not exceed transcript_days (audio would outlive its transcript)")
+        return self
+
+
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
-DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody | ResequenceBody
+DownlinkBody = (
+    AckBody
+    | GalleryBody
+    | EraseBody
+    | ConfigBody
+    | CandidatesBody
+    | RotateKeyBody
+    | ResequenceBody
+    | RetentionPolicyBody
+)
 AnyBody = UplinkBody | DownlinkBody
 
 BODY_TYPES: dict[MessageType, type[Body]] = {
@@ -254,6 +279,7 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         CandidatesBody,
         RotateKeyBody,
         ResequenceBody,
+        RetentionPolicyBody,
     )
 }
 

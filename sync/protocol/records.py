@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .demographics import allowed as _category_allowed
 from .payload import canonical_json
 from .ranges import MAX_SEQ
 from .times import SaneUnixMs
@@ -242,6 +243,47 @@ class InterviewResultBody(WireModel):
     delivery: dict[Ident, float] = {}
 
 
+class CandidateDemographicsBody(WireModel):
+    """A candidate's optional self-report at the booth (dimension -> category or "prefer-not-to-say"; a
+    dimension skipped is absent). Its own record so that nothing of the interview's result or scoring ever
+    carries it: the server keeps it apart, for the bias audit only. Empty ``answers`` is a report the booth
+    erased before sending (a candidate's erasure): it changes nothing."""
+
+    record_type: ClassVar[str] = "candidate-demographics"
+    candidate_id: Ident
+    session_id: Ident
+    reported_ms: UnixMs
+    answers: Annotated[dict[Ident, Ident], Field(max_length=10)]
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> CandidateDemographicsBody:
+        for dimension, value in self.answers.items():
+            if not _category_allowed(dimension, value):
+                raise ValueError(f"{dimension}={value!r} is not a category of the self-report")
+        return self
+
+
+Count = Annotated[int, Field(ge=0, le=2**53)]
+Days = Annotated[int, Field(ge=1, le=3650)]
+
+
+class RetentionRunBody(WireModel):
+    """What a booth's retention job deleted in one run (counts, never content), under which policy."""
+
+    record_type: ClassVar[str] = "retention-run"
+    ran_at_ms: UnixMs
+    policy: Literal["server", "config"]
+    audio_days: Days
+    transcript_days: Days
+    audio_sessions: Count
+    audio_files: Count
+    audio_bytes: Count
+    transcript_sessions: Count
+    answers: Count
+    # Sessions past transcript_days kept because the server has not acknowledged their result yet.
+    held_unsent: Count = 0
+
+
 class RecordBase(WireModel):
     """Fields of every record: one outbox row (seq, type, ref, body, time, synced)."""
 
@@ -271,14 +313,39 @@ class InterviewResultRecord(RecordBase):
     body: InterviewResultBody
 
 
+class CandidateDemographicsRecord(RecordBase):
+    type: Literal["candidate-demographics"]
+    body: CandidateDemographicsBody
+
+
+class RetentionRunRecord(RecordBase):
+    type: Literal["retention-run"]
+    body: RetentionRunBody
+
+
 Record = Annotated[
-    PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord,
+    PunchRecord
+    | PunchCorrectionRecord
+    | EnrolmentRecord
+    | InterviewResultRecord
+    | CandidateDemographicsRecord
+    | RetentionRunRecord,
     Field(discriminator="type"),
 ]
 #: The body of a record of any type; ``record_type`` names the type it travels under.
-RecordBody = PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody
+RecordBody = (
+    PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody | CandidateDemographicsBody | RetentionRunBody
+)
 RECORD_TYPES: tuple[str, ...] = tuple(
-    body.record_type for body in (PunchBody, PunchCorrectionBody, EnrolmentBody, InterviewResultBody)
+    body.record_type
+    for body in (
+        PunchBody,
+        PunchCorrectionBody,
+        EnrolmentBody,
+        InterviewResultBody,
+        CandidateDemographicsBody,
+        RetentionRunBody,
+    )
 )
 
 

@@ -32,12 +32,15 @@ ADMIN: frozenset[Role] = frozenset({"admin"})
 OPERATIONS: frozenset[Role] = frozenset({"admin", "it"})
 # Interviews (issue 17): reviewers review, override and shortlist (HR and admins may too); auditors run the
 # bias audit and alone read candidates' self-reported demographics (HR may record a candidate's form
-# without reading it back); candidates' rights (export, erasure) are HR's and admins'; retention is admins'.
+# without reading it back); candidates' rights (export, erasure) are HR's and admins'; retention policies are
+# set by admins and read by HR too.
 REVIEW: frozenset[Role] = frozenset({"admin", "hr", "reviewer"})
 AUDIT: frozenset[Role] = frozenset({"admin", "auditor"})
 READ_DEMOGRAPHICS: frozenset[Role] = frozenset({"auditor"})
 RECORD_DEMOGRAPHICS: frozenset[Role] = frozenset({"admin", "hr", "auditor"})
 CANDIDATE_RIGHTS: frozenset[Role] = frozenset({"admin", "hr"})
+#: Retention: admins set each site's policy; HR reads the policies and the deletion log.
+READ_RETENTION: frozenset[Role] = frozenset({"admin", "hr"})
 #: Who may sign in to the HR pages (each page then checks its own roles).
 PAGES: frozenset[Role] = frozenset(ROLES)
 

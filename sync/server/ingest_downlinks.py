@@ -17,6 +17,7 @@ from sync.protocol import (
     GalleryBody,
     GalleryEntry,
     ResequenceBody,
+    RetentionPolicyBody,
     RotateKeyBody,
 )
 from sync.server.store import HRStore, consents, templates
@@ -127,4 +128,6 @@ def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) ->
         return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
     if kind == "resequence":
         return [ResequenceBody.model_validate({"command_seq": seq, **body}, strict=False)]
+    if kind == "retention-policy":
+        return [RetentionPolicyBody.model_validate({"command_seq": seq, **body})]
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")

@@ -38,9 +38,10 @@ API: dict[tuple[str, str], frozenset[auth.Role]] = {
     ("GET", "/api/candidates/{candidate_id}/export.html"): RIGHTS,
     ("POST", "/api/candidates/{candidate_id}/erasure"): RIGHTS,
     ("GET", "/api/erasures/{erasure_id}"): RIGHTS,
-    ("GET", "/api/retention/policies"): auth.ADMIN,
+    ("GET", "/api/retention/policies"): auth.READ_RETENTION,
     ("PUT", "/api/retention/policies/{site}"): auth.ADMIN,
-    ("GET", "/api/retention/runs"): auth.ADMIN,
+    ("GET", "/api/retention/runs"): auth.READ_RETENTION,
+    ("GET", "/api/retention/booth-runs"): auth.READ_RETENTION,
     ("POST", "/api/retention/run"): auth.ADMIN,
     ("GET", "/api/interviews"): INTERVIEWS,
     ("GET", "/api/interviews.csv"): INTERVIEWS,
@@ -62,6 +63,8 @@ PAGES: dict[tuple[str, str], frozenset[auth.Role]] = {
     ("GET", "/candidates/{candidate_id}/export.json"): RIGHTS,
     ("POST", "/candidates/{candidate_id}/erase"): RIGHTS,
     ("GET", "/erasures/{erasure_id}"): RIGHTS,
+    ("GET", "/retention"): auth.READ_RETENTION,
+    ("POST", "/retention/policy"): auth.ADMIN,
 }
 QUERY = "?role_id=r&from=2026-03-01&to=2026-03-31"
 FORM = {"competency": "ownership", "score": "1", "reason": "r", "decision": "hold"}

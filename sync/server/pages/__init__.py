@@ -1,5 +1,5 @@
 """The HR web pages (server-rendered Jinja2, zh-CN and en): today, timesheets, devices, employees, interview
-review, bias audit, candidates' export and erasure.
+review, bias audit, candidates' export and erasure, retention.
 
 One module per resource holds a module-level router; ``common`` holds the language choice, the signed-in
 viewer and rendering. Pages mostly read; the review's overrides and decisions and a candidate's erasure are
@@ -17,6 +17,7 @@ from sync.server.pages import (
     employees,
     interviews,
     login,
+    retention,
     users,
 )
 from sync.server.pages.common import SERVER_DIR
@@ -25,7 +26,7 @@ from sync.server.pages.common import SERVER_DIR
 def pages_router() -> APIRouter:
     """Every page route, in one router for ``create_app`` to include."""
     router = APIRouter(include_in_schema=False)
-    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights, users):
+    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights, retention, users):
         router.include_router(module.router)
     return router
 
