@@ -41,6 +41,7 @@ def test_a_role_bank_runs_at_the_booth_and_its_record_carries_every_competency(
     assert bank is not None and bank.role_id == role
     booth.check_in("C-200")
     booth.consent(bank.lang)
+    booth.start_questions()  # the optional self-report, skipped
     strong = {a["question"]: a["strong"] for a in ANSWERS if a["bank"] == bank_id}
     for i, question in enumerate(bank.questions):
         assert booth.question.id == question.id

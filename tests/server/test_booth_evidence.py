@@ -44,6 +44,7 @@ def booth_session(tmp_path: Path) -> InterviewResultRecord:
         booth = make_booth(store, tmp_path, answers)
         booth.check_in("C-100")
         booth.consent("en")
+        booth.start_questions()  # the optional self-report, skipped
         booth.start_answer()
         wait_sub(booth, "review", "refused")
         assert booth.sub == "review", booth.sub
