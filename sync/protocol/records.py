@@ -146,21 +146,41 @@ class EnrolmentBody(WireModel):
         return self
 
 
+EvidenceText = Annotated[str, StringConstraints(max_length=2000)]
+#: A scorer's sub-scores by name (key points, anchors, structure, specificity...), at most 20.
+Subscores = Annotated[dict[Ident, Annotated[float, Field(ge=-100.0, le=100.0)]], Field(max_length=20)]
+#: A similarity placed on the encoder's unrelated..paraphrase scale (0 = unrelated, 1 = a paraphrase).
+ScaledSimilarity = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Answer(WireModel):
-    """One interview answer as transcribed (or typed) at the booth."""
+    """One interview answer as transcribed (or typed) at the booth.
+
+    Optional since v1.2 (additive, PROTOCOL.md section 13): the ``competency`` the question belongs to,
+    the booth's ``verdict`` (``scored``, or ``no-answer`` when nothing was said: no score, never a 0), the
+    answer's content ``score`` on its competency's scale and the ``subscores`` it was combined from."""
 
     question_id: Ident
     transcript: Annotated[str, StringConstraints(max_length=20000)]
     duration_ms: Annotated[int, Field(ge=0)]
     typed: bool = False
+    competency: Ident | None = None
+    verdict: Literal["scored", "no-answer"] | None = None
+    score: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
+    subscores: Subscores | None = None
 
-
-EvidenceText = Annotated[str, StringConstraints(max_length=2000)]
+    @model_validator(mode="after")
+    def _no_score_without_answer(self) -> Answer:
+        if self.verdict == "no-answer" and self.score is not None:
+            raise ValueError("an answer with verdict no-answer carries no score")
+        return self
 
 
 class EvidenceMatch(WireModel):
     """One answer sentence and the rubric text it matched best (an anchor of a level, a key point, or the
-    reference answer), with the similarity the booth's scorer measured."""
+    reference answer), with the similarity the booth's scorer measured (``similarity`` the raw cosine; since
+    v1.2 optionally ``scaled``, the cosine placed between the encoder's unrelated and paraphrase points,
+    which reads the same whichever encoder the language used)."""
 
     sentence: EvidenceText
     question_id: Ident | None = None
@@ -168,15 +188,19 @@ class EvidenceMatch(WireModel):
     matched: EvidenceText
     level: Annotated[int, Field(ge=0, le=100)] | None = None
     similarity: Annotated[float, Field(ge=-1.0, le=1.0)]
+    scaled: ScaledSimilarity | None = None
 
 
 class KeyPointCover(WireModel):
-    """A rubric key point, whether the answers covered it, and by which sentence."""
+    """A rubric key point, whether the answers covered it, and by which sentence (since v1.2 optionally of
+    which question, ``question_id``, and the ``scaled`` similarity that decided ``covered``)."""
 
     key_point: EvidenceText
     covered: bool
     sentence: EvidenceText | None = None
     similarity: Annotated[float, Field(ge=-1.0, le=1.0)] | None = None
+    question_id: Ident | None = None
+    scaled: ScaledSimilarity | None = None
 
 
 class CompetencyScore(WireModel):
@@ -191,7 +215,7 @@ class CompetencyScore(WireModel):
     scale_max: Annotated[int, Field(ge=1, le=100)]
     evidence: Annotated[list[EvidenceText], Field(max_length=20)]
     weight: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
-    subscores: Annotated[dict[Ident, Annotated[float, Field(ge=-100.0, le=100.0)]], Field(max_length=20)] | None = None
+    subscores: Subscores | None = None
     matches: Annotated[list[EvidenceMatch], Field(max_length=40)] | None = None
     key_points: Annotated[list[KeyPointCover], Field(max_length=20)] | None = None
 

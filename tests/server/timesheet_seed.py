@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sync.server import users
-from sync.server.store import HRStore, attendance, devices, employees, records
+from sync.server.store import HRStore, attendance, devices, employees, records, sync_marks
 from tests.server.builders import BASE_MS, KEY, punch_record
 
 NOW = datetime(2026, 3, 4, 4, 0, tzinfo=UTC)  # Wednesday 12:00 in Shanghai
@@ -46,6 +46,10 @@ def seed(store: HRStore) -> None:
         punch_record(2, employee_no="E002", direction="out", at_ms=BASE_MS + 8 * HOUR, device_id="gate-2"),
         punch_record(3, employee_no="E002", at_ms=BASE_MS + DAY, device_id="gate-2"),
     ])
+    # Each terminal's hello at the seeded "now" proves it has sent everything it made: the days are final.
+    now_ms = int(NOW.timestamp() * 1000)
+    for device_id, next_seq in (("gate-1", 5), ("gate-2", 4)):
+        assert sync_marks.on_hello(store, device_id, next_seq, now_ms)
 
 
 def add_user(store: HRStore, username: str, role: str) -> None:
