@@ -74,3 +74,12 @@ def register(commands: Any) -> None:
     interview.add_argument("--data", default="", help="graded answers CSV (default: the shared mohler-dev.csv)")
     interview.add_argument("--no-e5", action="store_true", help="skip the multilingual encoder's row")
     interview.set_defaults(handler="drills.interview_bench:bench_interview")
+    self_service = sub.add_parser(
+        "self-service", help="HR server: one employee's /me (hours, punches) vs the whole site's timesheet, CPU time",
+        description="See drills/self_service_bench.py for the method.",
+    )
+    self_service.add_argument("--employees", type=int, default=1000, help="people on the site (default 1000)")
+    self_service.add_argument("--days", type=int, default=30, help="days of punches, in and out each (default 30)")
+    self_service.add_argument("--repeat", type=int, default=10, help="calls per figure (default 10)")
+    self_service.add_argument("--json", action="store_true")
+    self_service.set_defaults(handler="drills.self_service_bench:bench_self_service")

@@ -34,6 +34,7 @@ from device.attendance.ports import GalleryView
 from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
 from device.attendance.vision_parts import VisionParts, open_vision
+from device.attendance.week_hours import week_minutes
 from device.config.device import DeviceConfig
 from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
@@ -102,11 +103,9 @@ class Terminal:
         self.clock = clock
         zone = site_zone(config.device.timezone)
         self.screen = KioskScreen(
-            device_name=config.device.name,
-            default_language=config.device.language,
-            monotonic_ns=clock.monotonic_ns,
-            banner_seconds=config.kiosk.banner_seconds,
-            preview=config.kiosk.preview,
+            device_name=config.device.name, default_language=config.device.language,
+            monotonic_ns=clock.monotonic_ns, banner_seconds=config.kiosk.banner_seconds, preview=config.kiosk.preview,
+            week_minutes=lambda employee_no, at: week_minutes(store, employee_no, at),  # the card after a punch
         )
         rec = config.recognition
         self.snapshots = SnapshotStore(store, key, config.device.state_dir / "snapshots", clock,

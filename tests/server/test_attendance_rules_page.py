@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync.server import auth
-from sync.server.pages.common import TOKEN_COOKIE
+from sync.server.pages.common import SESSION_COOKIE, TOKEN_COOKIE
 from sync.server.store import HRStore, attendance, attendance_plan, devices, employees, timesheet_reader
-from tests.server.builders import bearer, register
+from tests.server.builders import bearer, employee_session, register
 from tests.server.test_review_roles import concrete, routes
 
 PAGE = "/attendance-rules"
@@ -58,8 +58,14 @@ def test_every_rules_route_is_listed_and_admits_exactly_its_roles(client: TestCl
     listed |= {r for r in routes(client, api=True) if r in ROUTES}
     assert listed == set(ROUTES), listed ^ set(ROUTES)
     for role in auth.ROLES:
-        headers = bearer(store, role)
-        client.cookies.set(TOKEN_COOKIE, headers["Authorization"].removeprefix("Bearer "))
+        if role == "employee":  # a person's account, never a token: the session cookie and its CSRF header
+            employees.create(store, "E-walk", "Walking Employee", "test")
+            cookie, csrf = employee_session(store, "E-walk")
+            headers, jar = {"X-CSRF-Token": csrf}, (SESSION_COOKIE, cookie)
+        else:
+            headers = bearer(store, role)
+            jar = (TOKEN_COOKIE, headers["Authorization"].removeprefix("Bearer "))
+        client.cookies.set(*jar)
         for (method, path), allowed in ROUTES.items():
             reply = client.request(method, concrete(path), data={} if method == "POST" else None, json=None
                                    if method != "PUT" else {}, headers=headers if path.startswith("/api") else None,

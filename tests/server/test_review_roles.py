@@ -14,9 +14,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from sync.server import auth, users
-from sync.server.pages.common import TOKEN_COOKIE
-from sync.server.store import HRStore
-from tests.server.builders import bearer
+from sync.server.pages.common import SESSION_COOKIE, TOKEN_COOKIE
+from sync.server.store import HRStore, employees
+from tests.server.builders import bearer, employee_session
 
 PUBLIC = {"/api/health", "/api/health/live", "/api/health/ready"}
 REVIEW, AUDIT, RIGHTS = auth.REVIEW, auth.AUDIT, auth.CANDIDATE_RIGHTS
@@ -112,12 +112,18 @@ def test_every_api_route_refuses_a_caller_without_a_token(client: TestClient) ->
 
 @pytest.mark.parametrize("role", auth.ROLES)
 def test_every_interview_route_admits_exactly_its_roles(client: TestClient, store: HRStore, role: str) -> None:
-    headers = bearer(store, role)
+    if role == "employee":  # a person's account, never a token: the session cookie (and its CSRF header)
+        employees.create(store, "E1", "Employee One", "test")
+        cookie, csrf = employee_session(store, "E1")
+        headers, cookie_name = {"X-CSRF-Token": csrf}, SESSION_COOKIE
+        client.cookies.set(SESSION_COOKIE, cookie)
+    else:
+        headers, cookie_name = bearer(store, role), TOKEN_COOKIE
     for (method, path), allowed in API.items():
         status = client.request(method, concrete(path) + QUERY, json={}, headers=headers).status_code
         assert (status == 403) == (role not in allowed), (role, method, path, status)
         assert status != 401, (role, method, path)
-    client.cookies.set(TOKEN_COOKIE, headers["Authorization"].removeprefix("Bearer "))
+    client.cookies.set(cookie_name, cookie if role == "employee" else headers["Authorization"].removeprefix("Bearer "))
     try:
         for (method, path), allowed in PAGES.items():
             reply = client.request(
@@ -133,7 +139,10 @@ def test_every_attendance_and_device_page_admits_exactly_its_roles(
     client: TestClient, store: HRStore, role: str
 ) -> None:
     assert set(HR_PAGES) <= set(routes(client, api=False))
-    users.create_user(store, f"walk.{role}", role, "a long enough password", actor="test")
+    if role == "employee":  # an employee account is linked to its employee
+        employees.create(store, "E1", "Employee One", "test")
+    users.create_user(store, f"walk.{role}", role, "a long enough password", actor="test",
+                      employee_no="E1" if role == "employee" else None)
     signed = client.post("/login", data={"username": f"walk.{role}", "password": "a long enough password"},
                          follow_redirects=False)
     assert signed.status_code == 303

@@ -20,6 +20,7 @@ from sync.server.pages import (
     interviews,
     login,
     retention,
+    self_service,
     timesheets,
     users,
 )
@@ -31,7 +32,7 @@ def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     modules = (
         login, attendance, attendance_rules, timesheets, devices, employees, interviews, bias_audit,
-        candidate_rights, retention, users,
+        candidate_rights, retention, users, self_service,
     )
     for module in modules:
         router.include_router(module.router)

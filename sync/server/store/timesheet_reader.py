@@ -54,13 +54,18 @@ def load(store: HRStore, first: date, last: date, employee_no: str | None = None
         ]
         if employee_no is not None:
             people = [p for p in people if p == employee_no] or [employee_no]
+        # One person's sheet (self-service, ?employee_no=) reads only their rows, not the whole site's
+        # (an unset filter is a typed NULL, which PostgreSQL can plan, and matches everyone).
+        who = [employee_no, employee_no]
         punch_rows = tx.execute(
             "SELECT employee_no, uid, direction, device_time_ms, clock_synced, device_id FROM punches"
-            " WHERE device_time_ms >= ? AND device_time_ms < ? ORDER BY device_time_ms",
-            (lo, hi),
+            " WHERE device_time_ms >= ? AND device_time_ms < ? AND (CAST(? AS TEXT) IS NULL OR employee_no = ?)"
+            " ORDER BY device_time_ms",
+            [lo, hi, *who],
         ).all()
         correction_rows = tx.execute(
-            "SELECT employee_no, id, action, punch_uid, direction, at_ms, reason FROM corrections ORDER BY id"
+            "SELECT employee_no, id, action, punch_uid, direction, at_ms, reason FROM corrections"
+            " WHERE CAST(? AS TEXT) IS NULL OR employee_no = ? ORDER BY id", who,
         ).all()
         plans = attendance_plan.plans(tx, shifts, first, last)
         devices = [finality.Device(d.device_id, d.site, d.active, sync_marks.as_datetime(d.synced_through_ms))
