@@ -6,13 +6,10 @@ message with no ack in time is published again (with a growing timeout); duplica
 because ingest is idempotent and acknowledges them again. Nothing is ever dropped: the backlog is
 bounded by the disk alone, and an alert is raised when that disk fills up.
 
-The courier never holds the store's write lock for long (one short transaction per ack), so punches
-keep being written while it works or while the server is away. It runs as a thread inside
-``edgehr device run`` (``Courier.run`` until the stop event is set) or as its own process
-(``python -m device.courier.courier --config FILE``).
-
-Here: the loop, the hello and key rotation, and taking in what the server sends. The uplink (publishing,
-what is in flight, acks) is ``device.courier.publisher``; commands are ``device.courier.downlink``.
+The courier never holds the store's write lock for long (one short transaction per ack). It runs as a
+thread inside ``edgehr device run`` or as its own process (``python -m device.courier.courier --config``).
+Here: the loop, the hello and key rotation, and what the server sends. The uplink is
+``device.courier.publisher``; commands ``device.courier.downlink``; releases ``device.courier.updates``.
 """
 
 from __future__ import annotations
@@ -35,6 +32,7 @@ from device.config.device import DeviceConfig
 from device.courier import downlink, resequence
 from device.courier.commands import DownlinkContext
 from device.courier.publisher import CourierOptions, CourierStats, Flight, Publisher
+from device.courier.updates import Applier, Updates, request_file_applier
 from device.store import Store, downlinks, outbox
 from sync.backoff import Backoff
 from sync.keyfiles import (
@@ -102,6 +100,7 @@ class Courier:
         self._acked_seqs: list[int] = []  # acknowledged in this poll, marked delivered at its end
         self._next_disk_check = 0.0
         self._next_confirm_check = 0.0
+        self.updates = downlink_context.updates if downlink_context is not None else None
         self.device_keys = device_keys
         self._hello_due = False
         if downlink_context is not None and device_keys is not None and state_dir is not None:
@@ -150,6 +149,8 @@ class Courier:
             while not self.stop.is_set():
                 self.step()
         finally:
+            if self.updates is not None:
+                self.updates.join(30)  # a staging thread ends with its fetch
             self.link.close(with_will=True)
 
     def start_thread(self) -> threading.Thread:
@@ -175,6 +176,8 @@ class Courier:
         if now >= self._next_disk_check:
             self._next_disk_check = now + self.options.disk_check_seconds
             self._check_disk()
+        if self.updates is not None:
+            self.updates.step()
 
     def backlog(self) -> int:
         return outbox.backlog(self.store)
@@ -311,8 +314,11 @@ def build(
     clock: Clock | None = None,
     data_key: DataKey | None = None,
     options: CourierOptions | None = None,
+    release_key: Path | None = None,
+    update_applier: Applier | None = None,
 ) -> Courier:
-    """A courier for ``config``: keys from the state folder and ``sync.server_key_file``."""
+    """A courier for ``config``: keys from the state folder and ``sync.server_key_file``; updates taken when
+    ``release_key`` (default: ``release-signing.pub`` beside the config) exists, handed on by ``update_applier``."""
     sync = config.sync
     if sync.server_key_file is None:
         raise EdgehrError(
@@ -340,6 +346,11 @@ def build(
         server_keys=server_keys,
         save_server_keys=save_server_keys,
     )
+    release_key = release_key or (config_path.parent / "release-signing.pub" if config_path else None)
+    if release_key is not None and release_key.exists():
+        folder = state_dir / "updates"
+        context.updates = Updates(folder, release_key, update_applier or request_file_applier(folder), store,
+                                  the_clock, ca_file=sync.ca_file)
     return Courier(
         device_id=config.device.id,
         store=store,

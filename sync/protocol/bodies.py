@@ -30,6 +30,7 @@ from .records import (
     EnvelopeSeq,
     Ident,
     Record,
+    ReleaseVersion,
     Seq,
     ShortText,
     Template,
@@ -237,8 +238,23 @@ class ResequenceBody(Command):
     records: Ranges = []
 
 
+class UpdateBody(Command):
+    """Install a release (PROTOCOL.md section 8, "Releases"): fetch it from ``source`` (a folder on the
+    site network: ``file:///...`` or ``https://.../``), check that its ``manifest.json`` has this SHA-256
+    and is signed by the release key provisioned on the device, then hand it to ``edgehr-update apply``.
+    The outcome comes back as an ``update-status`` record naming ``rollout_id`` and this ``command_seq``."""
+
+    message_type: ClassVar[MessageType] = MessageType.UPDATE
+    rollout_id: Ident
+    release_version: ReleaseVersion
+    manifest_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    source: Annotated[str, StringConstraints(max_length=1024, pattern=r"^(file|https?)://[^\x00-\x20\x7f]+$")]
+
+
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
-DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody | ResequenceBody
+DownlinkBody = (
+    AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody | ResequenceBody | UpdateBody
+)
 AnyBody = UplinkBody | DownlinkBody
 
 BODY_TYPES: dict[MessageType, type[Body]] = {
@@ -254,6 +270,7 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         CandidatesBody,
         RotateKeyBody,
         ResequenceBody,
+        UpdateBody,
     )
 }
 

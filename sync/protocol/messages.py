@@ -35,6 +35,7 @@ class MessageType(Enum):
     CANDIDATES = "candidates"
     ROTATE_KEY = "rotate-key"
     RESEQUENCE = "resequence"
+    UPDATE = "update"
 
     @property
     def code(self) -> int:
@@ -71,6 +72,7 @@ _CODES: dict[MessageType, int] = {
     MessageType.CANDIDATES: 0x85,
     MessageType.ROTATE_KEY: 0x86,
     MessageType.RESEQUENCE: 0x87,
+    MessageType.UPDATE: 0x89,
 }
 _BY_CODE: dict[int, MessageType] = {code: t for t, code in _CODES.items()}
 

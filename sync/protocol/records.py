@@ -218,6 +218,24 @@ class InterviewResultBody(WireModel):
     delivery: dict[Ident, float] = {}
 
 
+#: A release name as make-release writes it (VERSION): letters, digits and ``. + _ -``.
+ReleaseVersion = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+_-]+$")]
+
+
+class UpdateStatusBody(WireModel):
+    """What became of an ``update`` command (PROTOCOL.md section 8, "Releases"): ``ok`` (the release runs
+    and passed its health check), ``rolled-back`` (it failed the check; the previous release runs again),
+    ``failed`` (neither became healthy), ``refused`` (not installed: fetch, signature or digest refused)."""
+
+    record_type: ClassVar[str] = "update-status"
+    rollout_id: Ident
+    command_seq: Seq
+    release_version: ReleaseVersion
+    result: Literal["ok", "rolled-back", "failed", "refused"]
+    running_version: ReleaseVersion | None = None
+    detail: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
 class RecordBase(WireModel):
     """Fields of every record: one outbox row (seq, type, ref, body, time, synced)."""
 
@@ -247,14 +265,20 @@ class InterviewResultRecord(RecordBase):
     body: InterviewResultBody
 
 
+class UpdateStatusRecord(RecordBase):
+    type: Literal["update-status"]
+    body: UpdateStatusBody
+
+
 Record = Annotated[
-    PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord,
+    PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord | UpdateStatusRecord,
     Field(discriminator="type"),
 ]
 #: The body of a record of any type; ``record_type`` names the type it travels under.
-RecordBody = PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody
+RecordBody = PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody | UpdateStatusBody
 RECORD_TYPES: tuple[str, ...] = tuple(
-    body.record_type for body in (PunchBody, PunchCorrectionBody, EnrolmentBody, InterviewResultBody)
+    body.record_type
+    for body in (PunchBody, PunchCorrectionBody, EnrolmentBody, InterviewResultBody, UpdateStatusBody)
 )
 
 

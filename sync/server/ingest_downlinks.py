@@ -18,6 +18,7 @@ from sync.protocol import (
     GalleryEntry,
     ResequenceBody,
     RotateKeyBody,
+    UpdateBody,
 )
 from sync.server.store import HRStore, consents, templates
 
@@ -125,6 +126,8 @@ def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) ->
         return [CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})]
     if kind == "rotate-key":
         return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
+    if kind == "update":
+        return [UpdateBody.model_validate({"command_seq": seq, **body})]
     if kind == "resequence":
         return [ResequenceBody.model_validate({"command_seq": seq, **body}, strict=False)]
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")

@@ -29,6 +29,7 @@ from sync.server.api import (
     punches,
     retention,
     review,
+    rollouts,
     shifts,
     timesheets,
     tokens,
@@ -49,7 +50,7 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
             webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention,
-            attendance_rules, metrics, users)
+            attendance_rules, metrics, users, rollouts)
 
 
 def create_app(

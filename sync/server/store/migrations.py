@@ -13,6 +13,7 @@ from core.migrations import Migration
 from core.migrations import migrate as run_migrations
 from sync.server.store.schema_attendance import SCHEMA_ATTENDANCE_RULES
 from sync.server.store.schema_review import SCHEMA_V6_INTERVIEW_REVIEW, SCHEMA_V6_TOKEN_ROLES
+from sync.server.store.schema_rollouts import SCHEMA_ROLLOUTS
 from sync.server.store.schema_users import SCHEMA_USERS
 
 if TYPE_CHECKING:
@@ -351,6 +352,7 @@ MIGRATIONS: list[Migration] = [
     (8, "HR store: shift rules, assignment ends, holiday calendars, manual attendance, HR-suite pushes",
      SCHEMA_ATTENDANCE_RULES),
     (9, "HR store: user accounts (scrypt passwords) and their sessions", SCHEMA_USERS),
+    (10, "HR store: signed releases, device groups and staged rollouts", SCHEMA_ROLLOUTS),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

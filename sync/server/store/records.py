@@ -32,8 +32,9 @@ from sync.protocol.records import (
     PunchCorrectionRecord,
     PunchRecord,
     Record,
+    UpdateStatusRecord,
 )
-from sync.server.store import dead_letters, device_enrolments, interviews, resequence, webhook_rows
+from sync.server.store import dead_letters, device_enrolments, interviews, resequence, rollouts, webhook_rows
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
@@ -189,6 +190,8 @@ def _write_typed_rows(
             reason = interviews.apply(tx, store.now(), session)
             if reason is not None:
                 rejections[reason] += 1
+        elif isinstance(record, UpdateStatusRecord):
+            rollouts.report(store, tx, device_id, record.body)
         elif isinstance(record, PunchCorrectionRecord):
             refused += _write_punches(store, tx, run)
             run = []
