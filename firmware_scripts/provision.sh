@@ -242,13 +242,19 @@ fi
 
 # --- services ------------------------------------------------------------------------------------------
 step "Services"
-unit_files=(edgehr-device.service edgehr-kiosk-browser.service edgehr-backup.service edgehr-backup.timer
-            edgehr-update-request.path edgehr-update-request.service)
+# The kiosk (with its screen and panel) and the courier run as two services sharing only SQLite;
+# edgehr-device.service (both in one process, as the demo runs) is installed too but left disabled.
+unit_files=(edgehr-terminal.service edgehr-courier.service edgehr-device.service edgehr-kiosk-browser.service
+            edgehr-backup.service edgehr-backup.timer edgehr-update-request.path edgehr-update-request.service)
 units_changed=$changes
 for u in "${unit_files[@]}"; do put_file "$here/systemd/$u" "$UNITS/$u" 0644 root root; done
 if [ "$systemd_running" = 1 ] && [ "$changes" != "$units_changed" ]; then systemctl daemon-reload; fi
-for u in edgehr-device.service edgehr-kiosk-browser.service edgehr-backup.timer edgehr-update-request.path \
-         systemd-timesyncd.service; do
+if [ "$(systemctl is-enabled edgehr-device.service 2>/dev/null || true)" = enabled ]; then
+  systemctl disable edgehr-device.service >/dev/null 2>&1 || die "systemctl disable edgehr-device.service failed"
+  changed "disabled edgehr-device.service (all in one process): edgehr-terminal and edgehr-courier replace it"
+fi
+for u in edgehr-terminal.service edgehr-courier.service edgehr-kiosk-browser.service edgehr-backup.timer \
+         edgehr-update-request.path systemd-timesyncd.service; do
   if [ "$(systemctl is-enabled "$u" 2>/dev/null || true)" = enabled ]; then
     ok "$u enabled"
   else

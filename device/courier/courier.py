@@ -14,7 +14,6 @@ Here: the loop, the hello and key rotation, and what the server sends. The uplin
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import sys
@@ -27,7 +26,6 @@ from core.clock import Clock, SystemClock, to_ms
 from core.datakey import DataKey
 from core.datakey import load_or_create as load_data_key
 from core.errors import EdgehrError
-from core.signals import stop_on_signals
 from device.config.device import DeviceConfig
 from device.courier import downlink, resequence
 from device.courier.commands import DownlinkContext
@@ -101,6 +99,8 @@ class Courier:
         self._next_disk_check = 0.0
         self._next_confirm_check = 0.0
         self.updates = downlink_context.updates if downlink_context is not None else None
+        #: Called after every round of ``run`` (the courier's own process: systemd's watchdog, status file).
+        self.on_round: Callable[[float], None] = lambda now: None
         self.device_keys = device_keys
         self._hello_due = False
         if downlink_context is not None and device_keys is not None and state_dir is not None:
@@ -148,6 +148,7 @@ class Courier:
         try:
             while not self.stop.is_set():
                 self.step()
+                self.on_round(time.monotonic())
         finally:
             if self.updates is not None:
                 self.updates.join(30)  # a staging thread ends with its fetch
@@ -367,33 +368,10 @@ def build(
 
 
 def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None] | None = None) -> int:
-    """``python -m device.courier.courier --config FILE``: the courier as its own process."""
-    from core.logs import setup_logging
-    from device.config.loader import load_device_config
-    from device.store import open_store
+    """``python -m device.courier.courier --config FILE``: the courier as its own process (``process``)."""
+    from device.courier.process import main as process_main
 
-    parser = argparse.ArgumentParser(prog="python -m device.courier.courier", description=main.__doc__)
-    parser.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
-    parser.add_argument("--database", type=Path, help="device database (default: <state_dir>/device.db)")
-    parser.add_argument(
-        "--ack-timeout", type=float, default=10.0, help="seconds to wait for the server's ack before resending"
-    )
-    args = parser.parse_args(argv)
-    try:
-        config = load_device_config(args.config)
-        setup_logging(config.logging.level, config.logging.json_lines)
-        store = open_store(args.database or config.device.state_dir / "device.db")
-        with stop_on_signals(threading.Event()) as stop:
-            options = CourierOptions.of(config, ack_timeout_seconds=args.ack_timeout)
-            courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock(), options=options)
-            if after_start is not None:
-                after_start(courier)
-            courier.run()
-        store.close()
-    except EdgehrError as exc:
-        print(f"courier: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return process_main(argv, build=build, after_start=after_start)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def applier_for(drill: Drill, updates: Path):  # type: ignore[no-untyped-def]
         argv = [str(UPDATE), "apply-request", "--request", str(updates / REQUEST), "--status-file",
                 str(updates / STATUS), "--prefix", str(drill.prefix), "--signing-key", str(drill.public_key),
                 "--python", drill.python, "--health-url", f"http://127.0.0.1:{drill.port}/api/health",
-                "--health-timeout", "30", "--settle", "2"]
+                "--health-timeout", "30", "--settle", "2", "--units", "edgehr-device.service"]
         subprocess.run(argv, env=drill.env, capture_output=True, text=True, timeout=300, check=False)
 
     return apply

@@ -105,7 +105,7 @@ class Drill:
     def update(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         argv = [str(UPDATE), args[0], "--prefix", str(self.prefix), "--python", self.python,
                 "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--health-timeout", "15", "--settle", "2",
-                "--signing-key", str(self.public_key), *args[1:]]  # later options win
+                "--signing-key", str(self.public_key), "--units", "edgehr-device.service", *args[1:]]  # later win
         return subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
 
     def answering_version(self) -> str:
