@@ -22,6 +22,8 @@ from core.clock import Clock, to_ms
 from core.datakey import DataKey
 from device.config.device import DeviceConfig
 from device.courier.settings_file import flat_keys, merge, render_toml
+from device.courier.updates import Pending, Updates
+from device.courier.updates import report as report_update
 from device.store import Store, booth_rights, employees, outbox, retention_policy
 from device.store import candidates as booth_candidates
 from device.store.candidates import BoothCandidate
@@ -40,6 +42,7 @@ from sync.protocol import (
     ResequenceBody,
     RetentionPolicyBody,
     RotateKeyBody,
+    UpdateBody,
     key_id,
 )
 
@@ -61,6 +64,8 @@ class DownlinkContext:
     server_keys: PeerKeys
     save_server_keys: Callable[[PeerKeys], None]
     rotate_device_keys: Callable[[], PublicIdentity] | None = None
+    #: The update inbox (``device.courier.updates``); None on a device with no release signing key.
+    updates: Updates | None = None
 
 
 Result = tuple[str, dict[str, Any]]
@@ -226,6 +231,18 @@ def _retention_policy(ctx: DownlinkContext, conn: sqlite3.Connection, body: Comm
                        "enforced": ctx.config.device.kind == "booth"}
 
 
+def _update(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
+    """Queue the release for staging (``device.courier.updates``); its outcome travels as an ``update-status``
+    record. A device that cannot take updates says so in one at once, so the rollout does not wait for it."""
+    assert isinstance(body, UpdateBody)
+    if ctx.updates is None:
+        reason = "this device has no release signing key (/etc/edgehr/release-signing.pub): updates are off"
+        pending = Pending(body.rollout_id, body.command_seq, body.release_version, body.manifest_sha256, body.source)
+        report_update(conn, pending, "refused", reason, None, to_ms(at), ctx.clock.synced())
+        return "refused", {"reason": reason}
+    return "applied", ctx.updates.accept(body)
+
+
 HANDLERS: dict[type[Command], Handler] = {
     GalleryBody: _gallery,
     EraseBody: _erase,
@@ -234,4 +251,5 @@ HANDLERS: dict[type[Command], Handler] = {
     RotateKeyBody: _rotate_key,
     ResequenceBody: _resequence,
     RetentionPolicyBody: _retention_policy,
+    UpdateBody: _update,
 }

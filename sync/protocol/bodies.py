@@ -30,6 +30,7 @@ from .records import (
     EnvelopeSeq,
     Ident,
     Record,
+    ReleaseVersion,
     Seq,
     ShortText,
     Template,
@@ -253,6 +254,19 @@ class RetentionPolicyBody(Command):
         return self
 
 
+class UpdateBody(Command):
+    """Install a release (PROTOCOL.md section 8, "Releases"): fetch it from ``source`` (a folder on the
+    site network: ``file:///...`` or ``https://.../``), check that its ``manifest.json`` has this SHA-256
+    and is signed by the release key provisioned on the device, then hand it to ``edgehr-update apply``.
+    The outcome comes back as an ``update-status`` record naming ``rollout_id`` and this ``command_seq``."""
+
+    message_type: ClassVar[MessageType] = MessageType.UPDATE
+    rollout_id: Ident
+    release_version: ReleaseVersion
+    manifest_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    source: Annotated[str, StringConstraints(max_length=1024, pattern=r"^(file|https?)://[^\x00-\x20\x7f]+$")]
+
+
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
 DownlinkBody = (
     AckBody
@@ -263,6 +277,7 @@ DownlinkBody = (
     | RotateKeyBody
     | ResequenceBody
     | RetentionPolicyBody
+    | UpdateBody
 )
 AnyBody = UplinkBody | DownlinkBody
 
@@ -280,6 +295,7 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         RotateKeyBody,
         ResequenceBody,
         RetentionPolicyBody,
+        UpdateBody,
     )
 }
 

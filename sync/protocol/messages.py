@@ -36,6 +36,7 @@ class MessageType(Enum):
     ROTATE_KEY = "rotate-key"
     RESEQUENCE = "resequence"
     RETENTION_POLICY = "retention-policy"
+    UPDATE = "update"
 
     @property
     def code(self) -> int:
@@ -73,6 +74,7 @@ _CODES: dict[MessageType, int] = {
     MessageType.ROTATE_KEY: 0x86,
     MessageType.RESEQUENCE: 0x87,
     MessageType.RETENTION_POLICY: 0x88,
+    MessageType.UPDATE: 0x89,
 }
 _BY_CODE: dict[int, MessageType] = {code: t for t, code in _CODES.items()}
 

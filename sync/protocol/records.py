@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -282,6 +282,22 @@ class RetentionRunBody(WireModel):
     answers: Count
     # Sessions past transcript_days kept because the server has not acknowledged their result yet.
     held_unsent: Count = 0
+#: A release name as make-release writes it (VERSION): letters, digits and ``. + _ -``.
+ReleaseVersion = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+_-]+$")]
+
+
+class UpdateStatusBody(WireModel):
+    """What became of an ``update`` command (PROTOCOL.md section 8, "Releases"): ``ok`` (the release runs
+    and passed its health check), ``rolled-back`` (it failed the check; the previous release runs again),
+    ``failed`` (neither became healthy), ``refused`` (not installed: fetch, signature or digest refused)."""
+
+    record_type: ClassVar[str] = "update-status"
+    rollout_id: Ident
+    command_seq: Seq
+    release_version: ReleaseVersion
+    result: Literal["ok", "rolled-back", "failed", "refused"]
+    running_version: ReleaseVersion | None = None
+    detail: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
 class RecordBase(WireModel):
@@ -323,30 +339,32 @@ class RetentionRunRecord(RecordBase):
     body: RetentionRunBody
 
 
+class UpdateStatusRecord(RecordBase):
+    type: Literal["update-status"]
+    body: UpdateStatusBody
+
+
 Record = Annotated[
     PunchRecord
     | PunchCorrectionRecord
     | EnrolmentRecord
     | InterviewResultRecord
     | CandidateDemographicsRecord
-    | RetentionRunRecord,
+    | RetentionRunRecord
+    | UpdateStatusRecord,
     Field(discriminator="type"),
 ]
 #: The body of a record of any type; ``record_type`` names the type it travels under.
 RecordBody = (
-    PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody | CandidateDemographicsBody | RetentionRunBody
+    PunchBody
+    | PunchCorrectionBody
+    | EnrolmentBody
+    | InterviewResultBody
+    | CandidateDemographicsBody
+    | RetentionRunBody
+    | UpdateStatusBody
 )
-RECORD_TYPES: tuple[str, ...] = tuple(
-    body.record_type
-    for body in (
-        PunchBody,
-        PunchCorrectionBody,
-        EnrolmentBody,
-        InterviewResultBody,
-        CandidateDemographicsBody,
-        RetentionRunBody,
-    )
-)
+RECORD_TYPES: tuple[str, ...] = tuple(body.record_type for body in get_args(RecordBody))
 
 
 def body_dict(body: BaseModel) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sync.protocol import (
     ResequenceBody,
     RetentionPolicyBody,
     RotateKeyBody,
+    UpdateBody,
 )
 from sync.server.store import HRStore, consents, templates
 
@@ -126,6 +127,8 @@ def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) ->
         return [CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})]
     if kind == "rotate-key":
         return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
+    if kind == "update":
+        return [UpdateBody.model_validate({"command_seq": seq, **body})]
     if kind == "resequence":
         return [ResequenceBody.model_validate({"command_seq": seq, **body}, strict=False)]
     if kind == "retention-policy":

@@ -17,6 +17,7 @@ from sync.server.store.schema_review import (
     SCHEMA_V6_TOKEN_ROLES,
     SCHEMA_V10_BOOTH_RETENTION,
 )
+from sync.server.store.schema_rollouts import SCHEMA_ROLLOUTS
 from sync.server.store.schema_self_service import SCHEMA_SELF_SERVICE
 from sync.server.store.schema_sync_marks import SCHEMA_SYNC_MARKS
 from sync.server.store.schema_users import SCHEMA_USERS
@@ -362,6 +363,7 @@ MIGRATIONS: list[Migration] = [
     (12, "HR store: holiday calendars per site", SCHEMA_SITE_CALENDARS),
     (13, "HR store: employee accounts linked to an employee number; employees' correction requests",
      SCHEMA_SELF_SERVICE),
+    (14, "HR store: signed releases, device groups and staged rollouts", SCHEMA_ROLLOUTS),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

@@ -34,6 +34,7 @@ from sync.protocol.records import (
     PunchRecord,
     Record,
     RetentionRunRecord,
+    UpdateStatusRecord,
 )
 from sync.server.store import (
     booth_retention,
@@ -42,6 +43,7 @@ from sync.server.store import (
     device_enrolments,
     interviews,
     resequence,
+    rollouts,
     webhook_rows,
 )
 from sync.server.store.database import Tx
@@ -211,6 +213,8 @@ def _write_typed_rows(
             demographics.from_booth(tx, device_id, record.body, received_at)
         elif isinstance(record, RetentionRunRecord):
             booth_retention.add_run(tx, device_id, record.seq, record.body, received_at)
+        elif isinstance(record, UpdateStatusRecord):
+            rollouts.report(store, tx, device_id, record.body)
         elif isinstance(record, PunchCorrectionRecord):
             refused += _write_punches(store, tx, run)
             run = []
