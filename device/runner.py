@@ -156,7 +156,7 @@ class Terminal:
                 confirm_frames=rec.confirm_frames,
                 liveness_frames=rec.liveness_frames,
                 liveness_threshold=rec.liveness_threshold,
-                challenge=challenge,
+                challenge=challenge, fusion=rec.liveness_fusion,
             ),
             rules=PunchRules(config.attendance, zone),
             store=store,

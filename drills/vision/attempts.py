@@ -52,10 +52,13 @@ import numpy as np
 from core.types import Image
 from device.hardware.camera_base import STATUS_NO_FRAMES, STATUS_OK, Frame
 from device.hardware.closing import Closing
+from device.vision.liveness_fusion import fused_margin
+from drills.vision.attempt_splits import split_report, table_lines
 
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 FRAMES = 8  # frames per appearance: about a second at a Pi's 5-10 frames/s
 LEAVE_FRAMES = 2
+LIVENESS_WINDOW = 3  # recognition.liveness_frames' default: the window the split report scores
 DECIDED = ("punched", "debounced", "unknown", "spoof", "punch-failed")
 
 
@@ -94,6 +97,9 @@ class Result:
     live_score: float | None
     decision_ms: float | None
     decision_frame: int | None
+    split: str = ""  # "calibration" or "held-out" (attempt_scenes.Appearance.split)
+    frame_live_scores: tuple[float, ...] = ()  # MiniFAS per frame, in order (frames with no score left out)
+    fused_live_margin: float | None = None  # the mean clipped logit margin of those frames
 
 
 def _cause(kind: str, outcome: Any, last_reason: str) -> str:
@@ -118,8 +124,9 @@ def _judge(kind: str, truth: str | None, decided: Any, last_reason: str) -> tupl
     return f"refused:{_cause(decided_kind, decided, last_reason)}", None
 
 
-def run_child(challenge: str = "off") -> dict[str, Any]:
-    """Build the site, replay every appearance through the kiosk loop, return the report (in this process)."""
+def run_child(challenge: str = "off", every: int = 1, fusion: str = "consecutive") -> dict[str, Any]:
+    """Build the site, replay every ``every``-th appearance through the kiosk loop, return the report
+    (in this process). ``every`` > 1 is for quick iterations only: report the full run's figures."""
     from core.clock import FakeClock
     from core.paths import shared_dir
     from drills.vision import attempt_scenes as scenes
@@ -128,10 +135,10 @@ def run_child(challenge: str = "off") -> dict[str, Any]:
     people, strangers = scenes.site_people(faces)
     clock = FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     with tempfile.TemporaryDirectory(prefix="edgehr-attempts-") as tmp:
-        terminal, camera = open_bench_terminal(Path(tmp), clock, challenge)
+        terminal, camera = open_bench_terminal(Path(tmp), clock, challenge, fusion)
         try:
             enrolled = enrol(terminal, people)
-            cast = scenes.appearances([p for p in people if p.employee_no in enrolled], strangers)
+            cast = scenes.appearances([p for p in people if p.employee_no in enrolled], strangers)[::every]
             results = []
             kiosk = terminal.kiosk
             for appearance in cast:
@@ -159,11 +166,15 @@ def run_child(challenge: str = "off") -> dict[str, Any]:
                 results.append(Result(appearance.kind, appearance.dataset, appearance.photo.name,
                                       appearance.employee_no, verdict, who,
                                       attempt_liveness(scores) if scores else None,
-                                      round(spent, 2) if decided is not None else None, at))
+                                      round(spent, 2) if decided is not None else None, at,
+                                      appearance.split, tuple(round(x, 6) for x in scores),
+                                      round(fused_margin(scores), 4) if scores else None))
                 clock.advance(90)
         finally:
             terminal.stop()
-    return report(results, len(enrolled), challenge)
+    found = report(results, len(enrolled), challenge)
+    found.update(every=every, liveness_fusion=fusion)
+    return found
 
 
 def attempt_liveness(scores: list[float]) -> float:
@@ -184,7 +195,7 @@ class _Recording:
         return analysis
 
 
-def open_bench_terminal(tmp: Path, clock: Any, challenge: str) -> tuple[Any, SceneCamera]:
+def open_bench_terminal(tmp: Path, clock: Any, challenge: str, fusion: str = "consecutive") -> tuple[Any, SceneCamera]:
     from device.attendance.vision_parts import open_vision
     from device.config.device import DeviceConfig
     from device.hardware.gpio import open_gpio
@@ -195,7 +206,7 @@ def open_bench_terminal(tmp: Path, clock: Any, challenge: str) -> tuple[Any, Sce
         "device": {"id": "bench-gate", "name": "Bench gate", "state_dir": str(tmp / "state"), "language": "en"},
         "camera": {"source": "fake"},
         "enrolment": {"min_good_images": 2},
-        "recognition": {"active_challenge": challenge},
+        "recognition": {"active_challenge": challenge, "liveness_fusion": fusion},
     })
     db_path, key_path = state_paths(config)
     from core.datakey import load_or_create
@@ -238,6 +249,24 @@ def _rate(part: int, whole: int) -> float:
 
 
 def report(results: list[Result], enrolled: int, challenge: str) -> dict[str, Any]:
+    figures, outcomes, per_dataset = _figures(results)
+    by_split = {name: _figures([r for r in results if r.split == name])[0] for name in ("calibration", "held-out")}
+    rows = [r.__dict__ for r in results]
+    return {"bench": "attempts", "challenge": challenge, "enrolled_people": enrolled, "frames_per_appearance": FRAMES,
+            "figures": figures, "outcomes": outcomes, "genuine_by_dataset": per_dataset,
+            "figures_by_split": by_split, "liveness_splits": split_report(rows, LIVENESS_WINDOW),
+            "appearances": rows}
+
+
+def _separation(genuine: list[float | None], attacks: list[float | None]) -> dict[str, float | None]:
+    g = [x for x in genuine if x is not None]
+    a = [x for x in attacks if x is not None]
+    return {"lowest_genuine_fused_margin": round(min(g), 4) if g else None,
+            "highest_attack_fused_margin": round(max(a), 4) if a else None,
+            "fused_margin_separation": round(min(g) - max(a), 4) if g and a else None}
+
+
+def _figures(results: list[Result]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     by_kind: dict[str, list[Result]] = {}
     for r in results:
         by_kind.setdefault(r.kind, []).append(r)
@@ -266,19 +295,20 @@ def report(results: list[Result], enrolled: int, challenge: str) -> dict[str, An
         "highest_attack_live_score": round(max(attack_scores), 4) if attack_scores else None,
         "live_score_margin": (round(min(genuine_scores) - max(attack_scores), 4)
                               if genuine_scores and attack_scores else None),
+        # The same separation on the fused attempt score (mean clipped logit margin, liveness_fusion.py).
+        **_separation([r.fused_live_margin for r in genuine],
+                      [r.fused_live_margin for k in ("print", "screen") for r in by_kind.get(k, [])]),
         "decision_ms_p50": round(float(np.percentile(times, 50)), 2) if times else None,
         "decision_ms_p95": round(float(np.percentile(times, 95)), 2) if times else None,
     }
-    return {"bench": "attempts", "challenge": challenge, "enrolled_people": enrolled, "frames_per_appearance": FRAMES,
-            "figures": figures, "outcomes": outcomes, "genuine_by_dataset": per_dataset,
-            "appearances": [r.__dict__ for r in results]}
+    return figures, outcomes, per_dataset
 
 
-def run_attempts_bench(challenge: str = "off") -> dict[str, Any]:
+def run_attempts_bench(challenge: str = "off", every: int = 1, fusion: str = "consecutive") -> dict[str, Any]:
     """Run the bench in a one-thread child process (see module docstring)."""
     env = {**os.environ, **THREAD_ENV}
     proc = subprocess.run(  # noqa: S603 - our own module, run by the current interpreter
-        [sys.executable, "-m", "drills.vision.attempts", challenge],
+        [sys.executable, "-m", "drills.vision.attempts", challenge, str(every), fusion],
         env=env, capture_output=True, text=True, check=False, timeout=7200,
     )
     if proc.returncode != 0:
@@ -291,7 +321,10 @@ def table(result: dict[str, Any]) -> str:
     f = result["figures"]
     lines = [
         f"edgehr bench attempts: {result['enrolled_people']} people enrolled at one site, "
-        f"{result['frames_per_appearance']} frames per appearance, challenge {result['challenge']}",
+        f"{result['frames_per_appearance']} frames per appearance, challenge {result['challenge']}, liveness "
+        f"{result.get('liveness_fusion', 'consecutive')}"
+        + (f", every {result['every']}th appearance only (a quick look, not the figures)" if result.get("every", 1) > 1
+           else ""),
         f"  genuine appearances      {f['genuine_appearances']}",
         f"  false rejects            {f['genuine_false_rejects']} ({f['genuine_false_reject_pct']}%)",
         f"  wrong person             {f['wrong_person']}",
@@ -300,6 +333,8 @@ def table(result: dict[str, Any]) -> str:
         f"  screen attacks accepted  {f['screen_accepted']} of {f['screen_attacks']} (synthetic)",
         f"  live score: lowest genuine {f['lowest_genuine_live_score']}, highest attack "
         f"{f['highest_attack_live_score']}, margin {f['live_score_margin']}",
+        f"  fused live margin (logit): lowest genuine {f['lowest_genuine_fused_margin']}, highest attack "
+        f"{f['highest_attack_fused_margin']}, separation {f['fused_margin_separation']}",
         f"  time to decision (ms, one thread)  p50 {f['decision_ms_p50']}  p95 {f['decision_ms_p95']}",
         "  outcomes by kind:",
     ]
@@ -308,18 +343,26 @@ def table(result: dict[str, Any]) -> str:
     lines.append("  genuine by dataset:")
     for name, d in result["genuine_by_dataset"].items():
         lines.append(f"    {name:10s} {d['right']} of {d['appearances']} right, {d['false_rejects']} false rejects")
+    for name, d in result.get("figures_by_split", {}).items():
+        lines.append(f"  {name:11s} split: false rejects {d['genuine_false_rejects']} of {d['genuine_appearances']}, "
+                     f"wrong person {d['wrong_person']}, strangers {d['stranger_accepted']} of {d['strangers']}, "
+                     f"prints {d['print_accepted']} of {d['print_attacks']}, "
+                     f"screens {d['screen_accepted']} of {d['screen_attacks']}")
+    if "liveness_splits" in result:
+        lines += table_lines(result["liveness_splits"])
     return "\n".join(lines)
 
 
 def handle(args: Any) -> int:
-    """``edgehr bench attempts [--challenge turn] [--json]``."""
-    result = run_attempts_bench(args.challenge)
+    """``edgehr bench attempts [--challenge turn] [--every N] [--fusion mean-logit] [--json]``."""
+    result = run_attempts_bench(args.challenge, args.every, args.fusion)
     print(json.dumps(result, indent=1) if args.json else table(result))
     return 0
 
 
 def main(argv: list[str]) -> int:
-    result = run_child(argv[0] if argv else "off")
+    result = run_child(argv[0] if argv else "off", int(argv[1]) if len(argv) > 1 else 1,
+                       argv[2] if len(argv) > 2 else "consecutive")
     print(json.dumps(result))
     return 0
 
