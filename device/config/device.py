@@ -225,6 +225,12 @@ class ClaimSection(Section):
         "After typing the employee number, ask for the person's PIN (4-8 digits; the device keeps only a salted "
         "scrypt hash, set with `edgehr device pin set`). Badge claims need no PIN.",
     )
+    lookalike_fallback: bool = field(
+        False,
+        "Number for look-alikes (1:N)",
+        "1:N mode: show the keypad too, so that a person the terminal cannot tell from a look-alike (asked for "
+        "their number or badge) types their number (and PIN, with claim.pin) and is compared with that person only.",
+    )
     badge: Literal["none", "evdev", "serial", "fake"] = field(
         "none",
         "Badge reader",
