@@ -18,6 +18,8 @@ What it can and cannot see:
   frames of a turning head (ORL's pose series) it does (tests/vision/test_planarity.py).
 - A print bent while held, or a video replayed on a screen (which contains a real person's motion), is
   not flat or not still: this cue alone must never accept a face; it can only add evidence to MiniFAS.
+- Cost: about 3 ms for the chip and 4 ms for the fit per pair of frames (CPU time, one x86 thread; the
+  chip is the embedding's own alignment, so a kiosk could share it).
 - The shared data holds no live video to calibrate how much evidence a ratio is worth, so the kiosk's
   decision does not use it yet (see the report of issue 21); it is measured here and by the bench.
 """
