@@ -96,7 +96,7 @@ class Decision:
         """``fusion``: "consecutive" = each of ``liveness_frames`` consecutive frames reaches the threshold;
         "mean-logit" = the mean clipped logit margin of the latest ``liveness_frames`` frames of the face
         reaches the threshold's margin (device/vision/liveness_fusion.py), and one such window below it
-        is a spoof."""
+        is a spoof. The head-turn challenge's own frames are still judged one by one at the threshold."""
         if confirm_frames < 1 or liveness_frames < 1:
             raise ValueError("confirm_frames and liveness_frames must be at least 1")
         self.confirm_frames = confirm_frames
