@@ -33,6 +33,10 @@ def register(commands: Any) -> None:
     )
     attempts.add_argument("--challenge", choices=("off", "turn"), default="off",
                           help="recognition.active_challenge for the run (default off)")
+    attempts.add_argument("--every", type=int, default=1,
+                          help="only every Nth appearance (quick iterations; the figures are the full run's)")
+    attempts.add_argument("--fusion", choices=("consecutive", "mean-logit"), default="consecutive",
+                          help="recognition.liveness_fusion for the run (default consecutive)")
     attempts.add_argument("--json", action="store_true")
     attempts.set_defaults(handler="drills.vision.attempts:handle")
     sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")

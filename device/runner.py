@@ -94,12 +94,12 @@ class Terminal:
         self.snapshots = SnapshotStore(store, key, config.device.state_dir / "snapshots", clock,
                                        retention_days=config.attendance.snapshot_retention_days)
         self._next_purge_ns: int | None = None
-        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader).
-        self.claims = None
-        if rec.mode == "1:1":
-            gallery = vision.gallery
-            self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
-                                    monotonic_ns=clock.monotonic_ns)
+        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader); 1:N with
+        # claim.lookalike_fallback: a look-alike may claim theirs (the same desk, used only when asked).
+        gallery = vision.gallery
+        desk = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery, monotonic_ns=clock.monotonic_ns)
+        self.claims = desk if rec.mode == "1:1" else None
+        self.fallback = desk if rec.mode == "1:N" and config.claim.lookalike_fallback else None
         self.badge = badge
         self.kiosk = self._kiosk(challenge, zone)
         self.enroller = Enroller(
@@ -140,7 +140,7 @@ class Terminal:
                 confirm_frames=rec.confirm_frames,
                 liveness_frames=rec.liveness_frames,
                 liveness_threshold=rec.liveness_threshold,
-                challenge=challenge,
+                challenge=challenge, fusion=rec.liveness_fusion,
             ),
             rules=PunchRules(config.attendance, zone),
             store=store,
@@ -151,7 +151,7 @@ class Terminal:
             zone=zone,
             directions=gpio.buttons,
             snapshots=self.snapshots if config.attendance.snapshots else None,
-            claims=self.claims,
+            claims=self.claims, fallback=self.fallback,
             badge=badge,
         )
 
@@ -184,7 +184,7 @@ class Terminal:
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
                               metrics=lambda: self.kiosk.counters().as_dict(),
-                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None,
+                              claims=(desk := self.claims or self.fallback), claim=self.kiosk.claim if desk else None,
                               access_token=self.config.kiosk.access_token, timezone=self.config.device.timezone)
         enrol = admin_router(self, self.config_path)
         metrics = terminal_metrics(self)  # GET /metrics (Prometheus); the kiosk loop feeds its latency
