@@ -226,7 +226,7 @@ class ClaimSection(Section):
         "scrypt hash, set with `edgehr device pin set`). Badge claims need no PIN.",
     )
     lookalike_fallback: bool = field(
-        False,
+        True,
         "Number for look-alikes (1:N)",
         "1:N mode: show the keypad too, so that a person the terminal cannot tell from a look-alike (asked for "
         "their number or badge) types their number (and PIN, with claim.pin) and is compared with that person only.",
