@@ -63,17 +63,25 @@ class BoothRunner:
         return lambda counts: IntegrityWatch(faces, vision.same_person_threshold, counts)
 
     def health(self) -> Health:
+        asr = self.config.asr  # the recognisers configured per language, and the question banks on the shelf
+        models = {"asr-en": asr.engine_en, "asr-zh": asr.engine_zh,
+                  **{f"bank:{name}": f"{len(bank.questions)} questions"
+                     for name, bank in sorted(self.booth.shelf.banks.items())}}
         return collect(self.config.device.id, self.store, self.config.device.state_dir, self.clock,
-                       camera_status=lambda: "not used", disk_alert_fraction=self.config.sync.backlog_alert_fraction)
+                       camera_status=lambda: "not used", models=models,
+                       disk_alert_fraction=self.config.sync.backlog_alert_fraction)
 
     def app(self) -> Any:
         from device.panel.app import create_app
         from device.panel.booth import booth_router
+        from device.panel.site_admin import booth_admin_router
 
         router = booth_router(self.booth, device_name=self.config.device.name,
                               default_language=self.config.device.language,
                               access_token=self.config.kiosk.access_token)
-        return create_app(health=self.health, default_language=self.config.device.language, extra_routers=[router])
+        admin = booth_admin_router(self)  # /admin/: sign-in, accounts, dashboard, booth sessions, audit log
+        return create_app(health=self.health, default_language=self.config.device.language,
+                          extra_routers=[router, admin])
 
     def start(self, *, panel: bool = True) -> None:
         self.booth.recover()
