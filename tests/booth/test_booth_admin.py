@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from core.login_throttle import MAX_FAILURES
 from device.booth.runner import BoothRunner, open_booth
 from device.config.device import DeviceConfig
 from device.store import open_store, outbox
@@ -116,6 +117,9 @@ def test_a_site_admin_reads_the_booths_sessions_on_the_booth(booth: tuple[BoothR
             outbox.mark_delivered(runner.store, delivered, int(time.time() * 1000))  # the server's ack
             page.reload()
             expect(page.locator('[data-status="completed"]')).to_have_attribute("data-upload", "delivered")
+            page.goto(f"{url}/admin/dashboard?lang=en")
+            expect(page.locator("#backlog")).to_have_text("0")
+            expect(page.locator("#last-ack")).not_to_have_text("never")
 
             page.goto(f"{url}/admin/accounts?lang=en")
             page.locator("#account-name").fill("audrey")
@@ -137,3 +141,7 @@ def test_a_site_admin_reads_the_booths_sessions_on_the_booth(booth: tuple[BoothR
         finally:
             browser.close()
     assert httpx.get(f"{url}/booth/state").status_code == 200  # the booth screens are still served beside
+    for _ in range(MAX_FAILURES):  # the terminal's login throttle, per client
+        anonymous.post("/admin/login", data={"user": "audrey", "password": "not the password"})
+    throttled = anonymous.post("/admin/login", data={"user": "audrey", "password": VIEWER_PASSWORD})
+    assert throttled.status_code == 429 and "Retry-After" in throttled.headers
