@@ -37,6 +37,7 @@ from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.hardware.gpio import GpioBoard
 from device.health import Health, collect
+from device.running import RunningParts
 from device.store import Store, open_store
 from device.store.employees import load_templates
 from device.store.snapshots import SnapshotStore
@@ -115,9 +116,8 @@ class Terminal:
         # The courier shares the stop event: one signal ends the kiosk loop and the sync together.
         self.stop_event = courier.stop if courier is not None else threading.Event()
         self.courier = courier
-        self._courier_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
-        self._server: Any = None
+        self._parts = RunningParts()  # the panel's server, the courier's thread; stop() closes them
         self._marker = _templates_marker(store)
         self.people = load_gallery(store, key, vision.gallery, vision.template_model)
         self.failure: BaseException | None = None
@@ -125,7 +125,6 @@ class Terminal:
         # The courier runs as its own process (``--only kiosk`` beside ``--only courier``): its status file.
         self.courier_elsewhere = False
         self.restart_requested = False  # the settings page asked for a clean restart
-        self._closed = False
 
     def _kiosk(self, challenge: TurnRule | None, zone: ZoneInfo) -> Kiosk:
         """The kiosk loop wired to this terminal's camera, vision, store, GPIO, screen and claims."""
@@ -204,16 +203,11 @@ class Terminal:
 
     def start(self, *, panel: bool = True) -> None:
         if panel:
-            from core.serve import BackgroundServer
-
-            panel_cfg = self.config.panel
-            self._server = BackgroundServer(self.app(), panel_cfg.host, panel_cfg.port,
-                                            ssl_certfile=panel_cfg.tls_cert_file, ssl_keyfile=panel_cfg.tls_key_file)
-            self._server.start()
+            self._parts.serve(self.app(), self.config.panel)
         self._thread = threading.Thread(target=self._loop, name="kiosk", daemon=True)
         self._thread.start()
         if self.courier is not None:
-            self._courier_thread = self.courier.start_thread()
+            self._parts.courier_thread = self.courier.start_thread()
         log.info("terminal running", extra={"device_id": self.config.device.id, "people": self.people})
 
     def check_gallery(self) -> bool:
@@ -290,23 +284,12 @@ class Terminal:
         self.stop_event.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        if self._courier_thread is not None:
-            self._courier_thread.join(timeout=30)
-            self._courier_thread = None
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._closed:
-            return
-        self._closed = True
         closers = [self.camera.close, self.gpio.close, self.store.close]
         if self.badge is not None:
             closers.insert(0, self.badge.close)
         if self.courier is not None:
             closers.append(self.courier.store.close)
-        for close in closers:
-            with contextlib.suppress(EdgehrError):
-                close()
+        self._parts.stop(closers)
 
 
 def open_terminal(

@@ -7,7 +7,6 @@ On start an interrupted session is offered for resumption (or closed when too ol
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -22,6 +21,7 @@ from device.booth.parts import BankShelf, EngineCache, Microphones
 from device.booth.retention import enforce
 from device.config.device import DeviceConfig
 from device.health import Health, collect
+from device.running import RunningParts
 from device.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -47,10 +47,8 @@ class BoothRunner:
                            audio_dir=state / "interviews", frames_per_chunk=config.microphone.frames_per_chunk,
                            camera=self.camera, watch_factory=watch_factory)
         self.stop_event = courier.stop if courier is not None else threading.Event()
-        self._server: Any = None
-        self._courier_thread: threading.Thread | None = None
+        self._parts = RunningParts()  # the panel's server, the courier's thread; stop() closes them
         self._next_retention = 0.0
-        self._closed = False
 
     def _integrity(self, paced_replay: bool) -> Any:
         from device.attendance.vision_parts import open_vision
@@ -63,30 +61,33 @@ class BoothRunner:
         return lambda counts: IntegrityWatch(faces, vision.same_person_threshold, counts)
 
     def health(self) -> Health:
+        asr = self.config.asr  # the recognisers configured per language, and the question banks on the shelf
+        models = {"asr-en": asr.engine_en, "asr-zh": asr.engine_zh,
+                  **{f"bank:{name}": f"{len(bank.questions)} questions"
+                     for name, bank in sorted(self.booth.shelf.banks.items())}}
         return collect(self.config.device.id, self.store, self.config.device.state_dir, self.clock,
-                       camera_status=lambda: "not used", disk_alert_fraction=self.config.sync.backlog_alert_fraction)
+                       camera_status=lambda: "not used", models=models,
+                       disk_alert_fraction=self.config.sync.backlog_alert_fraction)
 
     def app(self) -> Any:
         from device.panel.app import create_app
         from device.panel.booth import booth_router
+        from device.panel.site_admin import booth_admin_router
 
         router = booth_router(self.booth, device_name=self.config.device.name,
                               default_language=self.config.device.language,
                               access_token=self.config.kiosk.access_token)
-        return create_app(health=self.health, default_language=self.config.device.language, extra_routers=[router])
+        admin = booth_admin_router(self)  # /admin/: sign-in, accounts, dashboard, booth sessions, audit log
+        return create_app(health=self.health, default_language=self.config.device.language,
+                          extra_routers=[router, admin])
 
     def start(self, *, panel: bool = True) -> None:
         self.booth.recover()
         self.retention_if_due(0.0)
         if panel:
-            from core.serve import BackgroundServer
-
-            p = self.config.panel
-            self._server = BackgroundServer(self.app(), p.host, p.port, ssl_certfile=p.tls_cert_file,
-                                            ssl_keyfile=p.tls_key_file)
-            self._server.start()
+            self._parts.serve(self.app(), self.config.panel)
         if self.courier is not None:
-            self._courier_thread = self.courier.start_thread()
+            self._parts.courier_thread = self.courier.start_thread()
         log.info("booth running", extra={"device_id": self.config.device.id,
                                          "banks": sorted(self.booth.shelf.banks)})
 
@@ -115,21 +116,10 @@ class BoothRunner:
     def stop(self) -> None:
         self.stop_event.set()
         self.booth.close()
-        if self._courier_thread is not None:
-            self._courier_thread.join(timeout=30)
-            self._courier_thread = None
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._closed:
-            return
-        self._closed = True
         closers = [self.store.close] if self.camera is None else [self.camera.close, self.store.close]
         if self.courier is not None:
             closers.append(self.courier.store.close)
-        for close in closers:
-            with contextlib.suppress(EdgehrError):
-                close()
+        self._parts.stop(closers)
 
 
 def open_booth(config: DeviceConfig, *, clock: Clock | None = None, config_path: Path | None = None,

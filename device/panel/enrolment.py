@@ -38,16 +38,27 @@ from device.panel.routes.admin import AdminPanel
 from device.panel.routes.admin import CameraEnrol as CameraEnrol
 from device.panel.routes.admin import consent_version as consent_version
 from device.panel.terminal_tools import TerminalTools
+from device.store import Store
 from device.store.snapshots import SnapshotStore
 
-#: In this order (the order of /openapi.json and of route matching).
+#: In this order (the order of /openapi.json and of route matching). Sign-in, first run and logout: always.
 _ROUTES = (login, roster, employee, enrolment, removal, pin, snapshots)
-#: The running terminal's pages (with ``tools``).
+#: The running device's pages (with ``tools``).
 _TERMINAL_ROUTES = (dashboard, punches, settings, diagnostics, audit_log, accounts, booth_sessions)
+#: The pages that need face enrolment (an Enroller): not mounted on a booth.
+_FACE_ROUTES = frozenset({roster, employee, enrolment, removal, pin, snapshots, punches, settings, diagnostics})
+#: The nav: each page's module, path and catalog key, in the nav's order.
+_NAV = (
+    (dashboard, "/admin/dashboard", "admin.nav.dashboard"), (roster, "/admin/enrol", "admin.nav.employees"),
+    (punches, "/admin/punches", "admin.nav.punches"), (settings, "/admin/settings", "admin.nav.settings"),
+    (diagnostics, "/admin/diagnostics", "admin.nav.diagnostics"), (audit_log, "/admin/audit", "admin.nav.audit"),
+    (booth_sessions, "/admin/booth-sessions", "admin.nav.booth-sessions"),
+    (accounts, "/admin/accounts", "admin.nav.accounts"),
+)
 
 
 def enrolment_router(
-    enroller: Enroller,
+    enroller: Enroller | None,
     auth: AdminAuth,
     *,
     default_language: Language,
@@ -55,13 +66,20 @@ def enrolment_router(
     limits: Limits = DEFAULT_LIMITS,
     snapshots: SnapshotStore | None = None,
     tools: TerminalTools | None = None,
+    store: Store | None = None,
 ) -> APIRouter:
     """``snapshots``: the device's punch snapshots (listed and shown per employee); None hides them.
-    ``tools``: the running terminal's parts, which add the dashboard, punches, settings, diagnostics and
-    audit pages."""
+    ``tools``: the running device's parts, which add the dashboard, punches, settings, diagnostics, audit,
+    accounts and booth sessions pages. ``enroller`` None (a booth, which enrols no faces; ``store`` is then
+    the device's store): the enrolment, roster, punches, PIN, settings and diagnostics pages are not mounted."""
+    if enroller is None and (store is None or tools is None):
+        raise ValueError("an admin panel without an enroller needs the device's store and tools")
+    modules = [m for m in _ROUTES + (_TERMINAL_ROUTES if tools is not None else ())
+               if enroller is not None or m not in _FACE_ROUTES]
+    nav = tuple((path, key) for module, path, key in _NAV if module in modules)
     panel = AdminPanel(enroller, auth, default_language, camera=camera, limits=limits, snapshots=snapshots,
-                       tools=tools)
+                       tools=tools, data_store=store, nav=nav if tools is not None else ())
     router = APIRouter(dependencies=[Depends(panel.bind)])
-    for module in _ROUTES + (_TERMINAL_ROUTES if tools is not None else ()):
+    for module in modules:
         router.include_router(module.router)
     return router

@@ -1,5 +1,6 @@
 """The admin panel of a running terminal: the enrolment pages plus dashboard, punches, settings,
-diagnostics and audit log, wired to the terminal's own parts.
+diagnostics and audit log, wired to the terminal's own parts; and of a running booth: sign-in, accounts,
+dashboard, booth sessions and audit log (a booth enrols no faces, so the pages that need it are not mounted).
 
 Settings are applied by a clean restart: the terminal stops as on SIGTERM (the kiosk loop finishes its
 frame, the courier, panel, camera, GPIO and store close) and ``run_device`` then re-executes the same
@@ -60,6 +61,20 @@ def admin_router(terminal: Any, config_path: Path | None) -> APIRouter:
         snapshots=terminal.snapshots,
         tools=tools,
     )
+
+
+def booth_admin_router(booth: Any) -> APIRouter:
+    """The admin pages of ``booth`` (a ``device.booth.runner.BoothRunner``, typed loosely like the terminal):
+    no enroller, camera frame, relay or buzzer; settings are not mounted, so nothing asks for a restart."""
+
+    def restart() -> None:  # pragma: no cover - the settings page (the only caller) is not mounted on a booth
+        log.info("stop requested from the admin panel")
+        booth.stop_event.set()
+
+    tools = TerminalTools(config=booth.config, config_path=None, clock=booth.clock, feedback=None,
+                          frame=lambda: None, restart=restart, errors=recent_errors())
+    return enrolment_router(None, AdminAuth(password_path(booth.config.device.state_dir)),
+                            default_language=booth.config.device.language, tools=tools, store=booth.store)
 
 
 def reexec() -> NoReturn:

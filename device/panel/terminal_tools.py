@@ -58,16 +58,26 @@ class RecentErrors(logging.Handler):
 
 @dataclass(frozen=True)
 class TerminalTools:
-    """``config_path`` None: settings are shown and cannot be saved. ``frame``: one camera frame (or None);
-    ``restart``: stop the terminal cleanly and start it again with the saved settings."""
+    """``config_path`` None: settings are shown and cannot be saved. ``feedback`` None: no relay or buzzer (a
+    booth). ``frame``: one camera frame (or None); ``restart``: stop the device cleanly and start it again
+    with the saved settings."""
 
     config: DeviceConfig
     config_path: Path | None
     clock: Clock
-    feedback: Feedback
+    feedback: Feedback | None
     frame: Callable[[], Image | None]
     restart: Callable[[], None]
     errors: RecentErrors
+
+    def gpio(self) -> Feedback:
+        """The relay and buzzer; OSError where this device has none (the diagnostics page says so)."""
+        if self.feedback is None:
+            raise OSError("this device has no relay or buzzer")
+        return self.feedback
+
+    def gpio_status(self) -> str:
+        return "not used" if self.feedback is None else self.feedback.status()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -61,7 +61,7 @@ async def change(request: Request, action: str, panel: Panel) -> Response:
         detail = {}
     else:
         return panel.message(request, session, 404, "admin.page.unavailable")
-    with panel.enroller.store.transaction() as conn:
+    with panel.store.transaction() as conn:
         audit.record(conn, at=tools.clock.now(), actor=session.actor, action=f"account.{action}",
                      subject=f"panel:{name}", detail=detail)
     return _page(request, panel, session, done=f"accounts.done.{action}")

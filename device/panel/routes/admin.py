@@ -27,6 +27,7 @@ from device.attendance.enrolment import PURPOSE, Enroller, EnrolmentReport, rost
 from device.panel.admin_auth import COOKIE, AdminAuth, Session, csrf_ok
 from device.panel.language import pick_language
 from device.panel.terminal_tools import TerminalTools
+from device.store import Store
 from device.store.employees import consent_history
 from device.store.pins import pin_set_at
 from device.store.snapshots import SnapshotStore
@@ -80,10 +81,12 @@ async def small_form(request: Request) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class AdminPanel:
-    """The admin pages of one terminal. ``camera`` None: no kiosk-camera enrolment; ``snapshots`` None:
-    punch snapshots are neither listed nor shown."""
+    """The admin pages of one terminal or booth. ``enroller`` None (a booth): no face enrolment, and the
+    enrolment, roster, punches, PIN, settings and diagnostics routes are not mounted (``data_store`` is then
+    the device's store); ``camera`` None: no kiosk-camera enrolment; ``snapshots`` None: punch snapshots are
+    neither listed nor shown."""
 
-    enroller: Enroller
+    enroller: Enroller | None
     auth: AdminAuth
     default_language: Language
     camera: CameraEnrol | None = None
@@ -92,6 +95,24 @@ class AdminPanel:
     #: The running terminal's config, clock, GPIO and camera: the dashboard, punches, settings, diagnostics
     #: and audit pages (None: only the enrolment pages, as the enrolment tests build the panel).
     tools: TerminalTools | None = None
+    #: The device's store where there is no enroller (a booth).
+    data_store: Store | None = None
+    #: The pages this panel mounts, as (path, catalog key) for the nav (only what is mounted is shown).
+    nav: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def store(self) -> Store:
+        store = self.enroller.store if self.enroller is not None else self.data_store
+        if store is None:  # pragma: no cover - enrolment_router refuses such a panel
+            raise RuntimeError("an admin panel needs an enroller or a store")
+        return store
+
+    @property
+    def enrol(self) -> Enroller:
+        """The enroller, for the routes mounted only where there is one (never called on a booth)."""
+        if self.enroller is None:  # pragma: no cover - those routes are not mounted without one
+            raise RuntimeError("face enrolment is not part of this device")
+        return self.enroller
 
     @property
     def home(self) -> str:
@@ -119,6 +140,7 @@ class AdminPanel:
                 "session": session,
                 "can_change": session is not None and session.can_change,
                 "full": self.tools is not None,
+                "nav": self.nav,
                 "path": request.url.path,
                 "q": f"?lang={language}",
                 # Where the language switch leads: a page answering a POST is switched on its GET page.
@@ -215,7 +237,7 @@ class AdminPanel:
 
     # -- one employee ---------------------------------------------------------------------------------
     def employee_entry(self, employee_no: str) -> Any:
-        return next((e for e in roster(self.enroller.store) if e.employee_no == employee_no), None)
+        return next((e for e in roster(self.store) if e.employee_no == employee_no), None)
 
     def employee_page(
         self, request: Request, session: Session, employee_no: str, *, report: EnrolmentReport | None = None,
@@ -224,11 +246,11 @@ class AdminPanel:
         entry = self.employee_entry(employee_no)
         if entry is None:
             return self.message(request, session, 404, "enrol.employee.unknown")
-        store, limits = self.enroller.store, self.limits
+        store, limits = self.store, self.limits
         return self.render(
             request, "enrol_employee.html", session, status=status, entry=entry, report=report, source=source,
             error=error, camera=self.camera is not None, here=f"/admin/enrol/{quote(employee_no)}",
-            needed=self.enroller.settings.min_good_images, limits=limits, max_mb=limits.max_file_bytes // (1024 * 1024),
+            needed=self.enrol.settings.min_good_images, limits=limits, max_mb=limits.max_file_bytes // (1024 * 1024),
             version=consent_version(), notice=notice, consents=consent_history(store, employee_no, PURPOSE),
             snapshots=None if self.snapshots is None else self.snapshots.recent(employee_no, SNAPSHOTS_LISTED),
             pin_set_at=pin_set_at(store, employee_no),

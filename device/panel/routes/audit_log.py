@@ -19,6 +19,6 @@ def audit_page(request: Request, panel: Panel) -> Response:
     session, _ = checked
     raw = request.query_params.get("page", "")
     page = int(raw) if raw.isdigit() and len(raw) < 6 else 0
-    rows, total = audit.page(panel.enroller.store, page)
+    rows, total = audit.page(panel.store, page)
     return panel.render(request, "audit.html", session, rows=rows, page=page,
                         pages=max(1, -(-total // audit.PAGE_SIZE)), total=total)

@@ -25,7 +25,7 @@ def booth_sessions_page(request: Request, panel: Panel) -> Response:
     raw = request.query_params.get("page", "")
     page = int(raw) if raw.isdigit() and len(raw) < 6 else 0
     now_ms = int(tools.clock.now().timestamp() * 1000)
-    rows, total = booth_session_list.page(panel.enroller.store, page, now_ms=now_ms,
+    rows, total = booth_session_list.page(panel.store, page, now_ms=now_ms,
                                           resume_minutes=tools.config.booth.resume_minutes)
     zone = tools.zone
 

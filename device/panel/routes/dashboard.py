@@ -1,4 +1,5 @@
-"""The terminal's dashboard: device health, clock sync, backlog, models, today's punches and their chart."""
+"""The device's dashboard: device health, clock sync, backlog, models, and on a terminal today's punches with
+their chart, camera and GPIO (a booth has none of these: its page leaves them out)."""
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
@@ -22,7 +23,8 @@ async def dashboard_page(request: Request, panel: Panel) -> Response:
         return checked
     session, tools = checked
     health = await run_in_threadpool(request.app.state.health)
-    data = await run_in_threadpool(dashboard.collect, panel.enroller.store, tools, health)
+    data = await run_in_threadpool(dashboard.collect, panel.store, tools, health)
     title = t("dash.chart.title", pick_language(request, panel.default_language), day=data.today)
     chart = Markup(dashboard.hour_chart(data.per_hour, title=title))  # noqa: S704 - built from numbers and t()
-    return panel.render(request, "dashboard.html", session, d=data, chart=chart, gpio=tools.feedback.status())
+    return panel.render(request, "dashboard.html", session, d=data, chart=chart, gpio=tools.gpio_status(),
+                        booth=tools.config.device.kind == "booth")

@@ -23,7 +23,7 @@ TESTS = ("camera", "relay", "beep")
 def _page(request: Request, panel: Panel, session: Session, tools: TerminalTools, *, status: int = 200,
           done: str = "", image: str = "", error: str = "") -> Response:
     return panel.render(request, "diagnostics.html", session, status=status, done=done, image=image, error=error,
-                        gpio=tools.feedback.status(), gpio_config=tools.config.gpio)
+                        gpio=tools.gpio_status(), gpio_config=tools.config.gpio)
 
 
 @router.get("/admin/diagnostics", response_class=HTMLResponse)
@@ -56,12 +56,12 @@ async def run_test(request: Request, test: str, panel: Panel) -> Response:
         if test == "camera":
             image = await run_in_threadpool(_snapshot, tools)
         elif test == "relay":
-            tools.feedback.open_door()
+            tools.gpio().open_door()
         else:
-            tools.feedback.beep(1)
+            tools.gpio().beep(1)
     except (EdgehrError, OSError) as exc:
         return _page(request, panel, session, tools, status=503, error=f"{type(exc).__name__}: {exc}")
-    with panel.enroller.store.transaction() as conn:
+    with panel.store.transaction() as conn:
         audit.record(conn, at=tools.clock.now(), actor=session.actor, action=f"diagnostics.{test}", subject="device",
                      detail={"result": "no frame" if test == "camera" and not image else "ok"})
     if test == "camera" and not image:

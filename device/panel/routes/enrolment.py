@@ -41,7 +41,7 @@ async def upload_photos(request: Request, employee_no: str, panel: Panel) -> Res
     ]
     del upload  # the photos now live only in ``photos``, which the enroller consumes
     try:
-        report = await run_in_threadpool(panel.enroller.enrol_photos, employee_no, photos, actor=session.actor)
+        report = await run_in_threadpool(panel.enrol.enrol_photos, employee_no, photos, actor=session.actor)
     except InputError as exc:
         return panel.employee_page(request, session, employee_no, error=f"enrol.error.{exc.code}", status=400)
     finally:

@@ -23,7 +23,7 @@ async def pin(request: Request, employee_no: str, panel: Panel) -> Response:
     if isinstance(checked, Response):
         return checked
     session, form = checked
-    store, clock = panel.enroller.store, panel.enroller.clock
+    store, clock = panel.store, panel.enrol.clock
     if form.get("action") == "clear":
         await run_in_threadpool(clear_pin, store, employee_no, at=clock.now(), actor=session.actor)
         return panel.redirect(request, f"/admin/enrol/{quote(employee_no)}?pin-cleared=1")

@@ -32,11 +32,11 @@ def _page(request: Request, panel: Panel, session: Session, tools: TerminalTools
     day = day if DAY.match(day) else tools.today()
     employee = (form.get("employee") or params.get("employee", "")).strip()[:80]
     page = int(params["page"]) if params.get("page", "").isdigit() and len(params["page"]) < 6 else 0
-    rows, total = punch_log.day_punches(panel.enroller.store, day, employee, page=page)
+    rows, total = punch_log.day_punches(panel.store, day, employee, page=page)
     return panel.render(
         request, "punches.html", session, status=status, rows=rows, total=total, day=day, employee=employee,
         page=page, pages=max(1, -(-total // punch_log.PAGE_SIZE)), error=error, form=form,
-        corrections=punch_log.corrections(panel.enroller.store, 50), snapshots=panel.snapshots is not None,
+        corrections=punch_log.corrections(panel.store, 50), snapshots=panel.snapshots is not None,
         done=params.get("done", "") if params.get("done", "").isdigit() else "",
         now=tools.clock.now().astimezone(tools.zone).strftime("%Y-%m-%dT%H:%M"),
     )
@@ -51,7 +51,7 @@ def punches_page(request: Request, panel: Panel) -> Response:
 
 
 def _known(panel: Panel, employee_no: str) -> bool:
-    row = panel.enroller.store.conn.execute("SELECT 1 FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
+    row = panel.store.conn.execute("SELECT 1 FROM employees WHERE employee_no = ?", (employee_no,)).fetchone()
     return row is not None
 
 
@@ -63,10 +63,10 @@ def _fields(
     if not reason or len(reason) > MAX_REASON:
         raise Refused("punches.error.reason", 400)
     if action == "void":
-        found = punch_log.punch_by_uid(panel.enroller.store, form.get("uid", ""))
+        found = punch_log.punch_by_uid(panel.store, form.get("uid", ""))
         if found is None:
             raise Refused("punches.error.unknown-punch", 400)
-        if form.get("uid", "") in punch_log.voided_uids(panel.enroller.store):
+        if form.get("uid", "") in punch_log.voided_uids(panel.store):
             raise Refused("punches.error.already-void", 400)
         return {"action": "void", "employee_no": found[0], "punch_uid": form["uid"], "reason": reason,
                 "admin": session.user}
@@ -95,7 +95,7 @@ async def correct(request: Request, action: str, panel: Panel) -> Response:
         return panel.message(request, session, 404, "admin.page.unavailable")
     try:
         fields = _fields(panel, tools, session, form, action)
-        seq = await run_in_threadpool(punch_log.record_correction, panel.enroller.store, fields, actor=session.actor,
+        seq = await run_in_threadpool(punch_log.record_correction, panel.store, fields, actor=session.actor,
                                       at=tools.clock.now(), clock_synced=tools.clock.synced())
     except Refused as exc:
         return _page(request, panel, session, tools, status=400, error=exc.key, form=form)

@@ -24,7 +24,7 @@ async def delete(request: Request, employee_no: str, panel: Panel) -> Response:
         return checked
     session, form = checked
     reason = form.get("reason", "").strip()[:200] or "deleted at the device panel"
-    await run_in_threadpool(panel.enroller.delete, employee_no, actor=session.actor, reason=reason)
+    await run_in_threadpool(panel.enrol.delete, employee_no, actor=session.actor, reason=reason)
     return panel.redirect(request, f"/admin/enrol?deleted={quote(employee_no)}")
 
 
@@ -35,7 +35,7 @@ async def withdraw(request: Request, employee_no: str, panel: Panel) -> Response
         return checked
     session, _ = checked
     try:
-        await run_in_threadpool(panel.enroller.withdraw_consent, employee_no, actor=session.actor)
+        await run_in_threadpool(panel.enrol.withdraw_consent, employee_no, actor=session.actor)
     except InputError as exc:
         return panel.employee_page(request, session, employee_no, error=f"enrol.withdraw.{exc.code}", status=409)
     return panel.redirect(request, f"/admin/enrol/{quote(employee_no)}?withdrawn=1")

@@ -21,7 +21,7 @@ def _listing(request: Request, panel: Panel) -> dict[str, Any]:
     query = request.query_params.get("q", "").strip()[:80]
     raw = request.query_params.get("page", "")
     page = int(raw) if raw.isdigit() and len(raw) < 6 else 0
-    people, total = roster_query.search(panel.enroller.store, PURPOSE, query, page=page)
+    people, total = roster_query.search(panel.store, PURPOSE, query, page=page)
     return {"people": people, "total": total, "search": query, "page": page,
             "pages": max(1, -(-total // roster_query.PAGE_SIZE))}
 
@@ -63,6 +63,6 @@ async def record_consent(request: Request, panel: Panel) -> Response:
         return panel.render(request, "enrol_list.html", session, status=400, **_listing(request, panel),
                             version=consent_version(), deleted="", error=error, form=form)
     employee_no = form.get("employee_no", "").strip()
-    await run_in_threadpool(panel.enroller.record_consent, employee_no, form.get("name", "").strip(),
+    await run_in_threadpool(panel.enrol.record_consent, employee_no, form.get("name", "").strip(),
                             text_version=consent_version(), recorded_by=session.actor)
     return panel.redirect(request, f"/admin/enrol/{quote(employee_no)}")

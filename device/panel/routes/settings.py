@@ -79,7 +79,7 @@ async def save_settings(request: Request, panel: Panel) -> Response:
         return _page(request, panel, session, config, status=400, errors=errors, general=general, values=form)
     if not keys:
         return _page(request, panel, session, config, saved=[])
-    with panel.enroller.store.transaction() as conn:
+    with panel.store.transaction() as conn:
         audit.record(conn, at=tools.clock.now(), actor=session.actor, action="settings.save", subject="device.toml",
                      detail={"keys": keys})
     threading.Timer(RESTART_DELAY, tools.restart).start()
