@@ -189,8 +189,15 @@ def test_rotate_and_revoke_from_the_page_with_a_reason(app_client: TestClient, s
     done = app_client.post("/devices/gate-1/rotate-keys", data={"csrf": token, "reason": "yearly rotation"})
     assert done.status_code == 200 and 'id="device-done"' in done.text and 'id="rotation-gate-1"' in done.text
     assert [d["type"] for d in downlinks.pending(store, "gate-1")] == ["rotate-key"]
+    # post/redirect/get: the POST answers 303 to a GET page, so reloading the result sends nothing again
+    assert [r.status_code for r in done.history] == [303] and str(done.url).endswith("/devices")
+    reloaded = app_client.get(done.url)
+    assert reloaded.status_code == 200 and 'id="device-done"' not in reloaded.text  # the outcome is shown once
+    assert [d["type"] for d in downlinks.pending(store, "gate-1")] == ["rotate-key"]
     revoked = app_client.post("/devices/gate-2/revoke", data={"csrf": token, "reason": "stolen from the plant"})
+    assert [r.status_code for r in revoked.history] == [303]
     assert revoked.status_code == 200 and "ops/ca/edgehr-ca revoke" in revoked.text  # no CA here: the command
+    assert "ops/ca/edgehr-ca revoke" not in app_client.get("/devices").text
     assert devices.get(store, "gate-2")["status"] == "revoked" and not devices.is_active(store, "gate-2")
     again = app_client.post("/devices/gate-2/revoke", data={"csrf": token, "reason": "stolen from the plant"})
     assert again.status_code == 409
