@@ -14,11 +14,12 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from core.i18n import t
 from sync.server import timesheet_summary, trend_chart
 from sync.server.api import create_app
 from sync.server.config import BrokerSection, ServerConfig
 from sync.server.store import HRStore, attendance, audit, devices, downlinks, employees, records
-from tests.server.builders import BASE_MS, punch_record
+from tests.server.builders import BASE_MS, KEY, punch_record
 from tests.server.timesheet_seed import DAY, NOW, PASSWORD, add_user, seed
 
 RANGE = "from=2026-03-02&to=2026-03-03"
@@ -136,6 +137,20 @@ def test_correcting_a_day_from_the_page_changes_the_totals_and_is_audited(
 
 def employees_corrections(store: HRStore) -> list[str]:
     return [e["action"] for e in audit.entries(store) if e["action"] == "correction.create"]
+
+
+def test_an_open_day_names_the_devices_it_waits_for(app_client: TestClient, store: HRStore) -> None:
+    # A third Plant terminal that never synced: E002's Plant days wait for it; E001's HQ days do not.
+    devices.register(store, device_id="gate-3", name="车间 B 门", site="Plant", sign_public_key=KEY,
+                     sign_key_id="1123456789abcdef", box_public_key=KEY, box_key_id="fedcba9876543211", actor="it")
+    sign_in(app_client, store, "hr.one", "hr")
+    for lang in ("en", "zh-CN"):
+        page = app_client.get(f"/timesheets/people/E002?{RANGE}&lang={lang}").text
+        row = re.search(r'<tr data-day="2026-03-02">(.*?)</tr>', page, re.S)
+        assert row is not None and t("hr.flag.sync-pending", lang) in row.group(1)
+        held = re.search(r'<span class="note held-by">(.*?)</span>', row.group(1))
+        assert held is not None and held.group(1) == f"{t('hr.ts.held_by', lang)} 车间 B 门"
+    assert "held-by" not in app_client.get(f"/timesheets/people/E001?{RANGE}").text
 
 
 def test_a_readonly_user_reads_but_may_not_correct(app_client: TestClient, store: HRStore) -> None:
