@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from core.i18n import t
+from sync.protocol.records import InterviewResultBody
 from sync.server.ingest_downlinks import command_body
 from sync.server.store import HRStore, audit, downlinks
 from tests.server.builders import BASE_MS, bearer, register
@@ -165,3 +167,34 @@ def test_export_then_erasure_reaches_the_booth_and_is_confirmed(client: TestClie
     ]
     downlinks.confirm(store, "booth-1", [command["command_seq"]])  # the booth's ack-downlink
     assert client.get(f"/api/erasures/{erased['erasure_id']}", headers=hr).json()["confirmed"] is True
+
+
+def test_the_export_carries_the_booths_structured_evidence_per_score_and_per_answer(client: TestClient,
+                                                                                   store: HRStore) -> None:
+    register(store, "booth-1")
+    body = session_body("S-1", "C-1").model_dump(mode="json", exclude_none=True)
+    body["answers"][0] |= {"competency": "ownership", "verdict": "scored", "score": 4.2,
+                           "subscores": {"anchors": 0.8, "structure": 0.55}}
+    body["scores"][0]["key_points"][0]["question_id"] = "q1"  # covered by q1's answer (v1.2)
+    ingest_sessions(store, "booth-1", [InterviewResultBody.model_validate(body)])
+    hr = bearer(store, "hr")
+    for url in ("/api/candidates/C-1/export", "/candidates/C-1/export.json"):
+        if url.startswith("/candidates"):
+            client.cookies.set("edgehr_hr_token", hr["Authorization"].removeprefix("Bearer "))
+        (session,) = client.get(url, headers=hr).json()["sessions"]
+        ownership = session["current_scores"][0]["evidence"]
+        assert ownership["subscores"]["anchors"] == 0.8 and ownership["sentences"]
+        assert [k["covered"] for k in ownership["key_points"]] == [True, False]
+        q1 = session["answers"][0]["evidence"]
+        assert (q1["competency"], q1["verdict"], q1["score"], q1["scale_max"]) == ("ownership", "scored", 4.2, 5)
+        assert q1["subscores"] == {"anchors": 0.8, "structure": 0.55}
+        assert [m["kind"] for m in q1["matches"]] == ["anchor", "key-point"] and q1["key_points"][0]["covered"]
+        assert session["answers"][1]["evidence"]["matches"][0]["question_id"] == "q2"
+        assert session["scores"][0]["evidence"] == ownership["sentences"]  # the earlier shape is kept
+    for lang, anchors in (("en", "behavioural anchor level"), ("zh-CN", t("hr.iv.sub.anchors", "zh-CN"))):
+        page = client.get(f"/api/candidates/C-1/export.html?lang={lang}", headers=hr).text
+        answer = page[page.index('data-question="q1"'):page.index('data-question="q2"')]
+        assert f"{anchors}</th><td>0.80" in answer and "4.20</strong> / 5" in answer
+        assert "Takes responsibility for outcomes beyond their assigned tasks" in answer  # the matched anchor
+        assert "Owned a measurable result" in answer and 'class="covered"' in answer  # the key point
+        assert "Names the risk to customers" in page  # a key point naming no question stays with its score

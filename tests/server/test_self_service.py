@@ -175,6 +175,9 @@ def test_every_other_page_refuses_the_employee_and_shows_nobody_else(client: Tes
         reply = client.request(method, concrete(path) + "?" + DAY + "&lang=en",
                                data=FORM | {"csrf": csrf} if method == "POST" else None,
                                follow_redirects=False)
+        if path == "/":  # the home page sends an employee to their own page
+            assert reply.status_code == 303 and reply.headers["location"] == "/me"
+            continue
         refused = reply.status_code == 403 or (reply.status_code == 200 and re.search(
             r'id="forbidden"|may not open|class="error"', reply.text) is not None)
         assert refused, (method, path, reply.status_code)
@@ -238,3 +241,16 @@ def test_the_cli_links_an_employee_account(tmp_path: object, monkeypatch: pytest
             [("sun.li", "employee", "E7")]
     finally:
         store.close()
+
+
+def test_erasing_the_employee_closes_their_account_and_sessions(client: TestClient, store: HRStore) -> None:
+    seed(store)
+    as_employee(client, store, "E1")
+    assert client.get("/api/me").status_code == 200
+    employees.erase(store, "E1", "hr-test")
+    assert client.get("/api/me").status_code == 401  # the session ended with the erasure
+    assert users.check_password(store, "emp.e1", USER_PASSWORD) is None  # and the password no longer opens one
+    with store.db.read() as tx:
+        assert tx.execute("SELECT COUNT(*) FROM hr_sessions").scalar() == 0
+    disabled = [e for e in audit.entries(store) if e["action"] == "user.disable"]
+    assert [(e["actor"], e["detail"]) for e in disabled] == [("hr-test", {"reason": "employee-erased"})]

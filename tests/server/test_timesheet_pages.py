@@ -14,11 +14,12 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from core.i18n import t
 from sync.server import timesheet_summary, trend_chart
 from sync.server.api import create_app
 from sync.server.config import BrokerSection, ServerConfig
 from sync.server.store import HRStore, attendance, audit, devices, downlinks, employees, records
-from tests.server.builders import BASE_MS, punch_record
+from tests.server.builders import BASE_MS, KEY, punch_record
 from tests.server.timesheet_seed import DAY, NOW, PASSWORD, add_user, seed
 
 RANGE = "from=2026-03-02&to=2026-03-03"
@@ -138,6 +139,20 @@ def employees_corrections(store: HRStore) -> list[str]:
     return [e["action"] for e in audit.entries(store) if e["action"] == "correction.create"]
 
 
+def test_an_open_day_names_the_devices_it_waits_for(app_client: TestClient, store: HRStore) -> None:
+    # A third Plant terminal that never synced: E002's Plant days wait for it; E001's HQ days do not.
+    devices.register(store, device_id="gate-3", name="车间 B 门", site="Plant", sign_public_key=KEY,
+                     sign_key_id="1123456789abcdef", box_public_key=KEY, box_key_id="fedcba9876543211", actor="it")
+    sign_in(app_client, store, "hr.one", "hr")
+    for lang in ("en", "zh-CN"):
+        page = app_client.get(f"/timesheets/people/E002?{RANGE}&lang={lang}").text
+        row = re.search(r'<tr data-day="2026-03-02">(.*?)</tr>', page, re.S)
+        assert row is not None and t("hr.flag.sync-pending", lang) in row.group(1)
+        held = re.search(r'<span class="note held-by">(.*?)</span>', row.group(1))
+        assert held is not None and held.group(1) == f"{t('hr.ts.held_by', lang)} 车间 B 门"
+    assert "held-by" not in app_client.get(f"/timesheets/people/E001?{RANGE}").text
+
+
 def test_a_readonly_user_reads_but_may_not_correct(app_client: TestClient, store: HRStore) -> None:
     sign_in(app_client, store, "viewer", "readonly")
     page = app_client.get(f"/timesheets/people/E002?{RANGE}").text
@@ -189,8 +204,15 @@ def test_rotate_and_revoke_from_the_page_with_a_reason(app_client: TestClient, s
     done = app_client.post("/devices/gate-1/rotate-keys", data={"csrf": token, "reason": "yearly rotation"})
     assert done.status_code == 200 and 'id="device-done"' in done.text and 'id="rotation-gate-1"' in done.text
     assert [d["type"] for d in downlinks.pending(store, "gate-1")] == ["rotate-key"]
+    # post/redirect/get: the POST answers 303 to a GET page, so reloading the result sends nothing again
+    assert [r.status_code for r in done.history] == [303] and str(done.url).endswith("/devices")
+    reloaded = app_client.get(done.url)
+    assert reloaded.status_code == 200 and 'id="device-done"' not in reloaded.text  # the outcome is shown once
+    assert [d["type"] for d in downlinks.pending(store, "gate-1")] == ["rotate-key"]
     revoked = app_client.post("/devices/gate-2/revoke", data={"csrf": token, "reason": "stolen from the plant"})
+    assert [r.status_code for r in revoked.history] == [303]
     assert revoked.status_code == 200 and "ops/ca/edgehr-ca revoke" in revoked.text  # no CA here: the command
+    assert "ops/ca/edgehr-ca revoke" not in app_client.get("/devices").text
     assert devices.get(store, "gate-2")["status"] == "revoked" and not devices.is_active(store, "gate-2")
     again = app_client.post("/devices/gate-2/revoke", data={"csrf": token, "reason": "stolen from the plant"})
     assert again.status_code == 409

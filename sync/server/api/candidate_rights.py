@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from sync.server import auth
+from sync.server import auth, review
 from sync.server.api.deps import Store
 from sync.server.api.review_deps import CandidateRights
 from sync.server.pages.common import render
@@ -31,7 +31,8 @@ def export_json(candidate_id: str, who: CandidateRights, store: Store) -> dict[s
 @router.get("/api/candidates/{candidate_id}/export.html", response_class=HTMLResponse)
 def export_html(request: Request, candidate_id: str, who: CandidateRights, store: Store) -> Response:
     """The same export as a readable page (zh-CN or en by Accept-Language or ?lang=)."""
-    return render(request, "candidate_export.html", {"who": None, "data": _export(store, candidate_id, who)})
+    return render(request, "candidate_export.html", {"who": None, "data": _export(store, candidate_id, who),
+                                                     "subscore_names": review.SUBSCORE_NAMES})
 
 
 @router.post("/api/candidates/{candidate_id}/erasure", status_code=201)

@@ -5,12 +5,12 @@ attendance rules in ``pages.attendance_rules``."""
 
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sync.server import auth
 from sync.server.app_state import Store
 from sync.server.bounds import Day
-from sync.server.pages.common import Viewer, render, to_login
+from sync.server.pages.common import Viewer, home_for, render, to_login
 from sync.server.store import attendance
 
 router = APIRouter(include_in_schema=False)
@@ -20,8 +20,8 @@ router = APIRouter(include_in_schema=False)
 def today(request: Request, who: Viewer, store: Store, day: Day | None = None) -> Response:
     if who is None:
         return to_login()
-    if who.role not in auth.READ_HR:
-        return render(request, "today.html", {"who": who, "people": [], "day": None, "forbidden": True})
+    if who.role not in auth.READ_HR:  # the home page of a role that may not read attendance is its own first page
+        return RedirectResponse(home_for(who.role), status_code=303)
     shown = day or store.now().astimezone(store.tz).date()
     people = attendance.today_summary(store, shown)
-    return render(request, "today.html", {"who": who, "people": people, "day": shown, "forbidden": False})
+    return render(request, "today.html", {"who": who, "people": people, "day": shown})

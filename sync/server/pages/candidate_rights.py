@@ -5,7 +5,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from sync.server import auth
+from sync.server import auth, review
 from sync.server.app_state import Store
 from sync.server.pages.common import Viewer, render, to_login
 from sync.server.store import candidate_rights
@@ -24,7 +24,8 @@ def export_page(request: Request, candidate_id: str, who: Viewer, store: Store) 
     if who.role not in auth.CANDIDATE_RIGHTS:
         return _denied(request, who)
     data = candidate_rights.export(store, candidate_id, with_demographics=who.role == "admin")
-    return render(request, "candidate_export.html", {"who": who, "data": data})
+    return render(request, "candidate_export.html",
+                  {"who": who, "data": data, "subscore_names": review.SUBSCORE_NAMES})
 
 
 @router.get("/candidates/{candidate_id}/export.json")

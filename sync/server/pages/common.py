@@ -30,6 +30,32 @@ DEFAULT_LANGUAGE: Language = "zh-CN"
 
 _templates = Jinja2Templates(directory=str(SERVER_DIR / "templates"))
 
+#: The top bar: each page's link with the roles its route lets in (the same role sets the route checks), so
+#: nobody is shown a link that answers 403. Order is the bar's; a role's first entry is its home.
+NAV: tuple[tuple[str, str, frozenset[auth.Role]], ...] = (
+    ("/", "hr.nav.today", auth.READ_HR),
+    ("/timesheets", "hr.nav.timesheets", auth.READ_HR),
+    ("/attendance-rules", "hr.nav.rules", auth.READ_HR),
+    ("/devices", "hr.nav.devices", auth.READ_DEVICES),
+    ("/employees", "hr.nav.employees", auth.READ_HR),
+    ("/interviews", "hr.nav.interviews", auth.REVIEW),
+    ("/bias-audit", "hr.nav.audit", auth.AUDIT),
+    ("/retention", "hr.nav.retention", auth.READ_RETENTION),
+    ("/correction-requests", "hr.nav.requests", auth.READ_HR),
+    ("/users", "hr.nav.users", auth.ADMIN),
+    ("/me", "hr.nav.me", auth.SELF_SERVICE),
+)
+
+
+def nav_links(role: auth.Role) -> list[tuple[str, str]]:
+    """(href, catalog key) of the top bar's links ``role`` may open."""
+    return [(href, key) for href, key, roles in NAV if role in roles]
+
+
+def home_for(role: auth.Role) -> str:
+    """Where ``role`` lands: its first page in the top bar (every role has one)."""
+    return nav_links(role)[0][0]
+
 
 def pick_language(request: Request) -> Language:
     """?lang= wins, then the language cookie, then the browser's Accept-Language, then zh-CN."""
@@ -66,6 +92,7 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
             "server_name": get_config(request).server.name,
             "path": request.url.path,
             "query": dict(request.query_params),
+            "nav": nav_links(context["who"].role) if context.get("who") else [],
         }
         | context,
         status_code=status,

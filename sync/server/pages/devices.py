@@ -7,16 +7,21 @@ It does not store the device's software version or its own outbox backlog; the p
 
 Revoke and rotate go through a confirmation page that asks for a reason, then the API's own functions
 (``cert_revocation.revoke_device``, ``devices.request_key_rotation``): audited with the reason. Forms are
-same-origin with the session's CSRF token.
+same-origin with the session's CSRF token. A done command answers with a redirect (303) to the devices page
+(post/redirect/get), so reloading the result never sends the command again; what was done travels to that
+page in a one-time cookie (the certificate outcome is not stored anywhere else).
 """
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
+import base64
+import binascii
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.errors import InputError
 from sync.server import auth
@@ -32,6 +37,8 @@ router = APIRouter(include_in_schema=False)
 ONLINE_WITHIN = timedelta(minutes=10)
 ACTIONS = ("revoke", "rotate")
 TITLE = "hr.devices.title"
+#: The one-time cookie carrying a done command's outcome from its POST to the page it redirects to.
+DONE_COOKIE = "edgehr_device_done"
 
 
 def _heard(status: dict[str, Any]) -> datetime | None:
@@ -77,7 +84,31 @@ def _page(request: Request, store: Store, who: auth.Principal, status: int = 200
 def devices_page(request: Request, who: Viewer, store: Store) -> Response:
     if who is None:
         return to_login()
-    return _page(request, store, who)
+    done = _read_done(request.cookies.get(DONE_COOKIE))
+    response = _page(request, store, who, done=done) if done and who.role in auth.WRITE_DEVICES else _page(
+        request, store, who)
+    if DONE_COOKIE in request.cookies:
+        response.delete_cookie(DONE_COOKIE, path="/devices")  # shown once; a reload shows the list only
+    return response
+
+
+def _done(done: dict[str, Any]) -> Response:
+    """The answer to a done command: 303 to the devices page, the outcome in the one-time cookie."""
+    text = base64.urlsafe_b64encode(json.dumps(done, ensure_ascii=False)[:3000].encode()).decode()
+    response = RedirectResponse("/devices", status_code=303)
+    response.set_cookie(DONE_COOKIE, text, max_age=120, path="/devices", httponly=True, samesite="strict")
+    return response
+
+
+def _read_done(cookie: str | None) -> dict[str, Any] | None:
+    """The outcome the one-time cookie carries, or None (no cookie, or not one this page wrote)."""
+    if not cookie or len(cookie) > 4100:
+        return None
+    try:
+        found = json.loads(base64.urlsafe_b64decode(cookie.encode()))
+    except (binascii.Error, ValueError):
+        return None
+    return found if isinstance(found, dict) and found.get("action") in ACTIONS else None
 
 
 @router.get("/devices/{device_id}/confirm", response_class=HTMLResponse)
@@ -123,7 +154,8 @@ def revoke(
     except InputError as exc:
         return _page(request, store, who, 404 if isinstance(exc, NotFound) else 409, error="hr.dev.failed",
                      detail=f"{exc.what} {exc.fix}")
-    return _page(request, store, who, done={"action": "revoke", "id": device_id, "certificate": done["certificate"]})
+    certificate = {k: str(v)[:300] if isinstance(v, str) else v for k, v in done["certificate"].items()}
+    return _done({"action": "revoke", "id": device_id, "certificate": certificate})
 
 
 @router.post("/devices/{device_id}/rotate-keys", response_class=HTMLResponse)
@@ -139,4 +171,4 @@ def rotate_keys(
     except InputError as exc:
         return _page(request, store, who, 404 if isinstance(exc, NotFound) else 409, error="hr.dev.failed",
                      detail=f"{exc.what} {exc.fix}")
-    return _page(request, store, who, done={"action": "rotate", "id": device_id, "command_seq": seq})
+    return _done({"action": "rotate", "id": device_id, "command_seq": seq})

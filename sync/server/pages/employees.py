@@ -1,4 +1,4 @@
-"""The employees page (personal data: readers of HR data only; others see that they may not)."""
+"""The employees page (personal data: readers of HR data only; others are refused)."""
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
@@ -17,7 +17,6 @@ router = APIRouter(include_in_schema=False)
 def employees_page(request: Request, who: Viewer, store: Store) -> Response:
     if who is None:
         return to_login()
-    people = employees.list_all(store) if who.role in auth.READ_HR else []
-    return render(
-        request, "employees.html", {"who": who, "people": people, "forbidden": who.role not in auth.READ_HR}
-    )
+    if who.role not in auth.READ_HR:
+        return render(request, "forbidden.html", {"who": who, "title": "hr.employees.title"}, status=403)
+    return render(request, "employees.html", {"who": who, "people": employees.list_all(store)})

@@ -24,7 +24,7 @@ from sync.server.api.downloads import csv_download
 from sync.server.app_state import Store
 from sync.server.bounds import EARLIEST, LATEST
 from sync.server.pages.common import Viewer, csrf_token, form_allowed, render, to_login
-from sync.server.store import attendance, device_status, employees
+from sync.server.store import attendance, device_status, devices, employees
 from sync.server.store.attendance import CorrectionRequest
 from sync.server.store.report_cache import ReportCache
 from sync.server.timesheet_summary import Filters
@@ -156,8 +156,10 @@ def _punch(p: TimedPunch, day: date, tz: Any) -> dict[str, Any]:
             "synced": p.clock_synced, "voidable": p.device_id != "correction" and not p.uid.startswith("correction:")}
 
 
-def _day(row: DayRow, tz: Any) -> dict[str, Any]:
-    return {"row": row, "punches": [_punch(p, row.day, tz) for p in row.punches]}
+def _day(row: DayRow, tz: Any, device_names: dict[str, str]) -> dict[str, Any]:
+    """A day of the person's list; ``held_by``: the names of the devices it waits for (why it is open)."""
+    return {"row": row, "punches": [_punch(p, row.day, tz) for p in row.punches],
+            "held_by": [device_names.get(d) or d for d in row.held_by]}
 
 
 def _correction(c: dict[str, Any], tz: Any) -> dict[str, Any]:
@@ -176,10 +178,11 @@ def _person(
         return render(request, "timesheet_person.html", {"who": who, "missing": employee_no}, status=404)
     report = reports(request).person(store, first, last, employee_no)
     (person,) = timesheet_summary.totals(report.rows, names) or [timesheet_summary.Totals(employee_no, "")]
+    device_names = devices.names(store) if any(r.held_by for r in report.rows) else {}
     unattached = [p.at.astimezone(store.tz).strftime("%Y-%m-%d %H:%M") for p in report.unattached.get(employee_no, [])]
     context = {
         "who": who, "missing": "", "person": person, "first": first, "last": last,
-        "days": [_day(r, store.tz) for r in report.rows], "unattached": unattached,
+        "days": [_day(r, store.tz, device_names) for r in report.rows], "unattached": unattached,
         "corrections": [_correction(c, store.tz) for c in attendance.corrections(store, employee_no)[-50:]],
         "tz": store.tz,
         "can_write": who.role in auth.WRITE_HR, "csrf": csrf_token(request, store), "error": error,

@@ -10,6 +10,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from sync.protocol import CANDIDATE_ERASURE
+from sync.server import review as scoring
 from sync.server.store import audit, candidates, demographics, downlinks, interviews, review
 from sync.server.store.employees import NotFound
 from sync.server.store.interview_erasure import erase_session_in
@@ -31,8 +32,9 @@ def _session_ids(store: HRStore, candidate_id: str) -> list[str]:
 
 
 def export(store: HRStore, candidate_id: str, *, with_demographics: bool) -> dict[str, Any]:
-    """Everything the server holds about a candidate: their schedule, every session (answers, scores with
-    evidence, current scores and overrides), shortlist decisions, erasure requests and (for roles that may
+    """Everything the server holds about a candidate: their schedule, every session (answers with the booth's
+    evidence for each, scores with evidence, current scores with their matches, key points and sub-scores,
+    and overrides), shortlist decisions, erasure requests and (for roles that may
     read them) their self-reported demographics."""
     try:
         schedule: dict[str, Any] | None = candidates.get(store, candidate_id)
@@ -43,7 +45,12 @@ def export(store: HRStore, candidate_id: str, *, with_demographics: bool) -> dic
         report = interviews.report(store, session_id)
         with store.db.read() as tx:
             views = review.score_views(tx, [session_id])[session_id]
-        report["current_scores"] = [v.as_json() for v in views]
+            body = review.booth_bodies(tx, [session_id])[session_id]
+        # The booth's structured evidence as the review page reads it (matches, key points, sub-scores): the
+        # candidate is owed what stands behind each score and each answer, not only the evidence sentences.
+        report["current_scores"] = [v.as_json() | {"evidence": scoring.evidence(body, v.position)} for v in views]
+        for answer in report["answers"]:
+            answer["evidence"] = scoring.answer_evidence(body, str(answer["question_id"]))
         report["overrides"] = review.overrides_of(store, session_id)
         sessions.append(report)
     held = demographics.of(store, candidate_id)["answers"]

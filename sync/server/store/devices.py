@@ -137,6 +137,12 @@ def list_all(store: HRStore) -> list[dict[str, Any]]:
     return [r | {"assigned": int(counts.get(r["id"], 0)), "last_record_at": last.get(r["id"])} for r in rows]
 
 
+def names(store: HRStore) -> dict[str, str]:
+    """Every registered device's name by its id (pages show names where rows carry ids)."""
+    with store.db.read() as tx:
+        return {str(i): str(n) for i, n in tx.execute("SELECT id, name FROM devices").all()}
+
+
 def revoke(store: HRStore, device_id: str, actor: str, reason: str = "") -> dict[str, Any]:
     """Stop trusting a device: ingest must refuse its messages from now on (status 'revoked'). ``reason``
     (the HR page asks for one) goes into the audit entry."""

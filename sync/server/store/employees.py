@@ -9,6 +9,7 @@ from core.errors import InputError
 from sync.server.store import audit, consents, device_enrolments, downlinks, webhook_rows
 
 if TYPE_CHECKING:
+    from sync.server.store.database import Tx
     from sync.server.store.hr_store import HRStore
 
 # The same identifier shape the sync protocol accepts for employee ids.
@@ -111,6 +112,7 @@ def erase(store: HRStore, employee_no: str, actor: str) -> list[str]:
         tx.execute("DELETE FROM device_assignments WHERE employee_no = ?", (employee_no,))
         tx.execute("DELETE FROM face_templates WHERE employee_no = ?", (employee_no,))  # face data goes now
         device_enrolments.mark_erased(tx, employee_no, now)  # every device gets the erase below
+        _close_accounts(tx, employee_no, now, actor)
         devices = [r[0] for r in tx.execute("SELECT id FROM devices WHERE status = 'active' ORDER BY id").all()]
         queued: list[str] = []
         for device_id in devices:
@@ -119,3 +121,14 @@ def erase(store: HRStore, employee_no: str, actor: str) -> list[str]:
         audit.record(tx, now, actor, "employee.erase", f"employee:{employee_no}", {"devices": queued})
         webhook_rows.enqueue_event(tx, "employee.erased", {"employee_no": employee_no}, store.now())
     return queued
+
+
+def _close_accounts(tx: Tx, employee_no: str, now: str, actor: str) -> None:
+    """Disable the erased person's self-service accounts and end their sessions, in the erasure's transaction:
+    an account must not outlive the person it reads (the row stays, disabled, for the audit trail)."""
+    for (user_id,) in tx.execute(
+        "SELECT id FROM hr_users WHERE employee_no = ? AND disabled_at IS NULL ORDER BY id", (employee_no,)
+    ).all():
+        tx.execute("UPDATE hr_users SET disabled_at = ? WHERE id = ?", (now, user_id))
+        tx.execute("DELETE FROM hr_sessions WHERE user_id = ?", (user_id,))
+        audit.record(tx, now, actor, "user.disable", f"user:{user_id}", {"reason": "employee-erased"})
