@@ -84,6 +84,12 @@ class BoothSection(Section):
         "A session interrupted (power cut, restart) may be continued this long; older ones are closed and sent.",
         ge=1, le=1440,
     )
+    idle_timeout_seconds: int = field(
+        300, "Idle timeout (seconds)",
+        "A candidate who gives no input for this long has left: answers already given are kept and sent to HR "
+        "flagged session-abandoned, and the screen returns to check-in.",
+        ge=30, le=3600,
+    )
     identity_check: bool = field(
         False, "Identity check",
         "Compare the candidate's face with their registered photo when the candidate list carries one.",

@@ -51,6 +51,7 @@ class MoonshineEngine:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.enable_cpu_mem_arena = False
         providers = ["CPUExecutionProvider"]
         self._encoder: Any = ort.InferenceSession(str(root / FILES[0]), options, providers=providers)
         self._decoder: Any = ort.InferenceSession(str(root / FILES[1]), options, providers=providers)
