@@ -15,7 +15,14 @@ Method
   taken on is shared (load average ~10 on 2 cores): with one thread, CPU time is what wall time would
   be on an idle core. The wall-clock RTF is reported too (rtf_wall). ONE thread: each setting runs in
   its own child process with OMP_NUM_THREADS=1, ONNX Runtime intra_op_num_threads=1 and CTranslate2
-  cpu_threads=1, and reports its own peak RSS (getrusage ru_maxrss) after the last clip.
+  cpu_threads=1, and reports its own peak RSS (getrusage ru_maxrss) after the last clip. Each row carries
+  the machine's 1-minute load average when the setting started and ended (``load_avg``).
+- Choosing Mandarin's default decoding (``--setting zh-candidates``: every candidate in one run, on the same
+  clips; ``--jobs N`` measures N at a time, each still on one thread). The rule, fixed before the run: a
+  setting qualifies with a margin under the target, CER <= 12% (one point under 13%) and RTF <= 0.6 (a
+  quarter under 0.8: CPU-time RTF moved by up to ~15% between runs on this loaded machine); among those the
+  lowest CER wins, and settings within 0.3 points of it count as equal, the lowest RTF of them winning.
+  ``pick`` applies it; the table prints the pick.
 """
 
 from __future__ import annotations
@@ -275,6 +282,20 @@ def iter_asr_bench(
         yield from pool.map(one, chosen)
 
 
+#: The choosing rule's margins (see the module's docstring).
+PICK_CER, PICK_RTF, PICK_TIE = 0.12, 0.6, 0.003
+
+
+def pick(rows: list[dict[str, Any]], language: str = "zh") -> str | None:
+    """The setting the rule chooses among measured rows of ``language`` (None: none qualifies)."""
+    within = [r for r in rows if r.get("lang") == language and "error" not in r
+              and r["error_rate"] <= PICK_CER and r["rtf"] <= PICK_RTF]
+    if not within:
+        return None
+    best = min(r["error_rate"] for r in within)
+    return str(min((r for r in within if r["error_rate"] <= best + PICK_TIE), key=lambda r: r["rtf"])["setting"])
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (f"{'setting':24} {'lang':4} {'clips':>5} {'WER/CER':>8} {'RTF':>6} {'wall':>6} {'RSS MB':>7} "
               f"{'load s':>7}  target  subsets")
@@ -290,6 +311,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{row['rtf_wall']:>6.3f} {row['peak_rss_mb']:>7} {row['load_seconds']:>7.1f}  {met:6}  {subsets}")
         if row["refused"]:
             print(f"{'':24} refused by the level checks: {', '.join(row['refused'])}")
+    zh = [r for r in rows if r.get("lang") == "zh" and "error" not in r]
+    if len(zh) > 1:
+        print(f"Mandarin pick by the rule (CER <= {PICK_CER:.0%}, RTF <= {PICK_RTF}, lowest CER, "
+              f"ties within {PICK_TIE:.1%} to the faster): {pick(rows) or 'none qualifies'}")
     print("WER: English, lower-cased words without punctuation; CER: Mandarin, without spaces and punctuation. "
           "RTF = decode CPU / audio seconds, one thread (wall: the same by the clock); "
           "RSS = peak of the setting's own process.")
