@@ -33,6 +33,10 @@ def register(commands: Any) -> None:
     )
     attempts.add_argument("--challenge", choices=("off", "turn"), default="off",
                           help="recognition.active_challenge for the run (default off)")
+    attempts.add_argument("--every", type=int, default=1,
+                          help="only every Nth appearance (quick iterations; the figures are the full run's)")
+    attempts.add_argument("--fusion", choices=("consecutive", "mean-logit"), default="consecutive",
+                          help="recognition.liveness_fusion for the run (default consecutive)")
     attempts.add_argument("--json", action="store_true")
     attempts.set_defaults(handler="drills.vision.attempts:handle")
     sync = sub.add_parser("sync", help="encrypted records per second through mosquitto into the server store")
@@ -42,6 +46,14 @@ def register(commands: Any) -> None:
     sync.add_argument("--workers", type=int, default=2, help="ingest worker processes (shared subscription)")
     sync.add_argument("--json", action="store_true")
     sync.set_defaults(handler="drills.sync_bench:handle")
+    pages = sub.add_parser(
+        "timesheet-page", help="HR's timesheet page, CSV and a person's days for thousands of people"
+    )
+    pages.add_argument("--people", type=int, default=2000)
+    pages.add_argument("--days", type=int, default=31, help="days in the range (from Monday 2026-03-02)")
+    pages.add_argument("--repeat", type=int, default=3, help="fetches per page (the median is reported)")
+    pages.add_argument("--json", action="store_true")
+    pages.set_defaults(handler="drills.timesheet_page_bench:handle")
     hardware = sub.add_parser("hardware", help="camera/microphone replay speed and pacing accuracy")
     hardware.add_argument("--json", action="store_true")
     hardware.set_defaults(handler="drills.hardware_bench:bench_hardware")
@@ -72,3 +84,12 @@ def register(commands: Any) -> None:
                            help="only the booth's memory row: peak RSS of a booth process after an answer in en and zh")
     interview.add_argument("--config", default="", help="a booth's device config for the memory row ([asr], [booth])")
     interview.set_defaults(handler="drills.interview_bench:bench_interview")
+    self_service = sub.add_parser(
+        "self-service", help="HR server: one employee's /me (hours, punches) vs the whole site's timesheet, CPU time",
+        description="See drills/self_service_bench.py for the method.",
+    )
+    self_service.add_argument("--employees", type=int, default=1000, help="people on the site (default 1000)")
+    self_service.add_argument("--days", type=int, default=30, help="days of punches, in and out each (default 30)")
+    self_service.add_argument("--repeat", type=int, default=10, help="calls per figure (default 10)")
+    self_service.add_argument("--json", action="store_true")
+    self_service.set_defaults(handler="drills.self_service_bench:bench_self_service")

@@ -12,6 +12,11 @@ def register(commands: Any) -> None:
     sub = device.add_subparsers(dest="device_command", metavar="ACTION", required=True)
     run = sub.add_parser("run", help="run the kiosk loop, the local panel and the sync courier")
     run.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
+    run.add_argument(
+        "--only", choices=["all", "kiosk", "courier"], default="all",
+        help="all (default: one process, as the demo runs it); kiosk: the kiosk loop with its screen and panel "
+             "(they share the live screen in memory); courier: the sync courier alone (they share SQLite)",
+    )
     run.set_defaults(handler="device.runner:run_device")
     provision = sub.add_parser("provision", help="make device keys and a broker certificate request")
     provision.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")

@@ -26,7 +26,10 @@ def register(commands: Any) -> None:
     add = user_sub.add_parser("add", help="add a user; the password is read without echo")
     add.add_argument("--config", type=Path, required=True, help="server configuration file (TOML)")
     add.add_argument("--username", required=True, help="sign-in name (lower-case letters, digits, . _ -)")
-    add.add_argument("--role", required=True, choices=["admin", "hr", "it", "readonly", "reviewer", "auditor"],
-                     help="what the user may do (the API's roles)")
+    add.add_argument("--role", required=True,
+                     choices=["admin", "hr", "it", "readonly", "reviewer", "auditor", "employee"],
+                     help="what the user may do (the API's roles; employee: self-service, needs --employee)")
+    add.add_argument("--employee", default=None, metavar="NO",
+                     help="the employee number an 'employee' account sees (its own punches, hours, requests)")
     add.add_argument("--stdin", action="store_true", help="read the password from one line of stdin")
     add.set_defaults(handler="sync.server.users:add_user_cmd")

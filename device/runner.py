@@ -13,12 +13,9 @@ import dataclasses
 import logging
 import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import numpy as np
 
 from core import sdnotify
 from core.clock import Clock, SystemClock
@@ -30,11 +27,12 @@ from device.attendance.claims import ClaimDesk
 from device.attendance.decision import Decision
 from device.attendance.enrolment import Enroller, EnrolmentReport
 from device.attendance.kiosk import Kiosk
-from device.attendance.ports import GalleryView
 from device.attendance.rules import PunchRules, site_zone
 from device.attendance.screen import KioskScreen
 from device.attendance.vision_parts import VisionParts, open_vision
+from device.attendance.week_hours import week_minutes
 from device.config.device import DeviceConfig
+from device.courier.status_file import status_problems
 from device.hardware.badge import BadgeReader
 from device.hardware.camera import Camera
 from device.hardware.gpio import GpioBoard
@@ -42,6 +40,8 @@ from device.health import Health, collect
 from device.store import Store, open_store
 from device.store.employees import load_templates
 from device.store.snapshots import SnapshotStore
+from device.terminal_gallery import load_gallery as load_gallery
+from device.terminal_gallery import templates_marker as _templates_marker
 
 if TYPE_CHECKING:
     from device.courier.courier import Courier
@@ -58,22 +58,6 @@ def state_paths(config: DeviceConfig) -> tuple[Path, Path]:
     """(database file, data key file) inside the configured state folder."""
     state = config.device.state_dir
     return state / "device.db", state / "keys" / "data.key"
-
-
-def load_gallery(store: Store, key: DataKey, gallery: GalleryView, model: str) -> int:
-    """Fill ``gallery`` with every active employee's templates for ``model``; returns the people loaded."""
-    people: dict[str, list[Any]] = defaultdict(list)
-    for template in load_templates(store, key, model):
-        people[template.employee_no].append(template.vector)
-    for employee_no, vectors in people.items():
-        gallery.remove(employee_no)
-        gallery.add(employee_no, np.stack(vectors).astype(np.float32))
-    return len(people)
-
-
-def _templates_marker(store: Store) -> tuple[int, int]:
-    row = store.conn.execute("SELECT count(*), coalesce(max(id), 0) FROM face_templates").fetchone()
-    return int(row[0]), int(row[1])
 
 
 class Terminal:
@@ -102,22 +86,20 @@ class Terminal:
         self.clock = clock
         zone = site_zone(config.device.timezone)
         self.screen = KioskScreen(
-            device_name=config.device.name,
-            default_language=config.device.language,
-            monotonic_ns=clock.monotonic_ns,
-            banner_seconds=config.kiosk.banner_seconds,
-            preview=config.kiosk.preview,
+            device_name=config.device.name, default_language=config.device.language,
+            monotonic_ns=clock.monotonic_ns, banner_seconds=config.kiosk.banner_seconds, preview=config.kiosk.preview,
+            week_minutes=lambda employee_no, at: week_minutes(store, employee_no, at),  # the card after a punch
         )
         rec = config.recognition
         self.snapshots = SnapshotStore(store, key, config.device.state_dir / "snapshots", clock,
                                        retention_days=config.attendance.snapshot_retention_days)
         self._next_purge_ns: int | None = None
-        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader).
-        self.claims = None
-        if rec.mode == "1:1":
-            gallery = vision.gallery
-            self.claims = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery,
-                                    monotonic_ns=clock.monotonic_ns)
+        # 1:1 mode: an identity is claimed first (keypad on the kiosk page, or the badge reader); 1:N with
+        # claim.lookalike_fallback: a look-alike may claim theirs (the same desk, used only when asked).
+        gallery = vision.gallery
+        desk = ClaimDesk(config.claim, store=store, enrolled=lambda no: no in gallery, monotonic_ns=clock.monotonic_ns)
+        self.claims = desk if rec.mode == "1:1" else None
+        self.fallback = desk if rec.mode == "1:N" and config.claim.lookalike_fallback else None
         self.badge = badge
         self.kiosk = self._kiosk(challenge, zone)
         self.enroller = Enroller(
@@ -140,6 +122,8 @@ class Terminal:
         self.people = load_gallery(store, key, vision.gallery, vision.template_model)
         self.failure: BaseException | None = None
         self.config_path: Path | None = None  # the settings page saves here (open_terminal sets it)
+        # The courier runs as its own process (``--only kiosk`` beside ``--only courier``): its status file.
+        self.courier_elsewhere = False
         self.restart_requested = False  # the settings page asked for a clean restart
         self._closed = False
 
@@ -156,7 +140,7 @@ class Terminal:
                 confirm_frames=rec.confirm_frames,
                 liveness_frames=rec.liveness_frames,
                 liveness_threshold=rec.liveness_threshold,
-                challenge=challenge,
+                challenge=challenge, fusion=rec.liveness_fusion,
             ),
             rules=PunchRules(config.attendance, zone),
             store=store,
@@ -167,7 +151,7 @@ class Terminal:
             zone=zone,
             directions=gpio.buttons,
             snapshots=self.snapshots if config.attendance.snapshots else None,
-            claims=self.claims,
+            claims=self.claims, fallback=self.fallback,
             badge=badge,
         )
 
@@ -187,6 +171,8 @@ class Terminal:
             problems.append(f"badge reader: {self.badge.status()}")
         if self.courier is not None:
             problems += [f"sync: {p}" for p in self.courier.problems]
+        elif self.courier_elsewhere:
+            problems += status_problems(self.config.device.state_dir, time.time())
         return report if problems == report.problems else dataclasses.replace(report, problems=problems)
 
     def app(self) -> Any:
@@ -198,7 +184,7 @@ class Terminal:
         language = self.config.device.language
         router = kiosk_router(self.screen, default_language=language,
                               metrics=lambda: self.kiosk.counters().as_dict(),
-                              claims=self.claims, claim=self.kiosk.claim if self.claims is not None else None,
+                              claims=(desk := self.claims or self.fallback), claim=self.kiosk.claim if desk else None,
                               access_token=self.config.kiosk.access_token, timezone=self.config.device.timezone)
         enrol = admin_router(self, self.config_path)
         metrics = terminal_metrics(self)  # GET /metrics (Prometheus); the kiosk loop feeds its latency
@@ -324,7 +310,8 @@ class Terminal:
 
 
 def open_terminal(
-    config: DeviceConfig, *, clock: Clock | None = None, paced_replay: bool = True, config_path: Path | None = None
+    config: DeviceConfig, *, clock: Clock | None = None, paced_replay: bool = True, config_path: Path | None = None,
+    with_courier: bool = True,
 ) -> Terminal:
     """Open every part the configuration names; on any failure close what was opened and re-raise.
 
@@ -351,7 +338,7 @@ def open_terminal(
         if badge is not None:
             opened.append(badge)
         courier = None
-        if config.sync.enabled:
+        if config.sync.enabled and with_courier:
             from device.courier.courier import build
 
             courier_store = open_store(db_path, check_same_thread=False)
@@ -374,11 +361,18 @@ def run_device(args: argparse.Namespace) -> int:
     from device.config import load_device_config
 
     config = load_device_config(args.config)
+    only = getattr(args, "only", "all")  # "kiosk" (kiosk loop, panel, screen) or "courier": separate units
+    if only == "courier":
+        from device.courier.courier import build
+        from device.courier.process import run_courier
+
+        return run_courier(config, args.config, build=build)
     if config.device.kind == "booth":  # an interview booth (device.booth.runner); the terminal is unchanged
         from device.booth.runner import run_booth
 
-        return run_booth(config, args.config)
-    terminal = open_terminal(config, config_path=args.config)
+        return run_booth(config, args.config, with_courier=only == "all")
+    terminal = open_terminal(config, config_path=args.config, with_courier=only == "all")
+    terminal.courier_elsewhere = only == "kiosk" and config.sync.enabled
     stop = terminal.stop_event
     with stop_on_signals(stop):
         try:

@@ -67,6 +67,8 @@ def _interview(runner: Any, clock: Any, candidate_id: str) -> None:
     booth = runner.booth
     booth.check_in(candidate_id)
     booth.consent("en")
+    if booth.phase == "demographics":  # the optional self-report, skipped
+        booth.start_questions()
     booth.start_answer()
     for _ in range(6000):  # the recording replays unpaced; recognition takes a few seconds of CPU
         with booth.lock:

@@ -25,6 +25,7 @@ from device.config.device import DeviceConfig
 from device.config.loader import load_device_config
 from device.courier.courier import Courier, CourierOptions, build
 from device.courier.settings_file import render_toml
+from device.courier.updates import Applier
 from device.store import open_store
 from fleet.broker import BrokerTls, Mosquitto, free_port
 from fleet.pki import (
@@ -219,8 +220,12 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0, interv
 
 
 @contextmanager
-def running_courier(site: Site, device_id: str, **options: float) -> Iterator[Courier]:
-    """A courier thread for one of the site's devices, on its own database connection."""
+def running_courier(
+    site: Site, device_id: str, *, release_key: Path | None = None, update_applier: Applier | None = None,
+    **options: float,
+) -> Iterator[Courier]:
+    """A courier thread for one of the site's devices, on its own database connection; with ``release_key``
+    it takes ``update`` commands and hands staged releases to ``update_applier``."""
     device = site.devices[device_id]
     store = open_store(device.database, check_same_thread=False)
     stop = threading.Event()
@@ -232,6 +237,8 @@ def running_courier(site: Site, device_id: str, **options: float) -> Iterator[Co
         config_path=device.config_path,
         clock=SystemClock(assume_synced=True),
         options=CourierOptions.of(config, **options),
+        release_key=release_key,
+        update_applier=update_applier,
     )
     thread = courier.start_thread()
     try:

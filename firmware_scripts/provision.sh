@@ -3,6 +3,7 @@
 #
 #   sudo firmware_scripts/provision.sh --role terminal|booth --release DIR [--config FILE]
 #        [--device-id ID] [--device-name NAME] [--ntp SERVER] [--register URL --token-file FILE]
+#        [--signing-key FILE]
 #
 #   --release DIR      a release made by firmware_scripts/make-release (code, model files, wheels); needed
 #                      on the first run, later runs keep the installed one (updates: edgehr-update apply)
@@ -12,6 +13,9 @@
 #   --ntp SERVER       the site's time server for systemd-timesyncd (default: the distribution's pool)
 #   --register URL     after making the keys, POST the public keys to URL/api/devices (the HR server);
 #   --token-file FILE  with an HR API token of role it or admin read from FILE (never on the command line)
+#   --signing-key FILE the release signing PUBLIC key (release-signing.pub from `python -m
+#                      fleet.release_signing keygen`): installed as /etc/edgehr/release-signing.pub; the
+#                      release and every later update must be signed by it. Without it updates are off.
 #
 # Idempotent: every step checks first and says "ok" (already so), "changed", or "skipped" with the reason
 # (a chroot, no running systemd, not a Raspberry Pi, ...); the last line counts the changes, and a second
@@ -19,7 +23,7 @@
 set -euo pipefail
 umask 022
 
-role="" release="" config="" device_id="" device_name="" ntp="" register_url="" token_file=""
+role="" release="" config="" device_id="" device_name="" ntp="" register_url="" token_file="" signing_key=""
 here=$(cd "$(dirname "$0")" && pwd)
 PREFIX=/opt/edgehr
 STATE=/var/lib/edgehr
@@ -28,7 +32,7 @@ UNITS=/etc/systemd/system
 changes=0
 skipped=()
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --role) role=${2:?}; shift 2 ;;
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
     --ntp) ntp=${2:?}; shift 2 ;;
     --register) register_url=${2:?}; shift 2 ;;
     --token-file) token_file=${2:?}; shift 2 ;;
+    --signing-key) signing_key=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) echo "provision: unknown option $1" >&2; usage ;;
   esac
@@ -86,7 +91,8 @@ have_lists() { compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; }
 
 # What every device needs: Python 3.11 and its venv, the service manager, time sync, the kiosk browser in
 # a Wayland kiosk compositor, a CJK font for zh-CN screens, camera tools, sqlite3 for looking at backups.
-packages=(python3 python3-venv ca-certificates systemd systemd-timesyncd dbus util-linux sqlite3 v4l-utils
+# python3-cryptography: edgehr-update checks release signatures with the system's Python, as root.
+packages=(python3 python3-venv python3-cryptography ca-certificates systemd systemd-timesyncd dbus util-linux sqlite3 v4l-utils
           cage fonts-wqy-microhei libglib2.0-0)
 [ "$role" = booth ] && packages+=(libportaudio2 alsa-utils)
 if ! installed chromium && ! installed chromium-browser; then
@@ -158,6 +164,7 @@ put_text() {  # dest mode owner group  (content on stdin)
 }
 ensure_dir "$STATE" 0700 edgehr edgehr
 ensure_dir "$STATE/backups" 0700 edgehr edgehr
+ensure_dir "$STATE/updates" 0700 edgehr edgehr
 ensure_dir /var/lib/edgehr-kiosk 0700 edgehr-kiosk edgehr-kiosk
 ensure_dir "$ETC" 0750 root edgehr
 ensure_dir "$PREFIX" 0755 root root
@@ -166,6 +173,11 @@ ensure_dir /usr/local/lib/edgehr 0755 root root
 # --- the release ---------------------------------------------------------------------------------------
 step "Release (code, model files, venv)"
 put_file "$here/edgehr-update" /usr/local/sbin/edgehr-update 0755 root root
+if [ -n "$signing_key" ]; then
+  put_file "$signing_key" "$ETC/release-signing.pub" 0644 root root
+elif [ ! -f "$ETC/release-signing.pub" ]; then
+  skip "release signing key: none given (--signing-key); releases are not checked for origin and update commands are refused"
+fi
 current=$(readlink "$PREFIX/current" 2>/dev/null || true)
 if [ -z "$current" ]; then
   [ -n "$release" ] || die "no release is installed: pass --release DIR (made by firmware_scripts/make-release)"
@@ -230,11 +242,19 @@ fi
 
 # --- services ------------------------------------------------------------------------------------------
 step "Services"
-unit_files=(edgehr-device.service edgehr-kiosk-browser.service edgehr-backup.service edgehr-backup.timer)
+# The kiosk (with its screen and panel) and the courier run as two services sharing only SQLite;
+# edgehr-device.service (both in one process, as the demo runs) is installed too but left disabled.
+unit_files=(edgehr-terminal.service edgehr-courier.service edgehr-device.service edgehr-kiosk-browser.service
+            edgehr-backup.service edgehr-backup.timer edgehr-update-request.path edgehr-update-request.service)
 units_changed=$changes
 for u in "${unit_files[@]}"; do put_file "$here/systemd/$u" "$UNITS/$u" 0644 root root; done
 if [ "$systemd_running" = 1 ] && [ "$changes" != "$units_changed" ]; then systemctl daemon-reload; fi
-for u in edgehr-device.service edgehr-kiosk-browser.service edgehr-backup.timer systemd-timesyncd.service; do
+if [ "$(systemctl is-enabled edgehr-device.service 2>/dev/null || true)" = enabled ]; then
+  systemctl disable edgehr-device.service >/dev/null 2>&1 || die "systemctl disable edgehr-device.service failed"
+  changed "disabled edgehr-device.service (all in one process): edgehr-terminal and edgehr-courier replace it"
+fi
+for u in edgehr-terminal.service edgehr-courier.service edgehr-kiosk-browser.service edgehr-backup.timer \
+         edgehr-update-request.path systemd-timesyncd.service; do
   if [ "$(systemctl is-enabled "$u" 2>/dev/null || true)" = enabled ]; then
     ok "$u enabled"
   else

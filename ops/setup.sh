@@ -12,6 +12,7 @@ APT_PACKAGES=(
   postgresql                    # the server's multi-worker store; tests start their own cluster
   openssl                       # demo CA and broker certificates
   python3-venv python3-dev build-essential
+  python3-cryptography          # edgehr-update checks release signatures with the system's Python (as on a device)
   shellcheck debootstrap systemd   # tests/firmware: shellcheck, the Bookworm root, systemd-analyze verify
   prometheus                    # promtool: tests/monitoring check and unit-test ops/monitoring's alert rules
   iproute2                      # ip netns: the multi-host drill (tests/ops) puts each host in a namespace

@@ -25,6 +25,7 @@ from typing import Literal
 
 from device.attendance.challenge import HeadTurn, TurnRule
 from device.attendance.outcomes import Idle, PoorImage, Spoof, Unknown, Waiting
+from device.vision.liveness_fusion import as_probability, fused_live, fused_margin
 from device.vision.types import Match, QualityVerdict
 
 Box = tuple[float, float, float, float]
@@ -66,6 +67,7 @@ class Confirmed:
 Verdict = Confirmed | Unknown | Spoof | PoorImage | Waiting | Idle
 
 _Latched = Literal["confirmed", "unknown", "spoof"]
+Fusion = Literal["consecutive", "mean-logit"]
 
 
 def iou(a: Box, b: Box) -> float:
@@ -89,13 +91,19 @@ class Decision:
         liveness_frames: int,
         liveness_threshold: float,
         challenge: TurnRule | None = None,
+        fusion: Fusion = "consecutive",
     ) -> None:
+        """``fusion``: "consecutive" = each of ``liveness_frames`` consecutive frames reaches the threshold;
+        "mean-logit" = the mean clipped logit margin of the latest ``liveness_frames`` frames of the face
+        reaches the threshold's margin (device/vision/liveness_fusion.py), and one such window below it
+        is a spoof. The head-turn challenge's own frames are still judged one by one at the threshold."""
         if confirm_frames < 1 or liveness_frames < 1:
             raise ValueError("confirm_frames and liveness_frames must be at least 1")
         self.confirm_frames = confirm_frames
         self.liveness_frames = liveness_frames
         self.liveness_threshold = liveness_threshold
         self.challenge = challenge
+        self.fusion = fusion
         self.reset()
 
     def reset(self) -> None:
@@ -121,6 +129,7 @@ class Decision:
         self._not_live = 0  # consecutive frames below the liveness threshold
         self._scores: list[float] = []
         self._liveness: list[float] = []
+        self._window: list[float] = []  # "mean-logit": the latest liveness_frames scores of this face
         self._spoof_min = 1.0
 
     def step(self, frame: FrameEvidence) -> Verdict:
@@ -148,7 +157,7 @@ class Decision:
             # The pipeline gave no liveness for this frame: no evidence either way, so nothing counts.
             self._clear_counts()
             return Waiting("hold-still")
-        if frame.liveness < self.liveness_threshold:
+        if not self._live_frame(frame.liveness):
             return self._not_live_frame(frame.liveness)
         self._not_live = 0
         self._spoof_min = 1.0
@@ -166,7 +175,29 @@ class Decision:
             return self._accepted(match)
         return self._unmatched(match)
 
+    def _live_frame(self, liveness: float) -> bool:
+        """Is this frame live? "mean-logit": not until the window is full, then the window's fused verdict
+        (a frame before that counts towards the run like a live one: no decision can be made on it alone)."""
+        if self.fusion == "consecutive":
+            return liveness >= self.liveness_threshold
+        self._window.append(liveness)
+        del self._window[: -self.liveness_frames]
+        return len(self._window) < self.liveness_frames or fused_live(self._window, self.liveness_threshold)
+
+    def _liveness_score(self) -> float:
+        """The punch's liveness figure: the weakest of the run's frames, or the fused window's probability."""
+        if self.fusion == "consecutive":
+            return min(self._liveness[-self.liveness_frames :])
+        return as_probability(fused_margin(self._window))
+
     def _not_live_frame(self, liveness: float) -> Verdict:
+        if self.fusion == "mean-logit" and self._latched != "spoof":
+            # One full window below the threshold is the attempt's verdict: the same evidence as L frames.
+            score = as_probability(fused_margin(self._window))
+            self._clear_counts()
+            self._latched = "spoof"
+            self._latched_no = None
+            return Spoof(score)
         self._live = 0
         self._agreeing = 0
         self._unknown = 0
@@ -200,7 +231,7 @@ class Decision:
             confirmed = Confirmed(
                 match.employee_no,
                 min(self._scores[-self.confirm_frames :]),
-                min(self._liveness[-self.liveness_frames :]),
+                self._liveness_score(),
             )
             self._clear_counts()
             if self.challenge is not None:

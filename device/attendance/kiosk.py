@@ -8,6 +8,10 @@ In 1:1 mode (``claims`` given) nobody is looked for until someone claims an iden
 kiosk page's keypad, or a badge read by ``badge``); the following frames are then verified against that
 person's templates only, through the same decision (liveness, K agreeing frames), rules and transaction.
 A face that does not match, a spoof or the claim's timeout ends the claim without a punch.
+
+In 1:N mode a ``fallback`` desk (claim.lookalike_fallback) lets a person the terminal cannot tell from a
+look-alike (``Unknown(reason="margin")``, whose banner asks for the number or badge) claim who they are:
+while that claim is pending the frames are verified 1:1 exactly as above; otherwise nothing changes.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import Clock, to_ms
 from core.errors import InputError, StoreError
-from core.types import Image
+from core.types import Image, Vector
 from device.attendance import history
 from device.attendance.claims import Claim, ClaimDesk, ClaimSource, Expired
 from device.attendance.counters import KioskCounters
@@ -48,6 +52,7 @@ from device.store import Store
 from device.store.punches import NewPunch, Punch, record_punch
 from device.store.snapshots import SnapshotStore
 from device.vision.quality import estimate_yaw
+from device.vision.types import Match
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,7 @@ class Kiosk:
         snapshots: SnapshotStore | None = None,
         claims: ClaimDesk | None = None,
         badge: BadgeReader | None = None,
+        fallback: ClaimDesk | None = None,
     ) -> None:
         self.device_id = device_id
         self.camera = camera
@@ -90,6 +96,7 @@ class Kiosk:
         self.idle_wait_seconds = idle_wait_seconds
         self.claims = claims  # None = 1:N
         self.badge = badge
+        self.fallback = fallback if claims is None else None  # 1:N only: the look-alike's way forward
         self._claim_serial = 0  # of the claim the decision is currently deciding (1:1)
         self._counters = KioskCounters()
         self._lock = threading.Lock()
@@ -112,12 +119,16 @@ class Kiosk:
             if not isinstance(pending, Claim):  # no claim (nobody is looked for) or it just timed out
                 return self._shown(pending)
             claim = pending
+        elif self.fallback is not None and (fallback := self._fallback_claim(self.fallback)) is not None:
+            if not isinstance(fallback, Claim):
+                return self._shown(fallback)
+            claim = fallback
         analysis = self.pipeline.analyse(image)
         match = None
         if analysis.embedding is not None:
             # 1:1 compares with the claimed person only: nobody else can be matched, let alone punched.
             match = (self.gallery.search(analysis.embedding) if claim is None
-                     else self.gallery.verify(claim.employee_no, analysis.embedding))
+                     else self._verify(claim, analysis.embedding))
         face = analysis.face
         yaw = estimate_yaw(face) if face is not None else None  # read only by the head-turn challenge
         if self.snapshots is not None:  # a punch snapshot is cut from the frame that decided it
@@ -135,10 +146,11 @@ class Kiosk:
     # -- 1:1 mode ------------------------------------------------------------------------------------------
     def claim(self, typed: str, *, source: ClaimSource = "keypad", pin: str | None = None) -> Outcome:
         """An identity claim (the kiosk page's keypad calls this from the panel's thread; badges from the loop)."""
-        if self.claims is None:
+        desk = self.claims or self.fallback
+        if desk is None:
             raise InputError("This terminal recognises faces without an employee number (1:N mode).",
-                             "Set recognition.mode = '1:1' to use the keypad or a badge reader.")
-        outcome = self.claims.submit(typed, source=source, pin=pin)
+                             "Set recognition.mode = '1:1' or claim.lookalike_fallback = true to use the keypad.")
+        outcome = desk.submit(typed, source=source, pin=pin)
         if isinstance(outcome, ClaimRefused) and outcome.code != "pin-required":
             self.feedback.rejected()
         if not (isinstance(outcome, ClaimRefused) and outcome.code == "pin-required"):
@@ -166,15 +178,39 @@ class Kiosk:
             self.decision.reset()
         return pending
 
+    def _verify(self, claim: Claim, embedding: Vector) -> Match:
+        """1:1 against the claimed person. A look-alike's claim (1:N fallback) passes without the margin when
+        the claimed person is still the best match above the threshold: the margin asked "which of these
+        two?", and the typed number (and PIN) answers it; whoever scores higher than the claimed person
+        still cannot be punched under the claim."""
+        match = self.gallery.verify(claim.employee_no, embedding)
+        if self.fallback is not None and match.lookalike and match.score > match.runner_up:
+            return dataclasses.replace(match, accepted=True, lookalike=False)
+        return match
+
+    def _fallback_claim(self, desk: ClaimDesk) -> Claim | Outcome | None:
+        """1:N: the pending look-alike claim (verified 1:1), its timeout, or None (search everyone as usual)."""
+        pending = desk.current()
+        if isinstance(pending, Expired):
+            self.decision.reset()
+            return ClaimRefused("timeout", pending.claim.employee_no)
+        if pending is not None and pending.serial != self._claim_serial:
+            # The face was latched "unknown" (the look-alike): the claim starts its decision afresh.
+            self._claim_serial = pending.serial
+            self._awaiting_button = None
+            self.decision.reset()
+        return pending
+
     def _act_on_claim(self, verdict: Verdict, claim: Claim) -> Outcome:
-        assert self.claims is not None
+        desk = self.claims or self.fallback
+        assert desk is not None
         if isinstance(verdict, Unknown):  # live face, confirmed over K frames not to be the claimed person
-            self.claims.finish(claim, failed=True)
+            desk.finish(claim, failed=True)
             self.feedback.rejected()
             return ClaimRefused("face-mismatch", claim.employee_no)
         if isinstance(verdict, Confirmed) and verdict.employee_no != claim.employee_no:
             # Cannot happen with Gallery.verify (it only scores the claimed person); never punch if it does.
-            self.claims.finish(claim, failed=True)
+            desk.finish(claim, failed=True)
             self.decision.reset()
             self.feedback.rejected()
             return ClaimRefused("face-mismatch", claim.employee_no)
@@ -182,9 +218,9 @@ class Kiosk:
             verdict = dataclasses.replace(verdict, claimed_by=claim.source)
         outcome = self._act(verdict)
         if isinstance(outcome, Spoof):
-            self.claims.finish(claim, failed=True)
+            desk.finish(claim, failed=True)
         elif isinstance(outcome, Punched | Debounced | PunchFailed):
-            self.claims.finish(claim, failed=False)
+            desk.finish(claim, failed=False)
         elif isinstance(outcome, Idle):
             return Waiting("look-at-camera")  # the claim waits for a face
         return outcome

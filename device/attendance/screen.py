@@ -7,6 +7,8 @@ small JPEG on request: frames are never written anywhere.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import EdgehrError
 from core.i18n import both
 from core.types import Image
 from device.attendance.outcomes import (
@@ -31,7 +34,11 @@ from device.attendance.outcomes import (
     Unknown,
     Waiting,
 )
+from device.attendance.week_hours import hours_text
 
+log = logging.getLogger(__name__)
+#: (employee_no, local time of the punch) -> minutes worked this week (device/attendance/week_hours.py).
+WeekMinutes = Callable[[str, datetime], int]
 #: Width of the preview JPEG: enough to see where one stands, too small to be a usable photo.
 PREVIEW_WIDTH = 320
 
@@ -49,6 +56,8 @@ class Banner:
     time: str | None  # local HH:MM:SS
     message: dict[str, str]  # per language
     shown_at_ns: int
+    #: After a punch: the person's hours this week on this terminal (device/attendance/week_hours.py).
+    week_minutes: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +70,8 @@ class Banner:
             "direction_label": both(f"kiosk.direction.{self.direction}") if self.direction else None,
             "time": self.time,
             "message": self.message,
+            "week_hours": None if self.week_minutes is None else both(
+                "kiosk.week-hours", hours=hours_text(self.week_minutes)),
         }
 
 
@@ -68,13 +79,14 @@ def _hms(moment: datetime) -> str:
     return moment.strftime("%H:%M:%S")
 
 
-def banner_for(outcome: Outcome, seq: int, now_ns: int) -> Banner | None:
-    """The banner an outcome shows, or None when it only changes the guidance line."""
+def banner_for(outcome: Outcome, seq: int, now_ns: int, week_minutes: int | None = None) -> Banner | None:
+    """The banner an outcome shows, or None when it only changes the guidance line; ``week_minutes``: the
+    punching person's hours this week, shown on a punch's card."""
     if isinstance(outcome, Punched):
         when = _hms(outcome.time)
         key = f"kiosk.punched.{outcome.direction}"
         return Banner(seq, outcome.kind, "ok", outcome.name, outcome.employee_no, outcome.direction, when,
-                      both(key, name=outcome.name, time=when), now_ns)
+                      both(key, name=outcome.name, time=when), now_ns, week_minutes)
     if isinstance(outcome, Debounced):
         when = _hms(outcome.punched_at)
         return Banner(seq, outcome.kind, "info", outcome.name, outcome.employee_no, outcome.direction, when,
@@ -118,7 +130,11 @@ class KioskScreen:
         monotonic_ns: Callable[[], int],
         banner_seconds: float = 4.0,
         preview: bool = False,
+        week_minutes: WeekMinutes | None = None,
     ) -> None:
+        """``week_minutes(employee_no, local punch time)``: the person's minutes this week, for the card
+        after a punch (None: the card shows no hours)."""
+        self.week_minutes = week_minutes
         self.device_name = device_name
         self.default_language = default_language
         self.preview_enabled = preview
@@ -132,6 +148,12 @@ class KioskScreen:
         self._status = "starting"
 
     def show(self, outcome: Outcome) -> None:
+        week = None
+        if isinstance(outcome, Punched) and self.week_minutes is not None:
+            try:  # read before the lock: the page's polls never wait on the database
+                week = self.week_minutes(outcome.employee_no, outcome.time)
+            except (EdgehrError, sqlite3.Error) as exc:  # the punch is stored: the card shows it without hours
+                log.error("hours this week not read: %s", exc)
         now = self._monotonic_ns()
         with self._lock:
             guidance = guidance_for(outcome)
@@ -139,7 +161,7 @@ class KioskScreen:
                 self._guidance = guidance
             if isinstance(outcome, Claimed):
                 self._banner = None  # a new person's claim: the previous result is not theirs
-            banner = banner_for(outcome, self._seq + 1, now)
+            banner = banner_for(outcome, self._seq + 1, now, week)
             if banner is not None:
                 self._seq += 1
                 self._banner = banner

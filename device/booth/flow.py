@@ -20,7 +20,7 @@ from core.clock import Clock, to_ms
 from core.errors import EdgehrError
 from device.booth.idle import ABANDONED_FLAG, IdleTimer
 from device.booth.integrity import FrameSampler, IntegrityWatch
-from device.booth.parts import BankShelf, EngineCache, Microphones
+from device.booth.parts import BankShelf, EngineCache, Microphones, preload_scorer
 from device.booth.recorder import Recorder, Take
 from device.booth.result import kept_answers, result_body, score_session
 from device.config.booth import BoothSection
@@ -64,7 +64,7 @@ class Booth:
         self.frames_per_chunk = frames_per_chunk
         self.camera, self.watch_factory = camera, watch_factory
         self.lock = threading.RLock()
-        self.phase = "welcome"  # welcome | notice | resume | question | finishing | done
+        self.phase = "welcome"  # welcome | notice | demographics | resume | question | finishing | done
         self.sub = ""  # per question: prepare | recording | review | refused | typing
         self.pending: Pending | None = None
         self.session: sessions.SessionRow | None = None
@@ -133,7 +133,18 @@ class Booth:
                                       self._now_ms())
             sessions.open_session(self.store, new, at=self.clock.now())
             self.pending = None
-            self._enter(sessions.get(self.store, session_id), bank, 0)
+            session = sessions.get(self.store, session_id)
+            if self.settings.self_report:  # the optional self-report comes first (device.booth.demographics)
+                self.session, self.bank, self.phase, self.sub = session, bank, "demographics", ""
+            else:
+                self._enter(session, bank, 0)
+
+    def start_questions(self) -> None:
+        """After the self-report (answered or skipped): the first question."""
+        with self.lock:
+            self._require("demographics")
+            assert self.bank is not None
+            self._enter(self.session, self.bank, 0)
 
     def _enter(self, session: sessions.SessionRow | None, bank: Bank, index: int) -> None:
         assert session is not None
@@ -142,10 +153,7 @@ class Booth:
         self.watch = self.watch_factory(session.integrity) if self.watch_factory is not None else None
         self._helpers = [t for t in self._helpers if t.is_alive()]
         self.recorder = None  # the last session's recorder holds its recogniser, which the cache may drop now
-        self._helpers.append(self.engines.preload(bank.lang))
-        helper = threading.Thread(target=_prepare_scorer, args=(bank,), name="prepare-scorer", daemon=True)
-        helper.start()
-        self._helpers.append(helper)
+        self._helpers += [self.engines.preload(bank.lang), preload_scorer(bank)]
         self._ask(index)
 
     def _ask(self, index: int) -> None:
@@ -270,9 +278,8 @@ class Booth:
             if self.phase == "notice":
                 self.pending, self.phase = None, "welcome"
                 return
-            if self.phase == "resume":
-                self.flags = ["session-interrupted"]
-            self.flags.append(ABANDONED_FLAG)
+            before = {"resume": ["session-interrupted"], "demographics": []}.get(self.phase, self.flags)
+            self.flags = [*before, ABANDONED_FLAG]
             self._finish("abandoned")
 
     # -- interrupted sessions --------------------------------------------------------------------------
@@ -385,12 +392,3 @@ class Booth:
             self._finisher.join(60)
         for helper in self._helpers:
             helper.join(60)
-
-
-def _prepare_scorer(bank: Bank) -> None:
-    try:
-        from device.interview.scoring.scorer import prepare_bank
-
-        prepare_bank(bank)
-    except Exception:  # scoring loads it again at the end and reports there
-        log.exception("scorer could not be prepared for %s", bank.bank_id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from core.clock import Clock
 
-#: The phases where a candidate can walk away: checked in but not consented, answering, offered a resume.
-WATCHED_PHASES = ("notice", "question", "resume")
+#: The phases where a candidate can walk away: checked in but not consented, the optional self-report,
+#: answering, offered a resume.
+WATCHED_PHASES = ("notice", "demographics", "question", "resume")
 #: The integrity flag an abandoned session's interview-result carries (for the reviewer; never a score).
 ABANDONED_FLAG = "session-abandoned"
 

@@ -83,6 +83,22 @@ class EngineCache:
         return thread
 
 
+def preload_scorer(bank: Bank) -> threading.Thread:
+    """Embed ``bank``'s rubric on a thread while the candidate reads the first question."""
+
+    def prepare() -> None:
+        try:
+            from device.interview.scoring.scorer import prepare_bank
+
+            prepare_bank(bank)
+        except Exception:  # scoring loads it again at the end and reports there
+            log.exception("scorer could not be prepared for %s", bank.bank_id)
+
+    thread = threading.Thread(target=prepare, name="prepare-scorer", daemon=True)
+    thread.start()
+    return thread
+
+
 def release_freed_memory() -> None:
     """Collect, then hand freed heap pages back to the system: glibc keeps a dropped model's memory in its
     arenas otherwise, and the next model would load on top of it (measured: 190 MB kept)."""

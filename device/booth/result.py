@@ -1,7 +1,9 @@
 """A finished session -> its ``interview-result`` body: the kept answers scored by the device's scorer.
 
 Per question the bank's re-record policy picks the attempt that counts (``last`` or the longest
-transcript). Competency scores come from ``device.interview.scoring`` with their evidence; delivery
+transcript). Competency scores come from ``device.interview.scoring`` with their evidence (readable
+lines, and the structured fields of ``scoring.record_evidence``: per answer its content score and
+sub-scores, per competency the matched sentences and key points covered or missed); delivery
 figures (pace, fillers) travel apart and never enter a score; integrity flags are for the reviewer only.
 """
 
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from device.interview.bank import Bank
 from device.interview.scoring.delivery import delivery_figures
 from device.interview.scoring.profile import build_profile, wire_scores
+from device.interview.scoring.record_evidence import answer_fields, competency_fields
 from device.interview.scoring.scorer import AnswerScore, score_answer
 from device.store.booth_sessions import AnswerRow, SessionRow
 from sync.protocol import InterviewResultBody
@@ -55,9 +58,11 @@ def result_body(
     for entry in wire:
         competency = str(entry["competency"])
         if competency in weights:
-            entry["weight"] = weights[competency]
+            # The structured evidence (matches, key points, sub-scores) beside the readable lines.
+            entry.update(weight=weights[competency], **competency_fields(bank, competency, scores))
     answers = [
-        {"question_id": qid, "transcript": row.transcript, "duration_ms": row.duration_ms, "typed": row.typed}
+        {"question_id": qid, "transcript": row.transcript, "duration_ms": row.duration_ms, "typed": row.typed,
+         **(answer_fields(bank, qid, scores[qid]) if qid in scores else {})}
         for qid, row in kept.items()
     ][:MAX_ANSWERS]
     spoken = [row for row in kept.values() if not row.typed and row.duration_ms > 0]

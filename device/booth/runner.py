@@ -19,7 +19,7 @@ from core.errors import EdgehrError
 from core.signals import stop_on_signals
 from device.booth.flow import Booth
 from device.booth.parts import BankShelf, EngineCache, Microphones
-from device.booth.retention import purge_audio
+from device.booth.retention import enforce
 from device.config.device import DeviceConfig
 from device.health import Health, collect
 from device.store import Store, open_store
@@ -95,9 +95,9 @@ class BoothRunner:
             return
         self._next_retention = now + RETENTION_SECONDS
         try:
-            purge_audio(self.store, self.clock, self.config.booth.retention_days)
+            enforce(self.store, self.clock, self.config.booth)
         except (EdgehrError, OSError) as exc:
-            log.error("booth audio retention failed: %s", exc)
+            log.error("booth retention failed: %s", exc)
 
     def wait(self, timeout: float | None = None) -> None:
         waited = 0.0
@@ -133,7 +133,7 @@ class BoothRunner:
 
 
 def open_booth(config: DeviceConfig, *, clock: Clock | None = None, config_path: Path | None = None,
-               paced_replay: bool = True) -> BoothRunner:
+               paced_replay: bool = True, with_courier: bool = True) -> BoothRunner:
     from core.datakey import load_or_create
 
     clock = clock or SystemClock()
@@ -143,7 +143,7 @@ def open_booth(config: DeviceConfig, *, clock: Clock | None = None, config_path:
     try:
         key = load_or_create(key_path, sealed_rows=store.sealed_rows)
         courier = None
-        if config.sync.enabled:
+        if config.sync.enabled and with_courier:  # else edgehr-courier.service runs it (--only courier)
             from device.courier.courier import build
 
             courier_store = open_store(db_path, check_same_thread=False)
@@ -155,8 +155,8 @@ def open_booth(config: DeviceConfig, *, clock: Clock | None = None, config_path:
         raise
 
 
-def run_booth(config: DeviceConfig, config_path: Path | None) -> int:
-    runner = open_booth(config, config_path=config_path)
+def run_booth(config: DeviceConfig, config_path: Path | None, *, with_courier: bool = True) -> int:
+    runner = open_booth(config, config_path=config_path, with_courier=with_courier)
     with stop_on_signals(runner.stop_event):
         try:
             runner.start()

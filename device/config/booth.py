@@ -90,6 +90,17 @@ class BoothSection(Section):
         30, "Audio retention (days)", "Answer recordings are deleted this many days after the session ended.",
         ge=1, le=365,
     )
+    transcript_retention_days: int = field(
+        365, "Transcript retention (days)",
+        "Transcripts and scores are deleted from the booth this many days after the session ended, once the HR "
+        "server has acknowledged the result (the site's policy from the server replaces both retention settings).",
+        ge=1, le=3650,
+    )
+    self_report: bool = field(
+        True, "Demographics self-report",
+        "After consent, offer the candidate an optional, skippable form of demographic categories for the bias "
+        "audit (each with \"prefer not to say\"). Kept apart from the interview; never scored.",
+    )
     resume_minutes: int = field(
         30, "Resume window (minutes)",
         "A session interrupted (power cut, restart) may be continued this long; older ones are closed and sent.",
@@ -118,4 +129,6 @@ class BoothSection(Section):
     def _walk_in_needs_bank(self) -> BoothSection:
         if self.walk_in and not self.walk_in_bank:
             raise ValueError("booth.walk_in = true needs booth.walk_in_bank (the bank a walk-in is asked from)")
+        if self.retention_days > self.transcript_retention_days:
+            raise ValueError("booth.retention_days must not exceed booth.transcript_retention_days")
         return self

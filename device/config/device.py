@@ -137,6 +137,15 @@ class RecognitionSection(Section):
         lt=1.0,
     )
     liveness_frames: int = field(3, "Live frames", "Consecutive live frames needed before a punch.", ge=1, le=30)
+    # consecutive by default: on `edgehr bench attempts` the fused mean lies on the same trade-off curve
+    # (device/vision/liveness_fusion.py); at the same threshold it lets more SYNTHETIC prints through.
+    liveness_fusion: Literal["consecutive", "mean-logit"] = field(
+        "consecutive",
+        "Liveness over frames",
+        "consecutive: each of recognition.liveness_frames consecutive frames must reach the liveness threshold; "
+        "mean-logit: the mean MiniFAS logit margin of the latest recognition.liveness_frames frames must reach "
+        "the threshold's margin (one noisy frame no longer breaks the run; one window below it is a spoof).",
+    )
     active_challenge: Literal["off", "blink", "turn"] = field(
         "off",
         "Active challenge",
@@ -215,6 +224,12 @@ class ClaimSection(Section):
         "PIN after the number",
         "After typing the employee number, ask for the person's PIN (4-8 digits; the device keeps only a salted "
         "scrypt hash, set with `edgehr device pin set`). Badge claims need no PIN.",
+    )
+    lookalike_fallback: bool = field(
+        False,
+        "Number for look-alikes (1:N)",
+        "1:N mode: show the keypad too, so that a person the terminal cannot tell from a look-alike (asked for "
+        "their number or badge) types their number (and PIN, with claim.pin) and is compared with that person only.",
     )
     badge: Literal["none", "evdev", "serial", "fake"] = field(
         "none",

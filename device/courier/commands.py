@@ -22,7 +22,9 @@ from core.clock import Clock, to_ms
 from core.datakey import DataKey
 from device.config.device import DeviceConfig
 from device.courier.settings_file import flat_keys, merge, render_toml
-from device.store import Store, booth_rights, employees, outbox
+from device.courier.updates import Pending, Updates
+from device.courier.updates import report as report_update
+from device.store import Store, booth_rights, employees, outbox, retention_policy
 from device.store import candidates as booth_candidates
 from device.store.candidates import BoothCandidate
 from device.store.snapshots import delete_rows_of as delete_snapshot_rows
@@ -38,7 +40,9 @@ from sync.protocol import (
     PeerKeys,
     PublicIdentity,
     ResequenceBody,
+    RetentionPolicyBody,
     RotateKeyBody,
+    UpdateBody,
     key_id,
 )
 
@@ -60,6 +64,8 @@ class DownlinkContext:
     server_keys: PeerKeys
     save_server_keys: Callable[[PeerKeys], None]
     rotate_device_keys: Callable[[], PublicIdentity] | None = None
+    #: The update inbox (``device.courier.updates``); None on a device with no release signing key.
+    updates: Updates | None = None
 
 
 Result = tuple[str, dict[str, Any]]
@@ -128,18 +134,20 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
 
 
 def _erase_candidates(conn: sqlite3.Connection, body: EraseBody) -> Result:
-    sessions = answers = redacted = listed = 0
+    sessions = answers = redacted = listed = reports = 0
     files: list[str] = []
     for candidate_id in body.employee_nos:
         erased = booth_rights.erase_candidate(conn, candidate_id)
         sessions, answers = sessions + erased.sessions, answers + erased.answers
         redacted, listed = redacted + erased.outbox_redacted, listed + erased.listed
+        reports += erased.self_reports
         files += erased.audio_files
     for path in files:  # as for snapshots: a committed erase never leaves a recording behind
         with suppress(FileNotFoundError):
             Path(path).unlink()
     return "applied", {"erasure_id": body.erasure_id, "sessions": sessions, "answers": answers,
-                       "audio_files": len(files), "outbox_redacted": redacted, "list_entries": listed}
+                       "audio_files": len(files), "outbox_redacted": redacted, "list_entries": listed,
+                       "self_reports": reports}
 
 
 def _config(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
@@ -213,6 +221,28 @@ def _resequence(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, a
     return "applied", detail
 
 
+def _retention_policy(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
+    """The site's policy replaces the booth's (its retention job reads it at its next run). The protocol body
+    checked the ranges and that audio does not outlive its transcript; a terminal keeps it and deletes nothing."""
+    assert isinstance(body, RetentionPolicyBody)
+    retention_policy.replace(conn, body.audio_days, body.transcript_days, command_seq=body.command_seq,
+                             at_ms=to_ms(at))
+    return "applied", {"audio_days": body.audio_days, "transcript_days": body.transcript_days,
+                       "enforced": ctx.config.device.kind == "booth"}
+
+
+def _update(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
+    """Queue the release for staging (``device.courier.updates``); its outcome travels as an ``update-status``
+    record. A device that cannot take updates says so in one at once, so the rollout does not wait for it."""
+    assert isinstance(body, UpdateBody)
+    if ctx.updates is None:
+        reason = "this device has no release signing key (/etc/edgehr/release-signing.pub): updates are off"
+        pending = Pending(body.rollout_id, body.command_seq, body.release_version, body.manifest_sha256, body.source)
+        report_update(conn, pending, "refused", reason, None, to_ms(at), ctx.clock.synced())
+        return "refused", {"reason": reason}
+    return "applied", ctx.updates.accept(body)
+
+
 HANDLERS: dict[type[Command], Handler] = {
     GalleryBody: _gallery,
     EraseBody: _erase,
@@ -220,4 +250,6 @@ HANDLERS: dict[type[Command], Handler] = {
     CandidatesBody: _candidates,
     RotateKeyBody: _rotate_key,
     ResequenceBody: _resequence,
+    RetentionPolicyBody: _retention_policy,
+    UpdateBody: _update,
 }

@@ -6,18 +6,14 @@ message with no ack in time is published again (with a growing timeout); duplica
 because ingest is idempotent and acknowledges them again. Nothing is ever dropped: the backlog is
 bounded by the disk alone, and an alert is raised when that disk fills up.
 
-The courier never holds the store's write lock for long (one short transaction per ack), so punches
-keep being written while it works or while the server is away. It runs as a thread inside
-``edgehr device run`` (``Courier.run`` until the stop event is set) or as its own process
-(``python -m device.courier.courier --config FILE``).
-
-Here: the loop, the hello and key rotation, and taking in what the server sends. The uplink (publishing,
-what is in flight, acks) is ``device.courier.publisher``; commands are ``device.courier.downlink``.
+The courier never holds the store's write lock for long (one short transaction per ack). It runs as a
+thread inside ``edgehr device run`` or as its own process (``python -m device.courier.courier --config``).
+Here: the loop, the hello and key rotation, and what the server sends. The uplink is
+``device.courier.publisher``; commands ``device.courier.downlink``; releases ``device.courier.updates``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import sys
@@ -30,11 +26,11 @@ from core.clock import Clock, SystemClock, to_ms
 from core.datakey import DataKey
 from core.datakey import load_or_create as load_data_key
 from core.errors import EdgehrError
-from core.signals import stop_on_signals
 from device.config.device import DeviceConfig
 from device.courier import downlink, resequence
 from device.courier.commands import DownlinkContext
 from device.courier.publisher import CourierOptions, CourierStats, Flight, Publisher
+from device.courier.updates import Applier, Updates, request_file_applier
 from device.store import Store, downlinks, outbox
 from sync.backoff import Backoff
 from sync.keyfiles import (
@@ -102,8 +98,12 @@ class Courier:
         self._acked_seqs: list[int] = []  # acknowledged in this poll, marked delivered at its end
         self._next_disk_check = 0.0
         self._next_confirm_check = 0.0
+        self.updates = downlink_context.updates if downlink_context is not None else None
+        #: Called after every round of ``run`` (the courier's own process: systemd's watchdog, status file).
+        self.on_round: Callable[[float], None] = lambda now: None
         self.device_keys = device_keys
         self._hello_due = False
+        self._next_hello = float("inf")  # the first hello goes on connect; then one every hello_interval_seconds
         if downlink_context is not None and device_keys is not None and state_dir is not None:
             downlink_context.rotate_device_keys = self._begin_rotation
         self.link = MqttLink(
@@ -149,7 +149,10 @@ class Courier:
         try:
             while not self.stop.is_set():
                 self.step()
+                self.on_round(time.monotonic())
         finally:
+            if self.updates is not None:
+                self.updates.join(30)  # a staging thread ends with its fetch
             self.link.close(with_will=True)
 
     def start_thread(self) -> threading.Thread:
@@ -164,7 +167,7 @@ class Courier:
         self._record_deliveries()
         now = time.monotonic()
         if self.link.connected:
-            if self._hello_due:
+            if self._hello_due or now >= self._next_hello:
                 self._send_hello()
             self.uplink.resend_due(now)
             if now >= self._next_confirm_check:
@@ -175,6 +178,8 @@ class Courier:
         if now >= self._next_disk_check:
             self._next_disk_check = now + self.options.disk_check_seconds
             self._check_disk()
+        if self.updates is not None:
+            self.updates.step()
 
     def backlog(self) -> int:
         return outbox.backlog(self.store)
@@ -197,7 +202,11 @@ class Courier:
         """Hello after every (re)connect; during a key rotation it announces the pending keys (signed by
         the current ones) and waits for its ack like a records message, resent until answered."""
         self._hello_due = False
+        self._next_hello = time.monotonic() + self.options.hello_interval_seconds
         pending = self.device_keys.pending if self.device_keys is not None else None
+        # The time first, then the counter: every record made by this time has a number below
+        # next_record_seq, which is what lets the server call the device synced through it.
+        stamp = self.uplink.stamp()
         hello = HelloBody(
             protocol_version=PROTOCOL_VERSION,
             software_version=SOFTWARE_VERSION,
@@ -206,7 +215,7 @@ class Courier:
             clock_synced=self.clock.synced(),
             new_keys=None if pending is None else PublicKeys(sign=pending.public.sign_raw, box=pending.public.box_raw),
         )
-        announced = self.uplink.send_hello(hello, None if pending is None else pending.public.sign_id)
+        announced = self.uplink.send_hello(hello, None if pending is None else pending.public.sign_id, stamp)
         self._hello_due = not announced
 
     def _begin_rotation(self) -> PublicIdentity:
@@ -311,8 +320,11 @@ def build(
     clock: Clock | None = None,
     data_key: DataKey | None = None,
     options: CourierOptions | None = None,
+    release_key: Path | None = None,
+    update_applier: Applier | None = None,
 ) -> Courier:
-    """A courier for ``config``: keys from the state folder and ``sync.server_key_file``."""
+    """A courier for ``config``: keys from the state folder and ``sync.server_key_file``; updates taken when
+    ``release_key`` (default: ``release-signing.pub`` beside the config) exists, handed on by ``update_applier``."""
     sync = config.sync
     if sync.server_key_file is None:
         raise EdgehrError(
@@ -340,6 +352,11 @@ def build(
         server_keys=server_keys,
         save_server_keys=save_server_keys,
     )
+    release_key = release_key or (config_path.parent / "release-signing.pub" if config_path else None)
+    if release_key is not None and release_key.exists():
+        folder = state_dir / "updates"
+        context.updates = Updates(folder, release_key, update_applier or request_file_applier(folder), store,
+                                  the_clock, ca_file=sync.ca_file)
     return Courier(
         device_id=config.device.id,
         store=store,
@@ -356,33 +373,10 @@ def build(
 
 
 def main(argv: list[str] | None = None, *, after_start: Callable[[Courier], None] | None = None) -> int:
-    """``python -m device.courier.courier --config FILE``: the courier as its own process."""
-    from core.logs import setup_logging
-    from device.config.loader import load_device_config
-    from device.store import open_store
+    """``python -m device.courier.courier --config FILE``: the courier as its own process (``process``)."""
+    from device.courier.process import main as process_main
 
-    parser = argparse.ArgumentParser(prog="python -m device.courier.courier", description=main.__doc__)
-    parser.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
-    parser.add_argument("--database", type=Path, help="device database (default: <state_dir>/device.db)")
-    parser.add_argument(
-        "--ack-timeout", type=float, default=10.0, help="seconds to wait for the server's ack before resending"
-    )
-    args = parser.parse_args(argv)
-    try:
-        config = load_device_config(args.config)
-        setup_logging(config.logging.level, config.logging.json_lines)
-        store = open_store(args.database or config.device.state_dir / "device.db")
-        with stop_on_signals(threading.Event()) as stop:
-            options = CourierOptions.of(config, ack_timeout_seconds=args.ack_timeout)
-            courier = build(config, store, stop=stop, config_path=args.config, clock=SystemClock(), options=options)
-            if after_start is not None:
-                after_start(courier)
-            courier.run()
-        store.close()
-    except EdgehrError as exc:
-        print(f"courier: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return process_main(argv, build=build, after_start=after_start)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ class CourierOptions:
     disk_check_seconds: float = 30.0
     confirm_check_seconds: float = 0.5
     poll_seconds: float = 0.05
+    #: A hello this often while connected: it proves how far the device is synced (its watermark, PROTOCOL.md
+    #: section 9), which is what finalises timesheet days while no reconnect sends one.
+    hello_interval_seconds: float = 300.0
 
     @classmethod
     def of(cls, config: DeviceConfig, **overrides: float) -> CourierOptions:
@@ -103,14 +106,18 @@ class Publisher:
         self._unsendable: set[int] = set()
         self._counter = EnvelopeCounter(store)
 
-    def _seal(self, body: UplinkBody) -> Outgoing:
+    def _seal(self, body: UplinkBody, stamp: Stamp | None = None) -> Outgoing:
         seq = self._counter.next()
-        return self.channel.seal(body, seq=seq, stamp=Stamp(to_ms(self.clock.now()), self.clock.synced()))
+        return self.channel.seal(body, seq=seq, stamp=stamp or self.stamp())
 
-    def send_hello(self, hello: HelloBody, announces: bytes | None) -> bool:
+    def stamp(self) -> Stamp:
+        return Stamp(to_ms(self.clock.now()), self.clock.synced())
+
+    def send_hello(self, hello: HelloBody, announces: bytes | None, stamp: Stamp | None = None) -> bool:
         """Publish a hello; one announcing new keys (``announces``: their signing key id) waits for its ack
-        like a records message and replaces any older announcement. False: announce again later."""
-        sealed = self._seal(hello)
+        like a records message and replaces any older announcement. False: announce again later.
+        ``stamp``: the envelope time, read before the hello's ``next_record_seq`` (see the courier)."""
+        sealed = self._seal(hello, stamp)
         published = self.link.publish(sealed.topic, sealed.payload)
         if announces is None:
             return True

@@ -17,8 +17,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from core.i18n import Language, both, catalog
+from device.booth import demographics
 from device.booth.flow import Booth, BoothRefused
 from device.panel.kiosk import KioskAccess
+from device.store import retention_policy
 
 _HERE = Path(__file__).parent
 _STATIC = {"booth.js": "text/javascript", "booth.css": "text/css"}
@@ -66,9 +68,11 @@ def booth_router(booth: Booth, *, device_name: str, default_language: Language,
     def booth_page(request: Request) -> HTMLResponse:
         wanted = request.query_params.get("lang", "")
         language: Language = "en" if wanted == "en" else "zh-CN" if wanted == "zh-CN" else default_language
+        policy = retention_policy.current(booth.store)  # the site's policy from the server, else the config's
         return templates.TemplateResponse(request, "booth.html", {
             "lang": language, "strings": page_strings(), "device_name": device_name,
-            "retention_days": booth.settings.retention_days})
+            "retention_days": policy.audio_days if policy else booth.settings.retention_days,
+            "self_report": demographics.form()})
 
     @router.get("/booth/state")
     def state() -> JSONResponse:
@@ -86,6 +90,7 @@ def booth_router(booth: Booth, *, device_name: str, default_language: Language,
         "next": lambda b: booth.next_question(),
         "end": lambda b: booth.end_session(),
         "resume": lambda b: booth.resume(),
+        "demographics": lambda b: demographics.submit(booth, _answers(b)),
     }
 
     @router.post("/booth/{step}")
@@ -114,6 +119,15 @@ def _text(body: dict[str, Any], key: str, limit: int) -> str:
     value = body.get(key, "")
     if not isinstance(value, str) or len(value) > limit:
         raise HTTPException(422, f"{key} must be text of at most {limit} characters.")
+    return value
+
+
+def _answers(body: dict[str, Any]) -> dict[str, str]:
+    value = body.get("answers", {})
+    if (not isinstance(value, dict) or len(value) > 10
+            or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 64
+                       for k, v in value.items())):
+        raise HTTPException(422, "answers must be an object of at most 10 short texts.")
     return value
 
 

@@ -21,6 +21,7 @@ from device.panel.admin_auth import AdminAuth
 from device.panel.routes import (
     accounts,
     audit_log,
+    booth_sessions,
     dashboard,
     diagnostics,
     employee,
@@ -42,7 +43,7 @@ from device.store.snapshots import SnapshotStore
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTES = (login, roster, employee, enrolment, removal, pin, snapshots)
 #: The running terminal's pages (with ``tools``).
-_TERMINAL_ROUTES = (dashboard, punches, settings, diagnostics, audit_log, accounts)
+_TERMINAL_ROUTES = (dashboard, punches, settings, diagnostics, audit_log, accounts, booth_sessions)
 
 
 def enrolment_router(

@@ -1,9 +1,10 @@
-"""A booth's side of candidate rights: erasure on request (the ``erase`` downlink) and audio retention.
+"""A booth's side of candidate rights: erasure on request (the ``erase`` downlink) and retention (audio, then
+transcripts and scores).
 
 Erasure deletes the candidate's sessions, answers and transcripts (rows) and returns the audio files to
-unlink, drops them from the booth's candidate list, and redacts the candidate's words from any
-``interview-result`` outbox row (transcripts and evidence emptied; the row keeps its sequence so the
-record stream stays whole, and the server, which erased first, keeps the session id taken).
+unlink, drops them from the booth's candidate list, empties their self-reported demographics, and redacts the
+candidate's words from any ``interview-result`` outbox row (transcripts and evidence emptied; the row keeps its
+sequence so the record stream stays whole, and the server, which erased first, keeps the session id taken).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from device.store import booth_demographics
 from device.store.database import Store
 
 
@@ -22,6 +24,7 @@ class Erased:
     audio_files: list[str]
     outbox_redacted: int
     listed: int
+    self_reports: int = 0
 
 
 def erase_candidate(conn: sqlite3.Connection, candidate_id: str) -> Erased:
@@ -42,7 +45,8 @@ def erase_candidate(conn: sqlite3.Connection, candidate_id: str) -> Erased:
             conn.execute("UPDATE outbox SET body = ? WHERE seq = ?", (redact(str(body)), seq))
             redacted += 1
     listed = conn.execute("DELETE FROM booth_candidates WHERE candidate_id = ?", (candidate_id,)).rowcount
-    return Erased(len(sessions), answers, files, redacted, int(listed))
+    reports = booth_demographics.erase_in(conn, candidate_id)
+    return Erased(len(sessions), answers, files, redacted, int(listed), reports)
 
 
 def redact(body_json: str) -> str:
@@ -77,3 +81,37 @@ def mark_audio_purged(store: Store, session_ids: list[str], at_ms: int) -> None:
         for session_id in session_ids:
             conn.execute("UPDATE booth_sessions SET audio_purged_at_ms = ? WHERE session_id = ?", (at_ms, session_id))
             conn.execute("UPDATE booth_answers SET audio_path = NULL WHERE session_id = ?", (session_id,))
+
+
+def transcripts_due(store: Store, ended_before_ms: int) -> tuple[list[str], int]:
+    """Completed sessions ended before ``ended_before_ms``: (those whose interview-result the server has
+    acknowledged, so they may go; how many others are held because their result is not acknowledged yet)."""
+    rows = store.conn.execute(
+        "SELECT s.session_id, o.delivered_at_ms FROM booth_sessions s LEFT JOIN outbox o ON o.seq = s.outbox_seq"
+        " WHERE s.status = 'completed' AND s.completed_at_ms < ? ORDER BY s.session_id", (ended_before_ms,)).fetchall()
+    return [str(r[0]) for r in rows if r[1] is not None], sum(1 for r in rows if r[1] is None)
+
+
+def purge_transcripts_in(conn: sqlite3.Connection, session_ids: list[str]) -> tuple[int, list[str]]:
+    """Inside the caller's transaction: delete these sessions (answers and partial transcripts cascade) and the
+    words and scores of their delivered interview-result rows; returns (answers deleted, audio files to unlink)."""
+    answers = 0
+    files: list[str] = []
+    for session_id in session_ids:
+        rows = conn.execute("SELECT audio_path FROM booth_answers WHERE session_id = ?", (session_id,)).fetchall()
+        answers += len(rows)
+        files += [str(r[0]) for r in rows if r[0]]
+        for seq, body in conn.execute(
+            "SELECT o.seq, o.body FROM booth_sessions s JOIN outbox o ON o.seq = s.outbox_seq WHERE s.session_id = ?",
+            (session_id,),
+        ).fetchall():
+            conn.execute("UPDATE outbox SET body = ? WHERE seq = ?", (strip(str(body)), seq))
+        conn.execute("DELETE FROM booth_sessions WHERE session_id = ?", (session_id,))
+    return answers, files
+
+
+def strip(body_json: str) -> str:
+    """A delivered interview-result body without answers, scores or delivery figures (ids and flags stay)."""
+    body = json.loads(body_json)
+    body["answers"], body["scores"], body["delivery"] = [], [], {}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)

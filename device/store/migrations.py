@@ -244,6 +244,18 @@ CREATE TABLE booth_transcript (
 CREATE INDEX booth_transcript_answer ON booth_transcript (answer_id);
 """
 
+# The site's retention policy as the server last sent it (a "retention-policy" downlink command replaces it):
+# one row; without it a booth follows its config. Applied in the transaction that records the command.
+SCHEMA_V9_RETENTION_POLICY = """
+CREATE TABLE retention_policy (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    audio_days INTEGER NOT NULL,
+    transcript_days INTEGER NOT NULL,
+    command_seq INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+"""
+
 #: (version, name, SQL script). Versions are consecutive from 1.
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", SCHEMA_V1),
@@ -254,4 +266,5 @@ MIGRATIONS: list[Migration] = [
     (6, "consent withdrawal: who withdrew it", SCHEMA_V6_CONSENT_WITHDRAWAL),
     (7, "a booth's candidate list from the server", SCHEMA_V7_BOOTH_CANDIDATES),
     (8, "interview booth sessions, answers and transcripts", SCHEMA_V8_BOOTH_SESSIONS),
+    (9, "the site's retention policy from the server", SCHEMA_V9_RETENTION_POLICY),
 ]

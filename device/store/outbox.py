@@ -45,6 +45,8 @@ def pending(store: Store, limit: int, after_seq: int = 0) -> list[OutboxRow]:
     return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], bool(r[5])) for r in rows]
 
 
+
+
 def mark_delivered(store: Store, seqs: list[int], at_ms: int) -> int:
     """Mark rows the server acknowledged; unknown or already delivered numbers are ignored."""
     if not seqs:
@@ -52,9 +54,16 @@ def mark_delivered(store: Store, seqs: list[int], at_ms: int) -> int:
     with store.transaction() as conn:
         changed = 0
         for seq in seqs:
-            changed += conn.execute(
+            done = conn.execute(
                 "UPDATE outbox SET delivered_at_ms = ? WHERE seq = ? AND delivered_at_ms IS NULL", (at_ms, seq)
             ).rowcount
+            if done:  # a candidate's self-report leaves the booth once stored (device.store.booth_demographics)
+                conn.execute(
+                    "UPDATE outbox SET body = json_set(body, '$.answers', json('{}')) WHERE seq = ?"
+                    " AND type = 'candidate-demographics'",
+                    (seq,),
+                )
+            changed += done
     return changed
 
 

@@ -92,7 +92,9 @@ class FacePipeline:
         probability = self.liveness.probability_real(image, face)
         timings["liveness"] = _ms(start)
         live = probability >= self.cfg.liveness_threshold
-        if not live:
+        # With a fused rule a frame below the threshold still counts: the decision judges the window, so
+        # it needs this frame's match too (the embedding costs ~8 ms; nobody is punched on it alone).
+        if not live and self.cfg.liveness_fusion == "consecutive":
             return FrameAnalysis(face, verdict, probability, False, None, timings)
         start = time.perf_counter()
         chip = align_chip(image, face.landmarks)[..., ::-1]
@@ -100,7 +102,7 @@ class FacePipeline:
         start = time.perf_counter()
         embedding = self.embedder.embed(np.ascontiguousarray(chip)[None])[0]
         timings["embed"] = _ms(start)
-        return FrameAnalysis(face, verdict, probability, True, embedding, timings)
+        return FrameAnalysis(face, verdict, probability, live, embedding, timings)
 
     def embed_image(self, image: Image) -> tuple[Vector | None, str | None]:
         """Enrolment: the embedding of the photo's face, or None and the quality reason code."""

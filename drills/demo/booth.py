@@ -111,6 +111,7 @@ class Autopilot:
                 self.error = "the candidate list did not reach the booth"
                 return
             self._step("consent", {"lang": "en"})
+            self._step("demographics", {"answers": {}})  # the optional self-report: a demo candidate skips it
             for _ in range(2):
                 self._step("start")
                 if not self._until(lambda: self._state()["sub"] in ("review", "refused"), 180):

@@ -25,6 +25,7 @@ LFW 1.6x as in the demo): upscaling is part of the test, as in the demo's replay
 from __future__ import annotations
 
 import csv
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ class Person:
     enrol: tuple[Path, ...]
     appear: tuple[Path, ...]
     scale: float  # photo enlargement on the scene
+    identity: str = ""  # a stranger's name in its set, where the photo's path does not say it
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,15 @@ class Appearance:
     employee_no: str | None  # who really is in front of the camera (None: nobody enrolled)
     scale: float
     seed: int
+    identity: str = ""  # whose photo it is (the employee number; a stranger's photo folder or name)
+
+    @property
+    def split(self) -> str:
+        """"calibration" or "held-out": thresholds are chosen on the first, figures reported on the second.
+
+        The rule: every identity falls on one side by the parity of a CRC-32 of its name, so a person's
+        genuine appearances and the attacks made from their photos are always on the same side."""
+        return "calibration" if zlib.crc32(self.identity.encode()) % 2 == 0 else "held-out"
 
 
 def _orl(root: Path) -> tuple[list[Person], list[Person]]:
@@ -112,7 +123,7 @@ def _celeb(root: Path) -> tuple[list[Person], list[Person]]:
         if len(photos) >= 4:
             people.append(Person(f"CEL{identity[2:]}", "celeb", tuple(photos[:2]), tuple(photos[2:]), 1.0))
         else:
-            strangers.append(Person("", "celeb", (), tuple(photos), 1.0))
+            strangers.append(Person("", "celeb", (), tuple(photos), 1.0, identity))
     return people, strangers
 
 
@@ -129,15 +140,24 @@ def site_people(faces_root: Path) -> tuple[list[Person], list[Person]]:
 
 def appearances(people: list[Person], strangers: list[Person], *, attack_every: int = 3) -> list[Appearance]:
     """Every genuine and stranger appearance, plus the synthetic attacks, in a fixed shuffled order."""
-    genuine = [Appearance("genuine", p.dataset, photo, p.employee_no, p.scale, 0)
+    genuine = [Appearance("genuine", p.dataset, photo, p.employee_no, p.scale, 0, p.employee_no)
                for p in people for photo in p.appear]
-    outsiders = [Appearance("stranger", s.dataset, photo, None, s.scale, 0) for s in strangers for photo in s.appear]
-    attacks = [Appearance(kind, g.dataset, g.photo, None, g.scale, 0)
+    outsiders = [Appearance("stranger", s.dataset, photo, None, s.scale, 0, _stranger_identity(s, photo))
+                 for s in strangers for photo in s.appear]
+    attacks = [Appearance(kind, g.dataset, g.photo, None, g.scale, 0, g.identity)
                for g in genuine[::attack_every] for kind in ("print", "screen")]
     order = genuine + outsiders + attacks
     # A fixed shuffle: the kiosk sees kinds mixed, as at a real door, and a run is repeatable.
     shuffled = [order[i] for i in np.random.default_rng(21).permutation(len(order))]
-    return [Appearance(a.kind, a.dataset, a.photo, a.employee_no, a.scale, seed) for seed, a in enumerate(shuffled)]
+    return [Appearance(a.kind, a.dataset, a.photo, a.employee_no, a.scale, seed, a.identity)
+            for seed, a in enumerate(shuffled)]
+
+
+def _stranger_identity(stranger: Person, photo: Path) -> str:
+    # ORL and LFW keep one folder per person, Yale's file names start with the subject, celeb's label is kept.
+    if stranger.identity:
+        return stranger.identity
+    return photo.name.split(".")[0] if stranger.dataset == "yale" else photo.parent.name
 
 
 @dataclass(frozen=True)

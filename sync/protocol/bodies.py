@@ -30,6 +30,7 @@ from .records import (
     EnvelopeSeq,
     Ident,
     Record,
+    ReleaseVersion,
     Seq,
     ShortText,
     Template,
@@ -237,8 +238,47 @@ class ResequenceBody(Command):
     records: Ranges = []
 
 
+class RetentionPolicyBody(Command):
+    """The site's retention policy for its booths (replaces the one before): a session's audio is deleted
+    ``audio_days`` after it ended, its transcripts and scores ``transcript_days`` after (once the server has
+    acknowledged its result). A booth without one follows its own config."""
+
+    message_type: ClassVar[MessageType] = MessageType.RETENTION_POLICY
+    audio_days: Annotated[int, Field(ge=1, le=3650)]
+    transcript_days: Annotated[int, Field(ge=1, le=3650)]
+
+    @model_validator(mode="after")
+    def _audio_not_longer(self) -> RetentionPolicyBody:
+        if self.audio_days > self.transcript_days:
+            raise ValueError("audio_days must not exceed transcript_days (audio would outlive its transcript)")
+        return self
+
+
+class UpdateBody(Command):
+    """Install a release (PROTOCOL.md section 8, "Releases"): fetch it from ``source`` (a folder on the
+    site network: ``file:///...`` or ``https://.../``), check that its ``manifest.json`` has this SHA-256
+    and is signed by the release key provisioned on the device, then hand it to ``edgehr-update apply``.
+    The outcome comes back as an ``update-status`` record naming ``rollout_id`` and this ``command_seq``."""
+
+    message_type: ClassVar[MessageType] = MessageType.UPDATE
+    rollout_id: Ident
+    release_version: ReleaseVersion
+    manifest_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    source: Annotated[str, StringConstraints(max_length=1024, pattern=r"^(file|https?)://[^\x00-\x20\x7f]+$")]
+
+
 UplinkBody = RecordsBody | AckDownlinkBody | HelloBody
-DownlinkBody = AckBody | GalleryBody | EraseBody | ConfigBody | CandidatesBody | RotateKeyBody | ResequenceBody
+DownlinkBody = (
+    AckBody
+    | GalleryBody
+    | EraseBody
+    | ConfigBody
+    | CandidatesBody
+    | RotateKeyBody
+    | ResequenceBody
+    | RetentionPolicyBody
+    | UpdateBody
+)
 AnyBody = UplinkBody | DownlinkBody
 
 BODY_TYPES: dict[MessageType, type[Body]] = {
@@ -254,6 +294,8 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         CandidatesBody,
         RotateKeyBody,
         ResequenceBody,
+        RetentionPolicyBody,
+        UpdateBody,
     )
 }
 

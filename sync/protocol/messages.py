@@ -35,6 +35,8 @@ class MessageType(Enum):
     CANDIDATES = "candidates"
     ROTATE_KEY = "rotate-key"
     RESEQUENCE = "resequence"
+    RETENTION_POLICY = "retention-policy"
+    UPDATE = "update"
 
     @property
     def code(self) -> int:
@@ -71,6 +73,8 @@ _CODES: dict[MessageType, int] = {
     MessageType.CANDIDATES: 0x85,
     MessageType.ROTATE_KEY: 0x86,
     MessageType.RESEQUENCE: 0x87,
+    MessageType.RETENTION_POLICY: 0x88,
+    MessageType.UPDATE: 0x89,
 }
 _BY_CODE: dict[int, MessageType] = {code: t for t, code in _CODES.items()}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .demographics import allowed as _category_allowed
 from .payload import canonical_json
 from .ranges import MAX_SEQ
 from .times import SaneUnixMs
@@ -145,21 +146,41 @@ class EnrolmentBody(WireModel):
         return self
 
 
+EvidenceText = Annotated[str, StringConstraints(max_length=2000)]
+#: A scorer's sub-scores by name (key points, anchors, structure, specificity...), at most 20.
+Subscores = Annotated[dict[Ident, Annotated[float, Field(ge=-100.0, le=100.0)]], Field(max_length=20)]
+#: A similarity placed on the encoder's unrelated..paraphrase scale (0 = unrelated, 1 = a paraphrase).
+ScaledSimilarity = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Answer(WireModel):
-    """One interview answer as transcribed (or typed) at the booth."""
+    """One interview answer as transcribed (or typed) at the booth.
+
+    Optional since v1.2 (additive, PROTOCOL.md section 13): the ``competency`` the question belongs to,
+    the booth's ``verdict`` (``scored``, or ``no-answer`` when nothing was said: no score, never a 0), the
+    answer's content ``score`` on its competency's scale and the ``subscores`` it was combined from."""
 
     question_id: Ident
     transcript: Annotated[str, StringConstraints(max_length=20000)]
     duration_ms: Annotated[int, Field(ge=0)]
     typed: bool = False
+    competency: Ident | None = None
+    verdict: Literal["scored", "no-answer"] | None = None
+    score: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
+    subscores: Subscores | None = None
 
-
-EvidenceText = Annotated[str, StringConstraints(max_length=2000)]
+    @model_validator(mode="after")
+    def _no_score_without_answer(self) -> Answer:
+        if self.verdict == "no-answer" and self.score is not None:
+            raise ValueError("an answer with verdict no-answer carries no score")
+        return self
 
 
 class EvidenceMatch(WireModel):
     """One answer sentence and the rubric text it matched best (an anchor of a level, a key point, or the
-    reference answer), with the similarity the booth's scorer measured."""
+    reference answer), with the similarity the booth's scorer measured (``similarity`` the raw cosine; since
+    v1.2 optionally ``scaled``, the cosine placed between the encoder's unrelated and paraphrase points,
+    which reads the same whichever encoder the language used)."""
 
     sentence: EvidenceText
     question_id: Ident | None = None
@@ -167,15 +188,19 @@ class EvidenceMatch(WireModel):
     matched: EvidenceText
     level: Annotated[int, Field(ge=0, le=100)] | None = None
     similarity: Annotated[float, Field(ge=-1.0, le=1.0)]
+    scaled: ScaledSimilarity | None = None
 
 
 class KeyPointCover(WireModel):
-    """A rubric key point, whether the answers covered it, and by which sentence."""
+    """A rubric key point, whether the answers covered it, and by which sentence (since v1.2 optionally of
+    which question, ``question_id``, and the ``scaled`` similarity that decided ``covered``)."""
 
     key_point: EvidenceText
     covered: bool
     sentence: EvidenceText | None = None
     similarity: Annotated[float, Field(ge=-1.0, le=1.0)] | None = None
+    question_id: Ident | None = None
+    scaled: ScaledSimilarity | None = None
 
 
 class CompetencyScore(WireModel):
@@ -190,7 +215,7 @@ class CompetencyScore(WireModel):
     scale_max: Annotated[int, Field(ge=1, le=100)]
     evidence: Annotated[list[EvidenceText], Field(max_length=20)]
     weight: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
-    subscores: Annotated[dict[Ident, Annotated[float, Field(ge=-100.0, le=100.0)]], Field(max_length=20)] | None = None
+    subscores: Subscores | None = None
     matches: Annotated[list[EvidenceMatch], Field(max_length=40)] | None = None
     key_points: Annotated[list[KeyPointCover], Field(max_length=20)] | None = None
 
@@ -216,6 +241,63 @@ class InterviewResultBody(WireModel):
     integrity_flags: Annotated[list[Ident], Field(max_length=50)] = []
     # Pace, pauses...: shown apart from competency scores, never part of them.
     delivery: dict[Ident, float] = {}
+
+
+class CandidateDemographicsBody(WireModel):
+    """A candidate's optional self-report at the booth (dimension -> category or "prefer-not-to-say"; a
+    dimension skipped is absent). Its own record so that nothing of the interview's result or scoring ever
+    carries it: the server keeps it apart, for the bias audit only. Empty ``answers`` is a report the booth
+    erased before sending (a candidate's erasure): it changes nothing."""
+
+    record_type: ClassVar[str] = "candidate-demographics"
+    candidate_id: Ident
+    session_id: Ident
+    reported_ms: UnixMs
+    answers: Annotated[dict[Ident, Ident], Field(max_length=10)]
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> CandidateDemographicsBody:
+        for dimension, value in self.answers.items():
+            if not _category_allowed(dimension, value):
+                raise ValueError(f"{dimension}={value!r} is not a category of the self-report")
+        return self
+
+
+Count = Annotated[int, Field(ge=0, le=2**53)]
+Days = Annotated[int, Field(ge=1, le=3650)]
+
+
+class RetentionRunBody(WireModel):
+    """What a booth's retention job deleted in one run (counts, never content), under which policy."""
+
+    record_type: ClassVar[str] = "retention-run"
+    ran_at_ms: UnixMs
+    policy: Literal["server", "config"]
+    audio_days: Days
+    transcript_days: Days
+    audio_sessions: Count
+    audio_files: Count
+    audio_bytes: Count
+    transcript_sessions: Count
+    answers: Count
+    # Sessions past transcript_days kept because the server has not acknowledged their result yet.
+    held_unsent: Count = 0
+#: A release name as make-release writes it (VERSION): letters, digits and ``. + _ -``.
+ReleaseVersion = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+_-]+$")]
+
+
+class UpdateStatusBody(WireModel):
+    """What became of an ``update`` command (PROTOCOL.md section 8, "Releases"): ``ok`` (the release runs
+    and passed its health check), ``rolled-back`` (it failed the check; the previous release runs again),
+    ``failed`` (neither became healthy), ``refused`` (not installed: fetch, signature or digest refused)."""
+
+    record_type: ClassVar[str] = "update-status"
+    rollout_id: Ident
+    command_seq: Seq
+    release_version: ReleaseVersion
+    result: Literal["ok", "rolled-back", "failed", "refused"]
+    running_version: ReleaseVersion | None = None
+    detail: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
 class RecordBase(WireModel):
@@ -247,15 +329,42 @@ class InterviewResultRecord(RecordBase):
     body: InterviewResultBody
 
 
+class CandidateDemographicsRecord(RecordBase):
+    type: Literal["candidate-demographics"]
+    body: CandidateDemographicsBody
+
+
+class RetentionRunRecord(RecordBase):
+    type: Literal["retention-run"]
+    body: RetentionRunBody
+
+
+class UpdateStatusRecord(RecordBase):
+    type: Literal["update-status"]
+    body: UpdateStatusBody
+
+
 Record = Annotated[
-    PunchRecord | PunchCorrectionRecord | EnrolmentRecord | InterviewResultRecord,
+    PunchRecord
+    | PunchCorrectionRecord
+    | EnrolmentRecord
+    | InterviewResultRecord
+    | CandidateDemographicsRecord
+    | RetentionRunRecord
+    | UpdateStatusRecord,
     Field(discriminator="type"),
 ]
 #: The body of a record of any type; ``record_type`` names the type it travels under.
-RecordBody = PunchBody | PunchCorrectionBody | EnrolmentBody | InterviewResultBody
-RECORD_TYPES: tuple[str, ...] = tuple(
-    body.record_type for body in (PunchBody, PunchCorrectionBody, EnrolmentBody, InterviewResultBody)
+RecordBody = (
+    PunchBody
+    | PunchCorrectionBody
+    | EnrolmentBody
+    | InterviewResultBody
+    | CandidateDemographicsBody
+    | RetentionRunBody
+    | UpdateStatusBody
 )
+RECORD_TYPES: tuple[str, ...] = tuple(body.record_type for body in get_args(RecordBody))
 
 
 def body_dict(body: BaseModel) -> dict[str, Any]:

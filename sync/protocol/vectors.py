@@ -23,6 +23,7 @@ from .bodies import (
     EraseBody,
     RecordsBody,
     ResequenceBody,
+    RetentionPolicyBody,
     encode_body,
 )
 from .channel import SERVER_PEER_ID
@@ -31,7 +32,14 @@ from .envelope import Header, decode_envelope
 from .keys import Identity, LocalKeys, PeerKeys
 from .messages import Compression, Direction, MessageType
 from .payload import DICTIONARY_V1, compress
-from .records import PunchBody, PunchCorrectionBody, PunchCorrectionRecord, PunchRecord
+from .records import (
+    CandidateDemographicsBody,
+    CandidateDemographicsRecord,
+    PunchBody,
+    PunchCorrectionBody,
+    PunchCorrectionRecord,
+    PunchRecord,
+)
 from .topics import message_topic
 
 VECTORS_PATH = Path(__file__).with_name("vectors.json")
@@ -133,7 +141,27 @@ def _cases() -> list[tuple[str, Body, int, Compression, str]]:
             Compression.NONE,
             "edgehr test ephemeral 5",
         ),
+        (
+            "down-retention-policy",
+            RetentionPolicyBody(command_seq=3, audio_days=30, transcript_days=180),
+            4,
+            Compression.NONE,
+            "edgehr test ephemeral 6",
+        ),
+        ("up-records-self-report", _self_report(), 3, Compression.NONE, "edgehr test ephemeral 7"),
     ]
+
+
+def _self_report() -> RecordsBody:
+    body = CandidateDemographicsBody(
+        candidate_id="C-100", session_id="s-0001", reported_ms=CREATED_MS - 5000,
+        answers={"age_band": "prefer-not-to-say", "sex": "female"},
+    )  # fmt: skip
+    record = CandidateDemographicsRecord(
+        seq=44, ref="s-0001", created_at_ms=CREATED_MS - 5000, clock_synced=True, type="candidate-demographics",
+        body=body,
+    )  # fmt: skip
+    return RecordsBody(records=[record])
 
 
 def build_vector(name: str, body: Body, seq: int, compression: Compression, eph_label: str) -> dict[str, Any]:

@@ -17,8 +17,11 @@ from typing import Any, Literal
 from core.errors import EdgehrError, InputError
 from sync.server.store import HRStore, audit
 
-Role = Literal["admin", "hr", "it", "readonly", "reviewer", "auditor"]
-ROLES: tuple[Role, ...] = ("admin", "hr", "it", "readonly", "reviewer", "auditor")
+Role = Literal["admin", "hr", "it", "readonly", "reviewer", "auditor", "employee"]
+ROLES: tuple[Role, ...] = ("admin", "hr", "it", "readonly", "reviewer", "auditor", "employee")
+#: Roles an API token may have: an employee is a person with a user account linked to their employee
+#: number (sync/server/users.py), never a machine's token.
+TOKEN_ROLES: tuple[Role, ...] = ("admin", "hr", "it", "readonly", "reviewer", "auditor")
 PREFIX = "ehr_"
 
 # Who may do what. Personal data (punches, timesheets, employees) is for admin, hr and readonly;
@@ -32,12 +35,19 @@ ADMIN: frozenset[Role] = frozenset({"admin"})
 OPERATIONS: frozenset[Role] = frozenset({"admin", "it"})
 # Interviews (issue 17): reviewers review, override and shortlist (HR and admins may too); auditors run the
 # bias audit and alone read candidates' self-reported demographics (HR may record a candidate's form
-# without reading it back); candidates' rights (export, erasure) are HR's and admins'; retention is admins'.
+# without reading it back); candidates' rights (export, erasure) are HR's and admins'; retention policies are
+# set by admins and read by HR too.
 REVIEW: frozenset[Role] = frozenset({"admin", "hr", "reviewer"})
 AUDIT: frozenset[Role] = frozenset({"admin", "auditor"})
 READ_DEMOGRAPHICS: frozenset[Role] = frozenset({"auditor"})
 RECORD_DEMOGRAPHICS: frozenset[Role] = frozenset({"admin", "hr", "auditor"})
 CANDIDATE_RIGHTS: frozenset[Role] = frozenset({"admin", "hr"})
+#: Retention: admins set each site's policy; HR reads the policies and the deletion log.
+READ_RETENTION: frozenset[Role] = frozenset({"admin", "hr"})
+# Employee self-service (issue 19): an employee reads only their own punches, hours and correction requests
+# and files requests; no other role set holds "employee", so every other route refuses them. HR decides.
+SELF_SERVICE: frozenset[Role] = frozenset({"employee"})
+DECIDE_REQUESTS: frozenset[Role] = WRITE_HR
 #: Who may sign in to the HR pages (each page then checks its own roles).
 PAGES: frozenset[Role] = frozenset(ROLES)
 
@@ -53,12 +63,14 @@ class AuthError(EdgehrError):
 @dataclass(frozen=True)
 class Principal:
     """Who calls: an API token (``kind`` "token": ``token_id`` and its label) or a signed-in HR user
-    (``kind`` "user": ``token_id`` is the user's id, ``label`` the user name; sync/server/users.py)."""
+    (``kind`` "user": ``token_id`` is the user's id, ``label`` the user name; sync/server/users.py).
+    ``employee_no`` is set for role "employee" only: the one employee whose data they may read."""
 
     token_id: int
     role: Role
     label: str
     kind: Literal["token", "user"] = "token"
+    employee_no: str | None = None
 
     @property
     def actor(self) -> str:
@@ -73,8 +85,10 @@ def token_hash(token: str) -> str:
 
 def create_token(store: HRStore, role: str, label: str = "", actor: str = "cli") -> str:
     """Create a token with ``role`` and return it: the only time it is ever visible."""
-    if role not in ROLES:
-        raise InputError(f"Unknown role {role!r}.", f"Choose one of: {', '.join(ROLES)}.")
+    if role not in TOKEN_ROLES:
+        raise InputError(f"An API token cannot have the role {role!r}.",
+                         f"Choose one of: {', '.join(TOKEN_ROLES)} (an employee signs in with a user account)."
+                         if role in ROLES else f"Choose one of: {', '.join(TOKEN_ROLES)}.")
     token = PREFIX + secrets.token_urlsafe(32)
     with store.db.transaction() as tx:
         new_id = tx.execute(

@@ -18,8 +18,16 @@ from fleet import pki_cli
 from fleet.pki import load_ca
 from fleet.revocation import CRL_FILE, revoke
 from sync.server.config import PkiSection
+from sync.server.store import HRStore, devices
 
 log = logging.getLogger(__name__)
+
+
+def revoke_device(store: HRStore, settings: PkiSection, device_id: str, actor: str, reason: str = "") -> dict[str, Any]:
+    """Revoke a device in the HR store (audited, with ``reason`` when given) and then its certificate: what
+    the API's revoke route and the devices page both do. The device as stored, with ``certificate``."""
+    device = devices.revoke(store, device_id, actor, reason)
+    return device | {"certificate": revoke_device_certificate(settings, device_id)}
 
 
 def revoke_device_certificate(settings: PkiSection, device_id: str) -> dict[str, Any]:

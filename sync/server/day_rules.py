@@ -142,11 +142,6 @@ def status_of(
     return "present"  # 9.
 
 
-def is_finalised(slot: Slot, manual: Manual | None, known_until: datetime) -> bool:
-    """Final once punches are known up to strictly after the slot's check-out window (or HR decided)."""
-    return manual is not None or known_until > slot.window[1]
-
-
 def working_day(slot: Slot, day: date, holiday: bool) -> bool:
     shift = slot.shift
     return shift is not None and shift.runs_on(day) and (not holiday or shift.mark_on_holidays)

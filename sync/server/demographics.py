@@ -1,25 +1,13 @@
-"""The self-reported demographic categories a bias audit compares (all optional; "prefer not to say" is a
-real answer and counts as unknown in the audit).
+"""The self-reported demographic categories a bias audit compares (the protocol's list,
+``sync.protocol.demographics``: the booth's form and HR's entries use the same one).
 
-Sex and race/ethnicity are the categories NYC Local Law 144 names (EEO-1's lists, with China's "Han" and
-"ethnic minority" beside them so one list serves sites in China and elsewhere); an age band is offered too.
 The audit compares each dimension alone and sex x ethnicity (the law's intersection).
 """
 
 from __future__ import annotations
 
-PREFER_NOT_TO_SAY = "prefer-not-to-say"
+from sync.protocol.demographics import DIMENSIONS, PREFER_NOT_TO_SAY, allowed
 
-DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "sex": ("female", "male", "other"),
-    "ethnicity": (
-        "han", "ethnic-minority", "asian", "black", "hispanic-latino", "white", "native-american",
-        "pacific-islander", "two-or-more", "other",
-    ),
-    "age_band": ("under-30", "30-39", "40-49", "50-plus"),
-}  # fmt: skip
 INTERSECTIONS: tuple[tuple[str, str], ...] = (("sex", "ethnicity"),)
 
-
-def allowed(dimension: str, value: str) -> bool:
-    return dimension in DIMENSIONS and (value == PREFER_NOT_TO_SAY or value in DIMENSIONS[dimension])
+__all__ = ["DIMENSIONS", "INTERSECTIONS", "PREFER_NOT_TO_SAY", "allowed"]

@@ -53,7 +53,7 @@ from sync.server.config import ServerConfig
 from sync.server.ingest_batches import MAX_MESSAGES_PER_COMMIT, Stored, after_commit, store_records
 from sync.server.ingest_downlinks import command_bodies, store_gallery
 from sync.server.ingest_keys import StoreDirectory, load_server_identity
-from sync.server.store import HRStore, dead_letters, devices, downlinks, records, resequence, templates
+from sync.server.store import HRStore, dead_letters, devices, downlinks, records, resequence, sync_marks, templates
 from sync.server.store.hr_store import database_url, open_hr_store
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,8 @@ class IngestWorker:
             # The device's counter went backwards (a restored SD card): its new records would reuse stored
             # sequences. The store refuses those as conflicts; the device is flagged and told where to go on.
             self._reject(Reason.REPLAY.value, device_id, f"hello next_record_seq {body.next_record_seq} <= {highest}")
+        else:  # the device's synced-through watermark (timesheet days become final from it)
+            sync_marks.on_hello(self.store, device_id, body.next_record_seq, opened.header.created_ms)
         if body.new_keys is not None and not self._register_new_keys(device_id, opened, body):
             return  # refused and counted: no ack, so the device keeps its current keys
         # Commands above the device's floor that we hold confirmed were lost on its side (a restored

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sync.protocol import Opened, Reason, RecordsBody, ReplayWindow, ReplayWindows, to_ranges
-from sync.server.store import HRStore, records
+from sync.server.store import HRStore, records, sync_marks
 from sync.server.store.records import IngestResult
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def store_records(store: HRStore, windows: ReplayWindows, run: Sequence[tuple[Op
     """Store the records of every message of ``run`` in one transaction; committed when it returns.
     The typed records go to the store as the message carried them."""
     plans: list[Stored] = []
-    with store.db.transaction():
+    with store.db.transaction() as tx:
         for opened, body in run:
             device_id = opened.device_id
             window = windows.get(device_id)
@@ -65,6 +65,9 @@ def store_records(store: HRStore, windows: ReplayWindows, run: Sequence[tuple[Op
             if result.duplicates:
                 records.count_rejection(store, DUPLICATE, device_id)
             plans.append(Stored(device_id, opened.seq, window, result.ackable, result))
+        # A hello waiting for these records may now be satisfied: its watermark moves in this commit.
+        sync_marks.settle(tx, {p.device_id for p in plans if p.result is not None and p.result.stored},
+                          store.now_iso())
     return plans
 
 

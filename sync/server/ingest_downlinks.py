@@ -17,7 +17,9 @@ from sync.protocol import (
     GalleryBody,
     GalleryEntry,
     ResequenceBody,
+    RetentionPolicyBody,
     RotateKeyBody,
+    UpdateBody,
 )
 from sync.server.store import HRStore, consents, templates
 
@@ -125,6 +127,10 @@ def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) ->
         return [CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})]
     if kind == "rotate-key":
         return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
+    if kind == "update":
+        return [UpdateBody.model_validate({"command_seq": seq, **body})]
     if kind == "resequence":
         return [ResequenceBody.model_validate({"command_seq": seq, **body}, strict=False)]
+    if kind == "retention-policy":
+        return [RetentionPolicyBody.model_validate({"command_seq": seq, **body})]
     raise EdgehrError(f"Downlink {seq} has unknown type {kind!r}.", "Fix the writer of the downlinks table.")

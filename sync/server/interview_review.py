@@ -1,4 +1,5 @@
-"""One session as HR reviews it: the report, each score with its evidence and its current value, the
+"""One session as HR reviews it: the report, each score with its evidence and its current value, each
+answer with the booth's evidence for it (content score, sub-scores, matched sentences, key points), the
 weighted overall score, the overrides, the audit entries and the candidate's shortlist decisions."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def full(store: HRStore, session_id: str) -> dict[str, Any]:
         views = review_store.score_views(tx, [session_id])[session_id]
         body = review_store.booth_bodies(tx, [session_id])[session_id]
     report["scores"] = [view.as_json() | {"evidence": review.evidence(body, view.position)} for view in views]
+    for answer in report["answers"]:
+        answer["evidence"] = review.answer_evidence(body, str(answer["question_id"]))
     report["overall"] = review.overall(views)
     report["overall_method"] = "100 x sum(weight x score / scale_max) / sum(weight), current scores"
     report["overrides"] = review_store.overrides_of(store, session_id)

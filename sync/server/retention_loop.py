@@ -38,6 +38,7 @@ class RetentionLoop:
     def round(self, store: HRStore) -> dict[str, object]:
         try:
             counts = retention.run(store)
+            queued = retention.send_policies(store)  # devices registered or moved since the policy was set
         except database_errors() as exc:
             self.store_errors += 1
             log.error("retention round skipped: %s", exc)
@@ -45,6 +46,8 @@ class RetentionLoop:
         self.rounds += 1
         if counts["sessions"]:
             log.info("retention: erased %s interview sessions past their site's policy", counts["sessions"])
+        if queued:
+            log.info("retention: policy queued for %s device(s)", len(queued))
         return counts
 
     def start_thread(self) -> threading.Thread:

@@ -17,6 +17,15 @@ from pydantic import ValidationError
 
 from sync.protocol.records import CompetencyScore, InterviewResultBody
 
+#: The competency id a booth gives its own weighted overall (PROTOCOL.md section 8): the booth's reading of
+#: the session, not a competency, so it is neither weighed into the overall score, drawn on the radar, nor
+#: overridden; the review computes the overall itself from the competencies' current scores.
+BOOTH_OVERALL = "overall"
+
+#: The booth scorer's sub-score names (sync/PROTOCOL.md section 8) that the pages name in both languages;
+#: any other name a booth sends is shown as it came.
+SUBSCORE_NAMES = ("key_points", "reference", "terms", "anchors", "structure", "specificity")
+
 
 @dataclass(frozen=True)
 class ScoreView:
@@ -72,6 +81,8 @@ def score_views(
     booth = booth_scores(body)
     views = []
     for row in stored:
+        if row["competency"] == BOOTH_OVERALL:
+            continue
         position = int(row["position"])
         weight = booth[position].weight if position in booth else None
         views.append(
@@ -91,5 +102,33 @@ def evidence(body: InterviewResultBody | None, position: int) -> dict[str, Any]:
         "sentences": list(score.evidence),
         "matches": [m.model_dump(mode="json", exclude_none=True) for m in score.matches or []],
         "key_points": [k.model_dump(mode="json", exclude_none=True) for k in score.key_points or []],
-        "subscores": dict(score.subscores or {}),
+        "subscores": ordered_subscores(score.subscores),
     }
+
+
+def answer_evidence(body: InterviewResultBody | None, question_id: str) -> dict[str, Any]:
+    """What the booth's scorer says of one answer: its competency, verdict, content score (on the
+    competency's scale) and sub-scores, and the matches and key points of its competency that name it.
+    Empty values where the booth sent none (a record from before v1.2, or an erased one)."""
+    out: dict[str, Any] = {"competency": None, "verdict": None, "score": None, "scale_max": None,
+                           "subscores": {}, "matches": [], "key_points": []}
+    if body is None:
+        return out
+    answer = next((a for a in body.answers if a.question_id == question_id), None)
+    if answer is not None:
+        out.update(competency=answer.competency, verdict=answer.verdict, score=answer.score,
+                   subscores=ordered_subscores(answer.subscores))
+    for score in body.scores:
+        if answer is not None and score.competency == answer.competency:
+            out["scale_max"] = score.scale_max
+        out["matches"] += [m.model_dump(mode="json", exclude_none=True) for m in score.matches or []
+                           if m.question_id == question_id]
+        out["key_points"] += [k.model_dump(mode="json", exclude_none=True) for k in score.key_points or []
+                              if k.question_id == question_id]
+    return out
+
+
+def ordered_subscores(subscores: Mapping[str, float] | None) -> dict[str, float]:
+    """The scorer's sub-scores in the order the pages explain them, any other name after them."""
+    known = {name: i for i, name in enumerate(SUBSCORE_NAMES)}
+    return dict(sorted((subscores or {}).items(), key=lambda kv: (known.get(kv[0], len(known)), kv[0])))

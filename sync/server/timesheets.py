@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 from sync.protocol.times import SaneInstant as SaneInstant
 from sync.protocol.times import from_unix_ms as from_unix_ms
 from sync.protocol.times import in_window as in_window
-from sync.server import day_rules
+from sync.server import day_rules, finality
 from sync.server.shift_model import Attacher, Plan, Slot, slots_on
 
 # Handed on: the model's names are imported from here by the store, the API and the tests.
@@ -59,6 +59,8 @@ MISSING_PUNCH, CLOCK_UNSYNCED, CORRECTED, REST_DAY, IN_PROGRESS = (
     "in-progress",
 )
 HOLIDAY, MANUAL = "holiday", "manual"
+#: Past its window by the server's clock, but a device that could hold punches has not synced that far.
+SYNC_PENDING = "sync-pending"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class DayRow:
     punches: tuple[TimedPunch, ...] = field(default=())  # effective punches of the day, in time order
     status: str = "present"  # one of shift_model.STATUSES
     finalised: bool = True
+    held_by: tuple[str, ...] = ()  # devices not yet synced past the window (``finality``): why it is open
 
     @property
     def devices(self) -> tuple[str, ...]:
@@ -175,10 +178,13 @@ def compute(
     plan: Plan,
     tz: ZoneInfo,
     now: datetime,
+    holders: finality.Holders | None = None,
 ) -> Sheet:
     """Rows for every slot of every day from ``first`` to ``last`` inclusive, and where each punch went.
-    ``now``: the moment up to which punches are known (a day is final once it is past its window)."""
-    return _compute(employee_no, first, last, punches, corrections, plan, plan.shifts_on, tz, now)
+    ``now``: the server's clock; ``holders``: the devices that could hold the employee's punches, with
+    their synced-through watermarks (``finality``). A day is final once ``now`` is past its check-out
+    window and every holder is synced past it; without ``holders`` every punch counts as known up to ``now``."""
+    return _compute(employee_no, first, last, punches, corrections, plan, plan.shifts_on, tz, now, holders)
 
 
 def timesheet(
@@ -210,6 +216,7 @@ def _compute(
     shifts_on: Callable[[date], Sequence[Shift]],
     tz: ZoneInfo,
     now: datetime,
+    holders: finality.Holders | None = None,
 ) -> Sheet:
     effective, touched = apply_corrections(punches, corrections)
     attacher = Attacher(shifts_on, tz)
@@ -225,20 +232,28 @@ def _compute(
     day = first
     while day <= last:
         for slot in attacher.slots(day):
-            rows.append(_day_row(employee_no, slot, per_slot.get(slot.key, []), plan, slot.key in corrected, now))
+            punches_of = per_slot.get(slot.key, [])
+            rows.append(_day_row(employee_no, slot, punches_of, plan, slot.key in corrected, now, holders))
         day += timedelta(days=1)
     return Sheet(rows, placements)
 
 
 def _day_row(
-    employee_no: str, slot: Slot, punches: list[TimedPunch], plan: Plan, corrected: bool, now: datetime
+    employee_no: str,
+    slot: Slot,
+    punches: list[TimedPunch],
+    plan: Plan,
+    corrected: bool,
+    now: datetime,
+    holders: finality.Holders | None,
 ) -> DayRow:
     shift, day = slot.shift, slot.day
     alternate = shift is not None and shift.direction == "alternate"
     kept = day_rules.collapse_duplicates(punches, alternate)
     holiday = day in plan.holidays
     manual = plan.manual_for(day, shift.name if shift else None)
-    finalised = day_rules.is_finalised(slot, manual, now)
+    held = holders.holding(slot.window[1]) if holders is not None and manual is None else ()
+    finalised = finality.final(slot.window[1], now, held, manual is not None)
     w = day_rules.worked(kept, shift)
     working = day_rules.working_day(slot, day, holiday)
     m = day_rules.marks(slot, w, working)
@@ -262,6 +277,7 @@ def _day_row(
             (CLOCK_UNSYNCED, any(not p.clock_synced for p in kept)),
             (CORRECTED, corrected),
             (MANUAL, manual is not None),
+            (SYNC_PENDING, bool(held) and now > slot.window[1]),
         )
         if on
     ]
@@ -282,6 +298,7 @@ def _day_row(
         punches=tuple(punches),
         status=status,
         finalised=finalised,
+        held_by=held if not finalised and now > slot.window[1] else (),  # a day not over is open anyway
     )
 
 
@@ -312,6 +329,7 @@ def row_json(row: DayRow, tz: ZoneInfo) -> dict[str, object]:
         "missing_punch": row.missing_punch,
         "status": row.status,
         "finalised": row.finalised,
+        "held_by": list(row.held_by),
         "worked_hours": row.worked_hours,
         "late": row.late_minutes > 0,
         "early": row.early_leave_minutes > 0,

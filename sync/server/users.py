@@ -5,7 +5,8 @@ opens a server-side session: the cookie holds 32 random bytes, the table only th
 read from the user at every request (a disabled user's sessions stop at once), and each session ends
 ``SESSION_HOURS`` after it began. Sign-ins are throttled per client address with back-off
 (``core.login_throttle``, shared with the terminal panel), counted before the slow password check.
-Roles are the API's (``sync.server.auth.ROLES``), checked by the same role sets.
+Roles are the API's (``sync.server.auth.ROLES``), checked by the same role sets. An account of role
+``employee`` is linked to one employee number (the only person whose data it may read); no other is.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from core.errors import InputError
 from core.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from sync.server import auth
 from sync.server.store import HRStore, audit
+from sync.server.store.employees import NotFound
 
+#: The session cookie (HttpOnly, SameSite=Strict): the pages' sign-in, and the API's for a signed-in browser.
+SESSION_COOKIE = "edgehr_hr_session"
+#: The header a signed-in browser's API change carries: its session's CSRF token.
+CSRF_HEADER = "x-csrf-token"
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 SESSION_HOURS = 8
@@ -39,36 +45,49 @@ class Session:
     csrf: str
 
 
-def check_new_user(username: str, role: str, password: str) -> None:
+def check_new_user(username: str, role: str, password: str, employee_no: str | None = None) -> None:
     if not USERNAME.match(username):
         raise InputError(f"The user name {username!r} is not allowed.",
                          "Use 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter.")
     if role not in auth.ROLES:
         raise InputError(f"Unknown role {role!r}.", f"Choose one of: {', '.join(auth.ROLES)}.")
+    if (role == "employee") != bool(employee_no):
+        raise InputError("An employee account needs the employee number it belongs to; no other role has one.",
+                         "Give the employee number with role 'employee' only (--employee NO, or the form's field).")
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InputError(f"The password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
                          "Choose a longer password (a few unrelated words work well).")
 
 
-def create_user(store: HRStore, username: str, role: str, password: str, *, actor: str) -> int:
-    """Add a user; InputError when the name is taken or a field is not allowed."""
-    check_new_user(username, role, password)
+def create_user(store: HRStore, username: str, role: str, password: str, *, actor: str,
+                employee_no: str | None = None) -> int:
+    """Add a user (role ``employee``: linked to ``employee_no``, an employee not erased); InputError when the
+    name is taken or a field is not allowed, NotFound when there is no such employee."""
+    employee_no = (employee_no or "").strip() or None
+    check_new_user(username, role, password, employee_no)
     hashed = hash_password(password)
     with store.db.transaction() as tx:
         if tx.execute("SELECT 1 FROM hr_users WHERE username = ?", (username,)).one() is not None:
             raise InputError(f"A user named {username!r} exists already.", "Choose another name.")
+        if employee_no is not None and tx.execute(
+            "SELECT 1 FROM employees WHERE employee_no = ? AND erased_at IS NULL", (employee_no,)
+        ).one() is None:
+            raise NotFound(f"There is no employee {employee_no!r}.", "Check the employee number on the Employees page.")
         new_id = int(tx.execute(
-            "INSERT INTO hr_users (username, role, password_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)"
-            " RETURNING id", (username, role, hashed, store.now_iso(), actor[:200]),
+            "INSERT INTO hr_users (username, role, password_hash, created_at, created_by, employee_no)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (username, role, hashed, store.now_iso(), actor[:200], employee_no),
         ).scalar())
-        audit.record(tx, store.now_iso(), actor, "user.create", f"user:{new_id}", {"username": username, "role": role})
+        audit.record(tx, store.now_iso(), actor, "user.create", f"user:{new_id}",
+                     {"username": username, "role": role} | ({"employee_no": employee_no} if employee_no else {}))
     return new_id
 
 
 def list_users(store: HRStore) -> list[dict[str, Any]]:
     with store.db.read() as tx:
         return tx.execute(
-            "SELECT id, username, role, created_at, created_by, disabled_at FROM hr_users ORDER BY username"
+            "SELECT id, username, role, employee_no, created_at, created_by, disabled_at FROM hr_users"
+            " ORDER BY username"
         ).dicts()
 
 
@@ -125,12 +144,12 @@ def session(store: HRStore, cookie: str | None) -> Session | None:
         return None
     with store.db.read() as tx:
         row = tx.execute(
-            "SELECT u.id, u.role, u.username, s.csrf, s.expires_at FROM hr_sessions s JOIN hr_users u"
+            "SELECT u.id, u.role, u.username, s.csrf, s.expires_at, u.employee_no FROM hr_sessions s JOIN hr_users u"
             " ON u.id = s.user_id WHERE s.session_hash = ? AND u.disabled_at IS NULL", (_digest(cookie),),
         ).one()
     if row is None or row[4] <= store.now_iso():
         return None
-    return Session(auth.Principal(int(row[0]), row[1], row[2], kind="user"), row[3])
+    return Session(auth.Principal(int(row[0]), row[1], row[2], kind="user", employee_no=row[5]), row[3])
 
 
 def end_session(store: HRStore, cookie: str | None) -> None:
@@ -156,11 +175,12 @@ def add_user_cmd(args: argparse.Namespace) -> int:
         password = getpass.getpass(f"Password for {args.username}: ")
         if getpass.getpass("Repeat it: ") != password:
             raise InputError("The two passwords differ; no user was added.", "Run the command again.")
-    check_new_user(args.username, args.role, password)
+    employee_no = getattr(args, "employee", None)
+    check_new_user(args.username, args.role, password, employee_no)
     config = load_toml_model(args.config, ServerConfig)
     store = open_hr_store(database_url(config.server.database_url, config.server.state_dir), config.server.timezone)
     try:
-        user_id = create_user(store, args.username, args.role, password, actor="cli")
+        user_id = create_user(store, args.username, args.role, password, actor="cli", employee_no=employee_no)
     finally:
         store.close()
     print(f"User {args.username} added (id {user_id}, role {args.role}); sign in at the HR pages' /login.")

@@ -115,3 +115,46 @@ def test_enrolment_from_the_kiosk_camera_borrows_frames_from_the_running_loop(tm
         assert terminal.kiosk.counters().frames == read - 6  # a borrowed frame is never also judged
     finally:
         terminal.stop()
+
+
+def test_a_1n_terminal_with_the_lookalike_fallback_serves_the_keypad_and_takes_a_number(tmp_path: Path) -> None:
+    config = DeviceConfig.model_validate({
+        "device": {"id": "gate-2", "name": "Gate 2", "state_dir": str(tmp_path / "state"), "language": "en"},
+        "camera": {"source": "fake"},
+        "gpio": {"pin_factory": "mock"},
+        "panel": {"port": free_port()},
+        "claim": {"keypad_prefix": "E", "lookalike_fallback": True},
+    })
+    db_path, key_path = state_paths(config)
+    store = open_store(db_path, check_same_thread=False)
+    key = load_or_create(key_path)
+    clock = FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    repo.upsert_employee(store, "E1", "Person E1", clock.now(), "admin")
+    repo.record_consent(store, "E1", purpose="face-attendance", text_version="v1", recorded_by="admin", at=clock.now())
+    vec = np.zeros(128, np.float32)
+    vec[0] = 1
+    repo.replace_templates(store, key, "E1", [vec], model="m1", source="photos", at=clock.now(), actor="admin")
+    vision = VisionParts(pipeline=ScriptedPipeline([]), gallery=CountingGallery([]),  # type: ignore[arg-type]
+                         models={"embedder": "m1"}, template_model="m1", same_person_threshold=0.5)
+    terminal = Terminal(config, store=store, key=key, camera=FakeCamera(paced=False, frames=0),
+                        gpio=open_gpio(config.gpio), vision=vision, clock=clock)
+    assert terminal.claims is None and terminal.fallback is not None  # still 1:N: nobody is asked first
+    try:
+        terminal.start()
+        url = f"http://127.0.0.1:{config.panel.port}"
+        wait_for(lambda: _up(url), "the panel")
+        page = httpx.get(f"{url}/kiosk").text
+        assert 'id="keypad"' in page
+        answer = httpx.post(f"{url}/kiosk/claim", json={"employee_no": "1", "pin": None})
+        assert answer.status_code == 200 and answer.json()["ok"], answer.text
+        assert terminal.fallback.view()["pending"]["employee_no"] == "E1"  # type: ignore[index]
+    finally:
+        terminal.stop()
+        store.close()
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/kiosk/state").status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -42,6 +42,7 @@ def test_a_candidate_who_walks_away_after_one_answer_is_sent_with_that_answer(st
     booth = booth_at(store, tmp_path, answers, fake)
     booth.check_in("C-100")
     booth.consent("en")
+    booth.start_questions()  # the optional self-report, skipped
     session = booth.session
     assert session is not None
     booth.start_answer()
@@ -71,6 +72,7 @@ def test_a_step_restarts_the_wait_and_typing_time_is_not_idleness(store: Store, 
     fake.advance(IDLE - 5)
     booth.consent("en")  # input: the wait starts again
     fake.advance(IDLE - 5)
+    booth.start_questions()  # the optional self-report, skipped
     booth.type_instead()
     limit = booth.question.answer_seconds
     assert limit > IDLE  # the shipped bank gives more time to answer than this test's idle timeout
@@ -102,6 +104,7 @@ def test_an_interrupted_session_nobody_resumes_is_closed_as_abandoned(store: Sto
     first = booth_at(store, tmp_path, answers, fake)
     first.check_in("C-100")
     first.consent("en")
+    first.start_questions()
     first.type_instead()
     first.submit_typed("I listened, checked the order and called the customer back the same afternoon.")
     first.close()  # the booth restarts here (power cut): the session is open with one answer
@@ -117,6 +120,22 @@ def test_an_interrupted_session_nobody_resumes_is_closed_as_abandoned(store: Sto
     [body] = results(store)
     assert body["integrity_flags"] == ["session-interrupted", "session-abandoned"]
     assert len(body["answers"]) == 1  # type: ignore[arg-type]
+
+
+def test_a_candidate_who_leaves_at_the_self_report_is_closed_with_no_answers(store: Store, tmp_path: Path,
+                                                                             answers: Path) -> None:
+    fake = clock()
+    booth = make_booth(store, tmp_path, answers, clock=fake,
+                       settings=BoothSection(idle_timeout_seconds=IDLE, self_report=True))
+    booth.check_in("C-100")
+    booth.consent("en")
+    assert booth.phase == "demographics"
+    fake.advance(IDLE)
+    booth.tick()
+    booth.wait_finished()
+    booth.close()
+    [body] = results(store)
+    assert body["answers"] == [] and body["integrity_flags"] == ["session-abandoned"]
 
 
 def test_the_idle_timeout_is_validated() -> None:

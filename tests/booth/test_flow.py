@@ -52,6 +52,7 @@ def test_a_session_answered_by_voice_and_typing_becomes_one_record(store: Store,
     booth = make_booth(store, tmp_path, answers)
     booth.check_in("C-100")
     booth.consent("en")
+    booth.start_questions()  # the optional self-report, skipped
     session = booth.session
     assert session is not None and booth.sub == "prepare"
     booth.start_answer()  # before the preparation time ends
@@ -108,6 +109,7 @@ def test_bad_audio_is_refused_with_its_reason(store: Store, tmp_path: Path, kind
     booth = make_booth(store, tmp_path, folder)
     booth.check_in("C-100")
     booth.consent("en")
+    booth.start_questions()  # the optional self-report, skipped
     booth.start_answer()
     wait_sub(booth, "review", "refused")
     booth.close()

@@ -93,6 +93,7 @@ def test_sigkill_mid_answer_loses_only_that_answer_and_the_session_resumes(tmp_p
         wait(lambda: state(url)["phase"] == "welcome", 90, "the booth screen")
         post(url, "checkin", {"code": "C-100"})
         post(url, "consent", {"lang": "en"})
+        post(url, "demographics", {"answers": {}})  # the optional self-report, skipped
         post(url, "start")
         wait(lambda: (state(url).get("answer") or {}).get("seconds", 0) >= 3.0, 30, "3 s of answer")
         os.kill(booth.pid, signal.SIGKILL)

@@ -20,6 +20,7 @@ def finished_session(store: Store, tmp_path: Path, answers: Path) -> str:
     booth = make_booth(store, tmp_path, answers)
     booth.check_in("C-100")
     booth.consent("zh-CN")
+    booth.start_questions()  # the optional self-report, skipped
     booth.start_answer()
     wait_sub(booth, "review", "refused")
     booth.end_session()

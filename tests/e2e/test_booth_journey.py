@@ -1,5 +1,6 @@
 """A candidate's journey through the booth in Debian's Chromium at 800x480: HR schedules them, the booth
-receives the list, the candidate checks in, reads the notice, consents, answers two questions from
+receives the list, the candidate checks in, reads the notice, consents, fills in the optional self-report
+(it reaches the auditors' table apart from the report), answers two questions from
 replayed WAV recordings (the real English recogniser), and the result reaches HR's report API."""
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def test_candidate_journey_reaches_hrs_report(site: Site, site_broker: Mosquitto
                 expect(page.locator("#hello")).to_have_text("Hello, Li Wei")
                 expect(page.locator("#notice-text")).to_contain_text("deleted from this booth after 30 days")
                 page.locator("#consent").click()
+                expect(page.locator("#phase-demographics")).to_contain_text("Prefer not to say")
+                page.locator('.demo-q[data-dimension="sex"] [data-value="male"]').click()
+                page.locator("#demo-submit").click()
                 expect(page.locator("#question-number")).to_have_text("Question 1 of 4")
                 expect(page.locator("#countdown")).to_contain_text("s left")
                 page.locator("#start").click()
@@ -112,3 +116,6 @@ def test_candidate_journey_reaches_hrs_report(site: Site, site_broker: Mosquitto
     assert "ask not what your country can do for you" in report["answers"][0]["transcript"].lower()
     assert {s["competency"] for s in report["scores"]} >= {"overall"}
     assert all(s["evidence"] for s in report["scores"])
+    auditor = {"Authorization": f"Bearer {create_token(hr, 'auditor')}"}
+    with TestClient(create_app(site.server_config(), hr)) as client:  # the self-report, apart from the report
+        assert client.get("/api/candidates/C-7/demographics", headers=auditor).json()["answers"] == {"sex": "male"}

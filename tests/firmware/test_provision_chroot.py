@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from core.paths import models_build_dir
+from fleet import release_signing
 from tests.firmware.bookworm import cache_dir, chroot_copy
 from tests.firmware.tools import require
 
@@ -57,12 +58,14 @@ def test_provision_a_terminal_in_a_bookworm_root(tmp_path: Path) -> None:
     require("chroot")
     analyze = require("systemd-analyze")
     release = tmp_path / "release"
+    key, _ = release_signing.keygen(tmp_path / "operator-key")  # the operator's, never in the repository
     made = subprocess.run(
         [str(REPO / "firmware_scripts" / "make-release"), "--out", str(release), "--python", sys.executable,
-         "--models", str(models_build_dir()), "--wheelhouse", str(wheelhouse())],
+         "--models", str(models_build_dir()), "--wheelhouse", str(wheelhouse()), "--signing-key", str(key)],
         capture_output=True, text=True, timeout=900, check=False,
     )
     assert made.returncode == 0, made.stderr
+    release_signing.verify_release(key.with_suffix(".pub"), release)  # signed by make-release
     root_dir = tmp_path / "root"
     root_dir.mkdir()
     try:
@@ -77,8 +80,11 @@ def provision_and_check(root_dir: Path, release: Path, analyze: str) -> None:
     with chroot_copy(root_dir) as root:
         subprocess.run(["cp", "-a", str(REPO / "firmware_scripts"), str(root / "root/fw")], check=True, timeout=60)
         subprocess.run(["cp", "-a", str(release), str(root / "root/release")], check=True, timeout=300)
+        public = next(release.parent.glob("operator-key/*.pub"))
+        subprocess.run(["cp", str(public), str(root / "root/release-signing.pub")], check=True, timeout=60)
         argv = ["bash", "/root/fw/provision.sh", "--role", "terminal", "--release", "/root/release",
-                "--device-id", "site1-gate-a", "--ntp", "ntp.example.internal"]
+                "--device-id", "site1-gate-a", "--ntp", "ntp.example.internal",
+                "--signing-key", "/root/release-signing.pub"]
         first = run(root, *argv)
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
         out = first.stdout
@@ -127,10 +133,17 @@ def provision_and_check(root_dir: Path, release: Path, analyze: str) -> None:
         assert "RuntimeWatchdogSec=15s" in (root / "etc/systemd/system.conf.d/edgehr-watchdog.conf").read_text()
         assert "NTP=ntp.example.internal" in (root / "etc/systemd/timesyncd.conf.d/edgehr.conf").read_text()
         wants = root / "etc/systemd/system/multi-user.target.wants"
-        assert (wants / "edgehr-device.service").is_symlink() and (wants / "edgehr-kiosk-browser.service").is_symlink()
+        # The kiosk (with screen and panel) and the courier as two services; the all-in-one unit stays off.
+        assert (wants / "edgehr-terminal.service").is_symlink() and (wants / "edgehr-courier.service").is_symlink()
+        assert (wants / "edgehr-kiosk-browser.service").is_symlink() and not (wants / "edgehr-device.service").exists()
         assert (root / "etc/systemd/system/timers.target.wants/edgehr-backup.timer").is_symlink()
-        units = [f"/etc/systemd/system/{u}" for u in ("edgehr-device.service", "edgehr-kiosk-browser.service",
-                                                      "edgehr-backup.service", "edgehr-backup.timer")]
+        assert (root / "etc/systemd/system/paths.target.wants/edgehr-update-request.path").is_symlink()
+        assert mode_owner(root / "etc/edgehr/release-signing.pub") == ("0o644", 0, 0)
+        assert mode_owner(root / "var/lib/edgehr/updates") == ("0o700", uid, gid)
+        units = [f"/etc/systemd/system/{u}" for u in (
+            "edgehr-terminal.service", "edgehr-courier.service", "edgehr-device.service",
+            "edgehr-kiosk-browser.service", "edgehr-backup.service", "edgehr-backup.timer",
+            "edgehr-update-request.path", "edgehr-update-request.service")]
         verified = subprocess.run([analyze, "verify", f"--root={root}", *units], capture_output=True, text=True,
                                   timeout=120, check=False)
         assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr

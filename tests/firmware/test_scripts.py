@@ -26,6 +26,7 @@ PROGRAMS = [
     "opt/edgehr/current/venv/bin/edgehr", "opt/edgehr/current/venv/bin/python", "usr/bin/cage",
     "opt/edgehr-server/current/venv/bin/edgehr", "opt/edgehr-server/current/venv/bin/python",
     "opt/edgehr-server/current/app/ops/server/edgehr-backup-db", "usr/bin/test", "usr/sbin/mosquitto",
+    "usr/local/sbin/edgehr-update",
 ]
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet import release_signing
+
 REPO = Path(__file__).resolve().parents[2]
 UPDATE = REPO / "firmware_scripts" / "edgehr-update"
 FAKE_SYSTEMCTL = Path(__file__).with_name("fake_systemctl")
@@ -62,8 +64,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_release(folder: Path, version: str, main: str) -> Path:
-    """A release as make-release lays it out: app/, wheels/, requirements.txt, VERSION, manifest.json."""
+def make_release(folder: Path, version: str, main: str, signing_key: Path | None = None) -> Path:
+    """A release as make-release lays it out: app/, wheels/, requirements.txt, VERSION, manifest.json, and
+    with ``signing_key`` manifest.json.sig (as ``make-release --signing-key``)."""
     (folder / "app" / "cli").mkdir(parents=True)
     (folder / "app" / "cli" / "__init__.py").write_text("")
     (folder / "app" / "cli" / "main.py").write_text(main)
@@ -78,12 +81,17 @@ def make_release(folder: Path, version: str, main: str) -> Path:
     }
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     (folder / "manifest.json").write_text(json.dumps({"version": version, "python": py, "files": files}))
+    if signing_key is not None:
+        release_signing.sign(signing_key, folder)
     return folder
 
 
 class Drill:
     def __init__(self, tmp: Path) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
         self.prefix = tmp / "opt-edgehr"
+        # The operator's release key, made here; the device trusts its public half.
+        self.key, self.public_key = release_signing.keygen(tmp / "release-key")
         self.units = tmp / "units"
         self.units.mkdir()
         self.port = free_port()
@@ -92,10 +100,12 @@ class Drill:
         )
         self.env = {**os.environ, "EDGEHR_SYSTEMCTL": str(FAKE_SYSTEMCTL), "FAKE_SYSTEMCTL_DIR": str(self.units)}
 
+    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
     def update(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        python = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        argv = [str(UPDATE), *args, "--prefix", str(self.prefix), "--python", python,
-                "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--health-timeout", "15", "--settle", "2"]
+        argv = [str(UPDATE), args[0], "--prefix", str(self.prefix), "--python", self.python,
+                "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--health-timeout", "15", "--settle", "2",
+                "--signing-key", str(self.public_key), "--units", "edgehr-device.service", *args[1:]]  # later win
         return subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
 
     def answering_version(self) -> str:
@@ -122,13 +132,13 @@ def drill(tmp_path: Path) -> Iterator[Drill]:
 
 @pytest.mark.slow
 def test_broken_release_rolls_back_by_itself(drill: Drill, tmp_path: Path) -> None:
-    good = make_release(tmp_path / "r1", "1.0.0", GOOD_MAIN)
+    good = make_release(tmp_path / "r1", "1.0.0", GOOD_MAIN, drill.key)
     first = drill.update("apply", "--from", str(good))
     assert first.returncode == 0, first.stderr
     assert drill.link("current") == "releases/1.0.0"
     assert drill.answering_version() == "1.0.0"
 
-    broken = make_release(tmp_path / "r2", "1.1.0", BROKEN_MAIN)
+    broken = make_release(tmp_path / "r2", "1.1.0", BROKEN_MAIN, drill.key)
     second = drill.update("apply", "--from", str(broken))
     assert second.returncode == 1, second.stdout + second.stderr  # 1 = failed, rolled back, healthy again
     assert "rolling back to 1.0.0" in second.stderr
@@ -148,7 +158,7 @@ def test_broken_release_rolls_back_by_itself(drill: Drill, tmp_path: Path) -> No
     assert drill.link("current") == "releases/1.0.0"
 
     # The fixed release goes through; the previous one stays for the next rollback.
-    fixed = make_release(tmp_path / "r3", "1.1.1", GOOD_MAIN)
+    fixed = make_release(tmp_path / "r3", "1.1.1", GOOD_MAIN, drill.key)
     third = drill.update("apply", "--from", str(fixed))
     assert third.returncode == 0, third.stderr
     assert drill.answering_version() == "1.1.1"
@@ -161,7 +171,7 @@ def test_broken_release_rolls_back_by_itself(drill: Drill, tmp_path: Path) -> No
 
 
 def test_install_refuses_a_model_that_does_not_match_the_manifest(drill: Drill, tmp_path: Path) -> None:
-    release = make_release(tmp_path / "r1", "2.0.0", GOOD_MAIN)
+    release = make_release(tmp_path / "r1", "2.0.0", GOOD_MAIN, drill.key)
     (release / "app" / "models" / "build" / "face.onnx").write_bytes(b"tampered")
     result = drill.update("install", "--from", str(release))
     assert result.returncode == 2
@@ -171,7 +181,7 @@ def test_install_refuses_a_model_that_does_not_match_the_manifest(drill: Drill, 
 
 
 def test_install_is_idempotent_and_verify_finds_a_changed_model(drill: Drill, tmp_path: Path) -> None:
-    release = make_release(tmp_path / "r1", "3.0.0", GOOD_MAIN)
+    release = make_release(tmp_path / "r1", "3.0.0", GOOD_MAIN, drill.key)
     assert drill.update("install", "--from", str(release)).returncode == 0
     venv_python = drill.prefix / "releases" / "3.0.0" / "venv" / "bin" / "python"
     made = venv_python.lstat().st_mtime_ns
@@ -185,3 +195,25 @@ def test_install_is_idempotent_and_verify_finds_a_changed_model(drill: Drill, tm
     model.write_bytes(b"bit rot")
     bad = drill.update("verify")
     assert bad.returncode == 2 and "face.onnx does not match its sha256" in bad.stderr
+
+
+def test_apply_refuses_an_unsigned_or_wrongly_signed_release(drill: Drill, tmp_path: Path) -> None:
+    unsigned = make_release(tmp_path / "r1", "4.0.0", GOOD_MAIN)
+    result = drill.update("apply", "--from", str(unsigned))
+    assert result.returncode == 2 and "unsigned release" in result.stderr
+    stranger, _ = release_signing.keygen(tmp_path / "someone-else")
+    forged = make_release(tmp_path / "r2", "4.0.1", GOOD_MAIN, stranger)
+    result = drill.update("apply", "--from", str(forged))
+    assert result.returncode == 2 and "not signed by the release key" in result.stderr
+    # A signed manifest changed afterwards (a file's sha256 edited to match a swapped file): refused too.
+    signed = make_release(tmp_path / "r3", "4.0.2", GOOD_MAIN, drill.key)
+    manifest = json.loads((signed / "manifest.json").read_text())
+    (signed / "app" / "cli" / "main.py").write_text(BROKEN_MAIN)
+    manifest["files"]["app/cli/main.py"] = hashlib.sha256(BROKEN_MAIN.encode()).hexdigest()
+    (signed / "manifest.json").write_text(json.dumps(manifest))
+    result = drill.update("apply", "--from", str(signed))
+    assert result.returncode == 2 and "not signed by the release key" in result.stderr
+    assert not (drill.prefix / "releases" / "4.0.2").exists() and not (drill.prefix / "current").exists()
+    # Without a signing key on the device, apply refuses everything unless told --allow-unsigned.
+    result = drill.update("apply", "--from", str(unsigned), "--signing-key", str(tmp_path / "none.pub"))
+    assert result.returncode == 2 and "no release signing key" in result.stderr

@@ -105,3 +105,14 @@ def test_the_catalogs_name_every_field_and_english_is_the_models_title(config_fi
         for field in section.fields:
             assert en[f"config.{field.name}"] == field.title, field.name
             assert zh[f"config.{field.name}"] != field.title or field.title in ("TLS", "GPIO"), field.name
+
+
+def test_the_catalogs_describe_every_field_and_english_is_the_models_description(config_file: Path) -> None:
+    from core.i18n import catalog
+
+    en, zh = catalog("en"), catalog("zh-CN")
+    for section in settings_form.form_sections(load_device_config(config_file)):
+        described = [(section.name, section.description)] + [(f.name, f.description) for f in section.fields]
+        for name, description in described:
+            assert en[f"config-help.{name}"] == description, name  # English drifts from the model: this fails
+            assert zh[f"config-help.{name}"].strip() and zh[f"config-help.{name}"] != description, name

@@ -20,7 +20,7 @@ from tests.panel.terminal_site import PASSWORD, PINS, VIEWER_PASSWORD, TerminalS
 from tests.panel.test_settings_form import form_of
 
 GETS = ["/admin/dashboard", "/admin/enrol", "/admin/enrol/E1", "/admin/punches", "/admin/settings",
-        "/admin/diagnostics", "/admin/audit", "/admin/accounts"]
+        "/admin/diagnostics", "/admin/audit", "/admin/accounts", "/admin/booth-sessions"]
 
 
 @pytest.fixture
@@ -49,6 +49,28 @@ def test_every_page_renders_in_both_languages(site: TerminalSite) -> None:
             assert page.status_code == 200, (path, lang)
             assert word in page.text
     assert "帧率" in client.get("/admin/settings?lang=zh-CN").text  # field titles in the page's language
+
+
+def test_the_settings_page_describes_every_field_it_renders_in_both_languages(site: TerminalSite) -> None:
+    import html
+
+    from core.i18n import catalog
+
+    client, _ = signed_in(site)
+    hint = re.compile(r'<span class="hint" id="h-([^"]+)">([^<]*)</span>')
+    pages = {lang: client.get(f"/admin/settings?lang={lang}").text for lang in ("en", "zh-CN")}
+    shown = {lang: dict(hint.findall(text)) for lang, text in pages.items()}
+    assert len(shown["en"]) > 90 and shown["en"].keys() == shown["zh-CN"].keys()
+    section = re.compile(r'<code>\[([a-z_]+)\]</code></h2>\s*<p class="hint">([^<]*)</p>')
+    for lang, hints in shown.items():
+        texts = catalog(lang)
+        for name, text in hints.items():
+            assert html.unescape(text).startswith(texts[f"config-help.{name}"]), (lang, name)
+        sections = section.findall(pages[lang])
+        assert len(sections) > 10
+        for name, text in sections:
+            assert html.unescape(text) == texts[f"config-help.{name}"], (lang, name)
+    assert "站点的 IANA 时区" in pages["zh-CN"] and "IANA time zone of the site" not in pages["zh-CN"]
 
 
 def test_dashboard_counts_todays_punch_and_draws_it_in_the_hour_chart(site: TerminalSite) -> None:

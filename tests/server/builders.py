@@ -11,6 +11,7 @@ from device.courier.records import punch_record as device_punch_record
 from device.store.punches import NewPunch
 from device.store.punches import punch_body as device_punch_body
 from sync.protocol import PunchRecord, body_dict
+from sync.server import users
 from sync.server.auth import create_token
 from sync.server.store import HRStore, devices
 
@@ -31,6 +32,20 @@ def register(store: HRStore, *device_ids: str) -> None:
 def bearer(store: HRStore, role: str) -> dict[str, str]:
     """The Authorization header of a fresh API token for ``role``."""
     return {"Authorization": f"Bearer {create_token(store, role)}"}
+
+
+#: A password that passes the HR accounts' rules (tests only).
+USER_PASSWORD = "correct horse battery"
+
+
+def employee_session(store: HRStore, employee_no: str, username: str = "") -> tuple[str, str]:
+    """(session cookie, CSRF token) of a new self-service account linked to ``employee_no``."""
+    user_id = users.create_user(store, username or f"emp.{employee_no.lower()}", "employee", USER_PASSWORD,
+                                actor="test", employee_no=employee_no)
+    cookie = users.start_session(store, user_id, "testclient")
+    found = users.session(store, cookie)
+    assert found is not None
+    return cookie, found.csrf
 
 
 def punch(

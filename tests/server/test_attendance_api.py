@@ -67,7 +67,8 @@ def test_pages_show_status_unattached_and_rules_in_both_languages(client: TestCl
     token = hr["Authorization"].removeprefix("Bearer ")
     assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
     page = client.get("/timesheets?from=2026-03-02&to=2026-03-02&lang=en").text
-    assert 'id="unattached"' in page and "2026-03-02 07:00" in page and "absent" in page
+    assert 'id="unattached"' in page and "2026-03-02 07:00" in page and 'class="absences">1<' in page
+    assert "absent" in client.get("/timesheets/people/E001?from=2026-03-02&to=2026-03-02&lang=en").text
     assert "未归属" in client.get("/timesheets?from=2026-03-02&to=2026-03-02&lang=zh-CN").text
     rules = client.get("/attendance-rules?lang=en").text
     assert 'id="shifts"' in rules and "30 /" in rules

@@ -130,7 +130,11 @@ def test_retention_erases_sessions_past_their_sites_policy_and_counts_them(clien
     assert client.get("/api/review/interviews/S-new", headers=admin).status_code == 200
     assert client.get("/api/retention/runs", headers=admin).json()["runs"][0]["sessions"] == 1
     assert client.post("/api/retention/run", headers=admin).json()["sessions"] == 0
-    assert client.get("/api/retention/runs", headers=bearer(store, "hr")).status_code == 403
+    hr = bearer(store, "hr")  # HR reads the policies and the deletion log; only an admin changes a policy
+    assert client.get("/api/retention/runs", headers=hr).json()["runs"][0]["sessions"] == 0
+    assert client.put("/api/retention/policies/HQ", headers=hr, json={"audio_days": 1}).status_code == 403
+    sent = client.get("/api/retention/policies", headers=hr).json()["devices"]["booth-1"]
+    assert sent["body"] == {"audio_days": 7, "transcript_days": 30} and sent["confirmed_at"] is None
 
 
 def test_export_then_erasure_reaches_the_booth_and_is_confirmed(client: TestClient, store: HRStore) -> None:

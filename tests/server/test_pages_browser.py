@@ -79,7 +79,7 @@ def test_login_with_token_and_see_todays_punches_in_both_languages(seeded: HRSto
             # The choice sticks (cookie) on the next page.
             page.goto(server_url + "/timesheets?from=2026-03-02&to=2026-03-02")
             assert page.locator("h1").inner_text() == "Timesheets"
-            assert "in progress" in page.locator("#timesheets").inner_text()
+            assert "in progress" in page.locator("#totals").inner_text()
 
             page.click("text=Log out")
             page.wait_for_url(server_url + "/login")

@@ -87,9 +87,12 @@ def test_reviewer_reads_the_evidence_overrides_a_score_and_sees_the_audit_entry_
     assert page.locator("#overall").inner_text() == "75.0"
     ownership = page.locator('#scores tr[data-competency="ownership"]')
     evidence = ownership.locator(".evidence").inner_text()
-    assert "I wrote the rollback plan myself" in evidence and "anchor 4" in evidence
-    assert "Takes responsibility for outcomes" in evidence and "Names the risk to customers" in evidence
-    assert "anchors 0.80" in evidence  # sub-scores
+    assert "behavioural anchor level 0.80" in evidence  # sub-scores, named in the page's language
+    assert "Names the risk to customers" in evidence  # a key point naming no question stays with its score
+    # Matches naming their question are laid out under that answer, beside its transcript.
+    q1 = page.locator('.answer[data-question="q1"]').inner_text()
+    assert "I wrote the rollback plan myself" in q1 and "anchor 4" in q1
+    assert "Takes responsibility for outcomes" in q1
     assert "131.0" in page.locator("#delivery").inner_text()  # delivery apart from the scores
     assert page.locator("#radar polygon.current").count() == 1
     assert "I explained the trade-offs" in page.locator('.answer[data-question="q2"] .transcript').inner_text()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.i18n import LANGUAGES, catalog
 from sync.server import demographics, fairness
+from sync.server import review as review_view
 from sync.server.store import review
 from tests.test_i18n import LITERAL_KEY
 
@@ -18,6 +19,7 @@ def test_every_key_an_hr_template_names_exists_in_both_languages() -> None:
     built = (
         [f"hr.iv.status.{s}" for s in ("scheduled", "interviewed", *review.DECISIONS)]
         + [f"hr.iv.kind.{k}" for k in ("anchor", "key-point", "reference")]
+        + [f"hr.iv.sub.{name}" for name in review_view.SUBSCORE_NAMES]
         + [f"hr.audit.dim.{d}" for d in demographics.DIMENSIONS]
         + [f"hr.audit.dim.{a}{fairness.JOIN}{b}" for a, b in demographics.INTERSECTIONS]
         + [f"hr.erasure.count.{c}" for c in ("sessions", "answers", "scores", "overrides", "records", "decisions",

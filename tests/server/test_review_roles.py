@@ -13,10 +13,10 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from sync.server import auth
-from sync.server.pages.common import TOKEN_COOKIE
-from sync.server.store import HRStore
-from tests.server.builders import bearer
+from sync.server import auth, users
+from sync.server.pages.common import SESSION_COOKIE, TOKEN_COOKIE
+from sync.server.store import HRStore, employees
+from tests.server.builders import bearer, employee_session
 
 PUBLIC = {"/api/health", "/api/health/live", "/api/health/ready"}
 REVIEW, AUDIT, RIGHTS = auth.REVIEW, auth.AUDIT, auth.CANDIDATE_RIGHTS
@@ -38,9 +38,10 @@ API: dict[tuple[str, str], frozenset[auth.Role]] = {
     ("GET", "/api/candidates/{candidate_id}/export.html"): RIGHTS,
     ("POST", "/api/candidates/{candidate_id}/erasure"): RIGHTS,
     ("GET", "/api/erasures/{erasure_id}"): RIGHTS,
-    ("GET", "/api/retention/policies"): auth.ADMIN,
+    ("GET", "/api/retention/policies"): auth.READ_RETENTION,
     ("PUT", "/api/retention/policies/{site}"): auth.ADMIN,
-    ("GET", "/api/retention/runs"): auth.ADMIN,
+    ("GET", "/api/retention/runs"): auth.READ_RETENTION,
+    ("GET", "/api/retention/booth-runs"): auth.READ_RETENTION,
     ("POST", "/api/retention/run"): auth.ADMIN,
     ("GET", "/api/interviews"): INTERVIEWS,
     ("GET", "/api/interviews.csv"): INTERVIEWS,
@@ -62,6 +63,20 @@ PAGES: dict[tuple[str, str], frozenset[auth.Role]] = {
     ("GET", "/candidates/{candidate_id}/export.json"): RIGHTS,
     ("POST", "/candidates/{candidate_id}/erase"): RIGHTS,
     ("GET", "/erasures/{erasure_id}"): RIGHTS,
+    ("GET", "/retention"): auth.READ_RETENTION,
+    ("POST", "/retention/policy"): auth.ADMIN,
+}
+#: The attendance and device pages with their own roles (issue 19): a form refused for its missing CSRF
+#: token is a 400, so a 403 always means the role.
+HR_PAGES: dict[tuple[str, str], frozenset[auth.Role]] = {
+    ("GET", "/timesheets"): auth.READ_HR,
+    ("GET", "/timesheets.csv"): auth.READ_HR,
+    ("GET", "/timesheets/people/{employee_no}"): auth.READ_HR,
+    ("POST", "/timesheets/people/{employee_no}/corrections"): auth.WRITE_HR,
+    ("GET", "/devices"): auth.READ_DEVICES,
+    ("GET", "/devices/{device_id}/confirm"): auth.WRITE_DEVICES,
+    ("POST", "/devices/{device_id}/revoke"): auth.WRITE_DEVICES,
+    ("POST", "/devices/{device_id}/rotate-keys"): auth.WRITE_DEVICES,
 }
 QUERY = "?role_id=r&from=2026-03-01&to=2026-03-31"
 FORM = {"competency": "ownership", "score": "1", "reason": "r", "decision": "hold"}
@@ -97,18 +112,46 @@ def test_every_api_route_refuses_a_caller_without_a_token(client: TestClient) ->
 
 @pytest.mark.parametrize("role", auth.ROLES)
 def test_every_interview_route_admits_exactly_its_roles(client: TestClient, store: HRStore, role: str) -> None:
-    headers = bearer(store, role)
+    if role == "employee":  # a person's account, never a token: the session cookie (and its CSRF header)
+        employees.create(store, "E1", "Employee One", "test")
+        cookie, csrf = employee_session(store, "E1")
+        headers, cookie_name = {"X-CSRF-Token": csrf}, SESSION_COOKIE
+        client.cookies.set(SESSION_COOKIE, cookie)
+    else:
+        headers, cookie_name = bearer(store, role), TOKEN_COOKIE
     for (method, path), allowed in API.items():
         status = client.request(method, concrete(path) + QUERY, json={}, headers=headers).status_code
         assert (status == 403) == (role not in allowed), (role, method, path, status)
         assert status != 401, (role, method, path)
-    client.cookies.set(TOKEN_COOKIE, headers["Authorization"].removeprefix("Bearer "))
+    client.cookies.set(cookie_name, cookie if role == "employee" else headers["Authorization"].removeprefix("Bearer "))
     try:
         for (method, path), allowed in PAGES.items():
             reply = client.request(
                 method, concrete(path), data=FORM if method == "POST" else None, follow_redirects=False
             )
             assert (reply.status_code == 403) == (role not in allowed), (role, method, path, reply.status_code)
+    finally:
+        client.cookies.clear()
+
+
+@pytest.mark.parametrize("role", auth.ROLES)
+def test_every_attendance_and_device_page_admits_exactly_its_roles(
+    client: TestClient, store: HRStore, role: str
+) -> None:
+    assert set(HR_PAGES) <= set(routes(client, api=False))
+    if role == "employee":  # an employee account is linked to its employee
+        employees.create(store, "E1", "Employee One", "test")
+    users.create_user(store, f"walk.{role}", role, "a long enough password", actor="test",
+                      employee_no="E1" if role == "employee" else None)
+    signed = client.post("/login", data={"username": f"walk.{role}", "password": "a long enough password"},
+                         follow_redirects=False)
+    assert signed.status_code == 303
+    try:
+        for (method, path), allowed in HR_PAGES.items():
+            data = {"reason": "walk", "action": "add"} if method == "POST" else None
+            reply = client.request(method, concrete(path) + QUERY, data=data, follow_redirects=False)
+            assert (reply.status_code == 403) == (role not in allowed), (role, method, path, reply.status_code)
+            assert reply.status_code < 500 and reply.status_code not in (401, 303), (role, method, path)
     finally:
         client.cookies.clear()
 

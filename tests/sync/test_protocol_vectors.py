@@ -34,6 +34,7 @@ TYPE_CODES = {
     "candidates": 0x85,
     "rotate-key": 0x86,
     "resequence": 0x87,
+    "retention-policy": 0x88,
 }
 
 

@@ -47,6 +47,14 @@ def test_not_live_means_no_embedding(detector: YuNetDetector) -> None:
     assert "embed" not in result.timings_ms
 
 
+def test_a_fused_rule_still_embeds_a_frame_below_the_threshold(detector: YuNetDetector) -> None:
+    # The decision judges liveness over a window of frames, so it needs each frame's match.
+    fused = RecognitionSection(liveness_fusion="mean-logit")
+    result = FacePipeline(detector, FakeLiveness(0.1), FakeEmbedder(), fused).analyse(
+        live_frame(face_image("lfw-dev/Aaron_Peirsol/Aaron_Peirsol_0001.jpg")))
+    assert not result.live and result.liveness == 0.1 and result.embedding is not None
+
+
 def test_quality_failure_stops_before_liveness(detector: YuNetDetector) -> None:
     pipe = FacePipeline(detector, FakeLiveness(1.0), FakeEmbedder(), RecognitionSection())
     result = pipe.analyse(np.full((480, 640, 3), 100, np.uint8))

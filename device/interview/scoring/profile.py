@@ -5,10 +5,12 @@ Per competency: the weighted mean (question weights) of its scored answers. Over
 and the overall says how much of the bank's weight it covers.
 
 The ``interview-result`` record (sync/protocol/records.py) carries per competency ``competency``,
-``score``, ``scale_max`` and ``evidence`` as a list of strings (at most 20, 2,000 characters each), so
-the structured evidence is written as readable lines: the question, the answer sentence, what it
-matched and how closely, and one line of sub-scores per answer. The overall score travels as one more
-entry, competency ``overall``, whose evidence lines give the weights it was made from.
+``score``, ``scale_max`` and ``evidence`` as a list of strings (at most 20, 2,000 characters each): the
+evidence written as readable lines (the question, the answer sentence, what it matched and how closely,
+and one line of sub-scores per answer), which any reader of the record can show. The same evidence as
+structured fields (per answer its score and sub-scores; per competency the matches and key points) is
+made by record_evidence.py. The overall score travels as one more entry, competency ``overall``, whose
+evidence lines give the weights it was made from.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def wire_scores(profile: Profile) -> list[dict[str, object]]:
         lines = [f"{c.competency}: {c.score:.2f} x weight {c.weight:g}" if c.score is not None
                  else f"{c.competency}: not answered (weight {c.weight:g} left out)" for c in profile.competencies]
         lines.append(f"share of the bank's competency weight covered: {profile.weight_covered:.0%}")
-        out.append({"competency": OVERALL_ID, "score": profile.overall, "scale_max": SCALE_MAX,
+        # Weight 0: the overall is the competencies' weighted mean, not one more competency to weigh in.
+        out.append({"competency": OVERALL_ID, "score": profile.overall, "scale_max": SCALE_MAX, "weight": 0.0,
                     "evidence": [_cut(line) for line in lines][:MAX_EVIDENCE]})
     return out
 

@@ -39,12 +39,17 @@ def _page(request: Request, panel: Panel, session: Session, config: DeviceConfig
           errors: dict[str, str] | None = None, general: list[str] | None = None, values: dict[str, str] | None = None,
           saved: list[str] | None = None, savable: bool = True) -> Response:
     sections = settings_form.form_sections(config)
-    names = catalog(pick_language(request, panel.default_language))  # titles in the page's language
+    # Titles and descriptions in the page's language: the catalogs' English is the model's own text
+    # (tests/panel/test_settings_form.py holds them equal), the model's text is the fallback.
+    names = catalog(pick_language(request, panel.default_language))
 
     def title(name: str, fallback: str) -> str:
         return names.get(f"config.{name}", fallback)
 
-    return panel.render(request, "settings.html", session, status=status, sections=sections, title=title,
+    def hint(name: str, fallback: str) -> str:
+        return names.get(f"config-help.{name}", fallback)
+
+    return panel.render(request, "settings.html", session, status=status, sections=sections, title=title, hint=hint,
                         errors=errors or {},
                         general=general or [], values=values, saved=saved, savable=savable)
 

@@ -91,6 +91,7 @@ function render(s) {
   if (s.phase === "question") renderQuestion(s);
   if (s.phase === "done") $("reference").textContent = t("booth.done.reference", { reference: s.reference || "" });
   if (s.phase === "welcome" && changed) $("code").value = "";
+  if (s.phase === "demographics" && changed) document.querySelectorAll(".demo-q .choice").forEach((b) => b.classList.remove("chosen"));
 }
 
 async function poll() {
@@ -116,6 +117,19 @@ $("stop").addEventListener("click", () => step("stop"));
 $("type").addEventListener("click", () => step("type"));
 $("typed-submit").addEventListener("click", () => step("typed", { text: $("typed-text").value }));
 $("next").addEventListener("click", () => step("next"));
+// The self-report: one choice per question (tap again to clear it); nothing chosen = skipped.
+document.querySelectorAll(".demo-q .choice").forEach((button) => button.addEventListener("click", () => {
+  const on = !button.classList.contains("chosen");
+  button.parentElement.querySelectorAll(".choice").forEach((b) => b.classList.remove("chosen"));
+  button.classList.toggle("chosen", on);
+}));
+function demoAnswers() {
+  const answers = {};
+  document.querySelectorAll(".demo-q .choice.chosen").forEach((b) => { answers[b.parentElement.dataset.dimension] = b.dataset.value; });
+  return answers;
+}
+$("demo-submit").addEventListener("click", () => step("demographics", { answers: demoAnswers() }));
+$("demo-skip").addEventListener("click", () => step("demographics", { answers: {} }));
 $("end").addEventListener("click", () => step("end"));
 translate();
 poll();

@@ -176,6 +176,8 @@
     el("banner-direction").textContent = b.direction_label ? text(b.direction_label) : "";
     el("banner-time").textContent = b.time || "";
     el("banner-message").textContent = text(b.message);
+    // Hours this week (after a punch): computed on this terminal; HR's timesheet is authoritative.
+    el("banner-week").textContent = b.week_hours ? text(b.week_hours) : "";
   }
 
   function tick() {

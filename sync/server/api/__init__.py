@@ -29,6 +29,8 @@ from sync.server.api import (
     punches,
     retention,
     review,
+    rollouts,
+    self_service,
     shifts,
     timesheets,
     tokens,
@@ -49,7 +51,7 @@ ASSIGN_MAX_BYTES = 8 * 1024 * 1024
 #: In this order (the order of /openapi.json and of route matching).
 _ROUTERS = (health, punches, timesheets, corrections, shifts, employees, devices, device_flags, dead_letters,
             webhooks, tokens, candidates, interviews, review, bias_audit, candidate_rights, retention,
-            attendance_rules, metrics, users)
+            attendance_rules, metrics, users, self_service, rollouts)
 
 
 def create_app(

@@ -1,4 +1,4 @@
-"""Holiday calendars (dated holidays for a group of employees; one default) and HR's manual attendance
+"""Holiday calendars (dated holidays for a group of employees or a site; one default) and HR's manual attendance
 and leave records, which take precedence over punches in the timesheets."""
 
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
@@ -41,6 +41,13 @@ def remove_holiday(calendar_id: int, day: date, who: WriteHR, store: Store) -> d
 def set_employee_calendar(employee_no: str, body: EmployeeCalendarIn, who: WriteHR, store: Store) -> dict[str, Any]:
     attendance_plan.set_employee_calendar(store, employee_no, body.calendar_id, who.actor)
     return {"employee_no": employee_no, "calendar_id": body.calendar_id}
+
+
+@router.put("/api/sites/{site}/holiday-calendar")
+def set_site_calendar(site: str, body: EmployeeCalendarIn, who: WriteHR, store: Store) -> dict[str, Any]:
+    """The calendar of the employees assigned to the site's devices who have none of their own."""
+    attendance_plan.set_site_calendar(store, site, body.calendar_id, who.actor)
+    return {"site": site, "calendar_id": body.calendar_id}
 
 
 @router.post("/api/attendance/manual", status_code=201)

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from sync.server import cert_revocation
 from sync.server.api.deps import AssignDevices, Config, Operations, ReadDevices, Store, WriteDevices
 from sync.server.api.models import AssignIn, DeviceIn
-from sync.server.cert_revocation import revoke_device_certificate
 from sync.server.store import devices, records
 
 router = APIRouter()
@@ -34,8 +34,7 @@ def get_device(device_id: str, who: ReadDevices, store: Store) -> dict[str, Any]
 def revoke_device(device_id: str, who: WriteDevices, store: Store, config: Config) -> dict[str, Any]:
     """Ingest refuses the device from now on; its broker certificate is revoked too when the server
     holds the CA (``pki.ca_dir``), else ``certificate.command`` says what to run where the CA is."""
-    device = devices.revoke(store, device_id, who.actor)
-    return device | {"certificate": revoke_device_certificate(config.pki, device_id)}
+    return cert_revocation.revoke_device(store, config.pki, device_id, who.actor)
 
 
 @router.post("/api/devices/{device_id}/rotate-keys", status_code=202)

@@ -41,3 +41,4 @@ class RetentionPolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     audio_days: int = Field(30, ge=1, le=3650)
     transcript_days: int = Field(365, ge=1, le=3650)
+    reason: str = Field("", max_length=500, description="why the policy changes (kept in the audit log)")

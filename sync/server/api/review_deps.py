@@ -15,3 +15,4 @@ ReadDemographics = Annotated[auth.Principal, Depends(_Role(auth.READ_DEMOGRAPHIC
 RecordDemographics = Annotated[auth.Principal, Depends(_Role(auth.RECORD_DEMOGRAPHICS))]
 CandidateRights = Annotated[auth.Principal, Depends(_Role(auth.CANDIDATE_RIGHTS))]
 Retention = Annotated[auth.Principal, Depends(_Role(auth.ADMIN))]
+ReadRetention = Annotated[auth.Principal, Depends(_Role(auth.READ_RETENTION))]

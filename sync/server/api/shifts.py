@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from sync.server.api.attendance_models import ShiftAssignRangeIn, ShiftRulesIn
 from sync.server.api.deps import ReadHR, Store, WriteHR
+from sync.server.bounds import RowId
 from sync.server.store import attendance
 
 router = APIRouter()
@@ -18,6 +19,25 @@ router = APIRouter()
 def create_shift(body: ShiftRulesIn, who: WriteHR, store: Store) -> dict[str, Any]:
     shift_id = attendance.create_shift(
         store,
+        name=body.name,
+        start=body.start,
+        end=body.end,
+        days=body.days,
+        grace_in_minutes=body.grace_in_minutes,
+        grace_out_minutes=body.grace_out_minutes,
+        overtime_after_minutes=body.overtime_after_minutes,
+        actor=who.actor,
+        rules=body.rules(),
+    )
+    return {"id": shift_id}
+
+
+@router.put("/api/shifts/{shift_id}")
+def update_shift(shift_id: RowId, body: ShiftRulesIn, who: WriteHR, store: Store) -> dict[str, Any]:
+    """Every setting at once, as a create takes them (audited with the old values)."""
+    attendance.update_shift(
+        store,
+        shift_id,
         name=body.name,
         start=body.start,
         end=body.end,

@@ -22,12 +22,15 @@ class UserIn(BaseModel):
     role: Role
     password: Annotated[str, Field(min_length=users.MIN_PASSWORD_LENGTH, max_length=256,
                                    description="kept only as an scrypt hash")]
+    employee_no: str | None = Field(None, min_length=1, max_length=64,
+                                    description="role employee only: the employee this account belongs to")
 
 
 @router.post("/api/users", status_code=201)
 def create_user(body: UserIn, who: Admin, store: Store) -> dict[str, Any]:
-    user_id = users.create_user(store, body.username, body.role, body.password, actor=who.actor)
-    return {"id": user_id, "username": body.username, "role": body.role}
+    user_id = users.create_user(store, body.username, body.role, body.password, actor=who.actor,
+                                employee_no=body.employee_no)
+    return {"id": user_id, "username": body.username, "role": body.role, "employee_no": body.employee_no}
 
 
 @router.get("/api/users")

@@ -1,5 +1,6 @@
-"""The HR web pages (server-rendered Jinja2, zh-CN and en): today, timesheets, devices, employees, interview
-review, bias audit, candidates' export and erasure.
+"""The HR web pages (server-rendered Jinja2, zh-CN and en): today, timesheets (with corrections), devices
+(with revoke and key rotation), employees, interview review, bias audit, candidates' export and erasure,
+retention, attendance rules (shifts, assignments, holiday calendars, leave).
 
 One module per resource holds a module-level router; ``common`` holds the language choice, the signed-in
 viewer and rendering. Pages mostly read; the review's overrides and decisions and a candidate's erasure are
@@ -11,12 +12,16 @@ from fastapi.staticfiles import StaticFiles
 
 from sync.server.pages import (
     attendance,
+    attendance_rules,
     bias_audit,
     candidate_rights,
     devices,
     employees,
     interviews,
     login,
+    retention,
+    self_service,
+    timesheets,
     users,
 )
 from sync.server.pages.common import SERVER_DIR
@@ -25,7 +30,11 @@ from sync.server.pages.common import SERVER_DIR
 def pages_router() -> APIRouter:
     """Every page route, in one router for ``create_app`` to include."""
     router = APIRouter(include_in_schema=False)
-    for module in (login, attendance, devices, employees, interviews, bias_audit, candidate_rights, users):
+    modules = (
+        login, attendance, attendance_rules, timesheets, devices, employees, interviews, bias_audit,
+        candidate_rights, retention, users, self_service,
+    )
+    for module in modules:
         router.include_router(module.router)
     return router
 

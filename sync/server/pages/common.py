@@ -24,7 +24,7 @@ from sync.server.app_state import Store, get_config, get_store
 #: sync/server/templates and sync/server/static (beside this package, shared with nothing else).
 SERVER_DIR = Path(__file__).resolve().parent.parent
 TOKEN_COOKIE = "edgehr_hr_token"  # noqa: S105 - the cookie's name, not a secret
-SESSION_COOKIE = "edgehr_hr_session"
+SESSION_COOKIE = users.SESSION_COOKIE
 LANG_COOKIE = "edgehr_lang"
 DEFAULT_LANGUAGE: Language = "zh-CN"
 

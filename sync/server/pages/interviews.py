@@ -41,7 +41,8 @@ def _interview(request: Request, who: auth.Principal, store: Store, session_id: 
         for s in data["scores"]
     ]  # fmt: skip
     context: dict[str, Any] = {"who": who, "iv": data, "radar": radar.radar(views), "error": error,
-                               "rights": who.role in auth.CANDIDATE_RIGHTS}  # fmt: skip
+                               "rights": who.role in auth.CANDIDATE_RIGHTS, "subscore_names": review.SUBSCORE_NAMES,
+                               "answered": [a["question_id"] for a in data["answers"]]}  # fmt: skip
     return render(request, "interview.html", context, status=400 if error else 200)
 
 

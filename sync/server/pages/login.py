@@ -57,7 +57,8 @@ async def _user_login(request: Request, store: Store, username: str, password: s
         return _page(request, 401, "hr.login.bad-user", username=username)
     throttle.succeeded(client)
     cookie = await run_in_threadpool(users.start_session, store, found[0], client)
-    response = RedirectResponse("/", status_code=303)
+    # An employee's home is their own attendance (every HR page refuses the role).
+    response = RedirectResponse("/me" if found[1] == "employee" else "/", status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict", max_age=COOKIE_SECONDS,
                         secure=request.url.scheme == "https")
     response.delete_cookie(TOKEN_COOKIE)

@@ -35,16 +35,18 @@ async def add_user(
     request: Request, who: Viewer, store: Store,
     csrf: str = Form("", max_length=100), username: str = Form("", max_length=64), role: str = Form("", max_length=16),
     password: str = Form("", max_length=256), repeat: str = Form("", max_length=256),
+    employee_no: str = Form("", max_length=64),
 ) -> Response:
     if who is None:
         return to_login()
     if who.role not in auth.ADMIN or not form_allowed(request, store, csrf):
         return _page(request, store, who, 403, error="hr.users.refused")
-    form = {"username": username, "role": role}
+    form = {"username": username, "role": role, "employee_no": employee_no}
     if password != repeat:
         return _page(request, store, who, 400, error="hr.users.mismatch", form=form)
     try:
-        await run_in_threadpool(users.create_user, store, username.strip().lower(), role, password, actor=who.actor)
+        await run_in_threadpool(lambda: users.create_user(store, username.strip().lower(), role, password,
+                                                          actor=who.actor, employee_no=employee_no or None))
     except InputError as exc:
         return _page(request, store, who, 400, error="hr.users.invalid", detail=f"{exc.what} {exc.fix}", form=form)
     return RedirectResponse(f"/users?done={username.strip().lower()}", status_code=303)

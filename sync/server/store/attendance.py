@@ -171,14 +171,7 @@ def create_shift(
     rules: ShiftRules | None = None,
 ) -> int:
     rules = rules or ShiftRules()
-    rules.check()
-    if not _HHMM.match(start) or not _HHMM.match(end) or start == end:
-        raise InputError(f"Shift times {start!r}-{end!r} are not two different HH:MM.", "Use e.g. 09:00 and 18:00.")
-    if not days or any(d not in range(1, 8) for d in days):
-        raise InputError(f"Shift days {days} are not ISO weekdays.", "Use 1 (Monday) .. 7 (Sunday).")
-    for value in (grace_in_minutes, grace_out_minutes, overtime_after_minutes):
-        if not 0 <= value <= 720:
-            raise InputError(f"{value} minutes is out of range.", "Use 0 to 720 minutes.")
+    _check_shift(start, end, days, (grace_in_minutes, grace_out_minutes, overtime_after_minutes), rules)
     with store.db.transaction() as tx:
         if tx.execute("SELECT 1 FROM shifts WHERE name = ?", (name,)).one() is not None:
             raise InputError(f"A shift named {name!r} exists.", "Choose another name.", code="conflict")
@@ -199,6 +192,51 @@ def create_shift(
         ).scalar()
         audit.record(tx, store.now_iso(), actor, "shift.create", f"shift:{new_id}", {"name": name})
     return int(new_id)
+
+
+def _check_shift(start: str, end: str, days: list[int], minutes: tuple[int, ...], rules: ShiftRules) -> None:
+    rules.check()
+    if not _HHMM.match(start) or not _HHMM.match(end) or start == end:
+        raise InputError(f"Shift times {start!r}-{end!r} are not two different HH:MM.", "Use e.g. 09:00 and 18:00.")
+    if not days or any(d not in range(1, 8) for d in days):
+        raise InputError(f"Shift days {days} are not ISO weekdays.", "Use 1 (Monday) .. 7 (Sunday).")
+    for value in minutes:
+        if not 0 <= value <= 720:
+            raise InputError(f"{value} minutes is out of range.", "Use 0 to 720 minutes.")
+
+
+def update_shift(
+    store: HRStore,
+    shift_id: int,
+    *,
+    name: str,
+    start: str,
+    end: str,
+    days: list[int],
+    grace_in_minutes: int = 0,
+    grace_out_minutes: int = 0,
+    overtime_after_minutes: int = 0,
+    actor: str,
+    rules: ShiftRules,
+) -> None:
+    """Every setting of a shift at once (as the API's create takes them); audited with the old values.
+    Timesheets use the new rules for every day, past ones included: they are computed, never stored."""
+    _check_shift(start, end, days, (grace_in_minutes, grace_out_minutes, overtime_after_minutes), rules)
+    sets = ", ".join(f"{c} = ?" for c in RULE_COLUMNS)
+    with store.db.transaction() as tx:
+        before = [r for r in shift_rules.read_shifts(tx) if r["id"] == shift_id]
+        if not before:
+            raise NotFound(f"There is no shift {shift_id}.", "Give a shift id from /api/shifts.")
+        if tx.execute("SELECT 1 FROM shifts WHERE name = ? AND id <> ?", (name, shift_id)).one() is not None:
+            raise InputError(f"A shift named {name!r} exists.", "Choose another name.", code="conflict")
+        tx.execute(
+            "UPDATE shifts SET name = ?, start_time = ?, end_time = ?, grace_in_minutes = ?,"  # noqa: S608 - fixed column names
+            " grace_out_minutes = ?, overtime_after_minutes = ?, days = ?, " + sets + " WHERE id = ?",
+            (name, start, end, grace_in_minutes, grace_out_minutes, overtime_after_minutes,
+             ",".join(str(d) for d in sorted(set(days))), *rules.values(), shift_id),
+        )
+        detail = {"name": name, "before": before[0]}
+        audit.record(tx, store.now_iso(), actor, "shift.update", f"shift:{shift_id}", detail)
 
 
 def shifts(store: HRStore) -> list[dict[str, Any]]:
@@ -233,6 +271,15 @@ def assign_shift(
             {"shift_id": shift_id, "valid_from": valid_from.isoformat(),
              "valid_to": valid_to.isoformat() if valid_to else None},
         )
+
+
+def all_assignments(store: HRStore) -> list[dict[str, Any]]:
+    """Every employee's assignments, by employee and start (the rules page lists them)."""
+    with store.db.read() as tx:
+        return tx.execute(
+            "SELECT a.employee_no, a.shift_id, s.name AS shift, a.valid_from, a.valid_to FROM employee_shifts a"
+            " JOIN shifts s ON s.id = a.shift_id ORDER BY a.employee_no, a.valid_from"
+        ).dicts()
 
 
 def assignments(store: HRStore, employee_no: str) -> list[dict[str, Any]]:

@@ -64,15 +64,38 @@ def set_employee_calendar(store: HRStore, employee_no: str, calendar_id: int | N
                      {"calendar_id": calendar_id})
 
 
+def set_site_calendar(store: HRStore, site: str, calendar_id: int | None, actor: str) -> None:
+    """The holiday calendar of everyone assigned to the devices of ``site`` who has no calendar of their own
+    (None: the default calendar)."""
+    site = site.strip()
+    if not site or len(site) > 120:
+        raise InputError("A site needs a name of 1 to 120 characters.", "Give the site as the devices list shows it.")
+    with store.db.transaction() as tx:
+        tx.execute("DELETE FROM site_calendars WHERE site = ?", (site,))
+        if calendar_id is not None:
+            if tx.execute("SELECT 1 FROM holiday_calendars WHERE id = ?", (calendar_id,)).one() is None:
+                raise NotFound(f"There is no holiday calendar {calendar_id}.", "Create it first.")
+            tx.execute("INSERT INTO site_calendars (site, calendar_id) VALUES (?, ?)", (site, calendar_id))
+        audit.record(tx, store.now_iso(), actor, "calendar.site", f"site:{site}", {"calendar_id": calendar_id})
+
+
+def sites(store: HRStore) -> list[str]:
+    """The sites devices are registered at (where a site calendar can apply)."""
+    with store.db.read() as tx:
+        return [r[0] for r in tx.execute("SELECT DISTINCT site FROM devices WHERE site <> '' ORDER BY site").all()]
+
+
 def calendars(store: HRStore) -> list[dict[str, Any]]:
     with store.db.read() as tx:
         rows = tx.execute("SELECT id, name, is_default FROM holiday_calendars ORDER BY id").dicts()
         days = tx.execute("SELECT calendar_id, day, name FROM holidays ORDER BY day").all()
         members = tx.execute("SELECT calendar_id, employee_no FROM employee_calendars ORDER BY employee_no").all()
+        site_rows = tx.execute("SELECT calendar_id, site FROM site_calendars ORDER BY site").all()
     for row in rows:
         row["is_default"] = bool(row["is_default"])
         row["holidays"] = [{"day": d, "name": n} for c, d, n in days if c == row["id"]]
         row["employees"] = [e for c, e in members if c == row["id"]]
+        row["sites"] = [s for c, s in site_rows if c == row["id"]]
     return rows
 
 
@@ -128,6 +151,12 @@ def plans(tx: Tx, shifts: dict[int, Shift], first: date, last: date) -> dict[str
         calendar_days.setdefault(int(cal), set()).add(date.fromisoformat(day))
     default_cal = tx.execute("SELECT id FROM holiday_calendars WHERE is_default = 1").scalar()
     member = {no: int(cal) for no, cal in tx.execute("SELECT employee_no, calendar_id FROM employee_calendars").all()}
+    by_site: dict[str, set[int]] = {}  # employee -> the calendars of the sites of the devices assigned them
+    for no, cal in tx.execute(
+        "SELECT DISTINCT a.employee_no, c.calendar_id FROM device_assignments a JOIN devices d ON d.id = a.device_id"
+        " JOIN site_calendars c ON c.site = d.site"
+    ).all():
+        by_site.setdefault(no, set()).add(int(cal))
     names = {sid: s.name for sid, s in shifts.items()}
     manual: dict[str, list[Manual]] = {}
     for no, day, status, shift_id in tx.execute(
@@ -136,15 +165,17 @@ def plans(tx: Tx, shifts: dict[int, Shift], first: date, last: date) -> dict[str
     ).all():
         manual.setdefault(no, []).append(
             Manual(date.fromisoformat(day), status, names.get(int(shift_id)) if shift_id is not None else None))
-    people = set(bounded) | set(defaults) | set(member) | set(manual)
+    people = set(bounded) | set(defaults) | set(member) | set(manual) | set(by_site)
     if default_cal is not None:
         people |= {r[0] for r in tx.execute("SELECT employee_no FROM employees").all()}
+
+    def holidays_of(no: str) -> frozenset[date]:
+        """Their own calendar, else their sites' (all of them: someone at two sites has both's holidays),
+        else the default."""
+        chosen = {member[no]} if no in member else by_site.get(no) or {int(default_cal or 0)}
+        return frozenset(d for cal in chosen for d in calendar_days.get(cal, set()))
+
     return {
-        no: Plan(
-            tuple(bounded.get(no, [])),
-            tuple(defaults.get(no, [])),
-            frozenset(calendar_days.get(member.get(no, int(default_cal or 0)), set())),
-            tuple(manual.get(no, [])),
-        )
+        no: Plan(tuple(bounded.get(no, [])), tuple(defaults.get(no, [])), holidays_of(no), tuple(manual.get(no, [])))
         for no in people
     }

@@ -1,5 +1,6 @@
-"""Candidates' self-reported demographic categories: kept in their own table, read only by the bias audit
-and by auditor-role routes. Nothing of the review, the ranking, the booths or the webhooks reads it; a booth
+"""Candidates' self-reported demographic categories (entered through HR, or reported at a booth as a
+``candidate-demographics`` record): kept in their own table, read only by the bias audit and by auditor-role
+routes. Nothing of the review, the ranking, the booths or the webhooks reads it; a booth
 never receives it (the scorer cannot see it)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
+from sync.protocol import CandidateDemographicsBody
 from sync.server import demographics
 from sync.server.store import audit
 from sync.server.store.database import Tx
@@ -39,6 +41,32 @@ def record(
         audit.record(tx, now, actor, "demographics.record", f"candidate:{candidate_id}",
                      {"dimensions": sorted(answers), "source": source})  # fmt: skip
     return of(store, candidate_id)
+
+
+def from_booth(tx: Tx, device_id: str, body: CandidateDemographicsBody, now: str) -> int:
+    """A booth's ``candidate-demographics`` record, inside the ingest transaction: each answered dimension
+    replaces the candidate's (source "booth"); the audit log names the dimensions, never the answers. A report
+    from a booth that has not confirmed an ``erase`` of this candidate yet predates the erasure: dropped.
+    Returns how many answers were stored."""
+    pending_erasure = tx.execute(
+        "SELECT 1 FROM candidate_erasures e JOIN candidate_erasure_commands c ON c.erasure_id = e.erasure_id"
+        " JOIN downlinks d ON d.device_id = c.device_id AND d.command_seq = c.command_seq"
+        " WHERE e.candidate_id = ? AND c.device_id = ? AND d.confirmed_at IS NULL",
+        (body.candidate_id, device_id),
+    ).one()
+    if pending_erasure is not None or not body.answers:
+        return 0
+    for dimension, value in body.answers.items():
+        tx.execute("DELETE FROM candidate_demographics WHERE candidate_id = ? AND dimension = ?",
+                   (body.candidate_id, dimension))  # fmt: skip
+        tx.execute(
+            "INSERT INTO candidate_demographics (candidate_id, dimension, value, source, recorded_at)"
+            " VALUES (?, ?, ?, 'booth', ?)",
+            (body.candidate_id, dimension, value, now),
+        )
+    audit.record(tx, now, f"device:{device_id}", "demographics.record", f"candidate:{body.candidate_id}",
+                 {"dimensions": sorted(body.answers), "source": "booth", "session_id": body.session_id})  # fmt: skip
+    return len(body.answers)
 
 
 def of(store: HRStore, candidate_id: str) -> dict[str, Any]:

@@ -137,8 +137,9 @@ def list_all(store: HRStore) -> list[dict[str, Any]]:
     return [r | {"assigned": int(counts.get(r["id"], 0)), "last_record_at": last.get(r["id"])} for r in rows]
 
 
-def revoke(store: HRStore, device_id: str, actor: str) -> dict[str, Any]:
-    """Stop trusting a device: ingest must refuse its messages from now on (status 'revoked')."""
+def revoke(store: HRStore, device_id: str, actor: str, reason: str = "") -> dict[str, Any]:
+    """Stop trusting a device: ingest must refuse its messages from now on (status 'revoked'). ``reason``
+    (the HR page asks for one) goes into the audit entry."""
     now = store.now_iso()
     with store.db.transaction() as tx:
         changed = tx.execute(
@@ -149,7 +150,7 @@ def revoke(store: HRStore, device_id: str, actor: str) -> dict[str, Any]:
             if exists is None:
                 raise NotFound(f"There is no device {device_id}.", "Check the device id.")
             raise InputError(f"Device {device_id} is already revoked.", "Nothing to do.", code="conflict")
-        audit.record(tx, now, actor, "device.revoke", f"device:{device_id}")
+        audit.record(tx, now, actor, "device.revoke", f"device:{device_id}", {"reason": reason} if reason else None)
     return get(store, device_id)
 
 
@@ -200,14 +201,15 @@ def is_active(store: HRStore, device_id: str) -> bool:
         return bool(tx.execute("SELECT status FROM devices WHERE id = ?", (device_id,)).scalar() == "active")
 
 
-def request_key_rotation(store: HRStore, device_id: str, actor: str) -> int:
+def request_key_rotation(store: HRStore, device_id: str, actor: str, reason: str = "") -> int:
     """Queue a ``rotate-key`` command asking the device for new keys; return its command_seq. The device
-    answers with a hello carrying the new keys (``register_new_keys``)."""
+    answers with a hello carrying the new keys (``register_new_keys``). ``reason`` goes into the audit."""
     now = store.now_iso()
     with store.db.transaction() as tx:
         _require_active(tx, device_id, "Only an active device can rotate keys.")
         command_seq = downlinks.emit(tx, device_id, "rotate-key", {"rotate_device_keys": True}, now)
-        audit.record(tx, now, actor, "device.rotate-keys", f"device:{device_id}", {"command_seq": command_seq})
+        detail: dict[str, Any] = {"command_seq": command_seq} | ({"reason": reason} if reason else {})
+        audit.record(tx, now, actor, "device.rotate-keys", f"device:{device_id}", detail)
     return command_seq
 
 

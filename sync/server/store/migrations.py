@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING
 
 from core.migrations import Migration
 from core.migrations import migrate as run_migrations
-from sync.server.store.schema_attendance import SCHEMA_ATTENDANCE_RULES
-from sync.server.store.schema_review import SCHEMA_V6_INTERVIEW_REVIEW, SCHEMA_V6_TOKEN_ROLES
+from sync.server.store.schema_attendance import SCHEMA_ATTENDANCE_RULES, SCHEMA_SITE_CALENDARS
+from sync.server.store.schema_review import (
+    SCHEMA_V6_INTERVIEW_REVIEW,
+    SCHEMA_V6_TOKEN_ROLES,
+    SCHEMA_V10_BOOTH_RETENTION,
+)
+from sync.server.store.schema_rollouts import SCHEMA_ROLLOUTS
+from sync.server.store.schema_self_service import SCHEMA_SELF_SERVICE
+from sync.server.store.schema_sync_marks import SCHEMA_SYNC_MARKS
 from sync.server.store.schema_users import SCHEMA_USERS
 
 if TYPE_CHECKING:
@@ -351,6 +358,12 @@ MIGRATIONS: list[Migration] = [
     (8, "HR store: shift rules, assignment ends, holiday calendars, manual attendance, HR-suite pushes",
      SCHEMA_ATTENDANCE_RULES),
     (9, "HR store: user accounts (scrypt passwords) and their sessions", SCHEMA_USERS),
+    (10, "HR store: booths' retention runs (counts)", SCHEMA_V10_BOOTH_RETENTION),
+    (11, "HR store: devices' synced-through watermarks (timesheet days final from sync proof)", SCHEMA_SYNC_MARKS),
+    (12, "HR store: holiday calendars per site", SCHEMA_SITE_CALENDARS),
+    (13, "HR store: employee accounts linked to an employee number; employees' correction requests",
+     SCHEMA_SELF_SERVICE),
+    (14, "HR store: signed releases, device groups and staged rollouts", SCHEMA_ROLLOUTS),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.protocol import Reason, body_dict
 from sync.protocol.records import (
+    CandidateDemographicsRecord,
     EnrolmentRecord,
     InterviewResultRecord,
     PunchBody,
@@ -32,8 +33,19 @@ from sync.protocol.records import (
     PunchCorrectionRecord,
     PunchRecord,
     Record,
+    RetentionRunRecord,
+    UpdateStatusRecord,
 )
-from sync.server.store import dead_letters, device_enrolments, interviews, resequence, webhook_rows
+from sync.server.store import (
+    booth_retention,
+    dead_letters,
+    demographics,
+    device_enrolments,
+    interviews,
+    resequence,
+    rollouts,
+    webhook_rows,
+)
 from sync.server.store.database import Tx
 
 if TYPE_CHECKING:
@@ -110,7 +122,7 @@ def ingest(store: HRStore, device_id: str, batch: Sequence[Record]) -> IngestRes
             else:
                 result.conflicts.append(item.record.seq)
                 rejections[Reason.REPLAY.value] += 1
-                conflicts.append(resequence.Conflict(item.record.seq, item.record.type, item.body_text, item.digest,
+                conflicts.append(resequence.Conflict(item.record.seq, item.record.type, _kept_text(item), item.digest,
                                                      stored))
         new = [r for r in incoming if r.record.seq in inserted]
         result.stored.extend(r.record.seq for r in new)
@@ -144,9 +156,17 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _ROWS_PER_STATEMENT]
 
 
+def _kept_text(item: _Incoming) -> str:
+    """The body the raw log keeps: a candidate's self-reported demographics only in their own table (the
+    raw row keeps its digest and ids, with the answers emptied), every other body as it travelled."""
+    if isinstance(item.record, CandidateDemographicsRecord):
+        return canonical(body_dict(item.record.body) | {"answers": {}})
+    return item.body_text
+
+
 def _insert_records(tx: Tx, device_id: str, incoming: Sequence[_Incoming], received_at: str) -> set[int]:
     """Insert the records not stored yet; return the sequences this statement inserted."""
-    rows = [(device_id, r.record.seq, r.record.type, r.body_text, r.digest, received_at) for r in incoming]
+    rows = [(device_id, r.record.seq, r.record.type, _kept_text(r), r.digest, received_at) for r in incoming]
     found = tx.insert_many(
         "INSERT INTO records (device_id, seq, type, body, digest, received_at)",
         rows,
@@ -189,6 +209,12 @@ def _write_typed_rows(
             reason = interviews.apply(tx, store.now(), session)
             if reason is not None:
                 rejections[reason] += 1
+        elif isinstance(record, CandidateDemographicsRecord):
+            demographics.from_booth(tx, device_id, record.body, received_at)
+        elif isinstance(record, RetentionRunRecord):
+            booth_retention.add_run(tx, device_id, record.seq, record.body, received_at)
+        elif isinstance(record, UpdateStatusRecord):
+            rollouts.report(store, tx, device_id, record.body)
         elif isinstance(record, PunchCorrectionRecord):
             refused += _write_punches(store, tx, run)
             run = []

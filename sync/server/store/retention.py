@@ -3,16 +3,20 @@
 A site's policy says after how many days a booth deletes a session's audio (``audio_days``, default 30: the
 server never holds audio) and after how many days transcripts and scores are deleted (``transcript_days``,
 default 365), counted from the session's completion. The job erases every session past its site's
-``transcript_days`` (``interview_erasure``) and records one row of counts per run, never content.
+``transcript_days`` (``interview_erasure``) and records one row of counts per run, never content. The policy
+reaches the site's devices as a ``retention-policy`` command (``booth_retention.send_policies``), queued in the
+transaction that sets it and again by each run for devices registered or moved since.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from sync.server.store import audit
+from sync.server.store import audit, booth_retention
+from sync.server.store.database import Tx
 from sync.server.store.interview_erasure import erase_session_in
 
 if TYPE_CHECKING:
@@ -50,11 +54,15 @@ def policies(store: HRStore) -> list[dict[str, Any]]:
     return out
 
 
-def set_policy(store: HRStore, site: str, audio_days: int, transcript_days: int, actor: str) -> dict[str, Any]:
+def set_policy(
+    store: HRStore, site: str, audio_days: int, transcript_days: int, actor: str, reason: str = ""
+) -> dict[str, Any]:
+    """Set a site's policy (audited with the one before and the reason) and queue it for the site's devices."""
     if not (1 <= audio_days <= MAX_DAYS and 1 <= transcript_days <= MAX_DAYS):
         raise InputError("Retention days must be 1 to 3650.", "Give audio_days and transcript_days in that range.")
     if audio_days > transcript_days:
         raise InputError("Audio would outlive its transcript.", "Make audio_days at most transcript_days.")
+    before = next((p for p in policies(store) if p["site"] == site), None)
     now = store.now_iso()
     with store.db.transaction() as tx:
         tx.execute("DELETE FROM retention_policies WHERE site = ?", (site,))
@@ -63,9 +71,45 @@ def set_policy(store: HRStore, site: str, audio_days: int, transcript_days: int,
             " VALUES (?, ?, ?, ?, ?)",
             (site, audio_days, transcript_days, actor, now),
         )
-        audit.record(tx, now, actor, "retention.policy", f"site:{site}",
-                     {"audio_days": audio_days, "transcript_days": transcript_days})  # fmt: skip
+        queued = booth_retention.send_policies(tx, _wanted(tx), now)
+        detail: dict[str, Any] = {"audio_days": audio_days, "transcript_days": transcript_days, "devices": queued}
+        if before is not None:
+            detail["before"] = {"audio_days": before["audio_days"], "transcript_days": before["transcript_days"]}
+        if reason:
+            detail["reason"] = reason
+        audit.record(tx, now, actor, "retention.policy", f"site:{site}", detail)
     return next(p for p in policies(store) if p["site"] == site)
+
+
+def _wanted(tx: Tx) -> dict[str, dict[str, int]]:
+    """The policy each active device's site follows (its own, else "*"); none where no policy is stored."""
+    stored = {
+        str(site): {"audio_days": int(a), "transcript_days": int(t)}
+        for site, a, t in tx.execute("SELECT site, audio_days, transcript_days FROM retention_policies").all()
+    }
+    wanted = {}
+    for device_id, site in tx.execute("SELECT id, site FROM devices WHERE status = 'active'").all():
+        policy = stored.get(str(site)) or stored.get(DEFAULT_SITE)
+        if policy is not None:
+            wanted[str(device_id)] = policy
+    return wanted
+
+
+def send_policies(store: HRStore) -> dict[str, int]:
+    """Queue the policy for every device whose last command says otherwise (registered or moved since)."""
+    with store.db.transaction() as tx:
+        return booth_retention.send_policies(tx, _wanted(tx), store.now_iso())
+
+
+def history(store: HRStore, limit: int = 50) -> list[dict[str, Any]]:
+    """Policy changes, newest first: who, when, which site, before and after, why (from the audit log)."""
+    with store.db.read() as tx:
+        rows = tx.execute(
+            "SELECT at, actor, subject, detail FROM audit_log WHERE action = 'retention.policy' ORDER BY id DESC"
+            " LIMIT ?",
+            (limit,),
+        ).dicts()
+    return [r | {"site": str(r["subject"]).removeprefix("site:"), "detail": json.loads(r["detail"])} for r in rows]
 
 
 def _expired(store: HRStore) -> list[str]:

@@ -43,3 +43,12 @@ CREATE TABLE webhook_suites (
     suite TEXT NOT NULL CHECK (suite IN ('wecom-api', 'dingtalk', 'feishu'))
 );
 """
+
+# HR store migration 11: a holiday calendar per site (the sites of the devices an employee is assigned to),
+# between an employee's own calendar and the default one.
+SCHEMA_SITE_CALENDARS = """
+CREATE TABLE site_calendars (
+    site TEXT PRIMARY KEY,
+    calendar_id BIGINT NOT NULL REFERENCES holiday_calendars (id)
+);
+"""

@@ -85,3 +85,25 @@ SCHEMA_V6_TOKEN_ROLES = "\n".join(
         "{sqlite}ALTER TABLE api_tokens_v6 RENAME TO api_tokens;",
     ]
 )
+
+# Booths' retention runs (issue 17): what each booth's retention job deleted, counts only, one row per
+# ``retention-run`` record (device, seq), shown beside the server's own runs on the retention page.
+SCHEMA_V10_BOOTH_RETENTION = """
+CREATE TABLE booth_retention_runs (
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    ran_at_ms BIGINT NOT NULL,
+    policy TEXT NOT NULL,
+    audio_days INTEGER NOT NULL,
+    transcript_days INTEGER NOT NULL,
+    audio_sessions BIGINT NOT NULL,
+    audio_files BIGINT NOT NULL,
+    audio_bytes BIGINT NOT NULL,
+    transcript_sessions BIGINT NOT NULL,
+    answers BIGINT NOT NULL,
+    held_unsent BIGINT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX booth_retention_runs_at ON booth_retention_runs (ran_at_ms);
+"""

@@ -8,9 +8,9 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
-from sync.server import timesheets
+from sync.server import finality, timesheets
 from sync.server.shift_model import Plan
-from sync.server.store import attendance_plan
+from sync.server.store import attendance_plan, sync_marks
 from sync.server.store.shift_rules import read_shifts, shift_model
 
 if TYPE_CHECKING:
@@ -54,17 +54,28 @@ def load(store: HRStore, first: date, last: date, employee_no: str | None = None
         ]
         if employee_no is not None:
             people = [p for p in people if p == employee_no] or [employee_no]
+        # One person's sheet (self-service, ?employee_no=) reads only their rows, not the whole site's
+        # (an unset filter is a typed NULL, which PostgreSQL can plan, and matches everyone).
+        who = [employee_no, employee_no]
         punch_rows = tx.execute(
             "SELECT employee_no, uid, direction, device_time_ms, clock_synced, device_id FROM punches"
-            " WHERE device_time_ms >= ? AND device_time_ms < ? ORDER BY device_time_ms",
-            (lo, hi),
+            " WHERE device_time_ms >= ? AND device_time_ms < ? AND (CAST(? AS TEXT) IS NULL OR employee_no = ?)"
+            " ORDER BY device_time_ms",
+            [lo, hi, *who],
         ).all()
         correction_rows = tx.execute(
-            "SELECT employee_no, id, action, punch_uid, direction, at_ms, reason FROM corrections ORDER BY id"
+            "SELECT employee_no, id, action, punch_uid, direction, at_ms, reason FROM corrections"
+            " WHERE CAST(? AS TEXT) IS NULL OR employee_no = ? ORDER BY id", who,
         ).all()
         plans = attendance_plan.plans(tx, shifts, first, last)
+        devices = [finality.Device(d.device_id, d.site, d.active, sync_marks.as_datetime(d.synced_through_ms))
+                   for d in sync_marks.device_marks(tx)]
+        known_by: dict[str, set[str]] = {}
+        for device_id, no in tx.execute("SELECT device_id, employee_no FROM device_assignments").all():
+            known_by.setdefault(no, set()).add(device_id)
     by_person: dict[str, list[timesheets.TimedPunch]] = {}
     for no, uid, direction, at_ms, synced, device_id in punch_rows:
+        known_by.setdefault(no, set()).add(device_id)
         at = timesheets.from_unix_ms(at_ms)  # None: outside the sane window, left out of the report
         if at is not None:
             by_person.setdefault(no, []).append(timesheets.TimedPunch(uid, direction, at, bool(synced), device_id))
@@ -78,7 +89,8 @@ def load(store: HRStore, first: date, last: date, employee_no: str | None = None
     report = Report()
     for person in people:
         sheet = timesheets.compute(person, first, last, by_person.get(person, []), fixes.get(person, []),
-                                   plans.get(person, Plan()), store.tz, now)
+                                   plans.get(person, Plan()), store.tz, now,
+                                   finality.holders(devices, known_by.get(person, set())))
         report.rows.extend(sheet.rows)
         lost = [p for p in sheet.unattached if first <= p.at.astimezone(store.tz).date() <= last]
         if lost:
