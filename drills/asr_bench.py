@@ -23,6 +23,11 @@ Method
   quarter under 0.8: CPU-time RTF moved by up to ~15% between runs on this loaded machine); among those the
   lowest CER wins, and settings within 0.3 points of it count as equal, the lowest RTF of them winning.
   ``pick`` applies it; the table prints the pick.
+- What it chose (2026-12-07, 64 clips, CPU-time RTF, load average 5-16 on 2 shared cores): the full 30 s
+  window costs about the same whatever the beam (beam 5 9.63% / 0.869, beam 3 10.55% / 0.846, greedy without
+  fallback 11.87% / 0.812: the encoder dominates); reading the answer + 3 s instead: beam 5 10.85% / 0.240,
+  beam 3 11.26% / 0.214 (0.216 without fallback), greedy 12.07% / 0.185; + 5 s beam 3 11.56% / 0.257. The rule
+  picks window3-beam5, now the booth's default (asr.whisper_window_padding_seconds = 3, beam 5).
 """
 
 from __future__ import annotations
