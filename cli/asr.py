@@ -38,12 +38,13 @@ def transcribe(args: argparse.Namespace) -> int:
 
 def bench_asr(args: argparse.Namespace) -> int:
     """``edgehr bench asr``: see drills.asr_bench for the method."""
-    from drills.asr_bench import print_table, run_asr_bench
+    from drills.asr_bench import iter_asr_bench, print_table
 
-    rows = run_asr_bench(langs=args.lang, settings=args.setting, max_clips=args.max_clips, threads=args.threads)
-    if args.json:
+    rows = iter_asr_bench(langs=args.lang, settings=args.setting, max_clips=args.max_clips, threads=args.threads,
+                          jobs=args.jobs)
+    if args.json:  # each row as it is measured: a long run shows its progress
         for row in rows:
             print(json.dumps(row, ensure_ascii=False), flush=True)
     else:
-        print_table(rows)
+        print_table(list(rows))
     return 0

@@ -66,9 +66,12 @@ def register(commands: Any) -> None:
                      help="only this language's default settings (repeatable; default both)")
     asr.add_argument("--setting", action="append", default=None,
                      help="a setting to measure (repeatable): moonshine-en, whisper-en, whisper-zh, "
-                          "whisper-zh-noprompt, whisper-zh-greedy, whisper-zh-float32")
+                          "whisper-zh-noprompt, whisper-zh-greedy, whisper-zh-float32, the Mandarin decoding "
+                          "candidates (whisper-zh-window3-beam3 ...; zh-candidates = all of them, one run)")
     asr.add_argument("--max-clips", type=int, default=0, help="bound the clips per language (default 0 = all)")
     asr.add_argument("--threads", type=int, default=1, help="recogniser threads (default 1)")
+    asr.add_argument("--jobs", type=int, default=1,
+                     help="settings measured at the same time, each in its own one-thread process (default 1)")
     asr.add_argument("--json", action="store_true")
     asr.set_defaults(handler="cli.asr:bench_asr")
     interview = sub.add_parser(
@@ -77,6 +80,9 @@ def register(commands: Any) -> None:
     interview.add_argument("--json", action="store_true")
     interview.add_argument("--data", default="", help="graded answers CSV (default: the shared mohler-dev.csv)")
     interview.add_argument("--no-e5", action="store_true", help="skip the multilingual encoder's row")
+    interview.add_argument("--booth-memory", action="store_true",
+                           help="only the booth's memory row: peak RSS of a booth process after an answer in en and zh")
+    interview.add_argument("--config", default="", help="a booth's device config for the memory row ([asr], [booth])")
     interview.set_defaults(handler="drills.interview_bench:bench_interview")
     self_service = sub.add_parser(
         "self-service", help="HR server: one employee's /me (hours, punches) vs the whole site's timesheet, CPU time",

@@ -15,7 +15,19 @@ Method
   taken on is shared (load average ~10 on 2 cores): with one thread, CPU time is what wall time would
   be on an idle core. The wall-clock RTF is reported too (rtf_wall). ONE thread: each setting runs in
   its own child process with OMP_NUM_THREADS=1, ONNX Runtime intra_op_num_threads=1 and CTranslate2
-  cpu_threads=1, and reports its own peak RSS (getrusage ru_maxrss) after the last clip.
+  cpu_threads=1, and reports its own peak RSS (getrusage ru_maxrss) after the last clip. Each row carries
+  the machine's 1-minute load average when the setting started and ended (``load_avg``).
+- Choosing Mandarin's default decoding (``--setting zh-candidates``: every candidate in one run, on the same
+  clips; ``--jobs N`` measures N at a time, each still on one thread). The rule, fixed before the run: a
+  setting qualifies with a margin under the target, CER <= 12% (one point under 13%) and RTF <= 0.6 (a
+  quarter under 0.8: CPU-time RTF moved by up to ~15% between runs on this loaded machine); among those the
+  lowest CER wins, and settings within 0.3 points of it count as equal, the lowest RTF of them winning.
+  ``pick`` applies it; the table prints the pick.
+- What it chose (2026-12-07, 64 clips, CPU-time RTF, load average 5-16 on 2 shared cores): the full 30 s
+  window costs about the same whatever the beam (beam 5 9.63% / 0.869, beam 3 10.55% / 0.846, greedy without
+  fallback 11.87% / 0.812: the encoder dominates); reading the answer + 3 s instead: beam 5 10.85% / 0.240,
+  beam 3 11.26% / 0.214 (0.216 without fallback), greedy 12.07% / 0.185; + 5 s beam 3 11.56% / 0.257. The rule
+  picks window3-beam5, now the booth's default (asr.whisper_window_padding_seconds = 3, beam 5).
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +52,7 @@ from device.interview.asr.zh_text import numbers_to_chinese
 
 #: Targets of issue 16 (lower is better for both).
 TARGETS = {"en": {"error_rate": 0.06, "rtf": 0.5}, "zh": {"error_rate": 0.13, "rtf": 0.8}}
-#: setting -> (language, engine, options). The first setting of each language is the default.
+#: setting -> (language, engine, options). The booth's defaults: moonshine-en and whisper-zh-window3-beam5.
 SETTINGS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "moonshine-en": ("en", "moonshine", {}),
     "whisper-en": ("en", "whisper", {"beam_size": 5}),
@@ -47,8 +60,27 @@ SETTINGS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "whisper-zh-noprompt": ("zh", "whisper", {"beam_size": 5, "prompt": False}),
     "whisper-zh-greedy": ("zh", "whisper", {"beam_size": 1, "prompt": True}),
     "whisper-zh-float32": ("zh", "whisper", {"beam_size": 5, "prompt": True, "compute_type": "float32"}),
+    # Mandarin decoding candidates (issue 16: CER <= 13% with RTF <= 0.8 on one thread), all with the prompt,
+    # int8, without timestamps and without conditioning on previous text (the engine always decodes so).
+    "whisper-zh-beam3": ("zh", "whisper", {"beam_size": 3, "prompt": True}),
+    "whisper-zh-beam2": ("zh", "whisper", {"beam_size": 2, "prompt": True}),
+    "whisper-zh-greedy-nofallback": ("zh", "whisper", {"beam_size": 1, "prompt": True, "fallback": False}),
+    "whisper-zh-beam3-nofallback": ("zh", "whisper", {"beam_size": 3, "prompt": True, "fallback": False}),
+    "whisper-zh-beam3-vad": ("zh", "whisper", {"beam_size": 3, "prompt": True, "vad": True}),
+    "whisper-zh-window3-beam5": ("zh", "whisper", {"beam_size": 5, "prompt": True, "window": 3.0}),
+    "whisper-zh-window3-beam3": ("zh", "whisper", {"beam_size": 3, "prompt": True, "window": 3.0}),
+    "whisper-zh-window3-greedy": ("zh", "whisper", {"beam_size": 1, "prompt": True, "window": 3.0}),
+    "whisper-zh-window5-beam3": ("zh", "whisper", {"beam_size": 3, "prompt": True, "window": 5.0}),
+    "whisper-zh-window3-beam3-nofallback": ("zh", "whisper", {"beam_size": 3, "prompt": True, "window": 3.0,
+                                                               "fallback": False}),
 }
-DEFAULT_SETTINGS = ("moonshine-en", "whisper-zh", "whisper-en", "whisper-zh-noprompt")
+#: The Mandarin decoding candidates measured in one run on the same clips (``--setting zh-candidates``);
+#: beam2, beam3-nofallback and beam3-vad stay measurable by name.
+ZH_CANDIDATES = ("whisper-zh-window3-greedy", "whisper-zh-window3-beam3", "whisper-zh-window3-beam5",
+                 "whisper-zh-window5-beam3", "whisper-zh-window3-beam3-nofallback", "whisper-zh",
+                 "whisper-zh-greedy-nofallback", "whisper-zh-beam3")
+#: What `edgehr bench asr` measures without --setting: each language's default first, then references.
+DEFAULT_SETTINGS = ("moonshine-en", "whisper-zh-window3-beam5", "whisper-zh", "whisper-en", "whisper-zh-noprompt")
 
 
 @dataclass(frozen=True)
@@ -146,6 +178,9 @@ def _engine(setting: str, threads: int) -> Any:
         beam_size=int(options.get("beam_size", 5)),
         compute_type=str(options.get("compute_type", "int8")),
         initial_prompt=ZH_PROMPT if options.get("prompt") else None,
+        window_padding_seconds=options.get("window"),
+        temperature_fallback=bool(options.get("fallback", True)),
+        vad_filter=bool(options.get("vad", False)),
         numerals=False,  # measure_setting scores the text with and without numeral rewriting
     )
 
@@ -158,6 +193,7 @@ def measure_setting(setting: str, max_clips: int = 0, threads: int = 1, subset: 
     clips = [c for c in clips_for(language) if not subset or c.subset == subset]
     if max_clips:
         clips = clips[:max_clips]
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     engine = _engine(setting, threads)
     load_seconds = time.perf_counter() - started
@@ -202,6 +238,8 @@ def measure_setting(setting: str, max_clips: int = 0, threads: int = 1, subset: 
         "load_seconds": round(load_seconds, 2),
         "peak_rss_mb": round(peak_kb / 1024),
         "threads": threads,
+        # The machine's 1-minute load average when the setting started and ended (2 cores here, shared).
+        "load_avg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "subsets": {k: {metric: round(v[0] / max(v[1], 1), 4), "clips": int(v[2]), "errors": int(v[0]),
                         "reference_length": int(v[1])} for k, v in per_subset.items()},
         "refused": refused,
@@ -214,26 +252,54 @@ def measure_setting(setting: str, max_clips: int = 0, threads: int = 1, subset: 
 
 
 def run_asr_bench(
-    langs: list[str] | None = None, settings: list[str] | None = None, max_clips: int = 0, threads: int = 1
+    langs: list[str] | None = None, settings: list[str] | None = None, max_clips: int = 0, threads: int = 1,
+    jobs: int = 1,
 ) -> list[dict[str, Any]]:
-    """Each setting in a child process (own peak RSS, one thread); rows in the order asked."""
+    """Each setting in a child process (own peak RSS, one thread), ``jobs`` of them at a time; rows in the
+    order asked."""
+    return list(iter_asr_bench(langs, settings, max_clips, threads, jobs))
+
+
+def iter_asr_bench(
+    langs: list[str] | None = None, settings: list[str] | None = None, max_clips: int = 0, threads: int = 1,
+    jobs: int = 1,
+) -> Iterator[dict[str, Any]]:
+    """``run_asr_bench``'s rows, each as soon as it and the rows before it are measured."""
     chosen = settings or [s for s in DEFAULT_SETTINGS if not langs or SETTINGS[s][0] in langs]
+    chosen = [c for s in chosen for c in (ZH_CANDIDATES if s == "zh-candidates" else (s,))]
     unknown = [s for s in chosen if s not in SETTINGS]
     if unknown:
         raise InputError(f"unknown ASR bench setting(s): {', '.join(unknown)}.", f"Use: {', '.join(SETTINGS)}.")
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[1]),
                                                     env.get("PYTHONPATH", "")) if p)
-    rows = []
-    for setting in chosen:
+
+    def one(setting: str) -> dict[str, Any]:
         command = [sys.executable, "-m", "drills.asr_bench", setting, "--max-clips", str(max_clips),
                    "--threads", str(threads)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
         if done.returncode != 0:
-            rows.append({"setting": setting, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]})
-            continue
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return rows
+            return {"setting": setting, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        yield from pool.map(one, chosen)
+
+
+#: The choosing rule's margins (see the module's docstring).
+PICK_CER, PICK_RTF, PICK_TIE = 0.12, 0.6, 0.003
+
+
+def pick(rows: list[dict[str, Any]], language: str = "zh") -> str | None:
+    """The setting the rule chooses among measured rows of ``language`` (None: none qualifies)."""
+    within = [r for r in rows if r.get("lang") == language and "error" not in r
+              and r["error_rate"] <= PICK_CER and r["rtf"] <= PICK_RTF]
+    if not within:
+        return None
+    best = min(r["error_rate"] for r in within)
+    return str(min((r for r in within if r["error_rate"] <= best + PICK_TIE), key=lambda r: r["rtf"])["setting"])
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -251,6 +317,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{row['rtf_wall']:>6.3f} {row['peak_rss_mb']:>7} {row['load_seconds']:>7.1f}  {met:6}  {subsets}")
         if row["refused"]:
             print(f"{'':24} refused by the level checks: {', '.join(row['refused'])}")
+    zh = [r for r in rows if r.get("lang") == "zh" and "error" not in r]
+    if len(zh) > 1:
+        print(f"Mandarin pick by the rule (CER <= {PICK_CER:.0%}, RTF <= {PICK_RTF}, lowest CER, "
+              f"ties within {PICK_TIE:.1%} to the faster): {pick(rows) or 'none qualifies'}")
     print("WER: English, lower-cased words without punctuation; CER: Mandarin, without spaces and punctuation. "
           "RTF = decode CPU / audio seconds, one thread (wall: the same by the clock); "
           "RSS = peak of the setting's own process.")

@@ -15,7 +15,9 @@ The zh check: no human-graded Chinese answers exist here, so the shipped bank's 
 translations of self-written en answers at intended levels 5/3/1 (interview_parallel.toml); per-answer
 time there is process CPU time, the first answer to each question embedding its rubric.
 Memory: VmRSS / VmHWM of this process after loading the default scorer and scoring (before the other
-encoders are loaded).
+encoders are loaded); and the booth's own figure, the peak RSS of a real booth process that has
+transcribed and scored an answer in each language (drills/booth_memory.py: both recognisers the config
+names, both encoders; target <= 600 MB). ``--booth-memory`` prints that row alone.
 """
 
 from __future__ import annotations
@@ -205,7 +207,11 @@ def bench_interview(args: argparse.Namespace) -> int:
     path = Path(args.data) if args.data else shared_dir() / "datasets" / "answers" / "mohler-dev.csv"
     if not path.is_file():
         raise EdgehrError(f"{path} is missing.", "Set EDGEHR_SHARED to the folder that holds datasets/answers.")
-    rows = run(path, include_e5=not args.no_e5)
+    from drills.booth_memory import run_booth_memory
+
+    config = Path(args.config) if args.config else None
+    rows = [] if args.booth_memory else run(path, include_e5=not args.no_e5)
+    rows.append(run_booth_memory(config))
     if args.json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))

@@ -18,8 +18,9 @@ from typing import Any
 
 from core.clock import Clock, to_ms
 from core.errors import EdgehrError
+from device.booth.idle import ABANDONED_FLAG, IdleTimer
 from device.booth.integrity import FrameSampler, IntegrityWatch
-from device.booth.parts import BankShelf, EngineCache, Microphones
+from device.booth.parts import BankShelf, EngineCache, Microphones, preload_scorer
 from device.booth.recorder import Recorder, Take
 from device.booth.result import kept_answers, result_body, score_session
 from device.config.booth import BoothSection
@@ -78,6 +79,7 @@ class Booth:
         self.result_ref = ""
         self._finisher: threading.Thread | None = None
         self._helpers: list[threading.Thread] = []
+        self.idle = IdleTimer(clock, settings.idle_timeout_seconds)
 
     # -- check-in, notice, consent ---------------------------------------------------------------------
     def check_in(self, code: str) -> None:
@@ -150,10 +152,8 @@ class Booth:
         self.flags = []
         self.watch = self.watch_factory(session.integrity) if self.watch_factory is not None else None
         self._helpers = [t for t in self._helpers if t.is_alive()]
-        self._helpers.append(self.engines.preload(bank.lang))
-        helper = threading.Thread(target=_prepare_scorer, args=(bank,), name="prepare-scorer", daemon=True)
-        helper.start()
-        self._helpers.append(helper)
+        self.recorder = None  # the last session's recorder holds its recogniser, which the cache may drop now
+        self._helpers += [self.engines.preload(bank.lang), preload_scorer(bank)]
         self._ask(index)
 
     def _ask(self, index: int) -> None:
@@ -217,6 +217,8 @@ class Booth:
         if sampler is not None:
             sampler.stop()
         with self.lock:
+            if take.status == "done":
+                self.idle.touch()  # the candidate spoke: that is input
             if self.take is take:
                 self.sub = "review" if take.status == "done" else "refused"
                 self.deadline_ns = None
@@ -270,6 +272,16 @@ class Booth:
                 raise BoothRefused("nothing to end now", code="busy")
             self._finish("ended-early")
 
+    def abandon(self) -> None:
+        """No input for a while (device.booth.idle): close and send what was answered; before consent: nothing."""
+        with self.lock:
+            if self.phase == "notice":
+                self.pending, self.phase = None, "welcome"
+                return
+            before = {"resume": ["session-interrupted"], "demographics": []}.get(self.phase, self.flags)
+            self.flags = [*before, ABANDONED_FLAG]
+            self._finish("abandoned")
+
     # -- interrupted sessions --------------------------------------------------------------------------
     def recover(self) -> None:
         """At start: drop answers cut off mid-recording; offer the newest recent session, close the rest."""
@@ -317,8 +329,8 @@ class Booth:
         except Exception:  # the session stays open and is closed at the next start
             log.exception("session could not be finished")
         with self.lock:
-            self.phase = "done"
-            self.deadline_ns = self.clock.monotonic_ns() + int(DONE_SECONDS * 1e9)
+            self.phase = "done"  # nobody reads a thank-you after an abandonment: straight back to check-in
+            self.deadline_ns = self.clock.monotonic_ns() + int(DONE_SECONDS * 1e9 if reason != "abandoned" else 0)
 
     def _score_and_write(self, reason: str) -> None:
         session, bank = self.session, self.bank
@@ -343,6 +355,9 @@ class Booth:
         """Deadlines: preparation over -> recording starts; the thank-you screen ends -> next candidate."""
         with self.lock:
             now = self.clock.monotonic_ns()
+            if self.idle.expired(self.phase, self.sub, self.deadline_ns):
+                self.abandon()
+                return
             if self.deadline_ns is None or now < self.deadline_ns:
                 return
             if self.phase == "question" and self.sub == "prepare":
@@ -359,6 +374,7 @@ class Booth:
     def _require(self, phase: str) -> None:
         if self.phase != phase:
             raise BoothRefused(f"not possible now (the booth is at {self.phase})", code="wrong-step")
+        self.idle.touch()  # every step the candidate takes passes here: it is input
 
     def _counts(self) -> dict[str, int] | None:
         return dict(self.watch.counts) if self.watch is not None else None
@@ -376,12 +392,3 @@ class Booth:
             self._finisher.join(60)
         for helper in self._helpers:
             helper.join(60)
-
-
-def _prepare_scorer(bank: Bank) -> None:
-    try:
-        from device.interview.scoring.scorer import prepare_bank
-
-        prepare_bank(bank)
-    except Exception:  # scoring loads it again at the end and reports there
-        log.exception("scorer could not be prepared for %s", bank.bank_id)

@@ -8,7 +8,10 @@ replayed for every answer.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
+import sys
 import threading
 import wave
 from pathlib import Path
@@ -45,7 +48,11 @@ class BankShelf:
 
 
 class EngineCache:
-    """One recogniser per language, loaded on first use (or ahead, by ``preload`` on a thread)."""
+    """The recogniser of the language being interviewed in, loaded on first use (or ahead, by ``preload``
+    on a thread). One language's recogniser at a time: a session in the other language drops it before
+    loading its own (a booth interviews one candidate at a time, and both recognisers together would pass
+    the booth's memory budget: `edgehr bench interview --booth-memory`). The switch costs a load of a few
+    seconds at consent, while the first question is being read."""
 
     def __init__(self, config: AsrSection, engine: str | None = None) -> None:
         self._config = config
@@ -58,6 +65,9 @@ class EngineCache:
             if language not in self._engines:
                 from device.interview.asr.factory import open_engine
 
+                if self._engines:  # the other language's recogniser goes before this one loads
+                    self._engines.clear()
+                    release_freed_memory()
                 self._engines[language] = open_engine(self._config, language, engine=self._engine)
             return self._engines[language]
 
@@ -71,6 +81,33 @@ class EngineCache:
         thread = threading.Thread(target=load, name=f"asr-{language}", daemon=True)
         thread.start()
         return thread
+
+
+def preload_scorer(bank: Bank) -> threading.Thread:
+    """Embed ``bank``'s rubric on a thread while the candidate reads the first question."""
+
+    def prepare() -> None:
+        try:
+            from device.interview.scoring.scorer import prepare_bank
+
+            prepare_bank(bank)
+        except Exception:  # scoring loads it again at the end and reports there
+            log.exception("scorer could not be prepared for %s", bank.bank_id)
+
+    thread = threading.Thread(target=prepare, name="prepare-scorer", daemon=True)
+    thread.start()
+    return thread
+
+
+def release_freed_memory() -> None:
+    """Collect, then hand freed heap pages back to the system: glibc keeps a dropped model's memory in its
+    arenas otherwise, and the next model would load on top of it (measured: 190 MB kept)."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            log.debug("malloc_trim is not available")
 
 
 class Microphones:

@@ -41,8 +41,19 @@ class AsrSection(Section):
     )
     threads: int = field(1, "Recogniser threads", "CPU threads a recogniser may use (the booth shares 4 cores).",
                          ge=1, le=8)
-    whisper_beam_size: int = field(5, "Whisper beam size", "1 = greedy; 5 costs little more (the encoder dominates).",
+    whisper_beam_size: int = field(5, "Whisper beam size", "1 = greedy; 3-5 search more widely for a little more time.",
                                    ge=1, le=10)
+    whisper_window_padding_seconds: float | None = field(
+        3.0, "Whisper encoder window",
+        "Mandarin: seconds of silence after the answer in the window Whisper's encoder reads (default 3; chosen by "
+        "`edgehr bench asr --setting zh-candidates`: about a quarter of the time for ~1 point of CER); empty = "
+        "the full 30 s window Whisper was trained on.",
+        ge=1, le=30,
+    )
+    whisper_temperature_fallback: bool = field(
+        True, "Whisper temperature fallback",
+        "Decode a window again at higher temperatures when its text looks repetitive or unlikely.",
+    )
     whisper_compute_type: Literal["int8", "float32"] = field(
         "int8", "Whisper precision", "int8: quantized at load (default); float32: the reference."
     )
@@ -94,6 +105,12 @@ class BoothSection(Section):
         30, "Resume window (minutes)",
         "A session interrupted (power cut, restart) may be continued this long; older ones are closed and sent.",
         ge=1, le=1440,
+    )
+    idle_timeout_seconds: int = field(
+        300, "Idle timeout (seconds)",
+        "A candidate who gives no input for this long has left: answers already given are kept and sent to HR "
+        "flagged session-abandoned, and the screen returns to check-in.",
+        ge=30, le=3600,
     )
     identity_check: bool = field(
         False, "Identity check",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.paths import shared_dir
 from device.booth.flow import Booth
 from device.booth.parts import BankShelf, EngineCache, Microphones
@@ -71,8 +71,9 @@ def answers(tmp_path: Path) -> Path:
 
 
 def make_booth(store: Store, tmp_path: Path, answers: Path, engine: AsrEngine | None = None,
-               settings: BoothSection | None = None) -> Booth:
-    return Booth(store=store, clock=SystemClock(), shelf=BankShelf.load(None), settings=settings or BoothSection(),
+               settings: BoothSection | None = None, clock: Clock | None = None) -> Booth:
+    return Booth(store=store, clock=clock or SystemClock(), shelf=BankShelf.load(None),
+                 settings=settings or BoothSection(),
                  engines=FixedEngines(engine or FakeEngine("en", ANSWER)),
                  microphones=Microphones(MicrophoneSection(source="wav", path=answers), paced=False),
                  audio_dir=tmp_path / "audio")

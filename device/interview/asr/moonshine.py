@@ -51,6 +51,9 @@ class MoonshineEngine:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Without ONNX Runtime's arena a booth keeps ~50 MB less after an answer (bench: peak RSS 414 -> 361 MB)
+        # for ~9% more decode time (RTF 0.125 -> 0.136, both under load); the booth's memory budget is tighter.
+        options.enable_cpu_mem_arena = False
         providers = ["CPUExecutionProvider"]
         self._encoder: Any = ort.InferenceSession(str(root / FILES[0]), options, providers=providers)
         self._decoder: Any = ort.InferenceSession(str(root / FILES[1]), options, providers=providers)
