@@ -73,12 +73,13 @@ class PanelProcess:
         report = collect(self.config.device.id, self.store, self.config.device.state_dir, self.clock,
                          camera_status=self.remote.camera_status, models=self.vision.models,
                          disk_alert_fraction=self.config.sync.backlog_alert_fraction)
-        problems = list(report.problems)
-        if not self.remote.up():
+        problems, ok = list(report.problems), report.ok
+        if not self.remote.up():  # no faces are decided: not ok (503), as a kiosk whose camera failed
             problems.append(KIOSK_DOWN)
+            ok = False
         if self.config.sync.enabled:
             problems += status_problems(self.config.device.state_dir, time.time())
-        return report if problems == report.problems else dataclasses.replace(report, problems=problems)
+        return report if problems == report.problems else dataclasses.replace(report, problems=problems, ok=ok)
 
     def frame(self) -> Image | None:
         try:
