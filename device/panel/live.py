@@ -25,6 +25,8 @@ snapshots, audit, accounts
 decision latency histogram      /metrics                                     not shared: only ``all`` has it
 relay and buzzer (diagnostics)  diagnostics page                             not shared: GPIO belongs to the
                                                                              kiosk; the page says "not used"
+recent errors (dashboard)       dashboard                                    not shared: the panel's own log;
+                                                                             the kiosk's is in journald
 ==============================  ==========================================  =====================================
 
 When the kiosk process is away the remote stand-ins degrade: the screen state says

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.errors import ConfigError, ConfigProblem
 from core.types import Image
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ MAX_BORROW_SECONDS = 15.0
 #: The seconds a connection may stay silent (the server side; the client sets its own per request).
 SERVER_TIMEOUT = 20.0
 MAX_FIELD = 64
+#: sockaddr_un's sun_path on Linux (108 bytes with its terminating NUL).
+MAX_SOCKET_PATH = 108
 OPS = ("state", "preview", "counters", "camera", "claim", "cancel", "frames", "restart")
 
 
@@ -127,6 +130,10 @@ class LiveServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if len(os.fsencode(self.path)) >= MAX_SOCKET_PATH:
+            raise ConfigError(str(self.path), [ConfigProblem(None, "device.state_dir", "too long for the kiosk's "
+                                                             f"socket (a Unix socket path is under {MAX_SOCKET_PATH} "
+                                                             "bytes): choose a shorter state folder")])
         self.path.unlink(missing_ok=True)  # a socket left by a killed kiosk process
         # The state folder is 0700 (nobody else reaches the socket even before the chmod); the umask is left
         # alone: it is the whole process's, and the kiosk loop may be writing files meanwhile.

@@ -92,3 +92,34 @@ def test_claim_outcomes_cross_unchanged() -> None:
         assert outcome_from(json.loads(json.dumps(outcome_dict(outcome)))) == outcome
     with pytest.raises(LiveError):
         decode_frame(b"not a png")
+
+
+def test_the_kiosk_answers_state_and_a_restart_request(tmp_path: Path) -> None:
+    """kiosk_answer over the socket: the screen the kiosk loop writes, and saved settings' restart."""
+    from types import SimpleNamespace
+
+    from device.panel.live import kiosk_answer
+
+    state = short_state(tmp_path)
+    screen = KioskScreen(device_name="Gate 1", default_language="en", monotonic_ns=lambda: 0)
+    screen.set_status("running")
+    restarts: list[int] = []
+    parts = SimpleNamespace(screen=screen, claims=None, fallback=None, kiosk=None, camera=None)
+    server = LiveServer(state, kiosk_answer(parts, lambda: restarts.append(1)))
+    server.start()
+    try:
+        remote = RemoteKiosk(state, device_name="Gate 1", preview=False, claim=None)
+        assert remote.screen.state()["status"] == "running"
+        remote.restart()
+        assert restarts == [1]
+    finally:
+        server.stop()
+
+
+def test_a_state_folder_too_deep_for_a_socket_is_a_config_problem(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    with pytest.raises(ConfigError, match="device.state_dir"):
+        LiveServer(deep, lambda request: ({}, [])).start()
