@@ -177,10 +177,12 @@ def _candidates(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, a
         for c in body.candidates
     ]
     dropped = booth_candidates.replace(conn, listed, command_seq=body.command_seq, at_ms=to_ms(at))
+    pruned = candidate_templates.prune(conn, [c.candidate_id for c in listed])  # off the list: photo gone too
     return "applied", {
         "candidates": len(listed),
         "ids": [c.candidate_id for c in listed][:100],
         "replaced": dropped,
+        "templates_removed": pruned,
     }
 
 

@@ -42,6 +42,13 @@ def delete(conn: sqlite3.Connection, candidate_id: str) -> int:
     return int(conn.execute("DELETE FROM booth_candidate_templates WHERE candidate_id = ?", (candidate_id,)).rowcount)
 
 
+def prune(conn: sqlite3.Connection, keep: Sequence[str]) -> int:
+    """Delete the templates of candidates no longer on the booth's list (a new list arrived), in the caller's
+    transaction: a registered photo is not kept longer than the candidate is expected here."""
+    held = [str(r[0]) for r in conn.execute("SELECT DISTINCT candidate_id FROM booth_candidate_templates")]
+    return sum(delete(conn, c) for c in held if c not in set(keep))
+
+
 def load(store: Store, key: DataKey, candidate_id: str) -> tuple[str, list[np.ndarray]] | None:
     """The candidate's (model, templates as float32 vectors), or None when the booth holds none."""
     rows = store.conn.execute(

@@ -18,13 +18,16 @@ import pytest
 from core.datakey import DataKey
 from device.booth.identity import MATCH, MISMATCH, NOT_CHECKED, IdentityCheck, LockedCamera, PipelineProbe
 from device.config.booth import BoothSection
+from device.courier import downlink
 from device.hardware.camera_base import Frame
 from device.hardware.camera_replay import ImageFolderCamera
 from device.store import Store, booth_rights
 from device.store import candidate_templates as booth_templates
+from sync.protocol import CandidatesBody, CandidateTemplate, CandidateTemplatesBody
 from sync.server.enrolment import EmbedderParts, embed_photos, real_embedder_parts
 from tests.attendance.real_vision import lfw_people, requires_vision
 from tests.booth.conftest import make_booth
+from tests.booth.test_retention_policy import context
 
 pytestmark = requires_vision
 
@@ -164,3 +167,27 @@ def test_flag_absent_when_the_check_is_off(store: Store, tmp_path: Path, answers
     booth.close()
     body = store.conn.execute("SELECT body FROM outbox WHERE type = 'interview-result'").fetchone()[0]
     assert not any(f.startswith("identity-") for f in json.loads(body)["integrity_flags"])
+
+
+def test_the_command_stores_sealed_templates_and_removals_and_list_changes_delete_them(
+    store: Store, tmp_path: Path, parts: EmbedderParts, people: tuple[list[Path], list[Path]], key: DataKey,
+) -> None:
+    a, _ = people
+    ctx = context(store, tmp_path)
+    ctx.data_key = key
+    template = registered(parts, a[0])
+    upsert = CandidateTemplate(candidate_id="C-100", model=parts.model, templates=[template])
+    done = downlink.apply_command(ctx, CandidateTemplatesBody(command_seq=1, upserts=[upsert]))
+    assert done.outcome == "applied" and booth_templates.count(store, "C-100") == 1
+    sealed = store.conn.execute("SELECT ciphertext FROM booth_candidate_templates").fetchone()[0]
+    assert template[:64] not in bytes(sealed)  # not plaintext at rest
+    held = booth_templates.load(store, key, "C-100")
+    assert held is not None and held[1][0].tobytes() == template
+    downlink.apply_command(ctx, CandidateTemplatesBody(command_seq=2, removals=["C-100"]))
+    assert booth_templates.count(store) == 0
+    downlink.apply_command(ctx, CandidateTemplatesBody(command_seq=3, upserts=[upsert]))
+    downlink.apply_command(ctx, CandidatesBody(command_seq=4, candidates=[]))  # no longer expected here
+    assert booth_templates.count(store) == 0
+    ctx.data_key = None  # a booth without a data key refuses rather than store templates in clear
+    refused = downlink.apply_command(ctx, CandidateTemplatesBody(command_seq=5, upserts=[upsert]))
+    assert refused.outcome == "refused" and booth_templates.count(store) == 0
