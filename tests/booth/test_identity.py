@@ -15,9 +15,11 @@ import cv2
 import numpy as np
 import pytest
 
-from core.datakey import DataKey
+from core.datakey import DataKey, load_or_create
 from device.booth.identity import MATCH, MISMATCH, NOT_CHECKED, IdentityCheck, LockedCamera, PipelineProbe
+from device.booth.runner import open_booth
 from device.config.booth import BoothSection
+from device.config.device import DeviceConfig
 from device.courier import downlink
 from device.hardware.camera_base import Frame
 from device.hardware.camera_replay import ImageFolderCamera
@@ -26,7 +28,7 @@ from device.store import candidate_templates as booth_templates
 from sync.protocol import CandidatesBody, CandidateTemplate, CandidateTemplatesBody
 from sync.server.enrolment import EmbedderParts, embed_photos, real_embedder_parts
 from tests.attendance.real_vision import lfw_people, requires_vision
-from tests.booth.conftest import make_booth
+from tests.booth.conftest import add_candidate, make_booth
 from tests.booth.test_retention_policy import context
 
 pytestmark = requires_vision
@@ -191,3 +193,35 @@ def test_the_command_stores_sealed_templates_and_removals_and_list_changes_delet
     ctx.data_key = None  # a booth without a data key refuses rather than store templates in clear
     refused = downlink.apply_command(ctx, CandidateTemplatesBody(command_seq=5, upserts=[upsert]))
     assert refused.outcome == "refused" and booth_templates.count(store) == 0
+
+
+def test_a_booth_opened_from_its_config_runs_the_check(
+    tmp_path: Path, parts: EmbedderParts, people: tuple[list[Path], list[Path]],
+) -> None:
+    """``open_booth`` wires the camera, the attendance pipeline and the booth's data key into the check."""
+    a, _ = people
+    state = tmp_path / "state"
+    state.mkdir()
+    config = DeviceConfig.model_validate({
+        "device": {"id": "booth-1", "name": "Booth 1", "kind": "booth", "language": "en", "state_dir": str(state)},
+        "microphone": {"source": "fake"}, "asr": {"engine_en": "fake"}, "sync": {"enabled": False},
+        "camera": {"source": "folder", "path": str(folder_of(tmp_path, "camera", a[1:5])), "frames_per_image": 1},
+        "booth": {"identity_check": True, "self_report": False, "identity_frames": 12},
+    })  # fmt: skip
+    runner = open_booth(config, paced_replay=False, with_courier=False)
+    try:
+        add_candidate(runner.store)
+        key = load_or_create(state / "keys" / "data.key")
+        assert runner.booth.identity is not None and runner.booth.identity.model == parts.model
+        hold(runner.store, key, parts, a[0])
+        booth = runner.booth
+        booth.check_in("C-100")
+        booth.consent("en")
+        booth.type_instead()
+        booth.submit_typed("An answer.")
+        booth.end_session()
+        booth.wait_finished()
+        body = runner.store.conn.execute("SELECT body FROM outbox WHERE type = 'interview-result'").fetchone()[0]
+        assert json.loads(body)["integrity_flags"] == [MATCH]
+    finally:
+        runner.stop()
