@@ -128,6 +128,11 @@ class IdentityCheck:
         self.camera, self.probe, self.model, self.threshold = camera, probe, model, threshold
         self.templates, self.frames, self.every_seconds = templates, frames, every_seconds
 
+    def has_photo(self, candidate_id: str) -> bool:
+        """Whether HR registered a photo this booth can compare with (what the notice tells the candidate)."""
+        held = self.templates(candidate_id)
+        return held is not None and held[0] == self.model and self.camera is not None
+
     def start(self, candidate_id: str) -> IdentityRun:
         """Call after consent only (the booth does it when the session opens)."""
         return IdentityRun(self, candidate_id)

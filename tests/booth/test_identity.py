@@ -125,6 +125,27 @@ def test_same_person_matches_after_consent_only(
     assert camera.reads >= 1
 
 
+def test_the_notice_says_whether_a_photo_will_be_compared(
+    store: Store, tmp_path: Path, answers: Path, parts: EmbedderParts, people: tuple[list[Path], list[Path]],
+    key: DataKey,
+) -> None:
+    from device.panel.booth import booth_state
+
+    a, _ = people
+    camera = CountingCamera(folder_of(tmp_path, "notice", a[1:2]))
+    booth = make_booth(store, tmp_path, answers, settings=BoothSection(identity_check=True, self_report=False))
+    booth.identity = check(parts, store, key, camera)
+    booth.check_in("C-100")
+    assert booth_state(booth, "booth")["identity_photo"] is False  # nothing registered: "skipped"
+    booth.decline()
+    hold(store, key, parts, a[0])
+    booth.check_in("C-100")
+    assert booth_state(booth, "booth")["identity_photo"] is True  # a photo: "will be compared after consent"
+    assert camera.reads == 0  # telling is not checking: nothing is read before consent
+    booth.decline()
+    booth.close()
+
+
 def test_another_person_is_a_mismatch_and_still_interviewed(
     store: Store, tmp_path: Path, answers: Path, parts: EmbedderParts, people: tuple[list[Path], list[Path]],
     key: DataKey,
