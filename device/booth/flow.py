@@ -18,6 +18,7 @@ from typing import Any
 
 from core.clock import Clock, to_ms
 from core.errors import EdgehrError
+from device.booth.identity import IdentityCheck, IdentityRun, identity_flags
 from device.booth.idle import ABANDONED_FLAG, IdleTimer
 from device.booth.integrity import FrameSampler, IntegrityWatch
 from device.booth.parts import BankShelf, EngineCache, Microphones, preload_scorer
@@ -58,11 +59,13 @@ class Pending:
 class Booth:
     def __init__(self, *, store: Store, clock: Clock, shelf: BankShelf, settings: BoothSection,
                  engines: EngineCache, microphones: Microphones, audio_dir: Path, frames_per_chunk: int = 1600,
-                 camera: Camera | None = None, watch_factory: Any = None) -> None:
+                 camera: Camera | None = None, watch_factory: Any = None,
+                 identity: IdentityCheck | None = None) -> None:
         self.store, self.clock, self.shelf, self.settings = store, clock, shelf, settings
         self.engines, self.microphones, self.audio_dir = engines, microphones, audio_dir
         self.frames_per_chunk = frames_per_chunk
-        self.camera, self.watch_factory = camera, watch_factory
+        self.camera, self.watch_factory, self.identity = camera, watch_factory, identity
+        self.identity_run: IdentityRun | None = None  # started after consent only (device.booth.identity)
         self.lock = threading.RLock()
         self.phase = "welcome"  # welcome | notice | demographics | resume | question | finishing | done
         self.sub = ""  # per question: prepare | recording | review | refused | typing
@@ -151,6 +154,7 @@ class Booth:
         self.session, self.bank, self.phase = session, bank, "question"
         self.flags = []
         self.watch = self.watch_factory(session.integrity) if self.watch_factory is not None else None
+        self.identity_run = self.identity.start(session.candidate_id) if self.identity is not None else None
         self._helpers = [t for t in self._helpers if t.is_alive()]
         self.recorder = None  # the last session's recorder holds its recogniser, which the cache may drop now
         self._helpers += [self.engines.preload(bank.lang), preload_scorer(bank)]
@@ -337,8 +341,7 @@ class Booth:
         assert session is not None and bank is not None
         kept = kept_answers(bank, sessions.answers(self.store, session.session_id))
         flags = list(dict.fromkeys([*self.flags, *(self.watch.flags() if self.watch else [])]))
-        if self.settings.identity_check:
-            flags.append("identity-not-checked")  # the candidate list carries no registered photo
+        flags += identity_flags(self)  # and forgets this session's check
         body = result_body(bank, session, kept, score_session(bank, kept), completed_ms=self._now_ms(),
                            clock_synced=self.clock.synced(), integrity_flags=flags)
         seq = sessions.complete(self.store, session.session_id, body, reason=reason, at=self.clock.now())

@@ -25,6 +25,7 @@ from device.running import RunningParts
 from device.store import Store, open_store
 
 if TYPE_CHECKING:
+    from core.datakey import DataKey
     from device.courier.courier import Courier
 
 log = logging.getLogger(__name__)
@@ -34,31 +35,43 @@ RETENTION_SECONDS = 3600.0
 
 class BoothRunner:
     def __init__(self, config: DeviceConfig, *, store: Store, clock: Clock, courier: Courier | None = None,
-                 paced_replay: bool = True, engine: str | None = None) -> None:
+                 paced_replay: bool = True, engine: str | None = None, data_key: DataKey | None = None) -> None:
         self.config, self.store, self.clock, self.courier = config, store, clock, courier
         state = config.device.state_dir
         self.camera: Any = None
-        watch_factory = None
-        if config.booth.integrity_camera:  # face present / one face / same person: flags for the reviewer
-            watch_factory = self._integrity(paced_replay)
+        watch_factory = identity = None
+        if config.booth.integrity_camera or config.booth.identity_check:  # flags for the reviewer, never a score
+            watch_factory, identity = self._vision(paced_replay, data_key)
         self.booth = Booth(store=store, clock=clock, shelf=BankShelf.load(config.booth.banks_dir),
                            settings=config.booth, engines=EngineCache(config.asr, engine),
                            microphones=Microphones(config.microphone, paced=paced_replay),
                            audio_dir=state / "interviews", frames_per_chunk=config.microphone.frames_per_chunk,
-                           camera=self.camera, watch_factory=watch_factory)
+                           camera=self.camera, watch_factory=watch_factory, identity=identity)
         self.stop_event = courier.stop if courier is not None else threading.Event()
         self._parts = RunningParts()  # the panel's server, the courier's thread; stop() closes them
         self._next_retention = 0.0
 
-    def _integrity(self, paced_replay: bool) -> Any:
+    def _vision(self, paced_replay: bool, data_key: DataKey | None) -> tuple[Any, Any]:
+        """The camera and face pipeline, shared by the integrity watch and the identity check (each if on)."""
         from device.attendance.vision_parts import open_vision
+        from device.booth.identity import IdentityCheck, LockedCamera, PipelineProbe
         from device.booth.integrity import IntegrityWatch, PipelineFaces
         from device.hardware.camera import open_camera
+        from device.store import candidate_templates
 
         vision = open_vision(self.config)
-        self.camera = open_camera(self.config.camera, paced=paced_replay, clock=self.clock)
-        faces = PipelineFaces(vision.pipeline)
-        return lambda counts: IntegrityWatch(faces, vision.same_person_threshold, counts)
+        self.camera = LockedCamera(open_camera(self.config.camera, paced=paced_replay, clock=self.clock))
+        faces, threshold = PipelineFaces(vision.pipeline), vision.same_person_threshold
+        booth = self.config.booth
+        watch = (lambda counts: IntegrityWatch(faces, threshold, counts)) if booth.integrity_camera else None
+        identity = None
+        if self.config.booth.identity_check and data_key is not None:
+            key = data_key
+            identity = IdentityCheck(camera=self.camera, probe=PipelineProbe(vision.pipeline),
+                                     model=vision.template_model, threshold=threshold,
+                                     templates=lambda cid: candidate_templates.load(self.store, key, cid),
+                                     frames=self.config.booth.identity_frames, every_seconds=0.2)  # fmt: skip
+        return watch, identity
 
     def health(self) -> Health:
         asr = self.config.asr  # the recognisers configured per language, and the question banks on the shelf
@@ -139,7 +152,8 @@ def open_booth(config: DeviceConfig, *, clock: Clock | None = None, config_path:
             courier_store = open_store(db_path, check_same_thread=False)
             courier = build(config, courier_store, stop=threading.Event(), config_path=config_path, clock=clock,
                             data_key=key)
-        return BoothRunner(config, store=store, clock=clock, courier=courier, paced_replay=paced_replay)
+        return BoothRunner(config, store=store, clock=clock, courier=courier, paced_replay=paced_replay,
+                           data_key=key)
     except BaseException:
         store.close()
         raise

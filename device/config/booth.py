@@ -114,7 +114,15 @@ class BoothSection(Section):
     )
     identity_check: bool = field(
         False, "Identity check",
-        "Compare the candidate's face with their registered photo when the candidate list carries one.",
+        "After consent, compare the candidate's face at the camera with the photo HR registered for them (same "
+        "face pipeline and threshold as attendance). The outcome (identity-match, identity-mismatch or "
+        "identity-not-checked) is a flag for the reviewer only: never a score, never a refusal to interview.",
+    )
+    identity_frames: int = field(
+        30, "Identity check frames",
+        "Camera frames (one every 0.2 s) the identity check reads for a usable face before it gives up and "
+        "flags identity-not-checked.",
+        ge=1, le=600,
     )
     integrity_camera: bool = field(
         False, "Integrity camera",

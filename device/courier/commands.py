@@ -24,7 +24,7 @@ from device.config.device import DeviceConfig
 from device.courier.settings_file import flat_keys, merge, render_toml
 from device.courier.updates import Pending, Updates
 from device.courier.updates import report as report_update
-from device.store import Store, booth_rights, employees, outbox, retention_policy
+from device.store import Store, booth_rights, candidate_templates, employees, outbox, retention_policy
 from device.store import candidates as booth_candidates
 from device.store.candidates import BoothCandidate
 from device.store.snapshots import delete_rows_of as delete_snapshot_rows
@@ -33,6 +33,7 @@ from sync.protocol import (
     CANDIDATE_ERASURE,
     CONSENT_WITHDRAWN,
     CandidatesBody,
+    CandidateTemplatesBody,
     Command,
     ConfigBody,
     EraseBody,
@@ -134,20 +135,21 @@ def _erase(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: da
 
 
 def _erase_candidates(conn: sqlite3.Connection, body: EraseBody) -> Result:
-    sessions = answers = redacted = listed = reports = 0
+    sessions = answers = redacted = listed = reports = templates = 0
     files: list[str] = []
     for candidate_id in body.employee_nos:
         erased = booth_rights.erase_candidate(conn, candidate_id)
         sessions, answers = sessions + erased.sessions, answers + erased.answers
         redacted, listed = redacted + erased.outbox_redacted, listed + erased.listed
         reports += erased.self_reports
+        templates += erased.templates
         files += erased.audio_files
     for path in files:  # as for snapshots: a committed erase never leaves a recording behind
         with suppress(FileNotFoundError):
             Path(path).unlink()
     return "applied", {"erasure_id": body.erasure_id, "sessions": sessions, "answers": answers,
                        "audio_files": len(files), "outbox_redacted": redacted, "list_entries": listed,
-                       "self_reports": reports}
+                       "self_reports": reports, "templates": templates}
 
 
 def _config(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
@@ -175,11 +177,27 @@ def _candidates(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, a
         for c in body.candidates
     ]
     dropped = booth_candidates.replace(conn, listed, command_seq=body.command_seq, at_ms=to_ms(at))
+    pruned = candidate_templates.prune(conn, [c.candidate_id for c in listed])  # off the list: photo gone too
     return "applied", {
         "candidates": len(listed),
         "ids": [c.candidate_id for c in listed][:100],
         "replaced": dropped,
+        "templates_removed": pruned,
     }
+
+
+def _candidate_templates(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
+    assert isinstance(body, CandidateTemplatesBody)
+    if ctx.data_key is None:
+        return "refused", {"reason": "this device has no data key to store templates with"}
+    stored = removed = 0
+    for entry in body.upserts:
+        stored += candidate_templates.replace(conn, ctx.data_key, entry.candidate_id, entry.model, entry.templates,
+                                              command_seq=body.command_seq, at_ms=to_ms(at))  # fmt: skip
+    for candidate_id in body.removals:
+        removed += candidate_templates.delete(conn, candidate_id)
+    return "applied", {"candidates": [e.candidate_id for e in body.upserts][:100], "templates": stored,
+                       "removed_templates": removed}  # fmt: skip
 
 
 def _rotate_key(ctx: DownlinkContext, conn: sqlite3.Connection, body: Command, at: datetime) -> Result:
@@ -252,4 +270,5 @@ HANDLERS: dict[type[Command], Handler] = {
     ResequenceBody: _resequence,
     RetentionPolicyBody: _retention_policy,
     UpdateBody: _update,
+    CandidateTemplatesBody: _candidate_templates,
 }

@@ -40,6 +40,9 @@ def booth_state(booth: Booth, device_name: str) -> dict[str, Any]:
                                  "identity_check": booth.settings.identity_check}
         if booth.pending is not None:
             state["candidate"] = booth.pending.name
+            # The notice says whether a photo will be compared (after consent) or the check is skipped.
+            state["identity_photo"] = bool(booth.settings.identity_check and booth.identity is not None
+                                           and booth.identity.has_photo(booth.pending.candidate_id))
         elif booth.session is not None:
             state["candidate"] = booth.session.candidate_name
         if booth.bank is not None and booth.phase == "question" and booth.index < len(booth.bank.questions):

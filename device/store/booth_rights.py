@@ -2,7 +2,8 @@
 transcripts and scores).
 
 Erasure deletes the candidate's sessions, answers and transcripts (rows) and returns the audio files to
-unlink, drops them from the booth's candidate list, empties their self-reported demographics, and redacts the
+unlink, drops them from the booth's candidate list and their registered-photo templates, empties their
+self-reported demographics, and redacts the
 candidate's words from any ``interview-result`` outbox row (transcripts and evidence emptied; the row keeps its
 sequence so the record stream stays whole, and the server, which erased first, keeps the session id taken).
 """
@@ -13,7 +14,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from device.store import booth_demographics
+from device.store import booth_demographics, candidate_templates
 from device.store.database import Store
 
 
@@ -25,6 +26,7 @@ class Erased:
     outbox_redacted: int
     listed: int
     self_reports: int = 0
+    templates: int = 0
 
 
 def erase_candidate(conn: sqlite3.Connection, candidate_id: str) -> Erased:
@@ -46,7 +48,8 @@ def erase_candidate(conn: sqlite3.Connection, candidate_id: str) -> Erased:
             redacted += 1
     listed = conn.execute("DELETE FROM booth_candidates WHERE candidate_id = ?", (candidate_id,)).rowcount
     reports = booth_demographics.erase_in(conn, candidate_id)
-    return Erased(len(sessions), answers, files, redacted, int(listed), reports)
+    templates = candidate_templates.delete(conn, candidate_id)
+    return Erased(len(sessions), answers, files, redacted, int(listed), reports, templates)
 
 
 def redact(body_json: str) -> str:

@@ -66,6 +66,7 @@ class Store:
             "SELECT (SELECT count(*) FROM face_templates)"
             " + (SELECT count(*) FROM punch_snapshots WHERE key_id IS NOT NULL)"
             " + (SELECT count(*) FROM downlink_held WHERE key_id IS NOT NULL)"
+            " + (SELECT count(*) FROM booth_candidate_templates)"
         ).fetchone()
         return int(row[0])
 

@@ -257,6 +257,23 @@ CREATE TABLE retention_policy (
 """
 
 #: (version, name, SQL script). Versions are consecutive from 1.
+# Candidates' face templates from their registered photo (a "candidate-templates" downlink command), sealed
+# with the device's data key and bound to candidate and model; used only after the candidate's consent, for
+# the booth's optional identity check. Deleted by the command's removals and by the candidate's erasure.
+SCHEMA_V10_CANDIDATE_TEMPLATES = """
+CREATE TABLE booth_candidate_templates (
+    id INTEGER PRIMARY KEY,
+    candidate_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    command_seq INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+CREATE INDEX booth_candidate_templates_candidate ON booth_candidate_templates (candidate_id);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", SCHEMA_V1),
     (2, "downlink commands applied by the courier", SCHEMA_V2_DOWNLINKS),
@@ -267,4 +284,5 @@ MIGRATIONS: list[Migration] = [
     (7, "a booth's candidate list from the server", SCHEMA_V7_BOOTH_CANDIDATES),
     (8, "interview booth sessions, answers and transcripts", SCHEMA_V8_BOOTH_SESSIONS),
     (9, "the site's retention policy from the server", SCHEMA_V9_RETENTION_POLICY),
+    (10, "candidates' registered-photo templates for the booth's identity check", SCHEMA_V10_CANDIDATE_TEMPLATES),
 ]

@@ -211,6 +211,23 @@ class CandidatesBody(Command):
     candidates: Annotated[list[Candidate], Field(max_length=1000)]
 
 
+class CandidateTemplate(WireModel):
+    """A candidate's face templates, computed on the server from their registered photo."""
+
+    candidate_id: Ident
+    model: Ident
+    templates: Annotated[list[Template], Field(min_length=1, max_length=16)]
+
+
+class CandidateTemplatesBody(Command):
+    """Registered-photo templates for a booth's identity check: ``upserts`` replace a candidate's templates,
+    ``removals`` delete them. A separate command, not a field of ``candidates``: booths parse that strictly."""
+
+    message_type: ClassVar[MessageType] = MessageType.CANDIDATE_TEMPLATES
+    upserts: Annotated[list[CandidateTemplate], Field(max_length=100)] = []
+    removals: Annotated[list[Ident], Field(max_length=1000)] = []
+
+
 class RotateKeyBody(Command):
     """Key rotation: new server keys (signed by the current ones), retired ids, and/or a
     request that the device rotate its own keys and announce them in a ``hello``."""
@@ -278,6 +295,7 @@ DownlinkBody = (
     | ResequenceBody
     | RetentionPolicyBody
     | UpdateBody
+    | CandidateTemplatesBody
 )
 AnyBody = UplinkBody | DownlinkBody
 
@@ -296,6 +314,7 @@ BODY_TYPES: dict[MessageType, type[Body]] = {
         ResequenceBody,
         RetentionPolicyBody,
         UpdateBody,
+        CandidateTemplatesBody,
     )
 }
 

@@ -37,6 +37,7 @@ class MessageType(Enum):
     RESEQUENCE = "resequence"
     RETENTION_POLICY = "retention-policy"
     UPDATE = "update"
+    CANDIDATE_TEMPLATES = "candidate-templates"
 
     @property
     def code(self) -> int:
@@ -75,6 +76,7 @@ _CODES: dict[MessageType, int] = {
     MessageType.RESEQUENCE: 0x87,
     MessageType.RETENTION_POLICY: 0x88,
     MessageType.UPDATE: 0x89,
+    MessageType.CANDIDATE_TEMPLATES: 0x8A,
 }
 _BY_CODE: dict[int, MessageType] = {code: t for t, code in _CODES.items()}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from .bodies import (
     AckBody,
     Body,
+    CandidateTemplate,
+    CandidateTemplatesBody,
     EraseBody,
     RecordsBody,
     ResequenceBody,
@@ -149,6 +152,19 @@ def _cases() -> list[tuple[str, Body, int, Compression, str]]:
             "edgehr test ephemeral 6",
         ),
         ("up-records-self-report", _self_report(), 3, Compression.NONE, "edgehr test ephemeral 7"),
+        (
+            "down-candidate-templates",
+            CandidateTemplatesBody(
+                command_seq=4,
+                # 16 float32 values 0.0, 0.25, ...: a short stand-in for a template (the wire allows 16..8192 bytes)
+                upserts=[CandidateTemplate(candidate_id="C-100", model="sface:2021dec",
+                                           templates=[struct.pack("<16f", *(i / 4 for i in range(16)))])],
+                removals=["C-099"],
+            ),
+            5,
+            Compression.NONE,
+            "edgehr test ephemeral 8",
+        ),
     ]
 
 

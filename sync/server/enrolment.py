@@ -89,6 +89,39 @@ def _decode(data: bytes, name: str) -> Image:
     return decode_image(data, Path(name))
 
 
+def embed_photos(
+    parts: EmbedderParts, photos: Iterable[tuple[str, bytes | None]]
+) -> tuple[list[dict[str, Any]], list[Vector], list[int]]:
+    """Each photo's verdict as a terminal's enrolment gives it, the good photos' templates, and which verdict
+    each template belongs to (``owners``); photos of another person than the others' are turned "other-person".
+    Photos are decoded in memory and dropped as soon as embedded. Refused when no photo was uploaded."""
+    results: list[dict[str, Any]] = []
+    vectors: list[Vector] = []
+    owners: list[int] = []
+    for name, data in photos:
+        if data is None or len(data) > MAX_PHOTO_BYTES:
+            results.append({"name": name, "accepted": False, "reason": "too-large"})
+            continue
+        try:
+            image = _decode(data, name or "photo")
+        except InputError as exc:
+            results.append({"name": name, "accepted": False, "reason": unusable_photo_reason(exc)})
+            continue
+        vector, reason = parts.pipeline.embed_image(image)
+        del image  # the photo is not kept, not even in memory longer than needed
+        if vector is None:
+            results.append({"name": name, "accepted": False, "reason": reason or "no-face"})
+            continue
+        owners.append(len(results))
+        vectors.append(vector)
+        results.append({"name": name, "accepted": True, "reason": None})
+    if not results:
+        raise InputError("No photo was uploaded.", "Upload the photos as form files named 'photos'.")
+    for outlier in outliers(vectors, parts.same_person_threshold):
+        results[owners[outlier]] |= {"accepted": False, "reason": "other-person"}
+    return results, vectors, owners
+
+
 class ServerEnroller:
     """Enrols employees from uploaded photos into the HR store. ``parts`` and ``key`` load lazily."""
 
@@ -118,30 +151,7 @@ class ServerEnroller:
             )
         self._require_employee(employee_no)
         parts = self._parts()
-        results: list[dict[str, Any]] = []
-        vectors: list[Vector] = []
-        owners: list[int] = []
-        for name, data in photos:
-            if data is None or len(data) > MAX_PHOTO_BYTES:
-                results.append({"name": name, "accepted": False, "reason": "too-large"})
-                continue
-            try:
-                image = _decode(data, name or "photo")
-            except InputError as exc:
-                results.append({"name": name, "accepted": False, "reason": unusable_photo_reason(exc)})
-                continue
-            vector, reason = parts.pipeline.embed_image(image)
-            del image  # the photo is not kept, not even in memory longer than needed
-            if vector is None:
-                results.append({"name": name, "accepted": False, "reason": reason or "no-face"})
-                continue
-            owners.append(len(results))
-            vectors.append(vector)
-            results.append({"name": name, "accepted": True, "reason": None})
-        if not results:
-            raise InputError("No photo was uploaded.", "Upload the photos as form files named 'photos'.")
-        for outlier in outliers(vectors, parts.same_person_threshold):
-            results[owners[outlier]] |= {"accepted": False, "reason": "other-person"}
+        results, vectors, owners = embed_photos(parts, photos)
         kept = [v for i, v in enumerate(vectors) if results[owners[i]]["accepted"]]
         needed = self.settings.min_good_images
         enrolled = len(kept) >= needed
@@ -182,6 +192,15 @@ class ServerEnroller:
             "photos": results,
             "gallery_sent_to": sent_to,
         }
+
+    def parts(self) -> EmbedderParts:
+        """The face pipeline (built on first use), for other uploads embedded as enrolment embeds."""
+        parts: EmbedderParts = self._parts()
+        return parts
+
+    def data_key(self) -> DataKey:
+        """The server's data key (loaded on first use)."""
+        return self._key()
 
     def _require_employee(self, employee_no: str) -> None:
         with self.store.db.read() as tx:

@@ -51,7 +51,7 @@ from sync.protocol import (
 )
 from sync.server.config import ServerConfig
 from sync.server.ingest_batches import MAX_MESSAGES_PER_COMMIT, Stored, after_commit, store_records
-from sync.server.ingest_downlinks import command_bodies, store_gallery
+from sync.server.ingest_downlinks import command_bodies, store_candidates, store_gallery
 from sync.server.ingest_keys import StoreDirectory, load_server_identity
 from sync.server.store import HRStore, dead_letters, devices, downlinks, records, resequence, sync_marks, templates
 from sync.server.store.hr_store import database_url, open_hr_store
@@ -83,6 +83,7 @@ class IngestWorker:
         gallery command naming enrolled employees is not sent, and the log says why)."""
         self.store = store
         self.gallery = store_gallery(store, data_key)
+        self.candidate_templates = store_candidates(store, data_key)
         self.worker_id = worker_id
         self.stop = stop
         self.directory = StoreDirectory(store)
@@ -302,7 +303,7 @@ class IngestWorker:
             try:
                 sealed = [
                     self.channel.seal(key[0], body, seq=self._next_seq(), stamp=Stamp.now(True))
-                    for body in command_bodies(row, self.gallery)
+                    for body in command_bodies(row, self.gallery, self.candidate_templates)
                 ]
             except (ProtocolError, EdgehrError, ValueError) as exc:
                 log.error("downlink %s cannot be sent: %s", key, exc)

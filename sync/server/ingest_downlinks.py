@@ -11,6 +11,8 @@ from core.datakey import DataKey
 from core.errors import EdgehrError
 from sync.protocol import (
     CandidatesBody,
+    CandidateTemplate,
+    CandidateTemplatesBody,
     ConfigBody,
     DownlinkBody,
     EraseBody,
@@ -21,7 +23,7 @@ from sync.protocol import (
     RotateKeyBody,
     UpdateBody,
 )
-from sync.server.store import HRStore, consents, templates
+from sync.server.store import HRStore, candidate_templates, consents, templates
 
 #: Employees with templates on one gallery page: ~7 KB each (10 templates, base64) keeps the sealed
 #: envelope well under the protocol's 1 MiB. A bigger gallery command is sent as several pages.
@@ -62,9 +64,31 @@ def store_gallery(store: HRStore, key: DataKey | None) -> GallerySource:
     return entries
 
 
-def command_body(row: dict[str, Any], gallery: GallerySource | None = None) -> DownlinkBody:
+#: Builds the candidate-templates entries of the named candidates: those with no templates are left out.
+CandidateSource = Callable[[list[str]], list[CandidateTemplate]]
+
+
+def store_candidates(store: HRStore, key: DataKey | None) -> CandidateSource:
+    """Candidates' registered-photo templates, decrypted at send time (a candidate deleted or erased since
+    the command was queued has none, and is left out)."""
+
+    def entries(candidate_ids: list[str]) -> list[CandidateTemplate]:
+        if key is None:
+            raise EdgehrError(
+                "This ingest worker has no data key, so it cannot send candidates' templates to booths.",
+                "Start the worker with the server's state folder (its data.key) as the API uses.",
+            )
+        found = candidate_templates.load(store, key, candidate_ids)
+        return [CandidateTemplate(candidate_id=c, model=m, templates=v) for c, (m, v) in found.items()]
+
+    return entries
+
+
+def command_body(
+    row: dict[str, Any], gallery: GallerySource | None = None, candidates: CandidateSource | None = None
+) -> DownlinkBody:
     """The protocol body of a one-page ``downlinks`` row (the store keeps the HR side's description)."""
-    bodies = command_bodies(row, gallery)
+    bodies = command_bodies(row, gallery, candidates)
     if len(bodies) != 1:
         raise EdgehrError(
             f"Downlink {row['command_seq']} travels as {len(bodies)} gallery pages, not one body.",
@@ -73,7 +97,9 @@ def command_body(row: dict[str, Any], gallery: GallerySource | None = None) -> D
     return bodies[0]
 
 
-def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) -> list[DownlinkBody]:
+def command_bodies(
+    row: dict[str, Any], gallery: GallerySource | None = None, candidates: CandidateSource | None = None
+) -> list[DownlinkBody]:
     """The protocol bodies of a ``downlinks`` row: one, or a gallery command's pages (PROTOCOL.md 8.2).
 
     A gallery command naming more than ``MAX_UPSERTS_PER_PAGE`` employees is sent as ``pages`` envelopes
@@ -125,6 +151,13 @@ def command_bodies(row: dict[str, Any], gallery: GallerySource | None = None) ->
         ]
     if kind == "candidates":
         return [CandidatesBody.model_validate({"command_seq": seq, "candidates": body.get("candidates", [])})]
+    if kind == "candidate-templates":
+        named = [str(c) for c in body.get("upserts") or []]
+        if named and candidates is None:
+            raise EdgehrError(f"Candidate-templates downlink {seq} names candidates but no template source was given.",
+                              "Pass the store's candidate templates (store_candidates) to command_bodies.")
+        upserts = candidates(named) if named and candidates is not None else []
+        return [CandidateTemplatesBody(command_seq=seq, upserts=upserts, removals=body.get("removals") or [])]
     if kind == "rotate-key":
         return [RotateKeyBody.model_validate({"command_seq": seq, **body})]
     if kind == "update":

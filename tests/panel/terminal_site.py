@@ -71,10 +71,13 @@ class TerminalSite:
         self.store.close()
 
 
-def build_terminal_site(state: Path, *, password: str | None = PASSWORD, viewer: bool = True) -> TerminalSite:
+def build_terminal_site(state: Path, *, password: str | None = PASSWORD, viewer: bool = True,
+                        device_id: str = "gate-1", extra_config: str = "") -> TerminalSite:
+    """The panel over ``state``; ``extra_config`` (TOML tables, e.g. a site's ``[sync]``) is appended to the
+    config, so a provisioned device of ``drills.chaos_site`` can be served with its courier's settings."""
     state.mkdir(parents=True, exist_ok=True)
     config_path = state / "device.toml"
-    config_path.write_text(CONFIG.format(state=state))
+    config_path.write_text(CONFIG.format(state=state).replace('id = "gate-1"', f'id = "{device_id}"', 1) + extra_config)
     config = load_device_config(config_path)
     store = open_store(state / "device.db", check_same_thread=False)
     clock = SystemClock(assume_synced=True)
@@ -92,7 +95,7 @@ def build_terminal_site(state: Path, *, password: str | None = PASSWORD, viewer:
     tools = TerminalTools(config=config, config_path=config_path, clock=clock, feedback=feedback,
                           frame=lambda: np.full((120, 160, 3), 128, np.uint8), restart=lambda: restarts.append(1),
                           errors=recent_errors())
-    app = create_app(health=lambda: collect("gate-1", store, state, clock, camera_status=lambda: "ok"),
+    app = create_app(health=lambda: collect(device_id, store, state, clock, camera_status=lambda: "ok"),
                      default_language="zh-CN",
                      extra_routers=[enrolment_router(enroller, AdminAuth(password_path(state)),
                                                      default_language="zh-CN", tools=tools)])

@@ -150,7 +150,8 @@ def test_every_interview_route_is_described_in_openapi(client: TestClient) -> No
                            # HR's review side (issue 17): demographics, export, erasure
                            "/api/candidates/{candidate_id}/demographics", "/api/candidates/{candidate_id}/export",
                            "/api/candidates/{candidate_id}/export.html",
-                           "/api/candidates/{candidate_id}/erasure"}  # fmt: skip
+                           "/api/candidates/{candidate_id}/erasure",
+                           "/api/candidates/{candidate_id}/photo"}  # issue 16: the registered photo  # fmt: skip
     for path, ops in routes.items():
         for method, op in ops.items():
             assert op.get("description"), (method, path)

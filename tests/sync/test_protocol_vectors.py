@@ -35,6 +35,8 @@ TYPE_CODES = {
     "rotate-key": 0x86,
     "resequence": 0x87,
     "retention-policy": 0x88,
+    "update": 0x89,
+    "candidate-templates": 0x8A,
 }
 
 

@@ -83,6 +83,7 @@ function render(s) {
   if (s.phase === "notice") {
     $("hello").textContent = t("booth.hello", { name: s.candidate || "" });
     show("identity", s.identity_check);
+    $("identity").textContent = t(s.identity_photo ? "booth.identity.planned" : "booth.identity.skipped");
   }
   if (s.phase === "resume") {
     const q = s.question || {};

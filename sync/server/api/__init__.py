@@ -73,6 +73,7 @@ def create_app(
         BodyLimit,
         default=DEFAULT_MAX_BODY_BYTES,
         routes=[RouteLimit("POST", r"/api/employees/[^/]+/photos", employees.MAX_UPLOAD_BYTES),
+                RouteLimit("POST", r"/api/candidates/[^/]+/photo", employees.MAX_UPLOAD_BYTES),
                 RouteLimit("PUT", r"/api/devices/[^/]+/employees", ASSIGN_MAX_BYTES)],
         refuse=_too_large,
     )

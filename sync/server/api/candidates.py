@@ -4,9 +4,13 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from sync.server.api.deps import Booth, Interviews, Store
+from core.uploads import UploadError, read_upload
+from sync.server import candidate_photo
+from sync.server.api.deps import Booth, Enroller, Interviews, Store
+from sync.server.api.employees import MAX_PHOTOS, PHOTO_LIMITS
 from sync.server.api.models import CandidateChange, CandidateIn
 from sync.server.store import candidates
 
@@ -42,3 +46,46 @@ def update_candidate(candidate_id: str, body: CandidateChange, who: Interviews, 
 def delete_candidate(candidate_id: str, who: Interviews, store: Store) -> dict[str, Any]:
     """Remove a candidate (their interview sessions stay); their booth gets its new list."""
     return candidates.delete(store, candidate_id, who.actor)
+
+
+#: The multipart form of a registered-photo upload, for /openapi.json (the route reads the body itself).
+_PHOTO_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["photos", "consent_text_version"],
+                    "properties": {
+                        "photos": {"type": "array", "maxItems": MAX_PHOTOS, "description":
+                                   "the candidate's registered face photo (one or a few, JPEG, PNG...)",
+                                   "items": {"type": "string", "format": "binary"}},
+                        "consent_text_version": {"type": "string", "minLength": 1, "maxLength": 64,
+                                                 "description": "version of the consent text the candidate signed"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/api/candidates/{candidate_id}/photo", openapi_extra=_PHOTO_FORM)
+async def register_photo(request: Request, candidate_id: str, who: Interviews, enroller: Enroller) -> dict[str, Any]:
+    """Register the candidate's photo for the booth's optional identity check (multipart: ``photos`` and
+    ``consent_text_version``). As for employee photos: the role is checked first, the body read in memory
+    within PHOTO_LIMITS, never written to disk; only the face templates are kept."""
+    upload = await read_upload(request.headers.get("content-type", ""), request.headers.get("content-length"),
+                               request.stream(), PHOTO_LIMITS)
+    consent = upload.fields.get("consent_text_version")
+    missing = [n for n, ok in (("photos", bool(upload.files)), ("consent_text_version", consent is not None)) if not ok]
+    if missing:
+        raise UploadError(f"body.{missing[0]}: Field required (the form has no {missing[0]!r}).",
+                         "Send the photo as a form file named 'photos' and the form field consent_text_version.",
+                         code="invalid-request", status=422)
+    read = [(f.name, f.data) for f in upload.files]
+    del upload
+    return await run_in_threadpool(
+        candidate_photo.register, enroller, candidate_id, read, consent_text_version=consent or "", actor=who.actor
+    )

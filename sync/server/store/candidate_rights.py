@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.protocol import CANDIDATE_ERASURE
 from sync.server import review as scoring
-from sync.server.store import audit, candidates, demographics, downlinks, interviews, review
+from sync.server.store import audit, candidate_templates, candidates, demographics, downlinks, interviews, review
 from sync.server.store.employees import NotFound
 from sync.server.store.interview_erasure import erase_session_in
 
@@ -96,6 +96,7 @@ def erase(store: HRStore, candidate_id: str, actor: str) -> dict[str, Any]:
             "DELETE FROM shortlist_decisions WHERE candidate_id = ?", (candidate_id,)
         ).rowcount
         counts["demographics"] = demographics.delete_in(tx, candidate_id)
+        counts["templates"] = candidate_templates.delete(tx, candidate_id)  # the booth's erase deletes its copy
         scheduled = tx.execute("SELECT device_id FROM candidates WHERE candidate_id = ?", (candidate_id,)).one()
         counts["schedule"] = tx.execute("DELETE FROM candidates WHERE candidate_id = ?", (candidate_id,)).rowcount
         if sum(counts.values()) == 0 and not booths:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from core.errors import InputError
 from sync.protocol import Candidate
-from sync.server.store import audit, downlinks
+from sync.server.store import audit, candidate_templates, downlinks
 from sync.server.store.database import Tx
 from sync.server.store.employees import NotFound
 
@@ -164,6 +164,10 @@ def save(store: HRStore, entry: CandidateEntry, *, actor: str, create: bool) -> 
                 (*values, now, candidate_id),
             )
         sent = _send(store, tx, {device_id, None if before is None else before["device_id"]})
+        if before is not None and before["device_id"] != device_id and candidate_templates.count(tx, candidate_id):
+            # The registered-photo templates follow the candidate to the new booth and leave the old one.
+            candidate_templates.queue(tx, device_id, now, upserts=[candidate_id])
+            candidate_templates.queue(tx, before["device_id"], now, removals=[candidate_id])
         audit.record(tx, now, actor, "candidate.create" if before is None else "candidate.update",
                      f"candidate:{candidate_id}", {"device_id": device_id, "lists_sent": sorted(sent)})  # fmt: skip
         saved = _row(tx, candidate_id)
@@ -179,6 +183,8 @@ def delete(store: HRStore, candidate_id: str, actor: str) -> dict[str, Any]:
         if before is None:
             raise NotFound(f"There is no candidate {candidate_id}.", "List candidates with GET /api/candidates.")
         tx.execute("DELETE FROM candidates WHERE candidate_id = ?", (candidate_id,))
+        if candidate_templates.delete(tx, candidate_id):
+            candidate_templates.queue(tx, before["device_id"], now, removals=[candidate_id])
         sent = _send(store, tx, {before["device_id"]})
         audit.record(tx, now, actor, "candidate.delete", f"candidate:{candidate_id}", {"lists_sent": sorted(sent)})
     return {"candidate_id": candidate_id, "deleted": True, "list_sent_to": sent}

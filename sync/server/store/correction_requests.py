@@ -5,7 +5,6 @@ request accepted, so a request is never accepted without its correction nor corr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,20 +30,9 @@ class Conflict(InputError):
     code = "conflict"
 
 
-@dataclass(frozen=True)
-class NewRequest:
-    """What an employee asks for; ``employee_no`` is always the signed-in employee's own."""
-
-    employee_no: str
-    action: Literal["add", "void", "change"]
-    reason: str
-    punch_uid: str | None = None
-    direction: Literal["in", "out"] | None = None
-    at: datetime | None = None
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+#: What an employee asks for: the same fields as a correction HR makes (``employee_no`` is always the
+#: signed-in employee's own), so that accepting a request hands it to ``attendance.add_correction`` as is.
+NewRequest = attendance.CorrectionRequest
 
 
 def _check(new: NewRequest) -> str:
@@ -69,6 +57,7 @@ def file(store: HRStore, new: NewRequest, actor: str) -> dict[str, Any]:
     """Store a pending request (audited). A named punch must be the employee's own."""
     reason = _check(new)
     now = store.now_iso()
+    at_ms = int(new.at.timestamp() * 1000) if new.at else None
     with store.db.transaction() as tx:
         if new.punch_uid is not None:
             owner = tx.execute("SELECT employee_no FROM punches WHERE uid = ?", (new.punch_uid,)).scalar()
@@ -82,7 +71,7 @@ def file(store: HRStore, new: NewRequest, actor: str) -> dict[str, Any]:
         new_id = int(tx.execute(
             "INSERT INTO correction_requests (employee_no, action, punch_uid, direction, at_ms, reason, requested_by,"
             " requested_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id",
-            (new.employee_no, new.action, new.punch_uid, new.direction, _ms(new.at) if new.at else None, reason,
+            (new.employee_no, new.action, new.punch_uid, new.direction, at_ms, reason,
              actor[:200], now),
         ).scalar())
         audit.record(tx, now, actor, "correction-request.file", f"employee:{new.employee_no}",

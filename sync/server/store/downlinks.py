@@ -16,7 +16,8 @@ from sync.server.store.database import Tx
 if TYPE_CHECKING:
     from sync.server.store.hr_store import HRStore
 
-TYPES = ("erase", "gallery", "config", "candidates", "rotate-key", "resequence", "retention-policy", "update")
+TYPES = ("erase", "gallery", "config", "candidates", "rotate-key", "resequence", "retention-policy", "update",
+         "candidate-templates")
 
 
 def emit(tx: Tx, device_id: str, command_type: str, body: dict[str, Any], at: str) -> int:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from core.migrations import Migration
 from core.migrations import migrate as run_migrations
 from sync.server.store.schema_attendance import SCHEMA_ATTENDANCE_RULES, SCHEMA_SITE_CALENDARS
+from sync.server.store.schema_candidate_templates import SCHEMA_CANDIDATE_TEMPLATES
 from sync.server.store.schema_review import (
     SCHEMA_V6_INTERVIEW_REVIEW,
     SCHEMA_V6_TOKEN_ROLES,
@@ -364,6 +365,7 @@ MIGRATIONS: list[Migration] = [
     (13, "HR store: employee accounts linked to an employee number; employees' correction requests",
      SCHEMA_SELF_SERVICE),
     (14, "HR store: signed releases, device groups and staged rollouts", SCHEMA_ROLLOUTS),
+    (15, "HR store: candidates' face templates from their registered photo, encrypted", SCHEMA_CANDIDATE_TEMPLATES),
 ]
 
 _ADVISORY_LOCK_KEY = 0x6564676568720001  # "edgehr" + 1: one key for every server migration

@@ -43,9 +43,10 @@ def load_data_key(state_dir: Path, store: HRStore | None = None) -> DataKey:
 
 
 def sealed_rows(store: HRStore) -> int:
-    """Face templates stored, all sealed with the data key."""
+    """Face templates stored (employees' and candidates'), all sealed with the data key."""
     with store.db.read() as tx:
-        return int(tx.execute("SELECT count(*) FROM face_templates").scalar())
+        sql = "SELECT (SELECT count(*) FROM face_templates) + (SELECT count(*) FROM candidate_templates)"
+        return int(tx.execute(sql).scalar())
 
 
 def _context(employee_no: str, model: str) -> bytes:
