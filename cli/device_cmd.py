@@ -13,9 +13,10 @@ def register(commands: Any) -> None:
     run = sub.add_parser("run", help="run the kiosk loop, the local panel and the sync courier")
     run.add_argument("--config", type=Path, required=True, help="device configuration file (TOML)")
     run.add_argument(
-        "--only", choices=["all", "kiosk", "courier"], default="all",
-        help="all (default: one process, as the demo runs it); kiosk: the kiosk loop with its screen and panel "
-             "(they share the live screen in memory); courier: the sync courier alone (they share SQLite)",
+        "--only", choices=["all", "kiosk", "panel", "courier"], default="all",
+        help="all (default: one process, as the demo runs it); kiosk: the kiosk loop, camera and GPIO, serving "
+             "its live screen on a local socket; panel: the kiosk page and admin panel (live state from that "
+             "socket, the rest from SQLite); courier: the sync courier alone (they share SQLite)",
     )
     run.set_defaults(handler="device.runner:run_device")
     provision = sub.add_parser("provision", help="make device keys and a broker certificate request")

@@ -46,6 +46,7 @@ from device.terminal_gallery import templates_marker as _templates_marker
 
 if TYPE_CHECKING:
     from device.courier.courier import Courier
+    from device.panel.live_socket import LiveServer
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class Terminal:
         # The courier runs as its own process (``--only kiosk`` beside ``--only courier``): its status file.
         self.courier_elsewhere = False
         self.restart_requested = False  # the settings page asked for a clean restart
+        self.live: LiveServer | None = None  # ``--only kiosk``: the panel process reads the live state here
 
     def _kiosk(self, challenge: TurnRule | None, zone: ZoneInfo) -> Kiosk:
         """The kiosk loop wired to this terminal's camera, vision, store, GPIO, screen and claims."""
@@ -201,14 +203,28 @@ class Terminal:
             log.error("kiosk loop stopped: %s", exc)
             self.stop_event.set()
 
-    def start(self, *, panel: bool = True) -> None:
+    def start(self, *, panel: bool = True, live: bool = False) -> None:
+        """``live`` (``--only kiosk``, no ``panel``): the panel process reads the live state over the kiosk's
+        socket (device/panel/live.py)."""
         if panel:
             self._parts.serve(self.app(), self.config.panel)
+        if live:
+            from device.panel.live import kiosk_answer
+            from device.panel.live_socket import LiveServer
+
+            self.live = LiveServer(self.config.device.state_dir, kiosk_answer(self, self.request_restart))
+            self.live.start()
         self._thread = threading.Thread(target=self._loop, name="kiosk", daemon=True)
         self._thread.start()
         if self.courier is not None:
             self._parts.courier_thread = self.courier.start_thread()
         log.info("terminal running", extra={"device_id": self.config.device.id, "people": self.people})
+
+    def request_restart(self) -> None:
+        """Saved settings (the panel process asked): stop cleanly; ``run_device`` re-executes the command."""
+        log.info("restart requested by the panel process (settings saved)")
+        self.restart_requested = True
+        self.stop_event.set()
 
     def check_gallery(self) -> bool:
         """Rebuild the gallery if templates changed in the store (e.g. an erasure from the server)."""
@@ -285,6 +301,8 @@ class Terminal:
         if self._thread is not None:
             self._thread.join(timeout=30)
         closers = [self.camera.close, self.gpio.close, self.store.close]
+        if self.live is not None:  # no panel request reaches a closed camera or store
+            closers.insert(0, self.live.stop)
         if self.badge is not None:
             closers.insert(0, self.badge.close)
         if self.courier is not None:
@@ -350,6 +368,10 @@ def run_device(args: argparse.Namespace) -> int:
         from device.courier.process import run_courier
 
         return run_courier(config, args.config, build=build)
+    if only == "panel":  # the kiosk page and admin panel beside ``--only kiosk`` (a terminal's, not a booth's)
+        from device.panel.panel_process import run_panel
+
+        return run_panel(config, args.config)
     if config.device.kind == "booth":  # an interview booth (device.booth.runner); the terminal is unchanged
         from device.booth.runner import run_booth
 
@@ -359,7 +381,7 @@ def run_device(args: argparse.Namespace) -> int:
     stop = terminal.stop_event
     with stop_on_signals(stop):
         try:
-            terminal.start()
+            terminal.start() if only == "all" else terminal.start(panel=False, live=True)  # kiosk: its socket
             print(f"edgehr terminal {config.device.id} running; kiosk screen: "
                   f"http://{config.panel.host}:{config.panel.port}/kiosk", flush=True)
             sdnotify.ready(f"terminal {config.device.id} running")

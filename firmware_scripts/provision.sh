@@ -242,19 +242,23 @@ fi
 
 # --- services ------------------------------------------------------------------------------------------
 step "Services"
-# The kiosk (with its screen and panel) and the courier run as two services sharing only SQLite;
-# edgehr-device.service (both in one process, as the demo runs) is installed too but left disabled.
-unit_files=(edgehr-terminal.service edgehr-courier.service edgehr-device.service edgehr-kiosk-browser.service
-            edgehr-backup.service edgehr-backup.timer edgehr-update-request.path edgehr-update-request.service)
+# The kiosk loop, the panel (kiosk page and admin pages) and the courier run as three services sharing SQLite
+# (and the kiosk's live socket); edgehr-device.service (all in one process, as the demo runs) is installed
+# too but left disabled.
+unit_files=(edgehr-terminal.service edgehr-panel.service edgehr-courier.service edgehr-device.service
+            edgehr-kiosk-browser.service edgehr-backup.service edgehr-backup.timer edgehr-update-request.path edgehr-update-request.service)
 units_changed=$changes
 for u in "${unit_files[@]}"; do put_file "$here/systemd/$u" "$UNITS/$u" 0644 root root; done
 if [ "$systemd_running" = 1 ] && [ "$changes" != "$units_changed" ]; then systemctl daemon-reload; fi
 if [ "$(systemctl is-enabled edgehr-device.service 2>/dev/null || true)" = enabled ]; then
   systemctl disable edgehr-device.service >/dev/null 2>&1 || die "systemctl disable edgehr-device.service failed"
-  changed "disabled edgehr-device.service (all in one process): edgehr-terminal and edgehr-courier replace it"
+  changed "disabled edgehr-device.service (all in one process): edgehr-terminal, -panel and -courier replace it"
 fi
-for u in edgehr-terminal.service edgehr-courier.service edgehr-kiosk-browser.service edgehr-backup.timer \
-         edgehr-update-request.path systemd-timesyncd.service; do
+# A booth serves its panel from its own process (device/booth/runner.py): edgehr-panel.service is a terminal's.
+enabled_units=(edgehr-terminal.service edgehr-courier.service edgehr-kiosk-browser.service edgehr-backup.timer
+               edgehr-update-request.path systemd-timesyncd.service)
+[ "$role" = terminal ] && enabled_units+=(edgehr-panel.service)
+for u in "${enabled_units[@]}"; do
   if [ "$(systemctl is-enabled "$u" 2>/dev/null || true)" = enabled ]; then
     ok "$u enabled"
   else
@@ -345,6 +349,6 @@ if [ ! -f "$STATE/keys/tls.crt" ]; then
 Next: have the site CA sign $STATE/keys/tls.csr (ops/ca/edgehr-ca sign CA_DIR --enrolment enrolment.json
 --device-id ID --out ID.crt), install it as $STATE/keys/tls.crt (owner edgehr, mode 600), the CA certificate
 as $ETC/ca.crt and the server's keys as $ETC/server-keys.json, set [sync] enabled = true in $ETC/device.toml,
-then: systemctl restart edgehr-device edgehr-kiosk-browser
+then: systemctl restart edgehr-terminal edgehr-panel edgehr-courier edgehr-kiosk-browser
 EOF
 fi

@@ -1,6 +1,7 @@
 """The kiosk screen routes: the full-screen page, its state as JSON, and the optional camera preview.
 
-The page polls /kiosk/state; everything it shows comes from the KioskScreen the kiosk loop writes.
+The page polls /kiosk/state; everything it shows comes from the KioskScreen the kiosk loop writes
+(in this process, or over the kiosk's socket when the panel runs alone: device/panel/live.py).
 No external resources: the page, script and style are served from this package.
 
 The screen shows who punched last (name, number, time) and may show the camera: it is served only to the
@@ -27,9 +28,9 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core.i18n import Language, both, catalog
-from device.attendance.claims import ClaimDesk, ClaimSource
+from device.attendance.claims import ClaimSource
 from device.attendance.outcomes import Claimed, ClaimRefused, Outcome
-from device.attendance.screen import KioskScreen
+from device.panel.live import ClaimsView, ScreenView
 
 _HERE = Path(__file__).parent
 _STATIC = {"kiosk.js": "text/javascript", "kiosk.css": "text/css"}
@@ -51,11 +52,11 @@ Claim = Callable[..., Outcome]
 
 
 def kiosk_router(
-    screen: KioskScreen,
+    screen: ScreenView,
     *,
     default_language: Language,
     metrics: Callable[[], dict[str, object]] | None = None,
-    claims: ClaimDesk | None = None,
+    claims: ClaimsView | None = None,
     claim: Claim | None = None,
     access_token: str | None = None,
     timezone: str = "",  # the site's IANA zone: the header clock shows the site's time, not the browser's
@@ -156,7 +157,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _add_claim_routes(router: APIRouter, desk: ClaimDesk, submit: Claim) -> None:
+def _add_claim_routes(router: APIRouter, desk: ClaimsView, submit: Claim) -> None:
     @router.post("/kiosk/claim")
     async def kiosk_claim(request: Request) -> JSONResponse:
         body = await _claim_body(request)

@@ -133,15 +133,16 @@ def provision_and_check(root_dir: Path, release: Path, analyze: str) -> None:
         assert "RuntimeWatchdogSec=15s" in (root / "etc/systemd/system.conf.d/edgehr-watchdog.conf").read_text()
         assert "NTP=ntp.example.internal" in (root / "etc/systemd/timesyncd.conf.d/edgehr.conf").read_text()
         wants = root / "etc/systemd/system/multi-user.target.wants"
-        # The kiosk (with screen and panel) and the courier as two services; the all-in-one unit stays off.
+        # The kiosk, the panel and the courier as three services; the all-in-one unit stays off.
         assert (wants / "edgehr-terminal.service").is_symlink() and (wants / "edgehr-courier.service").is_symlink()
+        assert (wants / "edgehr-panel.service").is_symlink()
         assert (wants / "edgehr-kiosk-browser.service").is_symlink() and not (wants / "edgehr-device.service").exists()
         assert (root / "etc/systemd/system/timers.target.wants/edgehr-backup.timer").is_symlink()
         assert (root / "etc/systemd/system/paths.target.wants/edgehr-update-request.path").is_symlink()
         assert mode_owner(root / "etc/edgehr/release-signing.pub") == ("0o644", 0, 0)
         assert mode_owner(root / "var/lib/edgehr/updates") == ("0o700", uid, gid)
         units = [f"/etc/systemd/system/{u}" for u in (
-            "edgehr-terminal.service", "edgehr-courier.service", "edgehr-device.service",
+            "edgehr-terminal.service", "edgehr-panel.service", "edgehr-courier.service", "edgehr-device.service",
             "edgehr-kiosk-browser.service", "edgehr-backup.service", "edgehr-backup.timer",
             "edgehr-update-request.path", "edgehr-update-request.service")]
         verified = subprocess.run([analyze, "verify", f"--root={root}", *units], capture_output=True, text=True,

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from core.errors import InputError
 from core.uploads import UploadError, read_upload
 from device.attendance.enrolment import OversizedPhoto
+from device.panel.live import KioskAway
 from device.panel.routes.admin import Panel, Refused, small_form
 
 router = APIRouter()
@@ -62,4 +63,6 @@ async def enrol_camera(request: Request, employee_no: str, panel: Panel) -> Resp
         report = await run_in_threadpool(panel.camera, employee_no, session.actor)
     except InputError as exc:
         return panel.employee_page(request, session, employee_no, error=f"enrol.error.{exc.code}", status=409)
+    except KioskAway:  # the panel runs as its own process and the kiosk's is restarting or stopped
+        return panel.employee_page(request, session, employee_no, error="enrol.error.kiosk-down", status=503)
     return panel.employee_page(request, session, employee_no, report=report, source="camera")
