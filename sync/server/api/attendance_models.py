@@ -4,7 +4,7 @@ holiday calendars, manual attendance and leave (kept apart from ``models``, whic
 # No "from __future__ import annotations": FastAPI reads these annotations at runtime.
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,12 @@ class ShiftRulesIn(ShiftIn):
         return ShiftRules(self.checkin_before_start_min, self.checkout_after_end_min, self.late_marking,
                           self.early_marking, self.half_day_below_hours, self.absent_below_hours, self.direction,
                           self.hours, self.mark_on_holidays)
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting as ``attendance.create_shift`` and ``update_shift`` take them (the API and the page)."""
+        return {"name": self.name, "start": self.start, "end": self.end, "days": self.days,
+                "grace_in_minutes": self.grace_in_minutes, "grace_out_minutes": self.grace_out_minutes,
+                "overtime_after_minutes": self.overtime_after_minutes, "rules": self.rules()}
 
 
 class ShiftAssignRangeIn(ShiftAssignIn):

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from core.uploads import UploadError, read_upload
 from sync.server import candidate_photo
 from sync.server.api.deps import Booth, Enroller, Interviews, Store
-from sync.server.api.employees import MAX_PHOTOS, PHOTO_LIMITS
+from sync.server.api.employees import PHOTO_LIMITS, photo_form
 from sync.server.api.models import CandidateChange, CandidateIn
 from sync.server.store import candidates
 
@@ -48,27 +48,8 @@ def delete_candidate(candidate_id: str, who: Interviews, store: Store) -> dict[s
     return candidates.delete(store, candidate_id, who.actor)
 
 
-#: The multipart form of a registered-photo upload, for /openapi.json (the route reads the body itself).
-_PHOTO_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["photos", "consent_text_version"],
-                    "properties": {
-                        "photos": {"type": "array", "maxItems": MAX_PHOTOS, "description":
-                                   "the candidate's registered face photo (one or a few, JPEG, PNG...)",
-                                   "items": {"type": "string", "format": "binary"}},
-                        "consent_text_version": {"type": "string", "minLength": 1, "maxLength": 64,
-                                                 "description": "version of the consent text the candidate signed"},
-                    },
-                }
-            }
-        },
-    }
-}
+_PHOTO_FORM = photo_form("the candidate's registered face photo (one or a few, JPEG, PNG...)",
+                         "version of the consent text the candidate signed")
 
 
 @router.post("/api/candidates/{candidate_id}/photo", openapi_extra=_PHOTO_FORM)

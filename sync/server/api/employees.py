@@ -60,27 +60,17 @@ def record_consent(employee_no: str, body: ConsentIn, who: ManageConsent, store:
             "consent": consents.record_given(store, employee_no, body.text_version, who.actor)}
 
 
-#: The multipart form of a photo upload, for /openapi.json (the route reads the body itself: see below).
-_PHOTO_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["photos", "consent_text_version"],
-                    "properties": {
-                        "photos": {"type": "array", "maxItems": MAX_PHOTOS, "description":
-                                   "the employee's face photos (JPEG, PNG...)",
-                                   "items": {"type": "string", "format": "binary"}},
-                        "consent_text_version": {"type": "string", "minLength": 1, "maxLength": 64,
-                                                 "description": "version of the consent text the employee signed"},
-                    },
-                }
-            }
-        },
-    }
-}
+def photo_form(photos: str, consent: str) -> dict[str, Any]:
+    """The multipart form of a photo upload, for /openapi.json (the routes read the body themselves: see
+    ``enrol_photos``): ``photos`` files and the ``consent_text_version`` signed; the descriptions name whose."""
+    fields = {"photos": {"type": "array", "maxItems": MAX_PHOTOS, "description": photos,
+                         "items": {"type": "string", "format": "binary"}},
+              "consent_text_version": {"type": "string", "minLength": 1, "maxLength": 64, "description": consent}}
+    schema = {"type": "object", "required": ["photos", "consent_text_version"], "properties": fields}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+_PHOTO_FORM = photo_form("the employee's face photos (JPEG, PNG...)", "version of the consent text the employee signed")
 
 
 @router.post("/api/employees/{employee_no}/photos", openapi_extra=_PHOTO_FORM)

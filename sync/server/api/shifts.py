@@ -17,37 +17,14 @@ router = APIRouter()
 
 @router.post("/api/shifts", status_code=201)
 def create_shift(body: ShiftRulesIn, who: WriteHR, store: Store) -> dict[str, Any]:
-    shift_id = attendance.create_shift(
-        store,
-        name=body.name,
-        start=body.start,
-        end=body.end,
-        days=body.days,
-        grace_in_minutes=body.grace_in_minutes,
-        grace_out_minutes=body.grace_out_minutes,
-        overtime_after_minutes=body.overtime_after_minutes,
-        actor=who.actor,
-        rules=body.rules(),
-    )
+    shift_id = attendance.create_shift(store, **body.settings(), actor=who.actor)
     return {"id": shift_id}
 
 
 @router.put("/api/shifts/{shift_id}")
 def update_shift(shift_id: RowId, body: ShiftRulesIn, who: WriteHR, store: Store) -> dict[str, Any]:
     """Every setting at once, as a create takes them (audited with the old values)."""
-    attendance.update_shift(
-        store,
-        shift_id,
-        name=body.name,
-        start=body.start,
-        end=body.end,
-        days=body.days,
-        grace_in_minutes=body.grace_in_minutes,
-        grace_out_minutes=body.grace_out_minutes,
-        overtime_after_minutes=body.overtime_after_minutes,
-        actor=who.actor,
-        rules=body.rules(),
-    )
+    attendance.update_shift(store, shift_id, **body.settings(), actor=who.actor)
     return {"id": shift_id}
 
 

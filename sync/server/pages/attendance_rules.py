@@ -147,11 +147,7 @@ def _shift_body(form: dict[str, Any]) -> ShiftRulesIn:
 
 
 def _store_shift(store: Store, who: auth.Principal, body: ShiftRulesIn, shift_id: int | None) -> None:
-    values: dict[str, Any] = {
-        "name": body.name, "start": body.start, "end": body.end, "days": body.days,
-        "grace_in_minutes": body.grace_in_minutes, "grace_out_minutes": body.grace_out_minutes,
-        "overtime_after_minutes": body.overtime_after_minutes, "actor": who.actor, "rules": body.rules(),
-    }
+    values = body.settings() | {"actor": who.actor}
     if shift_id is None:
         attendance.create_shift(store, **values)
     else:
